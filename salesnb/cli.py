@@ -1,0 +1,131 @@
+"""The ``salesnb`` command: thin wrappers over functions a notebook or scheduler can call.
+
+Errors the user can cause (:class:`salesnb.errors.SalesnbError`) are printed as one clear
+message and exit with status 2; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from salesnb.errors import SalesnbError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="salesnb: sales playbook notebooks and reports from CRM data.")
+
+DataOption = Annotated[Path, typer.Option("--data", help="Folder (or export file) with the CRM tables.")]
+ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="Playbook YAML (default: the kit's playbook).")]
+MappingOption = Annotated[Optional[Path], typer.Option("--mapping", help="Mapping YAML that turns an export into the model.")]
+PresetOption = Annotated[Optional[str], typer.Option("--preset", help="CRM export preset: salesforce, hubspot or pipedrive.")]
+
+
+def _fail(message: str, code: int = 2):
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _prepared_data(data: Path, mapping: Path | None, preset: str | None) -> Path:
+    """The data folder to read: the folder itself, or an on-the-fly import of an export."""
+    if mapping is None and preset is None:
+        return data
+    from salesnb.importing import import_to_cache
+
+    return import_to_cache(data, mapping=mapping, preset=preset)
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the sample dataset to.")],
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 42,
+    scale: Annotated[str, typer.Option(help="small, medium or large (about 1M deals, 10M activities).")] = "small",
+):
+    """Write a realistic, deterministic sample dataset."""
+    from salesnb.sample import generate_sample
+
+    written = generate_sample(out, seed=seed, scale=scale)
+    typer.echo(f"Wrote sample dataset ({scale}, seed {seed}) to {out}: {', '.join(sorted(written))}")
+
+
+@app.command("validate")
+def validate_command(data: DataOption, config: ConfigOption = None, mapping: MappingOption = None,
+                     preset: PresetOption = None):
+    """Check a dataset against the data model and the playbook; exit 1 on errors."""
+    from salesnb.dataset import open_dataset
+    from salesnb.validate import errors, warnings
+
+    folder = _prepared_data(data, mapping, preset)
+    dataset = open_dataset(folder, config, strict=False)
+    found_errors, found_warnings = errors(dataset.findings), warnings(dataset.findings)
+    for finding in found_errors:
+        typer.secho(f"ERROR   {finding.message}", fg=typer.colors.RED)
+    for finding in found_warnings:
+        typer.secho(f"WARNING {finding.message}", fg=typer.colors.YELLOW)
+    tables = ", ".join(dataset.table_names)
+    typer.echo(f"Checked {tables}: {len(found_errors)} error(s), {len(found_warnings)} warning(s).")
+    if found_errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    data: DataOption = Path("data/sample"),
+    config: ConfigOption = None,
+    period_start: Annotated[Optional[str], typer.Option(help="First day of the period, YYYY-MM-DD.")] = None,
+    period_end: Annotated[Optional[str], typer.Option(help="Last day of the period, YYYY-MM-DD.")] = None,
+    only: Annotated[Optional[list[str]], typer.Option(help="Run only this notebook (repeatable), e.g. 02_conversion.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Run folder (default: reports/<timestamp>).")] = None,
+    jobs: Annotated[int, typer.Option(help="Notebooks to run at once.")] = 1,
+    mapping: MappingOption = None,
+    preset: PresetOption = None,
+):
+    """Validate the data, execute the notebooks with papermill and render HTML reports."""
+    from salesnb.runner import run_reports
+
+    folder = _prepared_data(data, mapping, preset)
+    result = run_reports(folder, config=config, period_start=period_start, period_end=period_end,
+                         only=only, out=out, jobs=jobs)
+    typer.echo(f"Reports: {result.index_path}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command("import")
+def import_command(
+    source: Annotated[Path, typer.Argument(help="An export file or a folder of export files.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the canonical dataset to.")],
+    mapping: MappingOption = None,
+    preset: PresetOption = None,
+):
+    """Turn CRM exports into a dataset in the canonical model."""
+    from salesnb.importing import import_dataset
+
+    written = import_dataset(source, out, mapping=mapping, preset=preset)
+    typer.echo(f"Imported {', '.join(sorted(written))} into {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        app(args=argv, standalone_mode=False)
+    except SalesnbError as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        return 2
+    except typer.Exit as exit_:
+        return exit_.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        return 130
+    except Exception as error:  # click usage errors
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            return error.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""The one loader: a data folder (or in-memory frames) becomes Ibis tables on DuckDB.
+
+Every table is converted to its canonical types (``salesnb.model``) and checked
+(``salesnb.validate``). A file dataset is converted once to Parquet in a cache outside the
+user's folder (``$SALESNB_CACHE_DIR`` or ``~/.cache/salesnb``) and reused while the source
+files are unchanged; the user's files are only ever read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from functools import cached_property
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from salesnb import validate
+from salesnb.errors import DataValidationError, DatasetNotFoundError, MissingTableError
+from salesnb.model import FILE_SUFFIXES, MODEL_VERSION, TABLE_NAMES, TABLES, convert, ibis_type
+from salesnb.playbook import Playbook, load_playbook
+
+
+def cache_root() -> Path:
+    configured = os.environ.get("SALESNB_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "salesnb"
+
+
+def connect() -> ibis.BaseBackend:
+    """The embedded default backend: DuckDB in-process."""
+    return ibis.duckdb.connect()
+
+
+class Dataset:
+    """Canonical tables as Ibis expressions, the playbook, and the validation findings.
+
+    Metric functions take a ``Dataset``; tables are lazy expressions until executed.
+    """
+
+    def __init__(self, connection, tables: dict[str, ir.Table], playbook: Playbook,
+                 findings: list[validate.Finding], source: str | None = None):
+        self.connection = connection
+        self._tables = tables
+        self.playbook = playbook
+        self.findings = findings
+        self.source = source
+
+    def has(self, name: str) -> bool:
+        return name in self._tables
+
+    @property
+    def table_names(self) -> list[str]:
+        return [name for name in TABLE_NAMES if name in self._tables]
+
+    @property
+    def missing_tables(self) -> list[str]:
+        return [name for name in TABLE_NAMES if name not in self._tables]
+
+    def table(self, name: str, needed_for: str = "this analysis") -> ir.Table:
+        if name not in TABLES:
+            raise KeyError(f"unknown table {name!r}")
+        if name not in self._tables:
+            raise MissingTableError(name, needed_for, TABLES[name].enables)
+        return self._tables[name]
+
+    @cached_property
+    def as_of(self) -> dt.date:
+        """The data's snapshot date: the latest event recorded in any table.
+
+        Expected close dates of open deals are plans, not events, so they do not count.
+        """
+        playbook = self.playbook
+        opportunities = self.table("opportunities")
+        closed = opportunities.stage.isin(playbook.closed_stages)
+        candidates = [
+            opportunities.created_at.max(),
+            opportunities.filter(closed).close_date.max(),
+        ]
+        event_columns = {
+            "opportunity_history": "changed_at", "activities": "occurred_at",
+            "leads": "created_at", "orders": "ordered_at",
+        }
+        for name, column in event_columns.items():
+            if self.has(name):
+                candidates.append(self._tables[name][column].max())
+        dates = []
+        for candidate in candidates:
+            value = candidate.execute()
+            if value is not None and not pd.isna(value):
+                dates.append(pd.Timestamp(value).date())
+        if not dates:
+            return dt.date.today()
+        return max(dates)
+
+    def execute(self, expression) -> pd.DataFrame:
+        return expression.execute()
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def find_table_files(folder: Path) -> dict[str, Path]:
+    """The file for each canonical table in ``folder`` (Parquet preferred over CSV)."""
+    found = {}
+    for name in TABLE_NAMES:
+        for suffix in FILE_SUFFIXES:
+            path = folder / f"{name}{suffix}"
+            if path.is_file():
+                found[name] = path
+                break
+    return found
+
+
+def _typed_table(name: str, raw: ir.Table) -> ir.Table:
+    """Every model column in its canonical type; absent optional columns as typed NULLs."""
+    spec = TABLES[name]
+    columns = {}
+    for column in spec.columns:
+        if column.name in raw.columns:
+            columns[column.name] = convert(raw[column.name], column.type)
+        else:
+            columns[column.name] = ibis.null().cast(ibis_type(column.type))
+    return raw.select(**columns)
+
+
+def _check_and_type(raw_tables: dict[str, ir.Table], playbook: Playbook):
+    findings, typed = [], {}
+    for name, raw in raw_tables.items():
+        missing = validate.check_columns(name, raw)
+        table = None if missing else _typed_table(name, raw)
+        findings += validate.validate_table(name, raw, table, playbook)
+        if table is not None:
+            typed[name] = table
+    return typed, findings
+
+
+def _cache_key(files: dict[str, Path], playbook: Playbook) -> str:
+    from salesnb import __version__
+
+    digest = hashlib.sha256()
+    digest.update(f"model={MODEL_VERSION};kit={__version__};playbook={playbook!r}".encode())
+    for name, path in sorted(files.items()):
+        stat = path.stat()
+        digest.update(f"|{name}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:24]
+
+
+def _read_raw(connection, name: str, path: Path) -> ir.Table:
+    if path.suffix == ".csv":
+        # Everything as text: the validator reports unreadable values instead of DuckDB
+        # guessing a type from the first rows and failing on a later one.
+        return connection.read_csv(path, table_name=f"raw_{name}", all_varchar=True, header=True)
+    return connection.read_parquet(path, table_name=f"raw_{name}")
+
+
+def open_dataset(data_dir: str | Path, config: str | Path | Playbook | None = None, *,
+                 strict: bool = True, use_cache: bool = True) -> Dataset:
+    """Load and check the dataset in ``data_dir``.
+
+    Parameters
+    ----------
+    data_dir : folder with one CSV or Parquet file per table (``opportunities.csv`` ...).
+    config : playbook YAML path, a :class:`Playbook`, or None for the default playbook.
+    strict : raise :class:`DataValidationError` when the data has errors (default). With
+        ``strict=False`` the dataset is returned with its findings (for the health report).
+    use_cache : reuse the Parquet conversion while the source files are unchanged.
+    """
+    folder = Path(data_dir).expanduser()
+    playbook = config if isinstance(config, Playbook) else load_playbook(config)
+    if not folder.is_dir():
+        raise DatasetNotFoundError(
+            f"Data folder {folder} does not exist. Create the sample with "
+            f"'salesnb sample --out {folder}' or point --data at a folder of CRM tables."
+        )
+    files = find_table_files(folder)
+    if "opportunities" not in files:
+        present = sorted(p.name for p in folder.iterdir())[:10]
+        raise DatasetNotFoundError(
+            f"Data folder {folder} has no opportunities.csv or opportunities.parquet, the one required "
+            f"table (it has: {', '.join(present) or 'nothing'}). See docs/data-model.md, or import a CRM "
+            "export with 'salesnb import'."
+        )
+    connection = connect()
+    cache = cache_root() / _cache_key(files, playbook)
+    if use_cache and (cache / "findings.json").is_file():
+        findings = [validate.Finding(**item) for item in json.loads((cache / "findings.json").read_text())]
+        tables = {
+            name: connection.read_parquet(cache / f"{name}.parquet", table_name=name)
+            for name in files if (cache / f"{name}.parquet").is_file()
+        }
+    else:
+        raw_tables = {name: _read_raw(connection, name, path) for name, path in files.items()}
+        typed, findings = _check_and_type(raw_tables, playbook)
+        tables = _write_cache(connection, typed, findings, cache) if use_cache else typed
+    dataset = Dataset(connection, tables, playbook, findings, source=str(folder))
+    if strict and validate.errors(findings):
+        raise DataValidationError(findings)
+    return dataset
+
+
+def _write_cache(connection, typed: dict[str, ir.Table], findings, cache: Path) -> dict[str, ir.Table]:
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=cache.parent))
+    try:
+        for name, table in typed.items():
+            table.to_parquet(staging / f"{name}.parquet")
+        (staging / "findings.json").write_text(json.dumps([f.to_dict() for f in findings], default=str))
+        try:
+            staging.rename(cache)
+        except OSError:
+            pass  # another process (a parallel notebook) finished the same cache first
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {name: connection.read_parquet(cache / f"{name}.parquet", table_name=name) for name in typed}
+
+
+def dataset_from_frames(frames: dict[str, pd.DataFrame], config: str | Path | Playbook | None = None,
+                        *, strict: bool = True) -> Dataset:
+    """A dataset from in-memory pandas frames (tests, and data already in a notebook)."""
+    playbook = config if isinstance(config, Playbook) else load_playbook(config)
+    unknown = sorted(set(frames) - set(TABLES))
+    if unknown:
+        raise DatasetNotFoundError(f"Unknown table name(s) {', '.join(unknown)}; the tables are {', '.join(TABLE_NAMES)}.")
+    if "opportunities" not in frames:
+        raise DatasetNotFoundError("A dataset needs an 'opportunities' table.")
+    connection = connect()
+    raw_tables = {name: connection.create_table(f"raw_{name}", frame) for name, frame in frames.items()}
+    typed, findings = _check_and_type(raw_tables, playbook)
+    tables = {name: connection.create_table(name, table.to_pyarrow()) for name, table in typed.items()}
+    dataset = Dataset(connection, tables, playbook, findings, source=None)
+    if strict and validate.errors(findings):
+        raise DataValidationError(findings)
+    return dataset

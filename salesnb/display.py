@@ -1,0 +1,125 @@
+"""The one place tables and text from the data are shown in a notebook or report.
+
+Text from a CRM (rep and account names, loss reasons, sources) is untrusted: nothing in
+it may execute in a shared HTML report. pandas' ``Styler`` does not escape by default, and
+a later ``.format()`` without ``escape=`` switches escaping off again, so every table goes
+through :func:`table`, which escapes cells and headers in its single ``format`` call and
+returns the finished HTML (a Styler handed back could still be re-formatted).
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+from IPython.display import HTML, Markdown
+
+# Column formats: name -> kind. Kinds: currency, percent, days, count, number, hours, text.
+FORMATS = {
+    "currency": "{:,.0f}",
+    "percent": "{:.1%}",
+    "days": "{:,.0f} d",
+    "hours": "{:,.1f} h",
+    "count": "{:,.0f}",
+    "number": "{:,.2f}",
+    "ratio": "{:,.2f}x",
+}
+
+DEFAULT_MAX_ROWS = 25
+
+TABLE_CSS = [
+    {"selector": "", "props": "border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0;"},
+    {"selector": "th", "props": "background: #f3f4f6; text-align: left; padding: 4px 10px; border-bottom: 1px solid #d1d5db;"},
+    {"selector": "td", "props": "padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right;"},
+    {"selector": "caption", "props": "caption-side: top; text-align: left; font-weight: 600; padding: 4px 0;"},
+]
+
+
+def currency_symbol(currency: str) -> str:
+    return {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}.get(currency.upper(), currency.upper() + " ")
+
+
+def format_value(value, kind: str, currency: str = "USD") -> str:
+    """One value as text, as the tables show it (used for KPI tiles and findings too)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if kind == "currency":
+        return currency_symbol(currency) + FORMATS["currency"].format(value)
+    if kind in FORMATS:
+        return FORMATS[kind].format(value)
+    return str(value)
+
+
+def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption: str | None = None,
+          currency: str = "USD", max_rows: int = DEFAULT_MAX_ROWS, index: bool = False) -> HTML:
+    """Render ``frame`` as an escaped, formatted HTML table.
+
+    Parameters
+    ----------
+    frame : the data; text cells and headers are HTML-escaped.
+    formats : column name -> kind (``currency``, ``percent``, ``days``, ``hours``, ``count``,
+        ``number``, ``ratio``); other columns are shown as text.
+    caption : a title shown above the table.
+    max_rows : longer tables are cut, with a note saying how many rows were left out.
+    index : show the frame's index (default: hidden).
+    """
+    formats = formats or {}
+    shown = frame.head(max_rows)
+    note = ""
+    if len(frame) > max_rows:
+        note = f"<p><em>Showing the first {max_rows} of {len(frame):,} rows.</em></p>"
+
+    def formatter(kind):
+        return lambda value: format_value(value, kind, currency)
+
+    styler = shown.style.format(
+        {column: formatter(kind) for column, kind in formats.items() if column in shown.columns},
+        escape="html", na_rep="–",
+    )
+    # Headers come from the data too (e.g. a pivot by source): escape them as well.
+    styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    styler = styler.set_table_styles(TABLE_CSS)
+    if caption:
+        styler = styler.set_caption(html.escape(caption))
+    if not index:
+        styler = styler.hide(axis="index")
+    return HTML(styler.to_html() + note)
+
+
+def text(value) -> str:
+    """Escape a piece of untrusted text for use inside HTML or Markdown."""
+    return html.escape(str(value))
+
+
+def bullets(lines: list[str], title: str | None = None) -> HTML:
+    """A bulleted list of sentences (e.g. computed findings); every line is escaped."""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    heading = f"<p><strong>{html.escape(title)}</strong></p>" if title else ""
+    return HTML(f"{heading}<ul>{items}</ul>")
+
+
+def notice(message: str, kind: str = "info") -> HTML:
+    """A boxed note, e.g. a missing table or a data-quality warning; the message is escaped."""
+    colours = {"info": ("#eff6ff", "#1d4ed8"), "warning": ("#fffbeb", "#b45309"), "error": ("#fef2f2", "#b91c1c")}
+    background, border = colours.get(kind, colours["info"])
+    return HTML(
+        f'<div style="background:{background};border-left:4px solid {border};padding:8px 12px;margin:8px 0;">'
+        f"{html.escape(message)}</div>"
+    )
+
+
+def kpi_tiles(tiles: list[tuple[str, object, str]], currency: str = "USD") -> HTML:
+    """Headline numbers as a row of tiles: (label, value, kind)."""
+    cells = "".join(
+        '<div style="display:inline-block;min-width:150px;margin:4px 8px 4px 0;padding:8px 12px;'
+        'border:1px solid #e5e7eb;border-radius:6px;">'
+        f'<div style="font-size:0.8em;color:#6b7280;">{html.escape(label)}</div>'
+        f'<div style="font-size:1.5em;font-weight:600;">{html.escape(format_value(value, kind, currency))}</div></div>'
+        for label, value, kind in tiles
+    )
+    return HTML(f"<div>{cells}</div>")
+
+
+def markdown(template: str, **values) -> Markdown:
+    """Markdown with values from the data filled in, each escaped."""
+    return Markdown(template.format(**{key: html.escape(str(value)) for key, value in values.items()}))

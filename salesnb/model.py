@@ -1,0 +1,241 @@
+"""The canonical data model: the tables a dataset may hold and every column's type.
+
+A dataset is a folder with one file per table (``opportunities.csv`` or
+``opportunities.parquet``). Only ``opportunities`` is required; every analysis says
+which other tables it needs. ``docs/data-model.md`` documents the same model for users;
+this module is the single source the loader, the validator, the importer and the sample
+generator all read.
+
+Column types:
+
+- ``id``: an identifier, always kept as text (leading zeros matter).
+- ``text``: free text from the CRM (names, reasons): untrusted, escaped when shown.
+- ``category``: a short label used for grouping (team, source, stage).
+- ``date``: a calendar date (``YYYY-MM-DD``); timestamps are truncated to their date.
+- ``timestamp``: a date and time (``YYYY-MM-DD HH:MM:SS``), naive, in the CRM's time zone.
+- ``money``: an amount in the playbook currency.
+- ``number``: any other number (e.g. a probability in 0..1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Bump when a table or column changes meaning: it invalidates the Parquet cache.
+MODEL_VERSION = "1"
+
+COLUMN_TYPES = ("id", "text", "category", "date", "timestamp", "money", "number")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    required: bool
+    description: str
+    references: str | None = None  # name of the table whose key this column holds
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: str | None = None  # the column that identifies a row, unique
+    required: bool = False
+    enables: str = ""  # what an analysis gains from this table (shown when it is missing)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [column.name for column in self.columns if column.required]
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+
+def _c(name, type_, required, description, references=None):
+    return Column(name, type_, required, description, references)
+
+
+TABLES: dict[str, Table] = {
+    table.name: table
+    for table in [
+        Table(
+            "opportunities",
+            "One row per deal (opportunity), in its current state.",
+            (
+                _c("opportunity_id", "id", True, "Unique deal ID."),
+                _c("account_id", "id", False, "The customer account.", "accounts"),
+                _c("rep_id", "id", False, "The deal owner.", "reps"),
+                _c("lead_id", "id", False, "The lead the deal came from.", "leads"),
+                _c("source", "category", False, "First-touch source (e.g. Webinar, Outbound)."),
+                _c("type", "category", False, "New business, expansion, renewal."),
+                _c("product", "category", False, "Main product."),
+                _c("created_at", "date", True, "When the deal was created."),
+                _c("close_date", "date", True, "Actual close date for closed deals; expected close date for open ones."),
+                _c("stage", "category", True, "Current stage; must be a stage of the playbook."),
+                _c("amount", "money", True, "Deal value in the playbook currency (may be empty on lost deals)."),
+                _c("lost_reason", "text", False, "Why a lost deal was lost."),
+                _c("currency", "category", False, "Currency code of amount; if present it must equal the playbook currency."),
+            ),
+            key="opportunity_id",
+            required=True,
+        ),
+        Table(
+            "opportunity_history",
+            "Each row is a deal's state from changed_at on: stage, amount and close-date changes.",
+            (
+                _c("opportunity_id", "id", True, "The deal.", "opportunities"),
+                _c("changed_at", "timestamp", True, "When this state began."),
+                _c("stage", "category", True, "Stage from changed_at on."),
+                _c("amount", "money", False, "Amount from changed_at on."),
+                _c("close_date", "date", False, "Expected close date from changed_at on."),
+            ),
+            enables="stage-by-stage funnel from real history, time in stage, where lost deals were lost, slipped deals",
+        ),
+        Table(
+            "reps",
+            "Sales reps and their teams.",
+            (
+                _c("rep_id", "id", True, "Unique rep ID."),
+                _c("rep_name", "text", True, "Display name."),
+                _c("team", "category", False, "Team name."),
+                _c("manager_id", "id", False, "The rep's manager (a rep_id)."),
+                _c("region", "category", False, "Sales region."),
+                _c("hire_date", "date", False, "Start date, for ramp."),
+            ),
+            key="rep_id",
+            enables="rep names, team filters and team roll-ups",
+        ),
+        Table(
+            "quotas",
+            "Quota per rep and period.",
+            (
+                _c("rep_id", "id", True, "The rep.", "reps"),
+                _c("period_start", "date", True, "First day of the quota period."),
+                _c("period_end", "date", True, "Last day of the quota period."),
+                _c("amount", "money", True, "Quota amount."),
+            ),
+            enables="quota attainment and coverage",
+        ),
+        Table(
+            "accounts",
+            "Customer and prospect accounts.",
+            (
+                _c("account_id", "id", True, "Unique account ID."),
+                _c("account_name", "text", True, "Display name."),
+                _c("segment", "category", False, "e.g. SMB, Mid-Market, Enterprise."),
+                _c("industry", "category", False, "Industry."),
+                _c("region", "category", False, "Region."),
+            ),
+            key="account_id",
+            enables="segment filters and account views",
+        ),
+        Table(
+            "leads",
+            "Leads (people or companies showing interest) and how far they got.",
+            (
+                _c("lead_id", "id", True, "Unique lead ID."),
+                _c("created_at", "timestamp", True, "When the lead was created."),
+                _c("source", "category", False, "Lead source (channel)."),
+                _c("campaign", "category", False, "Marketing campaign."),
+                _c("rep_id", "id", False, "Lead owner.", "reps"),
+                _c("status", "category", False, "Current status (e.g. New, Working, Converted, Disqualified)."),
+                _c("first_response_at", "timestamp", False, "First outbound touch by sales; empty if never answered."),
+                _c("mql_at", "timestamp", False, "When the lead became marketing-qualified."),
+                _c("sql_at", "timestamp", False, "When the lead became sales-qualified."),
+                _c("converted_at", "timestamp", False, "When the lead was converted to a deal."),
+                _c("opportunity_id", "id", False, "The deal it converted to.", "opportunities"),
+                _c("account_id", "id", False, "The account.", "accounts"),
+            ),
+            key="lead_id",
+            enables="lead volume, quality, response speed and source attribution",
+        ),
+        Table(
+            "activities",
+            "Calls, emails, meetings and other touches.",
+            (
+                _c("activity_id", "id", True, "Unique activity ID."),
+                _c("rep_id", "id", False, "Who did it.", "reps"),
+                _c("type", "category", True, "call, email, meeting, demo, ..."),
+                _c("occurred_at", "timestamp", True, "When it happened."),
+                _c("lead_id", "id", False, "Related lead.", "leads"),
+                _c("opportunity_id", "id", False, "Related deal.", "opportunities"),
+                _c("account_id", "id", False, "Related account.", "accounts"),
+            ),
+            key="activity_id",
+            enables="activity per rep, stale deals, activity-to-outcome ratios",
+        ),
+        Table(
+            "orders",
+            "Orders (bookings) placed by accounts, including repeat orders.",
+            (
+                _c("order_id", "id", True, "Unique order ID."),
+                _c("account_id", "id", True, "Who ordered.", "accounts"),
+                _c("ordered_at", "date", True, "Order date."),
+                _c("amount", "money", True, "Order value."),
+                _c("product", "category", False, "Product."),
+                _c("opportunity_id", "id", False, "The deal it came from.", "opportunities"),
+            ),
+            key="order_id",
+            enables="repeat orders, retention cohorts and revenue retention",
+        ),
+        Table(
+            "marketing_spend",
+            "Marketing spend per month, source and campaign.",
+            (
+                _c("month", "date", True, "First day of the month."),
+                _c("source", "category", True, "Source (same labels as leads.source)."),
+                _c("campaign", "category", False, "Campaign."),
+                _c("amount", "money", True, "Spend in the playbook currency."),
+            ),
+            enables="cost per lead, per opportunity and per won deal",
+        ),
+    ]
+}
+
+TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
+
+# File endings the loader reads, in order of preference when both exist.
+FILE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv")
+
+
+
+def convert(value, column_type: str):
+    """Ibis expression turning a raw column (text from a CSV, or any Parquet type) into
+    its canonical type. Values that cannot be read become NULL; the validator reports them.
+    """
+    import ibis.expr.datatypes as dt
+
+    source = value.type()
+    if column_type in ("id", "text", "category"):
+        text = value.cast("string").strip()
+        return text.nullif("")
+    if column_type in ("money", "number"):
+        if source.is_numeric():
+            return value.cast("float64")
+        return value.cast("string").strip().nullif("").try_cast("float64")
+    if column_type in ("date", "timestamp"):
+        if source.is_timestamp():
+            stamp = value.cast(dt.Timestamp())  # drop any time zone: compare wall-clock dates
+        elif source.is_date():
+            stamp = value.cast("timestamp")
+        else:
+            stamp = value.cast("string").strip().nullif("").try_cast("timestamp")
+        return stamp.date() if column_type == "date" else stamp
+    raise ValueError(f"unknown column type {column_type!r}")
+
+
+def ibis_type(column_type: str) -> str:
+    """The Ibis type a canonical column has after :func:`convert`."""
+    return {
+        "id": "string", "text": "string", "category": "string", "date": "date",
+        "timestamp": "timestamp", "money": "float64", "number": "float64",
+    }[column_type]

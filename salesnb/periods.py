@@ -1,0 +1,77 @@
+"""Reporting periods: parsing the notebook parameters and fiscal quarters.
+
+Dates are compared as dates (never as timestamps with time zones). A period is inclusive
+at both ends: ``2025-01-01`` to ``2025-03-31`` is the first calendar quarter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from salesnb.errors import SalesnbError
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> "Period":
+        """The period of the same length just before this one."""
+        end = self.start - dt.timedelta(days=1)
+        return Period(end - dt.timedelta(days=self.days - 1), end)
+
+    def year_earlier(self) -> "Period":
+        return Period((pd.Timestamp(self.start) - pd.DateOffset(years=1)).date(),
+                      (pd.Timestamp(self.end) - pd.DateOffset(years=1)).date())
+
+    def label(self) -> str:
+        return f"{self.start:%d %b %Y} – {self.end:%d %b %Y}"
+
+
+def parse_date(value, name: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return pd.Timestamp(value).date()
+    except (ValueError, TypeError):
+        raise SalesnbError(f"{name} must be a date written as YYYY-MM-DD, not {value!r}.") from None
+
+
+def resolve_period(start, end, as_of: dt.date) -> Period:
+    """The reporting period from the notebook parameters.
+
+    Without parameters: the twelve full months ending with the last complete month at
+    ``as_of`` (the data's snapshot date), so the default does not depend on today's date.
+    """
+    start_date, end_date = parse_date(start, "period_start"), parse_date(end, "period_end")
+    if end_date is None:
+        month_end = (pd.Timestamp(as_of) + pd.offsets.MonthEnd(0)).date()
+        end_date = month_end if month_end == as_of else (pd.Timestamp(as_of).replace(day=1) - pd.Timedelta(days=1)).date()
+    if start_date is None:
+        start_date = (pd.Timestamp(end_date) + pd.Timedelta(days=1) - pd.DateOffset(years=1)).date()
+    if start_date > end_date:
+        raise SalesnbError(f"period_start {start_date} is after period_end {end_date}; swap them.")
+    return Period(start_date, end_date)
+
+
+def fiscal_quarter_start(date: dt.date, fiscal_year_start_month: int) -> dt.date:
+    """First day of the fiscal quarter that contains ``date``."""
+    offset = (date.month - fiscal_year_start_month) % 3
+    first = pd.Timestamp(date.year, date.month, 1) - pd.DateOffset(months=offset)
+    return first.date()
+
+
+def fiscal_quarter_label(date: dt.date, fiscal_year_start_month: int) -> str:
+    """E.g. ``FY2026 Q1``; the fiscal year is named after the calendar year it ends in."""
+    months_in = (date.month - fiscal_year_start_month) % 12
+    quarter = months_in // 3 + 1
+    year = date.year + (1 if fiscal_year_start_month != 1 and date.month >= fiscal_year_start_month else 0)
+    return f"FY{year} Q{quarter}"
