@@ -1,0 +1,70 @@
+"""What every report notebook does first: open the data, fix the period, show the header.
+
+A notebook's first code cell after ``parameters`` is::
+
+    report = salesnb.notebook.start("Conversion", data_dir, config_path, period_start, period_end)
+
+and each section that needs an optional table asks ``report.requires("leads", ...)``,
+which shows what is missing and what it would enable instead of failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from IPython.display import HTML, display
+
+from salesnb import display as show
+from salesnb.dataset import Dataset, open_dataset
+from salesnb.model import TABLES
+from salesnb.periods import Period, resolve_period
+from salesnb.validate import warnings
+
+
+@dataclass
+class Report:
+    title: str
+    dataset: Dataset
+    period: Period
+
+    @property
+    def playbook(self):
+        return self.dataset.playbook
+
+    @property
+    def currency(self) -> str:
+        return self.dataset.playbook.currency
+
+    def requires(self, *tables: str, section: str) -> bool:
+        """True if every table is present; otherwise show which are missing and return False."""
+        missing = [name for name in tables if not self.dataset.has(name)]
+        if not missing:
+            return True
+        for name in missing:
+            gains = TABLES[name].enables
+            show_text = (f"{section} needs the '{name}' table, which this dataset does not have. "
+                         f"Add {name}.csv or {name}.parquet to the data folder (see docs/data-model.md)")
+            show_text += f"; it enables: {gains}." if gains else "."
+            display(show.notice(show_text, "warning"))
+        return False
+
+
+def start(title: str, data_dir, config_path=None, period_start=None, period_end=None, *,
+          strict: bool = True) -> Report:
+    """Open the dataset, resolve the reporting period and show the report header.
+
+    The header states the period, the data's snapshot date and, in a banner, every
+    data-quality warning the validator found.
+    """
+    dataset = open_dataset(data_dir, config_path, strict=strict)
+    period = resolve_period(period_start, period_end, dataset.as_of)
+    header = (
+        f"<p style='color:#4b5563'>Period <strong>{show.text(period.label())}</strong> · "
+        f"data as of <strong>{dataset.as_of:%d %b %Y}</strong> · "
+        f"currency {show.text(dataset.playbook.currency)} · "
+        f"tables: {show.text(', '.join(dataset.table_names))}</p>"
+    )
+    display(HTML(header))
+    for finding in warnings(dataset.findings):
+        display(show.notice(f"Data quality: {finding.message}", "warning"))
+    return Report(title, dataset, period)
