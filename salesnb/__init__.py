@@ -10,3 +10,5 @@ from salesnb.dataset import Dataset, dataset_from_frames, open_dataset  # noqa: 
 from salesnb.playbook import Playbook, load_playbook  # noqa: E402
 
 __all__ = ["Dataset", "Playbook", "dataset_from_frames", "load_playbook", "open_dataset", "__version__"]
+
+from salesnb import notebook  # noqa: E402  (notebooks call salesnb.notebook.start)

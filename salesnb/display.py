@@ -108,16 +108,32 @@ def notice(message: str, kind: str = "info") -> HTML:
     )
 
 
-def kpi_tiles(tiles: list[tuple[str, object, str]], currency: str = "USD") -> HTML:
-    """Headline numbers as a row of tiles: (label, value, kind)."""
-    cells = "".join(
-        '<div style="display:inline-block;min-width:150px;margin:4px 8px 4px 0;padding:8px 12px;'
-        'border:1px solid #e5e7eb;border-radius:6px;">'
-        f'<div style="font-size:0.8em;color:#6b7280;">{html.escape(label)}</div>'
-        f'<div style="font-size:1.5em;font-weight:600;">{html.escape(format_value(value, kind, currency))}</div></div>'
-        for label, value, kind in tiles
-    )
-    return HTML(f"<div>{cells}</div>")
+def _change(value, previous, kind: str) -> str:
+    """The change against the previous period: points for rates, percent for the rest."""
+    if value is None or previous is None or pd.isna(value) or pd.isna(previous):
+        return ""
+    if kind == "percent":
+        return f"{(value - previous) * 100:+.1f} pts vs previous period"
+    if previous == 0:
+        return ""
+    return f"{(value - previous) / abs(previous):+.0%} vs previous period"
+
+
+def kpi_tiles(tiles: list[tuple], currency: str = "USD") -> HTML:
+    """Headline numbers as a row of tiles: (label, value, kind) or (label, value, kind, previous)."""
+    cells = []
+    for tile in tiles:
+        label, value, kind = tile[:3]
+        previous = tile[3] if len(tile) > 3 else None
+        change = _change(value, previous, kind)
+        cells.append(
+            '<div style="display:inline-block;vertical-align:top;min-width:160px;margin:4px 8px 4px 0;'
+            'padding:8px 12px;border:1px solid #e5e7eb;border-radius:6px;">'
+            f'<div style="font-size:0.8em;color:#6b7280;">{html.escape(label)}</div>'
+            f'<div style="font-size:1.5em;font-weight:600;">{html.escape(format_value(value, kind, currency))}</div>'
+            f'<div style="font-size:0.75em;color:#6b7280;">{html.escape(change)}</div></div>'
+        )
+    return HTML(f"<div>{''.join(cells)}</div>")
 
 
 def markdown(template: str, **values) -> Markdown:

@@ -64,3 +64,60 @@ def finish(figure) -> None:
     figure.tight_layout()
     plt.show()
     plt.close(figure)
+
+
+def _format_axis(ax, kind: str, currency: str, axis: str) -> None:
+    if kind == "percent":
+        percent_axis(ax, axis=axis)
+    elif kind == "currency":
+        currency_axis(ax, currency, axis=axis)
+    else:
+        count_axis(ax, axis=axis)
+
+
+def bar_chart(frame, category: str, value: str, *, title: str, category_label: str, value_label: str,
+              kind: str = "count", currency: str = "USD", labels: list[str] | None = None,
+              horizontal: bool = True, max_bars: int = 15):
+    """Bars of ``value`` per ``category`` (top ``max_bars`` in the frame's order).
+
+    ``kind`` formats the value axis: ``count``, ``percent`` (0..1) or ``currency``.
+    ``labels`` are printed at the end of each bar (e.g. "31% (n=42)").
+    """
+    shown = frame.head(max_bars)
+    height = max(3.0, 0.38 * len(shown) + 1.2) if horizontal else FIGSIZE[1]
+    figure, ax = new_figure(title, value_label if horizontal else category_label,
+                            category_label if horizontal else value_label, figsize=(FIGSIZE[0], height))
+    names = shown[category].astype(str).tolist()
+    values = shown[value].astype(float).fillna(0).tolist()
+    if horizontal:
+        bars = ax.barh(names[::-1], values[::-1], color=sns.color_palette(PALETTE)[0])
+        _format_axis(ax, kind, currency, "x")
+        if kind == "percent":
+            ax.set_xlim(0, max(1.0, max(values, default=0) * 1.15))
+    else:
+        bars = ax.bar(names, values, color=sns.color_palette(PALETTE)[0])
+        _format_axis(ax, kind, currency, "y")
+        ax.tick_params(axis="x", rotation=30)
+    if labels is not None:
+        ax.bar_label(bars, labels=(labels[: len(shown)][::-1] if horizontal else labels[: len(shown)]),
+                     padding=3, fontsize=9)
+        if horizontal and kind != "percent":
+            ax.set_xlim(0, max(values, default=0) * 1.25 or 1)
+    finish(figure)
+
+
+def line_chart(frame, x: str, values: list[str] | str, *, title: str, xlabel: str, ylabel: str,
+               kind: str = "count", currency: str = "USD", series_labels: list[str] | None = None):
+    """One line per column in ``values`` over ``x`` (e.g. months), with markers."""
+    values = [values] if isinstance(values, str) else values
+    figure, ax = new_figure(title, xlabel, ylabel)
+    for index, column in enumerate(values):
+        label = series_labels[index] if series_labels else column
+        ax.plot(frame[x], frame[column], marker="o", label=label)
+    _format_axis(ax, kind, currency, "y")
+    if kind == "percent":
+        ax.set_ylim(0, min(1.05, max(0.1, float(frame[values].max().max() or 0) * 1.3)))
+    if len(values) > 1:
+        ax.legend(frameon=False)
+    figure.autofmt_xdate()
+    finish(figure)

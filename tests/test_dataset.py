@@ -1,0 +1,90 @@
+"""The loader: CSV to typed tables, the Parquet cache, user files never modified, clear errors."""
+
+import hashlib
+import os
+
+import pytest
+
+from salesnb import open_dataset
+from salesnb.errors import DataValidationError, DatasetNotFoundError
+
+GOOD = """opportunity_id,created_at,close_date,stage,amount,rep_id
+007,2025-01-05,2025-02-04,Closed Won,1000,R1
+008,2025-01-10,2025-03-01,Closed Lost,,R1
+009,2025-02-01,2025-05-01,Proposal,2500.5,R2
+"""
+
+
+def _digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "opportunities.csv").write_text(GOOD)
+    return tmp_path
+
+
+def test_csv_is_typed_and_ids_keep_leading_zeros(folder):
+    table = open_dataset(folder).table("opportunities").execute()
+    assert list(table["opportunity_id"]) == ["007", "008", "009"]
+    assert str(table["created_at"].iloc[0])[:10] == "2025-01-05"
+    assert table["amount"].iloc[2] == pytest.approx(2500.5)
+    assert table["amount"].isna().iloc[1]
+    assert "lost_reason" in table.columns  # absent optional column present as NULL
+
+
+def test_cache_is_reused_and_user_files_untouched(folder, tmp_path_factory, monkeypatch):
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("SALESNB_CACHE_DIR", str(cache))
+    before = _digest(folder)
+    open_dataset(folder)
+    entries = list(cache.iterdir())
+    assert len(entries) == 1 and (entries[0] / "opportunities.parquet").is_file()
+    open_dataset(folder)
+    assert list(cache.iterdir()) == entries  # same source: same cache entry
+    assert _digest(folder) == before  # nothing written into the user's folder
+    # A changed source gets a new conversion.
+    path = folder / "opportunities.csv"
+    path.write_text(GOOD + "010,2025-02-02,2025-02-20,Closed Won,10,R2\n")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10_000_000))
+    assert len(open_dataset(folder).table("opportunities").execute()) == 4
+    assert len(list(cache.iterdir())) == 2
+
+
+def test_unknown_stage_unparsable_date_and_duplicate_id(tmp_path):
+    (tmp_path / "opportunities.csv").write_text(
+        "opportunity_id,created_at,close_date,stage,amount\n"
+        "1,2025-01-05,2025-02-04,Closed Won,100\n"
+        "1,2025-01-06,2025-02-04,Closed Won,100\n"
+        "2,31/02/2025,2025-02-04,Won It,100\n"
+    )
+    with pytest.raises(DataValidationError) as error:
+        open_dataset(tmp_path)
+    message = str(error.value)
+    assert "opportunities.created_at: 1 row(s) have a date that cannot be read, e.g. (opportunity_id='2', created_at='31/02/2025')" in message
+    assert "opportunities.stage: 1 row(s) have a stage the playbook does not know ('Won It' (1))" in message
+    assert "opportunities.opportunity_id: 2 row(s) share an ID with another row" in message
+    assert "Traceback" not in message
+
+
+def test_missing_required_column_suggests_the_header(tmp_path):
+    (tmp_path / "opportunities.csv").write_text("opportunity_id,created,close_date,stage,amount\n1,2025-01-05,2025-02-04,Closed Won,1\n")
+    with pytest.raises(DataValidationError, match="required column 'created_at' is missing"):
+        open_dataset(tmp_path)
+
+
+def test_missing_folder_and_missing_opportunities(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match="does not exist"):
+        open_dataset(tmp_path / "nowhere")
+    with pytest.raises(DatasetNotFoundError, match="no opportunities.csv"):
+        open_dataset(tmp_path)
+
+
+def test_mixed_currency_is_an_error(tmp_path):
+    (tmp_path / "opportunities.csv").write_text(
+        "opportunity_id,created_at,close_date,stage,amount,currency\n"
+        "1,2025-01-05,2025-02-04,Closed Won,100,USD\n2,2025-01-05,2025-02-04,Closed Won,100,EUR\n"
+    )
+    with pytest.raises(DataValidationError, match="currency other than the playbook's USD"):
+        open_dataset(tmp_path)
