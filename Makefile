@@ -39,8 +39,11 @@ validate: $(STAMP) sample
 lab: $(STAMP) sample
 	$(BIN)/jupyter lab notebooks/
 
-test: $(DEVSTAMP)
+# Unit, notebook and runner tests, then nbval executes every notebook top to bottom with its
+# default parameters (on data/sample), as an analyst would in JupyterLab.
+test: $(DEVSTAMP) sample
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --nbval-lax notebooks -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py

@@ -93,7 +93,7 @@ def bar_chart(frame, category: str, value: str, *, title: str, category_label: s
         bars = ax.barh(names[::-1], values[::-1], color=sns.color_palette(PALETTE)[0])
         _format_axis(ax, kind, currency, "x")
         if kind == "percent":
-            ax.set_xlim(0, max(1.0, max(values, default=0) * 1.15))
+            ax.set_xlim(0, min(1.05, max(values, default=0) * 1.3) or 1.0)
     else:
         bars = ax.bar(names, values, color=sns.color_palette(PALETTE)[0])
         _format_axis(ax, kind, currency, "y")
@@ -102,7 +102,7 @@ def bar_chart(frame, category: str, value: str, *, title: str, category_label: s
         ax.bar_label(bars, labels=(labels[: len(shown)][::-1] if horizontal else labels[: len(shown)]),
                      padding=3, fontsize=9)
         if horizontal and kind != "percent":
-            ax.set_xlim(0, max(values, default=0) * 1.25 or 1)
+            ax.set_xlim(0, max(values, default=0) * 1.35 or 1)
     finish(figure)
 
 
