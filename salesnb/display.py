@@ -10,6 +10,7 @@ returns the finished HTML (a Styler handed back could still be re-formatted).
 from __future__ import annotations
 
 import html
+import itertools
 
 import pandas as pd
 from IPython.display import HTML, Markdown
@@ -26,6 +27,10 @@ FORMATS = {
 }
 
 DEFAULT_MAX_ROWS = 25
+
+# Styler ids are random by default; numbering tables in the order a notebook shows them
+# makes the same run give the same HTML.
+_table_numbers = itertools.count(1)
 
 TABLE_CSS = [
     {"selector": "", "props": "border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0;"},
@@ -78,7 +83,7 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption
     )
     # Headers come from the data too (e.g. a pivot by source): escape them as well.
     styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
-    styler = styler.set_table_styles(TABLE_CSS)
+    styler = styler.set_table_styles(TABLE_CSS).set_uuid(f"salesnb{next(_table_numbers)}")
     if caption:
         styler = styler.set_caption(html.escape(caption))
     if not index:

@@ -43,13 +43,15 @@ def clean(values: dict) -> dict:
     return cleaned
 
 
-def record(**values) -> dict:
-    """Record KPIs for this notebook, e.g. ``record(win_rate=0.31, win_rate_by_rep={...})``."""
+def record(**values) -> None:
+    """Record KPIs for this notebook, e.g. ``record(win_rate=0.31, win_rate_by_rep={...})``.
+
+    Returns None, so a cell ending with ``record(...)`` prints nothing into the report.
+    """
     from IPython.display import display
 
     cleaned = clean(values)
     display({KPI_MIME_TYPE: cleaned, "text/plain": ""}, raw=True, metadata={"tags": [KPI_OUTPUT_TAG]})
-    return cleaned
 
 
 def read_recorded(notebook) -> dict:
