@@ -1,0 +1,232 @@
+"""Lead metrics on a tiny hand-worked dataset (every expected value worked out in a comment).
+
+The fixture (period = Q1 2025, 2025-01-01..2025-03-31, 90 days; previous period =
+2024-10-03..2024-12-31; a year earlier = 2024-01-01..2024-03-31; SLA 24 h):
+
+    lead  created            source  campaign rep  status        response   mql    sql    conv   deal
+    L1    2025-01-05 09:00   Web     A        R1   Converted     +0.5 h     +24 h  +72 h  01-10  O1 (won, 1000, close 02-09)
+    L2    2025-01-20 10:00   Web     A        R1   Disqualified  +6 h       +24 h  -      -      -
+    L3    2025-01-25 08:00   Events  B        R2   Converted     +48 h      -      -      01-30 08:00  O2 (lost, 400) skipped MQL+SQL
+    L4    2025-03-10 12:00   Events  B        R2   New           never      -      -      -      -
+    L5    2025-03-15 09:00   Web     A        -    Working       +36 h      -      -      -      -
+    L6    2024-11-10 10:00   Web     A        R1   Converted     +1 h       -      -      -      O3 via opportunities.lead_id (won)
+    L7    2024-12-01 10:00   Web     A        R1   Working       +2 h       -      -      -      -
+    L8    2024-02-10 10:00   Events  B        R2   Disqualified  never      -      -      -      -
+
+No lead was created in February 2025. as_of = 2025-03-15 (latest lead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+import pytest
+
+import salesnb
+from salesnb import leads
+from salesnb.periods import Period
+
+Q1 = Period(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+
+
+def lead_frames() -> dict[str, pd.DataFrame]:
+    lead_rows = [
+        # lead_id, created_at, source, campaign, rep_id, status, first_response_at, mql_at, sql_at, converted_at, opportunity_id
+        ("L1", "2025-01-05 09:00:00", "Web", "A", "R1", "Converted", "2025-01-05 09:30:00", "2025-01-06 09:00:00",
+         "2025-01-08 09:00:00", "2025-01-10 09:00:00", "O1"),
+        ("L2", "2025-01-20 10:00:00", "Web", "A", "R1", "Disqualified", "2025-01-20 16:00:00", "2025-01-21 10:00:00",
+         "", "", ""),
+        ("L3", "2025-01-25 08:00:00", "Events", "B", "R2", "Converted", "2025-01-27 08:00:00", "", "",
+         "2025-01-30 08:00:00", "O2"),
+        ("L4", "2025-03-10 12:00:00", "Events", "B", "R2", "New", "", "", "", "", ""),
+        ("L5", "2025-03-15 09:00:00", "Web", "A", "", "Working", "2025-03-16 21:00:00", "", "", "", ""),
+        ("L6", "2024-11-10 10:00:00", "Web", "A", "R1", "Converted", "2024-11-10 11:00:00", "", "", "", ""),
+        ("L7", "2024-12-01 10:00:00", "Web", "A", "R1", "Working", "2024-12-01 12:00:00", "", "", "", ""),
+        ("L8", "2024-02-10 10:00:00", "Events", "B", "R2", "Disqualified", "", "", "", "", ""),
+    ]
+    columns = ["lead_id", "created_at", "source", "campaign", "rep_id", "status", "first_response_at", "mql_at",
+               "sql_at", "converted_at", "opportunity_id"]
+    opportunities = pd.DataFrame([
+        # opportunity_id, lead_id, source, created_at, close_date, stage, amount
+        ("O1", "", "Web", "2025-01-10", "2025-02-09", "Closed Won", "1000"),
+        ("O2", "", "Events", "2025-01-30", "2025-02-15", "Closed Lost", "400"),
+        ("O3", "L6", "Web", "2024-11-20", "2024-12-20", "Closed Won", "800"),
+        ("O4", "", "Outbound", "2025-02-01", "2025-04-30", "Proposal", "500"),
+    ], columns=["opportunity_id", "lead_id", "source", "created_at", "close_date", "stage", "amount"])
+    reps = pd.DataFrame({"rep_id": ["R1", "R2"], "rep_name": ["Ann", "Bob"], "team": ["East", "West"]})
+    spend = pd.DataFrame([
+        ("2025-01-01", "Web", "A", "300"),
+        ("2025-01-01", "Events", "B", "0"),      # a source with zero spend
+        ("2025-02-01", "Web", "A", "300"),
+        ("2025-03-01", "Social", "S", "150"),    # spend that produced no lead
+        ("2024-12-01", "Web", "A", "999"),       # outside the period
+    ], columns=["month", "source", "campaign", "amount"])
+    return {"leads": pd.DataFrame(lead_rows, columns=columns), "opportunities": opportunities, "reps": reps,
+            "marketing_spend": spend}
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return salesnb.dataset_from_frames(lead_frames())
+
+
+def by_key(frame: pd.DataFrame, key: str) -> dict:
+    return {row[key]: row for _, row in frame.iterrows()}
+
+
+def test_as_of_is_latest_lead(dataset):
+    assert dataset.as_of == dt.date(2025, 3, 15)
+
+
+def test_lead_facts_skipped_steps_and_fallback_link(dataset):
+    facts = leads.lead_facts(dataset).execute().set_index("lead_id")
+    # L3 skipped MQL and SQL but converted: it passed both.
+    assert facts.loc["L3", ["reached_mql", "reached_sql", "reached_opportunity"]].tolist() == [True, True, True]
+    assert not facts.loc["L3", "reached_won"]  # O2 is lost
+    # L6 names no deal, but O3 names L6 as its lead: that links them, and O3 is won.
+    assert facts.loc["L6", "linked_opportunity_id"] == "O3"
+    assert facts.loc["L6", "reached_won"] and facts.loc["L6", "reached_mql"]
+    # L3's MQL lag is the time to the step it jumped to: conversion 5 days = 120 h later.
+    assert facts.loc["L3", "hours_to_mql"] == pytest.approx(120.0)
+    assert math.isnan(facts.loc["L4", "response_hours"])
+
+
+def test_leads_by_month_keeps_empty_month(dataset):
+    frame = leads.leads_by_month(dataset, Q1)
+    # Jan: L1, L2, L3 = 3; Feb: none = 0; Mar: L4, L5 = 2.
+    assert frame["month"].tolist() == [pd.Timestamp("2025-01-01"), pd.Timestamp("2025-02-01"), pd.Timestamp("2025-03-01")]
+    assert frame["leads"].tolist() == [3, 0, 2]
+
+
+def test_leads_by_month_and_source_fills_every_month(dataset):
+    frame = leads.leads_by_month(dataset, Q1, by="source")
+    counts = {(row.month, row.source): row.leads for row in frame.itertuples()}
+    # 3 months x 2 sources = 6 rows; Events: Jan 1 (L3), Feb 0, Mar 1 (L4); Web: Jan 2, Feb 0, Mar 1.
+    assert len(frame) == 6
+    assert counts[(pd.Timestamp("2025-02-01"), "Events")] == 0
+    assert counts[(pd.Timestamp("2025-01-01"), "Web")] == 2
+    assert counts[(pd.Timestamp("2025-03-01"), "Events")] == 1
+
+
+def test_volume_against_previous_and_year_earlier(dataset):
+    frame = by_key(leads.lead_volume_comparison(dataset, Q1, by="source"), "source")
+    # Web: 3 now (L1, L2, L5), previous period 2 (L6, L7), a year earlier 0 -> +50%, no change defined.
+    assert frame["Web"]["leads"] == 3 and frame["Web"]["leads_previous_period"] == 2
+    assert frame["Web"]["change_vs_previous"] == pytest.approx(0.5)
+    assert math.isnan(frame["Web"]["change_vs_year_earlier"])
+    # Events: 2 now (L3, L4), 0 before, 1 a year earlier (L8) -> +100% vs a year earlier.
+    assert frame["Events"]["leads_year_earlier"] == 1
+    assert frame["Events"]["change_vs_year_earlier"] == pytest.approx(1.0)
+    assert math.isnan(frame["Events"]["change_vs_previous"])
+
+
+def test_volume_total(dataset):
+    frame = leads.lead_volume_comparison(dataset, Q1, by=None)
+    # 5 leads now, 2 in the previous period, 1 a year earlier.
+    assert frame[["leads", "leads_previous_period", "leads_year_earlier"]].iloc[0].tolist() == [5, 2, 1]
+
+
+def test_cohort_conversion_whole_period(dataset):
+    row = leads.lead_conversion(dataset, Q1).iloc[0]
+    # 5 leads; MQL: L1, L2, L3 (skipped) = 3; SQL: L1, L3 = 2; opportunity: L1, L3 = 2; won: L1 = 1.
+    assert row["leads"] == 5
+    assert (row["reached_mql"], row["reached_sql"], row["reached_opportunity"], row["won"]) == (3, 2, 2, 1)
+    assert row["mql_rate"] == pytest.approx(3 / 5)
+    assert row["opportunity_rate"] == pytest.approx(2 / 5)
+    assert row["won_rate"] == pytest.approx(1 / 5)
+    # Hours to MQL: L1 24, L2 24, L3 120 -> median 24. Hours to SQL: L1 72, L3 120 -> 96.
+    assert row["median_hours_to_mql"] == pytest.approx(24.0)
+    assert row["median_hours_to_sql"] == pytest.approx(96.0)
+    # Days to opportunity: L1 01-05 -> 01-10 = 5, L3 01-25 -> 01-30 = 5. Days to won: L1 01-05 -> 02-09 = 35.
+    assert row["median_days_to_opportunity"] == pytest.approx(5.0)
+    assert row["median_days_to_won"] == pytest.approx(35.0)
+    assert row["won_amount"] == pytest.approx(1000.0)
+
+
+def test_immature_cohorts_marked_and_excluded(dataset):
+    # as_of 2025-03-15, maturity 30 days -> cutoff 2025-02-13: January (ends 01-31) is mature,
+    # February and March are not.
+    assert leads.mature_through(dataset, 30) == dt.date(2025, 1, 1)
+    by_month = by_key(leads.lead_conversion(dataset, Q1, by="month", maturity_days=30), "cohort_month")
+    assert bool(by_month[pd.Timestamp("2025-01-01")]["mature"]) is True
+    assert bool(by_month[pd.Timestamp("2025-03-01")]["mature"]) is False
+    whole = leads.lead_conversion(dataset, Q1, maturity_days=30).iloc[0]
+    assert whole["mature_leads"] == 3 and not whole["mature"]
+    # Mature only: L1, L2, L3 -> opportunity 2 of 3.
+    mature = leads.lead_conversion(dataset, Q1, maturity_days=30, mature_only=True).iloc[0]
+    assert mature["leads"] == 3
+    assert mature["opportunity_rate"] == pytest.approx(2 / 3)
+    # With the default 90 days every Q1 month is immature: nothing is left to rank.
+    assert leads.lead_conversion(dataset, Q1, mature_only=True)["leads"].tolist() == [0]
+
+
+def test_conversion_by_source(dataset):
+    frame = by_key(leads.lead_conversion(dataset, Q1, by="source"), "source")
+    # Web: L1, L2, L5 -> MQL 2, opportunity 1, won 1 of 3. Events: L3, L4 -> MQL 1, opportunity 1, won 0 of 2.
+    assert frame["Web"]["mql_rate"] == pytest.approx(2 / 3)
+    assert frame["Web"]["won_rate"] == pytest.approx(1 / 3)
+    assert frame["Events"]["opportunity_rate"] == pytest.approx(1 / 2)
+    assert frame["Events"]["won_rate"] == 0
+
+
+def test_response_speed_keeps_never_answered_in_denominator(dataset):
+    row = leads.response_speed(dataset, Q1).iloc[0]
+    # Answered: L1 0.5 h, L2 6 h, L3 48 h, L5 36 h; L4 never answered.
+    assert (row["leads"], row["answered"], row["never_answered"]) == (5, 4, 1)
+    # Median of 0.5, 6, 36, 48 = (6 + 36) / 2 = 21; p75 = 36 + 0.25 * (48 - 36) = 39.
+    assert row["median_first_response_hours"] == pytest.approx(21.0)
+    assert row["p75_first_response_hours"] == pytest.approx(39.0)
+    # Within 24 h: L1, L2 = 2 of ALL 5 leads = 40% (not 2 of 4 answered = 50%).
+    assert row["within_sla"] == 2
+    assert row["share_within_sla"] == pytest.approx(0.4)
+    assert row["share_never_answered"] == pytest.approx(0.2)
+
+
+def test_response_speed_by_source_and_rep(dataset):
+    by_source = by_key(leads.response_speed(dataset, Q1, by="source"), "source")
+    # Events: L3 48 h (late), L4 never -> 0 of 2 within SLA.
+    assert by_source["Events"]["share_within_sla"] == 0
+    assert by_source["Web"]["share_within_sla"] == pytest.approx(2 / 3)
+    by_rep = by_key(leads.response_speed(dataset, Q1, by="rep"), "rep_id")
+    # R1: L1, L2 both within; unassigned: L5 36 h; names come from the reps table.
+    assert by_rep["R1"]["rep_name"] == "Ann" and by_rep["R1"]["share_within_sla"] == 1.0
+    assert by_rep[leads.UNASSIGNED]["share_within_sla"] == 0
+    assert by_rep[leads.UNASSIGNED]["rep_name"] == leads.UNASSIGNED
+
+
+def test_conversion_by_response_time(dataset):
+    frame = by_key(leads.conversion_by_response_time(dataset, Q1), "response_bucket")
+    # < 1 h: L1 (won); 4–24 h: L2; 1–3 d: L3 (48 h, opportunity) and L5 (36 h); never: L4; others empty.
+    assert list(frame) == ["< 1 h", "1–4 h", "4–24 h", "1–3 d", "> 3 d", "never answered"]
+    assert frame["< 1 h"]["won_rate"] == 1.0
+    assert frame["1–4 h"]["leads"] == 0 and math.isnan(frame["1–4 h"]["opportunity_rate"])
+    assert frame["1–3 d"]["leads"] == 2 and frame["1–3 d"]["opportunity_rate"] == pytest.approx(0.5)
+    assert frame["never answered"]["leads"] == 1
+
+
+def test_backlog_by_age_and_owner(dataset):
+    by_age = by_key(leads.open_lead_backlog(dataset, by="age"), "age_bucket")
+    # Open (New/Working): L4 age 5 d (never answered), L5 age 0 d, L7 created 2024-12-01 -> 104 d.
+    assert by_age["0–7 d"]["open_leads"] == 2 and by_age["0–7 d"]["never_answered"] == 1
+    assert by_age["8–30 d"]["open_leads"] == 0
+    assert by_age["> 90 d"]["open_leads"] == 1
+    by_rep = by_key(leads.open_lead_backlog(dataset, by="rep"), "rep_id")
+    assert set(by_rep) == {"R1", "R2", leads.UNASSIGNED}
+    assert by_rep["R1"]["> 90 d"] == 1 and by_rep["R1"]["median_age_days"] == 104
+    assert by_rep["R2"]["never_answered"] == 1
+
+
+def test_leads_without_deal_link_leave_won_unknown():
+    frames = lead_frames()
+    frames["leads"] = frames["leads"].assign(opportunity_id="", mql_at="")
+    frames["opportunities"] = frames["opportunities"].assign(lead_id="")
+    dataset = salesnb.dataset_from_frames(frames)
+    steps = leads.measured_steps(dataset)
+    assert steps == {"mql": False, "sql": True, "opportunity": True, "won": False}
+    row = leads.lead_conversion(dataset, Q1).iloc[0]
+    # Won cannot be known without a link: NaN, never 0. Opportunity still from converted_at: L1, L3.
+    assert math.isnan(row["won_rate"]) and math.isnan(row["mql_rate"])
+    assert row["opportunity_rate"] == pytest.approx(2 / 5)
+    assert len(leads.unmeasured_steps(dataset)) == 2
