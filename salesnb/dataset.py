@@ -53,6 +53,7 @@ class Dataset:
         self.playbook = playbook
         self.findings = findings
         self.source = source
+        self._memo: dict = {}
 
     def has(self, name: str) -> bool:
         return name in self._tables
@@ -101,8 +102,15 @@ class Dataset:
             return dt.date.today()
         return max(dates)
 
-    def execute(self, expression) -> pd.DataFrame:
-        return expression.execute()
+    def materialized(self, key, build) -> ir.Table:
+        """``build()`` materialized once per dataset in the backend (Ibis ``Table.cache``).
+
+        For intermediate tables many metrics start from (deals with their rep and segment,
+        one row per lead): without it every metric re-runs the same joins.
+        """
+        if key not in self._memo:
+            self._memo[key] = build().cache()
+        return self._memo[key]
 
 
 # ----------------------------------------------------------------------------- loading
@@ -140,6 +148,7 @@ def _check_and_type(raw_tables: dict[str, ir.Table], playbook: Playbook):
         findings += validate.validate_table(name, raw, table, playbook)
         if table is not None:
             typed[name] = table
+    findings += validate.validate_dataset(typed)  # cross-table checks (references)
     return typed, findings
 
 

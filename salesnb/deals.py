@@ -31,6 +31,10 @@ def deals(dataset: Dataset, team: str | None = None, segment: str | None = None)
     ``rep_name`` falls back to the rep_id when there is no reps table (or no match), so a
     rep is never silently dropped; ``team``/``segment`` are NULL without reps/accounts.
     """
+    return dataset.materialized(("deals", team, segment), lambda: _deals(dataset, team, segment))
+
+
+def _deals(dataset: Dataset, team: str | None, segment: str | None) -> ir.Table:
     opportunities = dataset.table("opportunities")
     table = opportunities.mutate(outcome=outcome(opportunities.stage, dataset.playbook))
     if dataset.has("reps"):

@@ -23,9 +23,22 @@ class Period:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
+    @property
+    def whole_months(self) -> int | None:
+        """The number of calendar months the period spans exactly, else None."""
+        start, end = pd.Timestamp(self.start), pd.Timestamp(self.end)
+        if start.day != 1 or not end.is_month_end:
+            return None
+        return (end.year - start.year) * 12 + end.month - start.month + 1
+
     def previous(self) -> "Period":
-        """The period of the same length just before this one."""
+        """The period just before this one: as many calendar months back for whole-month
+        periods (2025 -> 2024, Q2 -> Q1), otherwise as many days."""
         end = self.start - dt.timedelta(days=1)
+        months = self.whole_months
+        if months:
+            start = (pd.Timestamp(self.start) - pd.DateOffset(months=months)).date()
+            return Period(start, end)
         return Period(end - dt.timedelta(days=self.days - 1), end)
 
     def year_earlier(self) -> "Period":
@@ -39,8 +52,11 @@ class Period:
 def parse_date(value, name: str) -> dt.date | None:
     if value in (None, ""):
         return None
+    if isinstance(value, dt.date):
+        return value if not isinstance(value, dt.datetime) else value.date()
     try:
-        return pd.Timestamp(value).date()
+        # ISO only: "03/04/2025" is ambiguous (March or April) and is refused, not guessed.
+        return dt.datetime.fromisoformat(str(value).strip()).date()
     except (ValueError, TypeError):
         raise SalesnbError(f"{name} must be a date written as YYYY-MM-DD, not {value!r}.") from None
 
