@@ -55,6 +55,14 @@ def format_value(value, kind: str, currency: str = "USD") -> str:
     return str(value)
 
 
+def column_label(name: str) -> str:
+    """A column name as a header: snake_case becomes a sentence; labels already readable stay."""
+    if "_" not in name and not name.islower():
+        return name
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption: str | None = None,
           currency: str = "USD", max_rows: int = DEFAULT_MAX_ROWS, index: bool = False) -> HTML:
     """Render ``frame`` as an escaped, formatted HTML table.
@@ -69,7 +77,10 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption
     index : show the frame's index (default: hidden).
     """
     formats = formats or {}
-    shown = frame.head(max_rows)
+    # Readable headers: "next_step_rate" -> "Next step rate" (a frame's own labels win).
+    headers = {column: column_label(column) for column in frame.columns if isinstance(column, str)}
+    formats = {headers.get(column, column): kind for column, kind in formats.items()}
+    shown = frame.head(max_rows).rename(columns=headers)
     note = ""
     if len(frame) > max_rows:
         note = f"<p><em>Showing the first {max_rows} of {len(frame):,} rows.</em></p>"

@@ -246,8 +246,15 @@ def _error_page(html_path: Path, name: str, error_name: str, error_message: str)
 # ----------------------------------------------------------------------------- KPI formatting
 
 
-def format_kpi(name: str, value) -> str:
-    """A KPI as index text: rates and shares as percents, other numbers with thousands separators."""
+# KPI names that hold money; shown with the playbook's currency symbol in the index.
+CURRENCY_WORDS = ("amount", "cost", "spend", "velocity", "revenue", "pipeline_value", "quota")
+
+
+def format_kpi(name: str, value, currency: str | None = None) -> str:
+    """A KPI as index text: rates and shares as percents, money with the currency symbol,
+    other numbers with thousands separators."""
+    from salesnb.display import format_value
+
     if isinstance(value, dict):
         return f"{len(value)} value" + ("" if len(value) == 1 else "s")
     if value is None:
@@ -255,20 +262,22 @@ def format_kpi(name: str, value) -> str:
     lowered = name.lower()
     if "rate" in lowered or "share" in lowered:
         return f"{value:.1%}"
+    if currency and any(word in lowered for word in CURRENCY_WORDS):
+        return format_value(value, "currency", currency)
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def headline_kpis(kpis: dict) -> list[tuple[str, str]]:
+def headline_kpis(kpis: dict, currency: str | None = None) -> list[tuple[str, str]]:
     """(label, formatted value) for each KPI, scalars first, each group in name order."""
-    scalars = [(name, format_kpi(name, value)) for name, value in sorted(kpis.items()) if not isinstance(value, dict)]
+    scalars = [(name, format_kpi(name, value, currency)) for name, value in sorted(kpis.items()) if not isinstance(value, dict)]
     maps = [(name, format_kpi(name, value)) for name, value in sorted(kpis.items()) if isinstance(value, dict)]
     return [(name.replace("_", " "), text) for name, text in scalars + maps]
 
 
 def write_index(result: RunResult, index_path: Path, *, started: dt.datetime, data_dir: Path,
-                config_path: Path | None, period_label: str, findings: list) -> Path:
+                config_path: Path | None, period_label: str, findings: list, currency: str | None = None) -> Path:
     """``index.html``: the run's table of contents, rendered with autoescaping on."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -289,7 +298,7 @@ def write_index(result: RunResult, index_path: Path, *, started: dt.datetime, da
             "error_name": item.error_name,
             "error_message": item.error_message,
             "duration": f"{item.duration:.1f} s",
-            "kpis": headline_kpis(item.kpis),
+            "kpis": headline_kpis(item.kpis, currency),
         })
     page = template.render(
         title="salesnb reports",
@@ -481,7 +490,7 @@ def run_reports(data_dir, config=None, period_start=None, period_end=None, only=
     )
     write_metrics(result, result.metrics_path)
     write_index(result, result.index_path, started=started, data_dir=data_dir, config_path=config_path,
-                period_label=period_label, findings=findings)
+                period_label=period_label, findings=findings, currency=dataset.playbook.currency)
     _write_log(result.log_path, result, started=started, finished=dt.datetime.now(), data_dir=data_dir,
                config_path=config_path, period_label=period_label, notebooks_dir=notebooks_dir,
                findings=findings, jobs=jobs)
