@@ -80,12 +80,11 @@ class Dataset:
         Expected close dates of open deals are plans, not events, so they do not count.
         """
         playbook = self.playbook
-        opportunities = self.table("opportunities")
-        closed = opportunities.stage.isin(playbook.closed_stages)
-        candidates = [
-            opportunities.created_at.max(),
-            opportunities.filter(closed).close_date.max(),
-        ]
+        candidates = []
+        if self.has("opportunities"):  # absent only when loaded with strict=False and broken
+            opportunities = self.table("opportunities")
+            closed = opportunities.stage.isin(playbook.closed_stages)
+            candidates += [opportunities.created_at.max(), opportunities.filter(closed).close_date.max()]
         event_columns = {
             "opportunity_history": "changed_at", "activities": "occurred_at",
             "leads": "created_at", "orders": "ordered_at",
@@ -164,11 +163,21 @@ def _cache_key(files: dict[str, Path], playbook: Playbook) -> str:
 
 
 def _read_raw(connection, name: str, path: Path) -> ir.Table:
-    if path.suffix == ".csv":
-        # Everything as text: the validator reports unreadable values instead of DuckDB
-        # guessing a type from the first rows and failing on a later one.
-        return connection.read_csv(path, table_name=f"raw_{name}", all_varchar=True, header=True)
-    return connection.read_parquet(path, table_name=f"raw_{name}")
+    import duckdb
+
+    try:
+        if path.suffix == ".csv":
+            # Everything as text: the validator reports unreadable values instead of DuckDB
+            # guessing a type from the first rows and failing on a later one.
+            return connection.read_csv(path, table_name=f"raw_{name}", all_varchar=True, header=True)
+        return connection.read_parquet(path, table_name=f"raw_{name}")
+    except duckdb.Error as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DatasetNotFoundError(
+            f"{name}: the file {path} cannot be read as a {path.suffix[1:].upper()} table ({first_line}). "
+            "A canonical CSV is UTF-8, comma-separated, with one header row and one line ending style; "
+            "for an export as it comes from a CRM or a spreadsheet, use 'salesnb import' (see docs/importing.md)."
+        ) from None
 
 
 def open_dataset(data_dir: str | Path, config: str | Path | Playbook | None = None, *,
@@ -184,6 +193,8 @@ def open_dataset(data_dir: str | Path, config: str | Path | Playbook | None = No
     use_cache : reuse the Parquet conversion while the source files are unchanged.
     """
     folder = Path(data_dir).expanduser()
+    if config is None and (folder / "playbook.yaml").is_file():
+        config = folder / "playbook.yaml"  # the playbook 'salesnb import' wrote beside the data
     playbook = config if isinstance(config, Playbook) else load_playbook(config)
     if not folder.is_dir():
         raise DatasetNotFoundError(
@@ -210,6 +221,9 @@ def open_dataset(data_dir: str | Path, config: str | Path | Playbook | None = No
         raw_tables = {name: _read_raw(connection, name, path) for name, path in files.items()}
         typed, findings = _check_and_type(raw_tables, playbook)
         tables = _write_cache(connection, typed, findings, cache) if use_cache else typed
+    from salesnb.importing import import_findings
+
+    findings = findings + import_findings(folder)  # e.g. duplicate rows an import dropped
     dataset = Dataset(connection, tables, playbook, findings, source=str(folder))
     if strict and validate.errors(findings):
         raise DataValidationError(findings)

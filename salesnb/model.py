@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Bump when a table or column changes meaning: it invalidates the Parquet cache.
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"
 
 COLUMN_TYPES = ("id", "text", "category", "date", "timestamp", "money", "number")
 
@@ -84,6 +84,7 @@ TABLES: dict[str, Table] = {
                 _c("amount", "money", True, "Deal value in the playbook currency (may be empty on lost deals)."),
                 _c("lost_reason", "text", False, "Why a lost deal was lost."),
                 _c("currency", "category", False, "Currency code of amount; if present it must equal the playbook currency."),
+                _c("probability", "number", False, "The CRM's own win probability, 0..1 (the playbook's stage probabilities are used where empty)."),
             ),
             key="opportunity_id",
             required=True,

@@ -5,10 +5,22 @@ Each check returns :class:`Finding` objects: an ``error`` means the numbers woul
 message names the table, the column, how many rows, a few example rows and what to do.
 
 The checks are Ibis expressions, so they run inside the engine on any size of data.
+
+Errors (the run stops): a required column missing (with the closest header suggested),
+values that cannot be read as their type, duplicate or missing IDs, empty required
+values, stages the playbook does not know, amounts in another currency, negative amounts,
+probabilities on a 0..100 scale where 0..1 is used, and deals closed before they were
+created when that is more than ``CLOSE_BEFORE_CREATION_ERROR_SHARE`` of the deals.
+
+Warnings (the analysis proceeds, the report's banner says so): a few deals closed before
+they were created, references to reps, accounts, leads or deals the dataset does not
+have, and dates implausibly far in the past (before ``EARLIEST_PLAUSIBLE_DATE``) or the
+future (more than ``FUTURE_YEARS`` after the day of the check).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field
 
 import ibis
@@ -18,6 +30,13 @@ from salesnb.model import TABLES, Table, convert
 from salesnb.playbook import Playbook
 
 EXAMPLE_ROWS = 5
+# Above this share of deals closing before their creation date, the dates themselves are
+# wrong (e.g. swapped columns or day/month mixed up): an error. Below it, a few typos: a warning.
+CLOSE_BEFORE_CREATION_ERROR_SHARE = 0.01
+# Dates before this, or more than FUTURE_YEARS after today, are almost surely typos
+# (1900-01-01 placeholders, 2204 for 2024).
+EARLIEST_PLAUSIBLE_DATE = dt.date(1990, 1, 1)
+FUTURE_YEARS = 5
 
 
 @dataclass(frozen=True)
@@ -47,12 +66,20 @@ def _describe_examples(examples: list[dict]) -> str:
     return "; ".join(rows)
 
 
+def _example_value(value) -> str | None:
+    if value is None or value != value:
+        return None
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()  # a date column comes back as midnight timestamps
+    return str(value)
+
+
 def _example_rows(table: ir.Table, condition: ir.BooleanValue, columns: list[str]) -> list[dict]:
     columns = [column for column in dict.fromkeys(columns) if column in table.columns]
     frame = table.filter(condition).select(columns).limit(EXAMPLE_ROWS).execute()
     rows = []
     for record in frame.to_dict(orient="records"):
-        rows.append({key: (None if value is None or value != value else str(value)) for key, value in record.items()})
+        rows.append({key: _example_value(value) for key, value in record.items()})
     return rows
 
 
@@ -216,6 +243,144 @@ def check_currency(name: str, typed: ir.Table, playbook: Playbook) -> list[Findi
     )]
 
 
+def check_negative_amounts(name: str, typed: ir.Table) -> list[Finding]:
+    """Money columns below zero: a refund or credit note is not a deal or an order."""
+    spec = TABLES[name]
+    findings = []
+    for column in spec.columns:
+        if column.type != "money" or column.name not in typed.columns:
+            continue
+        negative = typed[column.name] < 0
+        count = int(typed.filter(negative).count().execute())
+        if count:
+            examples = _example_rows(typed, negative, _row_label(spec) + [column.name])
+            findings.append(_finding(
+                "error", spec, column.name, "negative_amount", count, "have a negative amount",
+                "Amounts must be zero or more: remove credit notes and refunds from the export, or correct the "
+                "sign.", examples,
+            ))
+    return findings
+
+
+def check_close_before_creation(name: str, typed: ir.Table) -> list[Finding]:
+    """Deals whose close date is before their creation date: a negative sales cycle.
+
+    An error when more than ``CLOSE_BEFORE_CREATION_ERROR_SHARE`` of the deals have it (the
+    date columns are probably swapped or misread), a warning for a few typos.
+    """
+    if name != "opportunities":
+        return []
+    spec = TABLES[name]
+    early = typed.close_date < typed.created_at
+    counts = typed.aggregate(total=typed.count(), early=early.cast("int64").sum()).execute().iloc[0]
+    count, total = int(counts["early"] or 0), int(counts["total"])
+    if not count:
+        return []
+    many = count > CLOSE_BEFORE_CREATION_ERROR_SHARE * total
+    examples = _example_rows(typed, early, _row_label(spec) + ["created_at", "close_date", "stage"])
+    fix = ("That many usually means the date columns are swapped or read with the wrong day/month order: check "
+           "the export or the mapping's date_order." if many else
+           "Their sales cycle would be negative; correct the dates in the CRM.")
+    return [_finding(
+        "error" if many else "warning", spec, "close_date", "close_before_creation", count,
+        f"close before they were created ({count / total:.1%} of deals)", fix, examples,
+    )]
+
+
+def check_probability_scale(name: str, raw: ir.Table) -> list[Finding]:
+    """A ``probability`` column written as 0..100 where the kit expects 0..1."""
+    if "probability" not in raw.columns:
+        return []
+    spec = TABLES[name]
+    value = convert(raw.probability, "number")
+    above = value > 1
+    count = int(raw.filter(above).count().execute())
+    if not count:
+        return []
+    # If the model uses the column the weighted numbers would be 100x too big: an error.
+    severity = "error" if "probability" in spec.column_names else "warning"
+    examples = _example_rows(raw, above, _row_label(spec) + ["probability"])
+    return [_finding(
+        severity, spec, "probability", "probability_scale", count,
+        "have a probability above 1, as if on a 0..100 scale",
+        "Probabilities are 0..1 (25% is 0.25): divide the column by 100, or import the export with a mapping "
+        "that says 'probability_scale: 100'.", examples,
+    )]
+
+
+def check_date_range(name: str, typed: ir.Table, today: dt.date | None = None) -> list[Finding]:
+    """Dates before ``EARLIEST_PLAUSIBLE_DATE`` or more than ``FUTURE_YEARS`` after today."""
+    spec = TABLES[name]
+    today = today or dt.date.today()
+    try:
+        latest = today.replace(year=today.year + FUTURE_YEARS)
+    except ValueError:  # 29 February
+        latest = today.replace(year=today.year + FUTURE_YEARS, day=28)
+    columns = [column.name for column in spec.columns
+               if column.type in ("date", "timestamp") and column.name in typed.columns]
+    if not columns:
+        return []
+
+    def implausible(column):
+        day = typed[column].cast("date") if spec.column(column).type == "timestamp" else typed[column]
+        return (day < ibis.literal(EARLIEST_PLAUSIBLE_DATE)) | (day > ibis.literal(latest))
+
+    counts = typed.aggregate(**{column: implausible(column).cast("int64").sum() for column in columns}).execute().iloc[0]
+    findings = []
+    for column in columns:
+        count = int(counts[column] or 0)
+        if not count:
+            continue
+        examples = _example_rows(typed, implausible(column), _row_label(spec) + [column])
+        findings.append(_finding(
+            "warning", spec, column, "implausible_date", count,
+            f"have a date before {EARLIEST_PLAUSIBLE_DATE:%Y-%m-%d} or after {latest:%Y-%m-%d}",
+            "These are usually typos or placeholder dates; correct them in the CRM. Until then they fall outside "
+            "most reporting periods.", examples,
+        ))
+    return findings
+
+
+# How a reference check names the missing thing, and what the rows lack without it.
+REFERENCE_WORDS = {
+    "reps": ("a rep", "a rep name or team"),
+    "accounts": ("an account", "an account name or segment"),
+    "leads": ("a lead", "the lead's source and dates"),
+    "opportunities": ("a deal", "the deal's stage and amount"),
+}
+
+
+def check_references(typed_tables: dict[str, ir.Table]) -> list[Finding]:
+    """IDs pointing at a rep, account, lead or deal the dataset does not have (a warning:
+    the rows still count, but they show without a name or segment). Only checked when the
+    referenced table is part of the dataset."""
+    findings = []
+    for name, table in typed_tables.items():
+        spec = TABLES[name]
+        for column in spec.columns:
+            target = column.references
+            if target is None or target not in typed_tables or column.name not in table.columns:
+                continue
+            key = TABLES[target].key
+            known = typed_tables[target].select(known_reference_id=typed_tables[target][key]).distinct()
+            joined = table.select(column.name).left_join(known, table[column.name] == known["known_reference_id"])
+            orphans = joined.filter(joined[column.name].notnull() & joined["known_reference_id"].isnull())
+            count = int(orphans.count().execute())
+            if not count:
+                continue
+            values = (orphans.group_by(column.name).aggregate(rows=orphans.count())
+                      .order_by([ibis.desc("rows"), column.name]).limit(EXAMPLE_ROWS).execute())
+            examples = [{column.name: str(value), "rows": int(rows)} for value, rows in zip(values[column.name], values["rows"])]
+            noun, details = REFERENCE_WORDS[target]
+            findings.append(_finding(
+                "warning", spec, column.name, "unknown_reference", count,
+                f"refer to {noun} that is not in the {target} table",
+                f"Add the missing rows to {target}, or check that both exports use the same IDs. Until then these "
+                f"rows count, but without {details}.", examples,
+            ))
+    return findings
+
+
 def validate_table(name: str, raw: ir.Table, typed: ir.Table | None, playbook: Playbook) -> list[Finding]:
     """All checks for one table. ``typed`` is None when required columns are missing."""
     findings = check_columns(name, raw)
@@ -226,4 +391,13 @@ def validate_table(name: str, raw: ir.Table, typed: ir.Table | None, playbook: P
     findings += check_required_values(name, raw)
     findings += check_stages(name, typed, playbook)
     findings += check_currency(name, typed, playbook)
+    findings += check_negative_amounts(name, typed)
+    findings += check_close_before_creation(name, typed)
+    findings += check_probability_scale(name, raw)
+    findings += check_date_range(name, typed)
     return findings
+
+
+def validate_dataset(typed_tables: dict[str, ir.Table]) -> list[Finding]:
+    """Checks across tables, after each table passed its own."""
+    return check_references(typed_tables)
