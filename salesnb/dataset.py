@@ -37,7 +37,11 @@ def cache_root() -> Path:
 
 def connect() -> ibis.BaseBackend:
     """The embedded default backend: DuckDB in-process."""
-    return ibis.duckdb.connect()
+    connection = ibis.duckdb.connect()
+    # No progress bar: DuckDB prints it to stdout on long queries, into logs and notebooks.
+    # Backend setup, not metric code: the one place a backend-specific statement belongs.
+    connection.raw_sql("SET enable_progress_bar = false")
+    return connection
 
 
 class Dataset:
@@ -168,8 +172,10 @@ def _read_raw(connection, name: str, path: Path) -> ir.Table:
     try:
         if path.suffix == ".csv":
             # Everything as text: the validator reports unreadable values instead of DuckDB
-            # guessing a type from the first rows and failing on a later one.
-            return connection.read_csv(path, table_name=f"raw_{name}", all_varchar=True, header=True)
+            # guessing a type from the first rows and failing on a later one. Loaded into a
+            # table once: as a view, every validation query would parse the file again.
+            text = connection.read_csv(path, table_name=f"csv_{name}", all_varchar=True, header=True)
+            return connection.create_table(f"raw_{name}", text)
         return connection.read_parquet(path, table_name=f"raw_{name}")
     except duckdb.Error as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
