@@ -40,7 +40,12 @@ def connect() -> ibis.BaseBackend:
     connection = ibis.duckdb.connect()
     # No progress bar: DuckDB prints it to stdout on long queries, into logs and notebooks.
     # Backend setup, not metric code: the one place a backend-specific statement belongs.
-    connection.raw_sql("SET enable_progress_bar = false")
+    import duckdb
+
+    try:
+        connection.raw_sql("SET enable_progress_bar = false")
+    except duckdb.Error:
+        pass  # inside Jupyter without ipywidgets DuckDB refuses the setting and shows no bar anyway
     return connection
 
 
