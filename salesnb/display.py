@@ -35,7 +35,7 @@ _table_numbers = itertools.count(1)
 TABLE_CSS = [
     {"selector": "", "props": "border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0;"},
     {"selector": "th", "props": "background: #f3f4f6; text-align: left; padding: 4px 10px; border-bottom: 1px solid #d1d5db;"},
-    {"selector": "td", "props": "padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right;"},
+    {"selector": "td", "props": "padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left;"},
     {"selector": "caption", "props": "caption-side: top; text-align: left; font-weight: 600; padding: 4px 0;"},
 ]
 
@@ -95,6 +95,11 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption
     # Headers come from the data too (e.g. a pivot by source): escape them as well.
     styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     styler = styler.set_table_styles(TABLE_CSS).set_uuid(f"salesnb{next(_table_numbers)}")
+    # Numbers right-aligned so digits line up; text (names, reasons) stays left.
+    numeric = [column for column in shown.columns
+               if formats.get(column) in FORMATS or pd.api.types.is_numeric_dtype(shown[column])]
+    if numeric:
+        styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
     if caption:
         styler = styler.set_caption(html.escape(caption))
     if not index:
