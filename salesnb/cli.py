@@ -72,7 +72,7 @@ def validate_command(data: DataOption, config: ConfigOption = None, mapping: Map
 
 @app.command()
 def run(
-    data: DataOption = Path("data/sample"),
+    data: Annotated[Optional[Path], typer.Option("--data", help="Folder (or export file) with the CRM tables; default: the bundled sample, data/sample.")] = None,
     config: ConfigOption = None,
     period_start: Annotated[Optional[str], typer.Option(help="First day of the period, YYYY-MM-DD.")] = None,
     period_end: Annotated[Optional[str], typer.Option(help="Last day of the period, YYYY-MM-DD.")] = None,
@@ -83,9 +83,10 @@ def run(
     preset: PresetOption = None,
 ):
     """Validate the data, execute the notebooks with papermill and render HTML reports."""
-    from salesnb.runner import run_reports
+    from salesnb.runner import PROJECT_ROOT, run_reports
 
-    folder = _prepared_data(data, mapping, preset)
+    # Anchored to the project, not the working directory.
+    folder = _prepared_data(data or PROJECT_ROOT / "data" / "sample", mapping, preset)
     result = run_reports(folder, config=config, period_start=period_start, period_end=period_end,
                          only=only, out=out, jobs=jobs)
     typer.echo(f"Reports: {result.index_path}")

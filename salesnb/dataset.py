@@ -110,6 +110,20 @@ class Dataset:
             return dt.date.today()
         return max(dates)
 
+    def table_or_empty(self, name: str) -> ir.Table:
+        """The table, or an empty one with the model's columns when the dataset lacks it.
+
+        For joins that enrich one table with another that is optional (leads with their
+        deals): the missing side then simply matches nothing.
+        """
+        if name in self._tables:
+            return self._tables[name]
+        key = ("empty", name)
+        if key not in self._memo:
+            schema = ibis.schema({column.name: ibis_type(column.type) for column in TABLES[name].columns})
+            self._memo[key] = self.connection.create_table(f"empty_{name}", schema=schema, temp=True)
+        return self._memo[key]
+
     def materialized(self, key, build) -> ir.Table:
         """``build()`` materialized once per dataset in the backend (Ibis ``Table.cache``).
 
@@ -213,12 +227,12 @@ def open_dataset(data_dir: str | Path, config: str | Path | Playbook | None = No
             f"'salesnb sample --out {folder}' or point --data at a folder of CRM tables."
         )
     files = find_table_files(folder)
-    if "opportunities" not in files:
+    if not files:
         present = sorted(p.name for p in folder.iterdir())[:10]
         raise DatasetNotFoundError(
-            f"Data folder {folder} has no opportunities.csv or opportunities.parquet, the one required "
-            f"table (it has: {', '.join(present) or 'nothing'}). See docs/data-model.md, or import a CRM "
-            "export with 'salesnb import'."
+            f"Data folder {folder} has none of the kit's tables (it has: {', '.join(present) or 'nothing'}); "
+            "it needs at least opportunities.csv or opportunities.parquet. See docs/data-model.md, or import "
+            "a CRM export with 'salesnb import'."
         )
     connection = connect()
     cache = cache_root() / _cache_key(files, playbook)
@@ -264,8 +278,8 @@ def dataset_from_frames(frames: dict[str, pd.DataFrame], config: str | Path | Pl
     unknown = sorted(set(frames) - set(TABLES))
     if unknown:
         raise DatasetNotFoundError(f"Unknown table name(s) {', '.join(unknown)}; the tables are {', '.join(TABLE_NAMES)}.")
-    if "opportunities" not in frames:
-        raise DatasetNotFoundError("A dataset needs an 'opportunities' table.")
+    if not frames:
+        raise DatasetNotFoundError("A dataset needs at least one table (normally 'opportunities').")
     connection = connect()
     raw_tables = {name: connection.create_table(f"raw_{name}", frame) for name, frame in frames.items()}
     typed, findings = _check_and_type(raw_tables, playbook)

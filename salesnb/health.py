@@ -94,6 +94,8 @@ def column_coverage(dataset: Dataset) -> pd.DataFrame:
 def lost_reason_coverage(dataset: Dataset) -> float | None:
     """Share of lost deals with a loss reason: count(lost_reason) / count(lost deals).
     Won and open deals have no loss reason, so they are not in the denominator."""
+    if not dataset.has("opportunities"):
+        return None
     deals = dataset.table("opportunities")
     lost = deals.filter(deals.stage.isin(dataset.playbook.lost_stages))
     counts = lost.aggregate(lost=lost.count(), with_reason=lost.lost_reason.count()).execute().iloc[0]

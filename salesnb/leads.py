@@ -114,7 +114,8 @@ def lead_facts(dataset: Dataset) -> ir.Table:
 
 
 def _lead_facts(dataset: Dataset, leads: ir.Table) -> ir.Table:
-    opportunities = dataset.table("opportunities")
+    # Without deals the lead steps up to opportunity still count (converted_at, opportunity_id).
+    opportunities = dataset.table_or_empty("opportunities")
     deal_columns = dict(
         deal_created=opportunities.created_at, deal_close=opportunities.close_date,
         deal_amount=opportunities.amount,

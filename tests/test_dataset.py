@@ -74,11 +74,23 @@ def test_missing_required_column_suggests_the_header(tmp_path):
         open_dataset(tmp_path)
 
 
-def test_missing_folder_and_missing_opportunities(tmp_path):
+def test_missing_folder_and_folder_without_tables(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="does not exist"):
         open_dataset(tmp_path / "nowhere")
-    with pytest.raises(DatasetNotFoundError, match="no opportunities.csv"):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(DatasetNotFoundError, match=r"has none of the kit's tables \(it has: notes.txt\)"):
         open_dataset(tmp_path)
+
+
+def test_leads_only_dataset_loads_and_deal_analyses_say_what_is_missing(tmp_path):
+    from salesnb.errors import MissingTableError
+
+    (tmp_path / "leads.csv").write_text("lead_id,created_at,source\nL1,2025-01-05 10:00:00,Web\n")
+    dataset = open_dataset(tmp_path)
+    assert dataset.table_names == ["leads"] and dataset.as_of.isoformat() == "2025-01-05"
+    assert dataset.table_or_empty("opportunities").count().execute() == 0
+    with pytest.raises(MissingTableError, match="no 'opportunities' table"):
+        dataset.table("opportunities")
 
 
 def test_mixed_currency_is_an_error(tmp_path):
