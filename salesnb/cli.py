@@ -90,6 +90,8 @@ def run(
     result = run_reports(folder, config=config, period_start=period_start, period_end=period_end,
                          only=only, out=out, jobs=jobs)
     typer.echo(f"Reports: {result.index_path}")
+    if result.latest_updated:
+        typer.echo(f"Open: {result.run_dir.parent / 'latest' / 'index.html'}")
     if not result.ok:
         raise typer.Exit(1)
 
