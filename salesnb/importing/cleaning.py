@@ -94,6 +94,19 @@ def parse_probabilities(series: pd.Series, scale: float = 1, decimal: str = ".")
     return values / divisor, bad
 
 
+def _parse_with_formats(text: pd.Series, formats, result: pd.Series, pending: pd.Series) -> pd.Series:
+    """Parse the still-pending values with each format in turn, writing hits into ``result``;
+    returns what is still pending."""
+    for date_format in formats:
+        if not pending.any():
+            break
+        parsed = pd.to_datetime(text.where(pending), format=date_format, errors="coerce")
+        hit = pending & parsed.notna()
+        result[hit] = parsed[hit]
+        pending = pending & ~hit
+    return pending
+
+
 def parse_dates(series: pd.Series, order: str | None = None, formats=()) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Dates in several formats in one column.
 
@@ -130,13 +143,7 @@ def parse_dates(series: pd.Series, order: str | None = None, formats=()) -> tupl
         result[iso] = pd.to_datetime(normalised, format="ISO8601", errors="coerce")
         pending &= ~iso
 
-    for date_format in formats:
-        if not pending.any():
-            break
-        parsed = pd.to_datetime(text.where(pending), format=date_format, errors="coerce")
-        hit = pending & parsed.notna()
-        result[hit] = parsed[hit]
-        pending &= ~hit
+    pending = _parse_with_formats(text, formats, result, pending)
 
     needs_order = pd.Series(False, index=index)
     parts = text.where(pending).str.extract(_NUMERIC_DATE)
@@ -161,13 +168,7 @@ def parse_dates(series: pd.Series, order: str | None = None, formats=()) -> tupl
             result[numeric] = stamps[numeric]
         pending &= ~numeric
 
-    for date_format in TEXT_DATE_FORMATS:
-        if not pending.any():
-            break
-        parsed = pd.to_datetime(text.where(pending), format=date_format, errors="coerce")
-        hit = pending & parsed.notna()
-        result[hit] = parsed[hit]
-        pending &= ~hit
+    pending = _parse_with_formats(text, TEXT_DATE_FORMATS, result, pending)
 
     present = series.notna() & as_text(series).ne("").fillna(False)
     bad = present & result.isna() & ~needs_order
