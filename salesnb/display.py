@@ -50,6 +50,9 @@ def format_value(value, kind: str, currency: str = "USD") -> str:
         return "–"
     if kind == "currency":
         return currency_symbol(currency) + FORMATS["currency"].format(value)
+    if kind in ("date", "month"):
+        stamp = pd.Timestamp(value)
+        return stamp.strftime("%b %Y") if kind == "month" else stamp.strftime("%Y-%m-%d")
     if kind in FORMATS:
         return FORMATS[kind].format(value)
     return str(value)
@@ -87,6 +90,13 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption
 
     def formatter(kind):
         return lambda value: format_value(value, kind, currency)
+
+    # Dates without their midnight time; month starts (cohorts, spend months) as "Jan 2025".
+    for column in shown.columns:
+        if column not in formats and pd.api.types.is_datetime64_any_dtype(shown[column]):
+            values = shown[column].dropna()
+            formats[column] = "month" if len(values) and (values.dt.day == 1).all() and \
+                (values.dt.normalize() == values).all() else "date"
 
     styler = shown.style.format(
         {column: formatter(kind) for column, kind in formats.items() if column in shown.columns},

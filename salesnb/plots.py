@@ -97,6 +97,8 @@ def bar_chart(frame, category: str, value: str, *, title: str, category_label: s
     else:
         bars = ax.bar(names, values, color=sns.color_palette(PALETTE)[0])
         _format_axis(ax, kind, currency, "y")
+        if kind == "percent":
+            ax.set_ylim(0, min(1.05, max(values, default=0) * 1.3) or 1.0)
         ax.tick_params(axis="x", rotation=30)
     if labels is not None:
         ax.bar_label(bars, labels=(labels[: len(shown)][::-1] if horizontal else labels[: len(shown)]),

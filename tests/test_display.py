@@ -49,3 +49,11 @@ def test_kpis_are_json_native():
     cleaned = kpis.clean({"rate": float("nan"), "count": 3.0, "by_rep": {"R2": 0.5, "R1": None}})
     assert cleaned == {"rate": None, "count": 3, "by_rep": {"R1": None, "R2": 0.5}}
     assert list(cleaned["by_rep"]) == ["R1", "R2"]  # sorted keys: deterministic metrics.json
+
+
+def test_dates_show_without_midnight_and_months_as_month_names():
+    frame = pd.DataFrame({"month": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+                          "closed": pd.to_datetime(["2025-01-05", None])})
+    html = show.table(frame).data
+    assert "Jan 2025" in html and "Feb 2025" in html and "2025-01-05" in html
+    assert "00:00:00" not in html
