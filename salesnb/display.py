@@ -35,7 +35,8 @@ _table_numbers = itertools.count(1)
 TABLE_CSS = [
     {"selector": "", "props": "border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0;"},
     {"selector": "th", "props": "background: #f3f4f6; text-align: left; padding: 4px 10px; border-bottom: 1px solid #d1d5db;"},
-    {"selector": "td", "props": "padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left;"},
+    # No text-align here: this rule would outrank the per-cell alignment set in table().
+    {"selector": "td", "props": "padding: 3px 10px; border-bottom: 1px solid #eee;"},
     {"selector": "caption", "props": "caption-side: top; text-align: left; font-weight: 600; padding: 4px 0;"},
 ]
 
@@ -108,8 +109,12 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption
     # Numbers right-aligned so digits line up; text (names, reasons) stays left.
     numeric = [column for column in shown.columns
                if formats.get(column) in FORMATS or pd.api.types.is_numeric_dtype(shown[column])]
+    text_columns = [column for column in shown.columns if column not in numeric]
+    # Per-cell rules: they outrank the notebook theme's own td alignment.
     if numeric:
         styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
+    if text_columns:
+        styler = styler.set_properties(subset=text_columns, **{"text-align": "left"})
     if caption:
         styler = styler.set_caption(html.escape(caption))
     if not index:

@@ -46,7 +46,10 @@ def percent_axis(ax, axis: str = "y", limit_to_one: bool = True) -> None:
 
 
 def count_axis(ax, axis: str = "y") -> None:
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(ticker.FuncFormatter(lambda value, _: _compact(value)))
+    """Counts and days: whole-number ticks (a tick at 2.5 would be printed as "2")."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(ticker.MaxNLocator(integer=True))
+    target.set_major_formatter(ticker.FuncFormatter(lambda value, _: _compact(value)))
 
 
 def new_figure(title: str, xlabel: str, ylabel: str, figsize=FIGSIZE):
