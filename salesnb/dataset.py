@@ -82,33 +82,62 @@ class Dataset:
             raise MissingTableError(name, needed_for, TABLES[name].enables)
         return self._tables[name]
 
+    # Events recorded when they happen: they date the snapshot. Activities and orders are
+    # left out: meetings and renewals are often entered ahead of time, and one scheduled or
+    # mistyped date would move every default period (they are checked against as_of instead).
+    SNAPSHOT_EVENTS = (("opportunities", "created_at"), ("opportunity_history", "changed_at"),
+                       ("leads", "created_at"))
+    LATER_EVENTS = (("activities", "occurred_at"), ("orders", "ordered_at"))
+
+    def _latest(self, name: str, column: str, table: ir.Table | None = None):
+        table = self._tables[name] if table is None else table
+        value = table[column].max().execute()
+        return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
     @cached_property
     def as_of(self) -> dt.date:
-        """The data's snapshot date: the latest event recorded in any table.
+        """The data's snapshot date: the latest creation or stage change of a deal or lead,
+        or close of a closed deal.
 
-        Expected close dates of open deals are plans, not events, so they do not count.
+        Expected close dates of open deals are plans, not events, so they do not count;
+        activities and orders only when nothing else is dated (see ``SNAPSHOT_EVENTS``).
         """
-        playbook = self.playbook
-        candidates = []
-        if self.has("opportunities"):  # absent only when loaded with strict=False and broken
+        dates = [self._latest(name, column) for name, column in self.SNAPSHOT_EVENTS if self.has(name)]
+        if self.has("opportunities"):
             opportunities = self.table("opportunities")
-            closed = opportunities.stage.isin(playbook.closed_stages)
-            candidates += [opportunities.created_at.max(), opportunities.filter(closed).close_date.max()]
-        event_columns = {
-            "opportunity_history": "changed_at", "activities": "occurred_at",
-            "leads": "created_at", "orders": "ordered_at",
-        }
-        for name, column in event_columns.items():
-            if self.has(name):
-                candidates.append(self._tables[name][column].max())
-        dates = []
-        for candidate in candidates:
-            value = candidate.execute()
-            if value is not None and not pd.isna(value):
-                dates.append(pd.Timestamp(value).date())
+            closed = opportunities.filter(opportunities.stage.isin(self.playbook.closed_stages))
+            dates.append(self._latest("opportunities", "close_date", closed))
+        dates = [date for date in dates if date is not None]
         if not dates:
-            return dt.date.today()
+            dates = [self._latest(name, column) for name, column in self.LATER_EVENTS if self.has(name)]
+            dates = [date for date in dates if date is not None]
+        if not dates:
+            raise DatasetNotFoundError(
+                "The dataset has no dated rows (no deal, lead, activity or order with a date): there is "
+                "nothing to analyse. Check that the files are not empty."
+            )
         return max(dates)
+
+    def events_after_as_of(self) -> list[validate.Finding]:
+        """Warnings for activities and orders dated after the snapshot date."""
+        findings = []
+        for name, column in self.LATER_EVENTS:
+            if not self.has(name):
+                continue
+            table = self._tables[name]
+            value = table[column].date() if table[column].type().is_timestamp() else table[column]
+            later = value > self.as_of
+            count = int(table.filter(later).count().execute())
+            if count:
+                spec = TABLES[name]
+                examples = validate.example_rows(table, later, [spec.key, column])
+                findings.append(validate.make_finding(
+                    "warning", spec, column, "after_data_date", count,
+                    f"are dated after the data date {self.as_of:%Y-%m-%d} (the latest deal or lead event)",
+                    "Scheduled or mistyped dates? They do not move the data date, and reports count them "
+                    "only where their date falls in the period.", examples,
+                ))
+        return findings
 
     def table_or_empty(self, name: str) -> ir.Table:
         """The table, or an empty one with the model's columns when the dataset lacks it.
@@ -252,8 +281,17 @@ def open_dataset(data_dir: str | Path, config: str | Path | Playbook | None = No
 
     findings = findings + import_findings(folder)  # e.g. duplicate rows an import dropped
     dataset = Dataset(connection, tables, playbook, findings, source=str(folder))
-    if strict and validate.errors(findings):
-        raise DataValidationError(findings)
+    return _checked(dataset, strict)
+
+
+def _checked(dataset: Dataset, strict: bool) -> Dataset:
+    """Raise on errors (strict), else add the checks that need the data date."""
+    if strict and validate.errors(dataset.findings):
+        raise DataValidationError(dataset.findings)
+    if strict:
+        dataset.as_of  # noqa: B018  (a dataset with no dated rows is refused here, not mid-report)
+    if not validate.errors(dataset.findings):
+        dataset.findings = dataset.findings + dataset.events_after_as_of()
     return dataset
 
 
@@ -285,7 +323,4 @@ def dataset_from_frames(frames: dict[str, pd.DataFrame], config: str | Path | Pl
     connection = connect()
     raw_tables = {name: connection.create_table(f"raw_{name}", frame) for name, frame in frames.items()}
     tables, findings = _check_and_type(connection, raw_tables, playbook)
-    dataset = Dataset(connection, tables, playbook, findings, source=None)
-    if strict and validate.errors(findings):
-        raise DataValidationError(findings)
-    return dataset
+    return _checked(Dataset(connection, tables, playbook, findings, source=None), strict)

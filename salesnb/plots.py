@@ -22,6 +22,8 @@ def apply_style() -> None:
         "figure.figsize": FIGSIZE, "figure.dpi": 100, "axes.titlesize": 13, "axes.titleweight": "bold",
         "axes.labelsize": 11, "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 10,
         "axes.spines.top": False, "axes.spines.right": False,
+        # Labels come from the data: "$20k_$30k" must print as written, not as math (or crash).
+        "text.parse_math": False,
     })
 
 

@@ -74,9 +74,10 @@ def _example_value(value) -> str | None:
     return str(value)
 
 
-def _example_rows(table: ir.Table, condition: ir.BooleanValue, columns: list[str]) -> list[dict]:
+def example_rows(table: ir.Table, condition: ir.BooleanValue, columns: list[str]) -> list[dict]:
+    """The first few rows matching ``condition`` (ordered, so every run shows the same ones)."""
     columns = [column for column in dict.fromkeys(columns) if column in table.columns]
-    frame = table.filter(condition).select(columns).limit(EXAMPLE_ROWS).execute()
+    frame = table.filter(condition).select(columns).order_by(columns).limit(EXAMPLE_ROWS).execute()
     rows = []
     for record in frame.to_dict(orient="records"):
         rows.append({key: _example_value(value) for key, value in record.items()})
@@ -90,7 +91,7 @@ def _row_label(spec: Table) -> list[str]:
     return [column.name for column in spec.columns if column.references][:1]
 
 
-def _finding(severity, spec: Table, column, check, count, problem, fix, examples) -> Finding:
+def make_finding(severity, spec: Table, column, check, count, problem, fix, examples) -> Finding:
     where = f"{spec.name}.{column}" if column else spec.name
     message = f"{where}: {count:,} row(s) {problem}"
     if examples:
@@ -149,7 +150,7 @@ def check_parsing(name: str, raw: ir.Table) -> list[Finding]:
         count = int(counts[column.name] or 0)
         if not count:
             continue
-        examples = _example_rows(flagged, flagged[f"__bad_{column.name}"], label + [column.name])
+        examples = example_rows(flagged, flagged[f"__bad_{column.name}"], label + [column.name])
         if column.type in ("date", "timestamp"):
             problem = "have a date that cannot be read"
             fix = ("Write dates as YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS), or import the export with "
@@ -158,7 +159,7 @@ def check_parsing(name: str, raw: ir.Table) -> list[Finding]:
             problem = "have a value that is not a number"
             fix = ("Amounts must be plain numbers (no currency symbols or thousands separators), or import "
                    "the export with 'salesnb import', which cleans them.")
-        findings.append(_finding("error", spec, column.name, "unparsable", count, problem, fix, examples))
+        findings.append(make_finding("error", spec, column.name, "unparsable", count, problem, fix, examples))
     return findings
 
 
@@ -174,13 +175,13 @@ def check_duplicate_ids(name: str, typed: ir.Table) -> list[Finding]:
     if total:
         examples = duplicated.order_by(ibis.desc("copies"), spec.key).limit(EXAMPLE_ROWS).execute()
         rows = [{spec.key: str(row[spec.key]), "copies": int(row["copies"])} for _, row in examples.iterrows()]
-        findings.append(_finding(
+        findings.append(make_finding(
             "error", spec, spec.key, "duplicate_id", total, "share an ID with another row",
             f"Each {spec.key} must appear once; remove the duplicate rows or give them distinct IDs.", rows,
         ))
     missing = int(typed.filter(key.isnull()).count().execute())
     if missing:
-        findings.append(_finding(
+        findings.append(make_finding(
             "error", spec, spec.key, "missing_id", missing, "have no ID",
             f"Every row needs a {spec.key}; fill it in or drop those rows.", [],
         ))
@@ -206,8 +207,8 @@ def check_required_values(name: str, raw: ir.Table) -> list[Finding]:
     for column in columns:
         count = int(counts[column] or 0)
         if count:
-            examples = _example_rows(raw, empty(column), _row_label(spec) + [column])
-            findings.append(_finding(
+            examples = example_rows(raw, empty(column), _row_label(spec) + [column])
+            findings.append(make_finding(
                 "error", spec, column, "missing_value", count, "have no value in a required column",
                 f"Fill in {column} ({spec.column(column).description}) or drop those rows.", examples,
             ))
@@ -224,8 +225,8 @@ def check_stages(name: str, typed: ir.Table, playbook: Playbook) -> list[Finding
         return []
     values = typed.filter(unknown).stage.value_counts().order_by(ibis.desc("stage_count"), "stage").limit(10).execute()
     listed = ", ".join(f"'{value}' ({n:,})" for value, n in zip(values["stage"], values["stage_count"]))
-    examples = _example_rows(typed, unknown, _row_label(spec) + ["stage"])
-    return [_finding(
+    examples = example_rows(typed, unknown, _row_label(spec) + ["stage"])
+    return [make_finding(
         "error", spec, "stage", "unknown_stage", count,
         f"have a stage the playbook does not know ({listed})",
         f"The playbook's stages are: {', '.join(playbook.stage_names)}. Add the missing stages to your "
@@ -241,8 +242,8 @@ def check_currency(name: str, typed: ir.Table, playbook: Playbook) -> list[Findi
     count = int(typed.filter(other).count().execute())
     if not count:
         return []
-    examples = _example_rows(typed, other, _row_label(spec) + ["currency", "amount"])
-    return [_finding(
+    examples = example_rows(typed, other, _row_label(spec) + ["currency", "amount"])
+    return [make_finding(
         "error", spec, "currency", "mixed_currency", count,
         f"are in a currency other than the playbook's {playbook.currency}",
         "Amounts in different currencies are never added together: convert them to "
@@ -261,8 +262,8 @@ def check_negative_amounts(name: str, typed: ir.Table) -> list[Finding]:
         negative = typed[column.name] < 0
         count = int(typed.filter(negative).count().execute())
         if count:
-            examples = _example_rows(typed, negative, _row_label(spec) + [column.name])
-            findings.append(_finding(
+            examples = example_rows(typed, negative, _row_label(spec) + [column.name])
+            findings.append(make_finding(
                 "error", spec, column.name, "negative_amount", count, "have a negative amount",
                 "Amounts must be zero or more: remove credit notes and refunds from the export, or correct the "
                 "sign.", examples,
@@ -285,11 +286,11 @@ def check_close_before_creation(name: str, typed: ir.Table) -> list[Finding]:
     if not count:
         return []
     many = count > CLOSE_BEFORE_CREATION_ERROR_SHARE * total
-    examples = _example_rows(typed, early, _row_label(spec) + ["created_at", "close_date", "stage"])
+    examples = example_rows(typed, early, _row_label(spec) + ["created_at", "close_date", "stage"])
     fix = ("That many usually means the date columns are swapped or read with the wrong day/month order: check "
            "the export or the mapping's date_order." if many else
            "Their sales cycle would be negative; correct the dates in the CRM.")
-    return [_finding(
+    return [make_finding(
         "error" if many else "warning", spec, "close_date", "close_before_creation", count,
         f"close before they were created ({count / total:.1%} of deals)", fix, examples,
     )]
@@ -307,8 +308,8 @@ def check_probability_scale(name: str, raw: ir.Table) -> list[Finding]:
         return []
     # If the model uses the column the weighted numbers would be 100x too big: an error.
     severity = "error" if "probability" in spec.column_names else "warning"
-    examples = _example_rows(raw, above, _row_label(spec) + ["probability"])
-    return [_finding(
+    examples = example_rows(raw, above, _row_label(spec) + ["probability"])
+    return [make_finding(
         severity, spec, "probability", "probability_scale", count,
         "have a probability above 1, as if on a 0..100 scale",
         "Probabilities are 0..1 (25% is 0.25): divide the column by 100, or import the export with a mapping "
@@ -339,8 +340,8 @@ def check_date_range(name: str, typed: ir.Table, today: dt.date | None = None) -
         count = int(counts[column] or 0)
         if not count:
             continue
-        examples = _example_rows(typed, implausible(column), _row_label(spec) + [column])
-        findings.append(_finding(
+        examples = example_rows(typed, implausible(column), _row_label(spec) + [column])
+        findings.append(make_finding(
             "warning", spec, column, "implausible_date", count,
             f"have a date before {EARLIEST_PLAUSIBLE_DATE:%Y-%m-%d} or after {latest:%Y-%m-%d}",
             "These are usually typos or placeholder dates; correct them in the CRM. Until then they fall outside "
@@ -380,7 +381,7 @@ def check_references(typed_tables: dict[str, ir.Table]) -> list[Finding]:
                       .order_by([ibis.desc("rows"), column.name]).limit(EXAMPLE_ROWS).execute())
             examples = [{column.name: str(value), "rows": int(rows)} for value, rows in zip(values[column.name], values["rows"])]
             noun, details = REFERENCE_WORDS[target]
-            findings.append(_finding(
+            findings.append(make_finding(
                 "warning", spec, column.name, "unknown_reference", count,
                 f"refer to {noun} that is not in the {target} table",
                 f"Add the missing rows to {target}, or check that both exports use the same IDs. Until then these "

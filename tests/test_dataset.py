@@ -100,3 +100,28 @@ def test_mixed_currency_is_an_error(tmp_path):
     )
     with pytest.raises(DataValidationError, match="currency other than the playbook's USD"):
         open_dataset(tmp_path)
+
+
+def test_a_future_activity_does_not_move_the_data_date():
+    import pandas as pd
+
+    from salesnb import dataset_from_frames
+    from tests.deal_fixtures import frames
+
+    activities = pd.DataFrame({
+        "activity_id": ["A1", "A2"], "type": ["call", "meeting"],
+        "occurred_at": ["2025-03-01 10:00:00", "2026-12-03 09:00:00"],  # a meeting booked ahead
+    })
+    dataset = dataset_from_frames({**frames(), "activities": activities})
+    # Latest deal event: O6 closed 2025-04-10; the booked meeting does not count.
+    assert dataset.as_of.isoformat() == "2025-04-10"
+    warnings = [f for f in dataset.findings if f.check == "after_data_date"]
+    assert len(warnings) == 1 and warnings[0].count == 1
+    assert "activities.occurred_at: 1 row(s) are dated after the data date 2025-04-10" in warnings[0].message
+    assert "activity_id='A2'" in warnings[0].message
+
+
+def test_a_dataset_without_dated_rows_is_refused(tmp_path):
+    (tmp_path / "opportunities.csv").write_text("opportunity_id,created_at,close_date,stage,amount\n")
+    with pytest.raises(DatasetNotFoundError, match="no dated rows"):
+        open_dataset(tmp_path)
