@@ -131,13 +131,17 @@ def check_parsing(name: str, raw: ir.Table) -> list[Finding]:
     checked = [
         column for column in spec.columns
         if column.name in raw.columns and column.type in ("date", "timestamp", "money", "number")
-        and raw[column.name].type().is_string()
     ]
     if not checked:
         return []
+
+    def present(value):
+        # Text cells count as present unless blank; a Parquet column of another type (e.g.
+        # dates stored as the integer 20250105) when not NULL: it must not vanish silently.
+        return value.strip().nullif("").notnull() if value.type().is_string() else value.notnull()
+
     flagged = raw.mutate(**{
-        f"__bad_{column.name}": raw[column.name].strip().nullif("").notnull()
-        & convert(raw[column.name], column.type).isnull()
+        f"__bad_{column.name}": present(raw[column.name]) & convert(raw[column.name], column.type).isnull()
         for column in checked
     })
     # One pass over the table counts every column's failures.
@@ -390,6 +394,23 @@ def check_references(typed_tables: dict[str, ir.Table]) -> list[Finding]:
     return findings
 
 
+def check_deal_amounts(name: str, typed: ir.Table, playbook: Playbook) -> list[Finding]:
+    """Won and open deals without an amount (lost deals often have none, and that is fine)."""
+    if name != "opportunities":
+        return []
+    spec = TABLES[name]
+    missing = typed.amount.isnull() & ~typed.stage.isin(playbook.lost_stages)
+    count = int(typed.filter(missing).count().execute())
+    if not count:
+        return []
+    examples = example_rows(typed, missing, ["opportunity_id", "stage", "amount"])
+    return [make_finding(
+        "warning", spec, "amount", "missing_amount", count, "are won or open deals without an amount",
+        "Counts and win rates include them, but value-based numbers (win rate by value, average won "
+        "deal, pipeline value, velocity) leave them out: fill in the amount in the CRM.", examples,
+    )]
+
+
 def validate_table(name: str, raw: ir.Table, typed: ir.Table | None, playbook: Playbook) -> list[Finding]:
     """All checks for one table. ``typed`` is None when required columns are missing."""
     findings = check_columns(name, raw)
@@ -400,6 +421,7 @@ def validate_table(name: str, raw: ir.Table, typed: ir.Table | None, playbook: P
     findings += check_required_values(name, raw)
     findings += check_stages(name, typed, playbook)
     findings += check_currency(name, typed, playbook)
+    findings += check_deal_amounts(name, typed, playbook)
     findings += check_negative_amounts(name, typed)
     findings += check_close_before_creation(name, typed)
     findings += check_probability_scale(name, raw)

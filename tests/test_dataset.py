@@ -125,3 +125,30 @@ def test_a_dataset_without_dated_rows_is_refused(tmp_path):
     (tmp_path / "opportunities.csv").write_text("opportunity_id,created_at,close_date,stage,amount\n")
     with pytest.raises(DatasetNotFoundError, match="no dated rows"):
         open_dataset(tmp_path)
+
+
+def test_parquet_dates_stored_as_numbers_are_an_error_not_silently_empty(tmp_path):
+    import pandas as pd
+
+    pd.DataFrame({
+        "opportunity_id": ["1", "2"], "created_at": [20250105, 20250110],  # yyyymmdd as integers
+        "close_date": pd.to_datetime(["2025-02-04", "2025-03-01"]), "stage": ["Closed Won", "Closed Lost"],
+        "amount": [100.0, 50.0],
+    }).to_parquet(tmp_path / "opportunities.parquet")
+    with pytest.raises(DataValidationError,
+                       match=r"opportunities.created_at: 2 row\(s\) have a date that cannot be read, e.g. \(opportunity_id='1', created_at='20250105'\)"):
+        open_dataset(tmp_path)
+
+
+def test_won_and_open_deals_without_amount_are_a_warning(tmp_path):
+    (tmp_path / "opportunities.csv").write_text(
+        "opportunity_id,created_at,close_date,stage,amount\n"
+        "1,2025-01-05,2025-02-04,Closed Won,\n"      # won, no amount: warned
+        "2,2025-01-05,2025-02-04,Closed Lost,\n"     # lost, no amount: normal
+        "3,2025-01-05,2025-05-04,Proposal,\n"        # open, no amount: warned
+        "4,2025-01-05,2025-02-04,Closed Won,100\n"
+    )
+    dataset = open_dataset(tmp_path)
+    [warning] = [f for f in dataset.findings if f.check == "missing_amount"]
+    assert warning.severity == "warning" and warning.count == 2
+    assert "opportunity_id='1'" in warning.message and "opportunity_id='3'" in warning.message
