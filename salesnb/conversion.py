@@ -11,6 +11,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from salesnb.dataset import Dataset
+from salesnb.errors import SalesnbError
 from salesnb.deals import LOST, OPEN, WON, closed_in, created_in, deals
 from salesnb.funnel import with_stage_reached
 from salesnb.periods import Period
@@ -22,19 +23,22 @@ GROUPINGS = {
     "segment": ["segment"],
     "type": ["type"],
     "month": ["close_month"],
-    "quarter": ["close_quarter"],
+    "quarter": ["close_quarter"],  # fiscal quarter (playbook fiscal_year_start_month), by its first day
 }
 
 
-def _group_columns(table: ir.Table, by: str | None) -> tuple[ir.Table, list[str]]:
+def _group_columns(table: ir.Table, by: str | None, playbook) -> tuple[ir.Table, list[str]]:
     if by is None:
         return table, []
     if by not in GROUPINGS:
-        raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, not {by!r}")
+        raise SalesnbError(f"by must be one of {', '.join(GROUPINGS)}, not {by!r}.")
     if by == "month":
         table = table.mutate(close_month=table.close_date.truncate("M"))
     if by == "quarter":
-        table = table.mutate(close_quarter=table.close_date.truncate("Q"))
+        # Fiscal quarters: shift so the fiscal year starts in January, truncate, shift back.
+        shift = ibis.interval(months=playbook.fiscal_year_start_month - 1)
+        start = ((table.close_date - shift).truncate("Q") + shift).cast("date")
+        table = table.mutate(close_quarter=start)
     columns = GROUPINGS[by]
     # Keep deals with no value in the grouping column visible as "(none)".
     table = table.mutate(**{column: table[column].fill_null("(none)") for column in columns
@@ -55,7 +59,7 @@ def win_rates(dataset: Dataset, period: Period, by: str | None = None,
       amount count as 0, which inflates this variant: read it beside the count rate.
     - ``closed`` (= won + lost) is the n of the rate.
     """
-    table, columns = _group_columns(closed_in(deals(dataset, team, segment), period), by)
+    table, columns = _group_columns(closed_in(deals(dataset, team, segment), period), by, dataset.playbook)
     amount = table.amount.fill_null(0)
     aggregates = dict(
         won=(table.outcome == WON).cast("int64").sum(),
@@ -88,7 +92,7 @@ def sales_cycle(dataset: Dataset, period: Period, by: str | None = None,
     """
     closed = closed_in(deals(dataset, team, segment), period)
     won = closed.filter(closed.outcome == WON)
-    won, columns = _group_columns(won.mutate(cycle_days=_cycle_days(won)), by)
+    won, columns = _group_columns(won.mutate(cycle_days=_cycle_days(won)), by, dataset.playbook)
     aggregates = dict(
         won=won.count(), median_days=won.cycle_days.median(),
         p75_days=won.cycle_days.quantile(0.75), mean_days=won.cycle_days.mean(),
@@ -122,20 +126,44 @@ def open_deal_age(dataset: Dataset, team: str | None = None, segment: str | None
     return result
 
 
+def open_qualified_deals(dataset: Dataset, table: ir.Table, date) -> int | None:
+    """Deals open in a qualified stage (``qualified_stage`` onwards) on ``date``.
+
+    At or after the snapshot date this is the current pipeline. For an earlier date the
+    stage a deal was in comes from its history (the last change on or before the date);
+    a deal without history rows counts with its current stage if it is still open.
+    Without any history an earlier date cannot be answered: None.
+    """
+    qualified = dataset.playbook.qualified_stages
+    if date >= dataset.as_of:
+        return int(table.filter((table.outcome == OPEN) & table.stage.isin(qualified)).count().execute())
+    if not dataset.has("opportunity_history"):
+        return None
+    history = dataset.table("opportunity_history")
+    until = history.filter(history.changed_at.date() <= date)
+    latest = ibis.window(group_by="opportunity_id", order_by=[ibis.desc("changed_at")])
+    stage_then = (
+        until.mutate(rank=ibis.row_number().over(latest)).filter(lambda rows: rows["rank"] == 0)
+        .select("opportunity_id", stage_then="stage")
+    )
+    existing = table.filter(table.created_at <= date).left_join(stage_then, "opportunity_id")
+    stage = existing.stage_then.fill_null(ibis.cases((existing.outcome == OPEN, existing.stage), else_=ibis.null()))
+    return int(existing.filter(stage.isin(qualified)).count().execute())
+
+
 def sales_velocity(dataset: Dataset, period: Period, team: str | None = None, segment: str | None = None) -> dict:
     """Sales velocity in revenue per day:
 
     ``open qualified deals x win rate x average won deal size / average sales cycle days``
 
-    - open qualified deals: deals open at the snapshot date in the playbook's qualified
-      stages (``qualified_stage`` onwards);
+    - open qualified deals: deals open on the period's last day in the playbook's
+      qualified stages (:func:`open_qualified_deals`; for a past period this needs the
+      stage history, otherwise velocity is None);
     - win rate (count), average won amount and average (mean) cycle of the deals closed in
       the period; all four from the same team/segment filter.
     """
     table = deals(dataset, team, segment)
-    open_qualified = int(table.filter(
-        (table.outcome == OPEN) & table.stage.isin(dataset.playbook.qualified_stages)
-    ).count().execute())
+    open_qualified = open_qualified_deals(dataset, table, period.end)
     closed = closed_in(table, period)
     won = closed.filter(closed.outcome == WON)
     stats = closed.aggregate(
@@ -148,7 +176,7 @@ def sales_velocity(dataset: Dataset, period: Period, team: str | None = None, se
     average_won_amount = _number(won_stats["average_won_amount"])
     average_cycle_days = _number(won_stats["average_cycle_days"])
     velocity = None
-    if win_rate is not None and average_won_amount is not None and average_cycle_days:
+    if None not in (open_qualified, win_rate, average_won_amount) and average_cycle_days:
         velocity = open_qualified * win_rate * average_won_amount / average_cycle_days
     return {
         "open_qualified_deals": open_qualified,

@@ -51,12 +51,21 @@ def _deals(dataset: Dataset, team: str | None, segment: str | None) -> ir.Table:
     if team:
         if not dataset.has("reps"):
             raise SalesnbError("The team filter needs the 'reps' table (rep_id, team); add reps.csv or set team = None.")
+        _check_filter_value(dataset.table("reps").team, "team", team)
         table = table.filter(table.team == team)
     if segment:
         if not dataset.has("accounts"):
             raise SalesnbError("The segment filter needs the 'accounts' table (account_id, segment); add accounts.csv or set segment = None.")
+        _check_filter_value(dataset.table("accounts").segment, "segment", segment)
         table = table.filter(table.segment == segment)
     return table
+
+
+def _check_filter_value(column: ir.StringValue, name: str, value: str) -> None:
+    """A filter value that matches nothing is a typo, not an empty report."""
+    known = sorted(str(item) for item in column.name("value").as_table().distinct().execute()["value"].dropna())
+    if value not in known:
+        raise SalesnbError(f"{name} = {value!r} matches no data; the {name}s are: {', '.join(known)}.")
 
 
 def created_in(table: ir.Table, period: Period) -> ir.Table:

@@ -73,6 +73,7 @@ def stage_funnel(dataset: Dataset, period: Period, team: str | None = None, segm
     - ``next_step_rate`` = reached(k+1) / reached(k)
     - ``win_rate_from_stage`` (cumulative) = reached(Won) / reached(k)
     - ``open_now`` = deals still open at stage k; ``lost_here`` = deals lost at stage k
+      (None without stage history: where a deal was lost is then unknown, not 0)
 
     Open deals stay in the denominators: a young cohort's rates are still rising.
     """
@@ -86,6 +87,7 @@ def stage_funnel(dataset: Dataset, period: Period, team: str | None = None, segm
         aggregates[f"open_{position}"] = ((cohort.outcome == "open") & (current == position)).cast("int64").sum()
         aggregates[f"lost_{position}"] = ((cohort.outcome == LOST) & (cohort.lost_at_stage == stages[position])).cast("int64").sum()
     counts = cohort.aggregate(**aggregates).execute().iloc[0].fillna(0).astype(int)
+    has_history = dataset.has("opportunity_history")
     rows = []
     won = counts[f"reached_{len(stages) - 1}"]
     for position, stage in enumerate(stages):
@@ -98,7 +100,8 @@ def stage_funnel(dataset: Dataset, period: Period, team: str | None = None, segm
             "next_step_rate": (advanced / reached) if advanced is not None and reached else None,
             "win_rate_from_stage": (won / reached) if reached else None,
             "open_now": counts[f"open_{position}"] if position < len(stages) - 1 else None,
-            "lost_here": counts[f"lost_{position}"] if position < len(stages) - 1 else None,
+            # Without history the stage a lost deal was lost at is unknown: not 0.
+            "lost_here": counts[f"lost_{position}"] if position < len(stages) - 1 and has_history else None,
         })
     return pd.DataFrame(rows)
 

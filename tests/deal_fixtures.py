@@ -46,6 +46,8 @@ HISTORY = pd.DataFrame(
         ("O2", "2025-01-20 09:00:00", "Discovery", 500.0),  # skipped Qualification
         ("O2", "2025-02-10 09:00:00", "Proposal", 500.0),
         ("O2", "2025-03-01 09:00:00", "Closed Lost", 500.0),
+        ("O6", "2025-02-15 09:00:00", "Discovery", 4000.0),  # still open on 31 March
+        ("O6", "2025-04-10 09:00:00", "Closed Won", 4000.0),
         ("O9", "2025-01-20 09:00:00", "Prospecting", 700.0),
         ("O9", "2025-02-20 09:00:00", "Closed Lost", 700.0),
     ],

@@ -79,12 +79,55 @@ def test_open_deal_age(dataset):
     assert age["overdue"].sum() == 0
 
 
-def test_sales_velocity(dataset):
+def test_sales_velocity_uses_the_pipeline_open_at_the_end_of_the_period():
+    dataset = dataset_from_frames(frames(history=True))
     velocity = conversion.sales_velocity(dataset, PERIOD)
-    # open qualified deals: O4 (Proposal), O8 (Qualification) = 2; win rate 0.5;
-    # average won 6000 / 3 = 2000; average cycle (30 + 60 + 30) / 3 = 40 d
+    # Open and qualified on 31 March: O4 (Proposal, no history, still open), O8
+    # (Qualification, no history, still open) and O6 (Discovery per its history; won only
+    # on 10 April) = 3. Win rate 0.5; average won 6000 / 3 = 2000; average cycle
+    # (30 + 60 + 30) / 3 = 40 d -> 3 x 0.5 x 2000 / 40 = 75 per day.
+    assert velocity["open_qualified_deals"] == 3
+    assert velocity["velocity_per_day"] == pytest.approx(3 * 0.5 * 2000 / 40)
+
+
+def test_sales_velocity_at_the_snapshot_uses_the_current_pipeline(dataset):
+    from salesnb.periods import Period
+
+    # Period ending on the data date (10 April): open now are O4 and O8 = 2; closed in
+    # Jan..Apr 10: Q1's six plus O6 won (Feb 15 -> Apr 10 = 54 d, 4000) -> 4 won of 7;
+    # average won (6000 + 4000) / 4 = 2500; cycle (30 + 60 + 30 + 54) / 4 = 43.5 d.
+    to_date = Period(PERIOD.start, dataset.as_of)
+    velocity = conversion.sales_velocity(dataset, to_date)
     assert velocity["open_qualified_deals"] == 2
-    assert velocity["velocity_per_day"] == pytest.approx(2 * 0.5 * 2000 / 40)
+    assert velocity["velocity_per_day"] == pytest.approx(2 * (4 / 7) * 2500 / 43.5)
+
+
+def test_sales_velocity_of_a_past_period_without_history_is_unknown(dataset):
+    # 31 March is before the data date and there is no stage history: which deals were
+    # open and qualified then cannot be known, so there is no velocity (not a guess).
+    velocity = conversion.sales_velocity(dataset, PERIOD)
+    assert velocity["open_qualified_deals"] is None and velocity["velocity_per_day"] is None
+    assert velocity["win_rate"] == pytest.approx(0.5)
+
+
+def test_fiscal_quarters():
+    from salesnb.playbook import load_playbook, playbook_from_dict
+    import yaml
+
+    raw = yaml.safe_load(open(load_playbook().source_path))
+    dataset = dataset_from_frames(frames(), playbook_from_dict({**raw, "fiscal_year_start_month": 2}))
+    quarters = conversion.win_rates(dataset, PERIOD, by="quarter")
+    closed = {str(row.close_quarter)[:10]: (row.won, row.lost) for row in quarters.itertuples()}
+    # Fiscal year from February: Nov-Jan is one quarter, Feb-Apr the next.
+    # Nov 1 quarter: O5 lost Jan 31 -> (0, 1); Feb 1 quarter: O1 W, O9 L, O2 L, O3 W, O7 W -> (3, 2)
+    assert closed == {"2024-11-01": (0, 1), "2025-02-01": (3, 2)}
+
+
+def test_unknown_team_is_an_error_not_an_empty_report(dataset):
+    from salesnb.errors import SalesnbError
+
+    with pytest.raises(SalesnbError, match="team = 'Alfa' matches no data; the teams are: Alpha, Beta"):
+        conversion.win_rates(dataset, PERIOD, team="Alfa")
 
 
 def test_summary(dataset):
