@@ -13,7 +13,7 @@ import html
 import itertools
 
 import pandas as pd
-from IPython.display import HTML, Markdown
+from IPython.display import HTML
 
 # Column formats: name -> kind. Kinds: currency, percent, days, count, number, hours, text.
 FORMATS = {
@@ -123,7 +123,7 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption
 
 
 def text(value) -> str:
-    """Escape a piece of untrusted text for use inside HTML or Markdown."""
+    """Escape a piece of untrusted text for use inside HTML."""
     return html.escape(str(value))
 
 
@@ -170,8 +170,3 @@ def kpi_tiles(tiles: list[tuple], currency: str = "USD") -> HTML:
             f'<div style="font-size:0.75em;color:#6b7280;">{html.escape(change)}</div></div>'
         )
     return HTML(f"<div>{''.join(cells)}</div>")
-
-
-def markdown(template: str, **values) -> Markdown:
-    """Markdown with values from the data filled in, each escaped."""
-    return Markdown(template.format(**{key: html.escape(str(value)) for key, value in values.items()}))

@@ -67,4 +67,22 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     display(HTML(header))
     for finding in warnings(dataset.findings):
         display(show.notice(f"Data quality: {finding.message}", "warning"))
+    if not _anything_in(dataset, period):
+        display(show.notice(
+            f"Nothing in the data falls in this period ({period.label()}): no deal was created or closed "
+            f"and no lead was created. The data runs up to {dataset.as_of:%d %b %Y}; check period_start "
+            "and period_end.", "warning"))
     return Report(title, dataset, period)
+
+
+def _anything_in(dataset: Dataset, period: Period) -> bool:
+    """Whether any deal was created or closed, or any lead created, in the period."""
+    checks = []
+    if dataset.has("opportunities"):
+        deals = dataset.table("opportunities")
+        checks.append(deals.filter(deals.created_at.between(period.start, period.end)
+                                   | deals.close_date.between(period.start, period.end)))
+    if dataset.has("leads"):
+        leads = dataset.table("leads")
+        checks.append(leads.filter(leads.created_at.date().between(period.start, period.end)))
+    return any(int(check.count().execute()) for check in checks) if checks else True

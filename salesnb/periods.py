@@ -74,6 +74,11 @@ def resolve_period(start, end, as_of: dt.date) -> Period:
     if start_date is None:
         start_date = (pd.Timestamp(end_date) + pd.Timedelta(days=1) - pd.DateOffset(years=1)).date()
     if start_date > end_date:
+        if parse_date(end, "period_end") is None:
+            raise SalesnbError(
+                f"period_start {start_date} is after the default period_end {end_date} (the end of the last "
+                f"full month in the data, which runs to {as_of}); give an earlier period_start or a period_end too."
+            )
         raise SalesnbError(f"period_start {start_date} is after period_end {end_date}; swap them.")
     return Period(start_date, end_date)
 

@@ -65,15 +65,6 @@ class Playbook:
             return open_stages
         return open_stages[open_stages.index(self.qualified_stage):]
 
-    def stage_position(self, name: str) -> int:
-        """Position of an open stage in the process (0 = first); won is after the last."""
-        open_stages = self.open_stages
-        if name in open_stages:
-            return open_stages.index(name)
-        if name in self.won_stages:
-            return len(open_stages)
-        raise KeyError(name)
-
     def probability(self, name: str) -> float:
         for stage in self.stages:
             if stage.name == name:

@@ -42,3 +42,8 @@ def test_fiscal_quarters():
     assert fiscal_quarter_label(D(2025, 5, 15), 4) == "FY2026 Q1"
     assert fiscal_quarter_label(D(2026, 2, 1), 4) == "FY2026 Q4"
     assert fiscal_quarter_label(D(2025, 11, 3), 1) == "FY2025 Q4"
+
+
+def test_a_start_after_the_default_end_says_which_end():
+    with pytest.raises(SalesnbError, match="after the default period_end 2025-11-30"):
+        resolve_period("2025-12-05", None, D(2025, 12, 15))

@@ -11,7 +11,6 @@ def test_default_playbook():
     assert playbook.open_stages == ["Prospecting", "Qualification", "Discovery", "Proposal", "Negotiation"]
     assert playbook.won_stages == ["Closed Won"] and playbook.lost_stages == ["Closed Lost"]
     assert playbook.qualified_stages == ["Qualification", "Discovery", "Proposal", "Negotiation"]
-    assert playbook.stage_position("Closed Won") == 5
     assert playbook.currency == "USD" and playbook.fiscal_year_start_month == 1
 
 
