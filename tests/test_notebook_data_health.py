@@ -28,6 +28,8 @@ def test_sample(sample_dir, tmp_path):
     expected = csv_rows(sample_dir)
     assert kpis["rows_by_table"] == expected
     assert kpis["tables_loaded"] == len(expected)
+    # The sample is generated clean (tests/test_sample.py checks it passes validation).
+    assert (kpis["errors"], kpis["warnings"]) == (0, 0)
 
 
 def test_damaged_copy_reports_its_errors_and_warnings(sample_dir, tmp_path):
