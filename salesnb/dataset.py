@@ -224,16 +224,39 @@ def _read_raw(connection, name: str, path: Path) -> ir.Table:
             # Everything as text: the validator reports unreadable values instead of DuckDB
             # guessing a type from the first rows and failing on a later one. Loaded into a
             # table once: as a view, every validation query would parse the file again.
-            text = connection.read_csv(path, table_name=f"csv_{name}", all_varchar=True, header=True)
+            # The canonical CSV is comma-separated: stating it keeps one bad row from making the
+            # sniffer guess another layout (and report every column missing).
+            text = connection.read_csv(path, table_name=f"csv_{name}", all_varchar=True, header=True,
+                                       delim=",", quote='"', escape='"')
             return connection.create_table(f"raw_{name}", text)
         return connection.read_parquet(path, table_name=f"raw_{name}")
     except duckdb.Error as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if path.suffix == ".csv":
+            first_line = _csv_row_problem(path) or first_line
         raise DatasetNotFoundError(
             f"{name}: the file {path} cannot be read as a {path.suffix[1:].upper()} table ({first_line}). "
             "A canonical CSV is UTF-8, comma-separated, with one header row and one line ending style; "
             "for an export as it comes from a CRM or a spreadsheet, use 'salesnb import' (see docs/importing.md)."
         ) from None
+
+
+def _csv_row_problem(path: Path) -> str | None:
+    """The first line whose number of fields differs from the header's, if any (DuckDB's
+    own message only says the dialect could not be detected)."""
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = csv.reader(handle)
+            header = next(rows, [])
+            for row in rows:
+                if row and len(row) != len(header):
+                    return (f"line {rows.line_num} has {len(row)} fields where the header has {len(header)}: "
+                            f"{','.join(row)[:80]!r}")
+    except (UnicodeDecodeError, csv.Error) as error:
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def open_dataset(data_dir: str | Path, config: str | Path | Playbook | None = None, *,

@@ -152,3 +152,13 @@ def test_won_and_open_deals_without_amount_are_a_warning(tmp_path):
     [warning] = [f for f in dataset.findings if f.check == "missing_amount"]
     assert warning.severity == "warning" and warning.count == 2
     assert "opportunity_id='1'" in warning.message and "opportunity_id='3'" in warning.message
+
+
+def test_a_row_with_extra_fields_is_named_by_its_line(tmp_path):
+    (tmp_path / "opportunities.csv").write_text(
+        "opportunity_id,created_at,close_date,stage,amount\n"
+        "1,2025-01-05,2025-02-04,Closed Won,100\n"
+        "2,2025-01-05,2025-02-04,Closed Won,100,EXTRA,MORE\n"
+    )
+    with pytest.raises(DatasetNotFoundError, match="line 3 has 7 fields where the header has 5"):
+        open_dataset(tmp_path)
