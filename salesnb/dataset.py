@@ -210,6 +210,10 @@ def _cache_key(files: dict[str, Path], playbook: Playbook) -> str:
 
     digest = hashlib.sha256()
     digest.update(f"model={MODEL_VERSION};kit={__version__};playbook={playbook!r}".encode())
+    # The code that types and checks the data: a changed rule must not be served stale findings.
+    for module in (validate, __import__("salesnb.model", fromlist=["_"])):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())
     for name, path in sorted(files.items()):
         stat = path.stat()
         digest.update(f"|{name}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
@@ -228,6 +232,9 @@ def _read_raw(connection, name: str, path: Path) -> ir.Table:
             # sniffer guess another layout (and report every column missing).
             text = connection.read_csv(path, table_name=f"csv_{name}", all_varchar=True, header=True,
                                        delim=",", quote='"', escape='"')
+            if text.columns != tuple(_csv_header(path)):
+                # The sniffer skipped lines to find a consistent layout: some row is malformed.
+                raise duckdb.InvalidInputException("the columns found do not match the header line")
             return connection.create_table(f"raw_{name}", text)
         return connection.read_parquet(path, table_name=f"raw_{name}")
     except duckdb.Error as error:
@@ -239,6 +246,13 @@ def _read_raw(connection, name: str, path: Path) -> ir.Table:
             "A canonical CSV is UTF-8, comma-separated, with one header row and one line ending style; "
             "for an export as it comes from a CRM or a spreadsheet, use 'salesnb import' (see docs/importing.md)."
         ) from None
+
+
+def _csv_header(path: Path) -> list[str]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        return next(csv.reader(handle), [])
 
 
 def _csv_row_problem(path: Path) -> str | None:
