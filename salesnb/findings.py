@@ -51,23 +51,28 @@ class Movement:
     n: int
 
 
-def _keyed(frame: pd.DataFrame, key: str | None) -> pd.DataFrame:
+def _keyed(frame: pd.DataFrame, key: str | None, label: str | None = None) -> pd.DataFrame:
+    """The frame with ``group_key`` (what matches a group between periods: ``key``) and
+    ``group_label`` (what the sentence shows: ``label``, default the key)."""
     if key is None:
-        return frame.assign(group_label="All leads")
-    return frame.assign(group_label=frame[key].astype(str))
+        return frame.assign(group_key="", group_label="All leads")
+    return frame.assign(group_key=frame[key].astype(str), group_label=frame[label or key].astype(str))
 
 
 def rate_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, successes: str,
                  trials: str, what: str, topic: str, subject_prefix: str = "", min_n: int = MIN_N,
-                 min_change: float = MIN_RATE_CHANGE, min_z: float = MIN_Z) -> list[Movement]:
+                 min_change: float = MIN_RATE_CHANGE, min_z: float = MIN_Z,
+                 label: str | None = None) -> list[Movement]:
     """Groups whose rate = successes / trials moved between the previous and the current period.
 
     Kept when trials >= ``min_n`` in both periods, |change| >= ``min_change`` (in rate units)
     and |z| >= ``min_z``, with z = change / sqrt(p(1-p)(1/n0 + 1/n1)) and p the pooled rate.
-    ``key`` is the group column (None for one overall row).
+    ``key`` is the group column that matches groups between the periods (None for one
+    overall row; an id, e.g. ``rep_id``, so two reps with the same name stay apart);
+    ``label`` the column shown in the sentence (default ``key``, e.g. ``rep_name``).
     """
-    merged = _keyed(current, key)[["group_label", successes, trials]].merge(
-        _keyed(previous, key)[["group_label", successes, trials]], on="group_label", suffixes=("", "_before"))
+    merged = _keyed(current, key, label)[["group_key", "group_label", successes, trials]].merge(
+        _keyed(previous, key, label)[["group_key", successes, trials]], on="group_key", suffixes=("", "_before"))
     merged = merged[(merged[trials] >= min_n) & (merged[f"{trials}_before"] >= min_n)]
     if merged.empty:
         return []
@@ -95,22 +100,27 @@ def rate_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | No
 
 def count_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, count: str, what: str,
                   topic: str, subject_prefix: str = "", min_n: int = MIN_N,
-                  min_change: float = MIN_COUNT_CHANGE, min_z: float = MIN_Z) -> list[Movement]:
+                  min_change: float = MIN_COUNT_CHANGE, min_z: float = MIN_Z,
+                  label: str | None = None) -> list[Movement]:
     """Groups whose count moved between the previous and the current period (same length).
 
-    Kept when the larger of the two counts >= ``min_n``, |c1 / c0 - 1| >= ``min_change``
-    (a group new this period, c0 = 0, counts as a change) and |z| >= ``min_z`` with
-    z = (c1 - c0) / sqrt(c1 + c0).
+    Kept when the count is >= ``min_n`` in BOTH periods (as for rates: a group too small in
+    either period is not compared), |c1 / c0 - 1| >= ``min_change`` and |z| >= ``min_z``
+    with z = (c1 - c0) / sqrt(c1 + c0). A group new this period (c0 = 0) is therefore only
+    reported with ``min_n`` = 0. ``key`` matches groups, ``label`` is shown (default ``key``).
     """
-    merged = _keyed(current, key)[["group_label", count]].merge(
-        _keyed(previous, key)[["group_label", count]], on="group_label", how="outer", suffixes=("", "_before"))
+    before = _keyed(previous, key, label)[["group_key", "group_label", count]].rename(
+        columns={"group_label": "label_before", count: f"{count}_before"})
+    merged = _keyed(current, key, label)[["group_key", "group_label", count]].merge(before, on="group_key", how="outer")
+    # A group gone this period keeps the label it had before.
+    merged["group_label"] = merged["group_label"].fillna(merged["label_before"])
     merged = merged.fillna({count: 0, f"{count}_before": 0})
     c1, c0 = merged[count].astype(float), merged[f"{count}_before"].astype(float)
     merged = merged.assign(
         c1=c1, c0=c0, z=(c1 - c0) / np.sqrt((c1 + c0).where(c1 + c0 > 0)),
         relative=(c1 / c0.where(c0 > 0)) - 1,
     )
-    big_enough = np.maximum(c1, c0) >= min_n
+    big_enough = np.minimum(c1, c0) >= min_n
     large = merged["relative"].abs().fillna(math.inf) >= min_change
     moved = merged[big_enough & large & (merged["z"].abs() >= min_z)]
     movements = []
@@ -165,6 +175,13 @@ def sentences(movements: list[Movement]) -> list[str]:
 # ----------------------------------------------------------------------------- lead generation
 
 
+def _rep_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """``rep_label`` = the rep's name, followed by the id when several ids share that name."""
+    names = frame["rep_name"].astype(str)
+    shared = names.map(frame.groupby(names)["rep_id"].nunique()) > 1
+    return frame.assign(rep_label=names.where(~shared, names + " (" + frame["rep_id"].astype(str) + ")"))
+
+
 def lead_generation_findings(dataset, period, *, maturity_days: int | None = None, min_n: int = MIN_N) -> list[Movement]:
     """What moved most in lead generation, this period against the previous one.
 
@@ -196,11 +213,16 @@ def lead_generation_findings(dataset, period, *, maturity_days: int | None = Non
 
     sla = dataset.playbook.lead_response_sla_hours
     speed: list[Movement] = []
-    for by, key, prefix in ((None, None, ""), ("source", "source", "Source "), ("rep", "rep_name", "Rep ")):
+    # Without first_response_at nothing about speed is known, so nothing about it moved.
+    groupings = ((None, None, ""), ("source", "source", "Source "), ("rep", "rep_id", "Rep "))
+    for by, key, prefix in groupings if leads.response_time_measured(dataset) else ():
         now, before = (leads.response_speed(dataset, window, by=by) for window in (period, previous))
+        if by == "rep":
+            # Match reps by id (two reps may share a name); show the name, with the id when shared.
+            now, before = (_rep_labels(frame) for frame in (now, before))
         speed += rate_changes(now, before, key=key, successes="within_sla", trials="leads",
                               what=f"share of leads answered within the {sla:g} h SLA", topic="speed",
-                              subject_prefix=prefix, min_n=min_n)
+                              subject_prefix=prefix, min_n=min_n, label="rep_label" if by == "rep" else None)
     found += _strongest(speed)
 
     volume = leads.lead_volume_comparison(dataset, period, by="source")

@@ -11,6 +11,13 @@ Conventions (also in ``docs/metrics.md``):
   ``mql_at`` or reached SQL; won = the linked opportunity is in a won stage.
 - The linked opportunity is ``leads.opportunity_id``; failing that, the earliest
   opportunity whose ``lead_id`` is the lead.
+- Several leads can link the same deal. Counts of deals and sums of deal amounts credit
+  each deal once, to the earliest lead linked to it (by ``created_at``, then ``lead_id``):
+  that lead's cohort, source and campaign get it (``marketing.deals_with_lead_source`` uses
+  the same rule). Lead-level rates (the share of leads that reached won) stay per lead.
+- Without any ``first_response_at`` value in the dataset, response speed is *not measured*:
+  its counts, shares and medians are NaN (never 0 % within SLA, never "all never answered"),
+  and :func:`unmeasured_response_time` says which column would enable it.
 - A step whose column holds no data at all in this dataset is *unknown*: its counts and
   rates are NaN (not 0), and :func:`unmeasured_steps` says which column would enable it.
 """
@@ -73,6 +80,21 @@ def measured_steps(dataset: Dataset) -> dict[str, bool]:
     }
 
 
+def response_time_measured(dataset: Dataset) -> bool:
+    """True if ``leads.first_response_at`` holds at least one value in this dataset."""
+    return column_has_data(dataset, "leads", "first_response_at")
+
+
+def unmeasured_response_time(dataset: Dataset) -> list[str]:
+    """One sentence if response speed cannot be measured (no first response recorded anywhere)."""
+    if response_time_measured(dataset):
+        return []
+    return ["Response speed cannot be measured: the leads table has no first_response_at values (when sales "
+            "first answered the lead). The SLA share, the median first response and the never-answered counts "
+            "are left empty rather than shown as 0 % answered or every lead never answered; add "
+            "leads.first_response_at to see them."]
+
+
 def unmeasured_steps(dataset: Dataset) -> list[str]:
     """One sentence per step that cannot be measured, saying which data would enable it."""
     needs = {
@@ -106,8 +128,13 @@ def lead_facts(dataset: Dataset) -> ir.Table:
     passed), ``hours_to_mql``, ``hours_to_sql`` (from creation to the step, or to the later
     step it skipped to), ``days_to_opportunity``, ``days_to_won`` (calendar days from the
     creation date to the conversion date or the won deal's close date),
-    ``linked_opportunity_id``, ``opportunity_amount`` and ``won_amount`` (the linked deal, its
-    amount, and the amount again only if it was won).
+    ``linked_opportunity_id`` and ``opportunity_amount`` (the linked deal and its amount);
+    ``deal_credited`` (True on the one lead its linked deal is credited to: the earliest lead
+    linking it, by ``created_at`` then ``lead_id``); ``counts_opportunity`` (reached an
+    opportunity and it is not a deal already credited to another lead: sum it to count
+    distinct opportunities); ``counts_won_deal`` (won and the deal is credited here: sum it to
+    count distinct won deals); ``won_amount`` (the won deal's amount on the credited lead only,
+    NULL elsewhere: sum it to add up each won deal once).
     """
     leads = dataset.table("leads", needed_for="the lead generation analysis")
     return dataset.materialized("lead_facts", lambda: _lead_facts(dataset, leads))
@@ -164,6 +191,11 @@ def _lead_facts(dataset: Dataset, leads: ir.Table) -> ir.Table:
     sql_time = facts.sql_at.fill_null(facts.converted_at)
     mql_time = facts.mql_at.fill_null(sql_time)
     response = _hours_between(facts.first_response_at, facts.created_at)
+    # A deal linked from several leads is credited once, to the earliest of them (the same
+    # rule as marketing.deals_with_lead_source), so deal counts and amounts are not doubled.
+    earliest = ibis.row_number().over(group_by=facts.linked_opportunity_id,
+                                      order_by=[facts.created_at, facts.lead_id])
+    facts = facts.mutate(deal_credited=facts.linked_opportunity_id.notnull() & (earliest == 0))
     return facts.select(
         "lead_id", "created_at", "created_date", "cohort_month", "source", "campaign", "rep_id", "status",
         "first_response_at", "linked_opportunity_id",
@@ -177,7 +209,11 @@ def _lead_facts(dataset: Dataset, leads: ir.Table) -> ir.Table:
         days_to_won=ibis.ifelse(facts.reached_won, facts.deal_close.delta(facts.created_date, unit="day"),
                                 ibis.null().cast("int64")).cast("float64"),
         opportunity_amount=facts.opportunity_amount,
-        won_amount=ibis.ifelse(facts.reached_won, facts.opportunity_amount, ibis.null().cast("float64")),
+        deal_credited=facts.deal_credited,
+        counts_opportunity=facts.reached_opportunity & (facts.linked_opportunity_id.isnull() | facts.deal_credited),
+        counts_won_deal=facts.reached_won & facts.deal_credited,
+        won_amount=ibis.ifelse(facts.reached_won & facts.deal_credited, facts.opportunity_amount,
+                               ibis.null().cast("float64")),
     )
 
 
@@ -307,6 +343,8 @@ def _conversion_aggregates(facts: ir.Table, steps: dict[str, bool]) -> dict:
             "median_days_to_won": ("won", facts.days_to_won)}
     for name, (step, value) in lags.items():
         columns[name] = value.median() if steps[step] else unknown
+    # Deals, unlike leads, are counted once each (see lead_facts: deal_credited).
+    columns["won_deals"] = facts.counts_won_deal.cast("int64").sum() if steps["won"] else unknown
     columns["won_amount"] = facts.won_amount.sum().fill_null(0.0) if steps["won"] else unknown
     return columns
 
@@ -320,7 +358,9 @@ def lead_conversion(dataset: Dataset, period: Period, by=None, *,
     steps count as passed); each ``<step>_rate`` = that count / leads. Lags are medians over
     the leads that reached the step, measured from lead creation: ``median_hours_to_mql``,
     ``median_hours_to_sql`` (hours), ``median_days_to_opportunity``, ``median_days_to_won``
-    (calendar days). ``won_amount`` = sum of the won deals' amounts.
+    (calendar days). ``won_deals`` = count of distinct won deals credited to these leads and
+    ``won_amount`` = sum of their amounts, each deal once (a deal linked from several leads is
+    credited to the earliest; ``won`` still counts leads, for the per-lead ``won_rate``).
 
     ``mature_leads`` counts the leads in cohort months that are mature (see
     :func:`mature_through`); ``mature`` is True when all of a group's leads are. With
@@ -356,6 +396,34 @@ def lead_to_won_lag(dataset: Dataset) -> pd.DataFrame:
                          p75_days_to_won=won.days_to_won.quantile(0.75)).execute()
 
 
+RANKED, NOT_RANKED = "ranked", "not ranked (n < {min_n})"
+
+
+def source_quality_ranking(dataset: Dataset, period: Period, *, maturity_days: int = DEFAULT_MATURITY_DAYS,
+                           min_n: int | None = None) -> pd.DataFrame:
+    """Sources ranked by lead quality, over the mature cohort months of the period only.
+
+    The columns of :func:`lead_conversion` (``by="source"``, ``mature_only=True``) plus
+    ``ranking`` (``ranked`` when the source has at least ``min_n`` mature leads, default
+    ``findings.MIN_N`` = 30; else ``not ranked (n < 30)``) and ``rank`` (1 = best, empty
+    when not ranked). Rows come already ordered: ranked sources first, by ``won_rate``
+    (then ``opportunity_rate``) highest first, then the sources too small to rank, in the
+    same order; ties by source name. An empty frame when no month is mature.
+    """
+    from salesnb.findings import MIN_N
+
+    min_n = MIN_N if min_n is None else min_n
+    frame = lead_conversion(dataset, period, by="source", maturity_days=maturity_days, mature_only=True)
+    is_ranked = frame["leads"] >= min_n
+    frame = frame.assign(ranking=is_ranked.map({True: RANKED, False: NOT_RANKED.format(min_n=min_n)}),
+                         _small=~is_ranked)
+    # Sort keys are explicit (not the label text), so "not ranked" can never sort first.
+    frame = frame.sort_values(["_small", "won_rate", "opportunity_rate", "source"],
+                              ascending=[True, False, False, True], na_position="last", ignore_index=True)
+    ranks = pd.Series(range(1, len(frame) + 1), dtype="Int64").where(~frame["_small"])
+    return frame.drop(columns=["_small"]).assign(rank=ranks)
+
+
 # ----------------------------------------------------------------------------- speed
 
 
@@ -367,8 +435,12 @@ def response_speed(dataset: Dataset, period: Period, by=None) -> pd.DataFrame:
     the ``answered`` leads. ``share_within_sla`` = leads answered within the playbook's
     ``lead_response_sla_hours`` / ALL leads: never-answered leads stay in the denominator
     and are counted in ``never_answered`` (``share_never_answered`` = never_answered / leads).
+
+    Without any ``first_response_at`` value in the dataset every column but ``leads`` is NaN
+    (not measured, see :func:`unmeasured_response_time`).
     """
     sla = float(dataset.playbook.lead_response_sla_hours)
+    measured = response_time_measured(dataset)
     facts = created_in(lead_facts(dataset), period)
     groups = _group_columns(by)
     answered = facts.response_hours.notnull()
@@ -384,6 +456,10 @@ def response_speed(dataset: Dataset, period: Period, by=None) -> pd.DataFrame:
     table = table.mutate(share_within_sla=table.within_sla.cast("float64") / table.leads,
                          share_never_answered=table.never_answered.cast("float64") / table.leads)
     frame = table.execute()
+    if not measured:
+        # No first response anywhere means "not recorded", not "nobody answered".
+        unknown = [name for name in frame.columns if name not in (*groups, "leads")]
+        frame[unknown] = float("nan")
     if groups:
         frame = frame.sort_values(groups, ignore_index=True)
     if "rep_id" in groups:
@@ -404,7 +480,9 @@ def conversion_by_response_time(dataset: Dataset, period: Period) -> pd.DataFram
 
     Buckets: < 1 h, 1–4 h, 4–24 h, 1–3 d, > 3 d, never answered (every bucket is listed,
     0 leads where empty). ``opportunity_rate`` = reached_opportunity / leads and
-    ``won_rate`` = won / leads within each bucket (NaN for an empty bucket).
+    ``won_rate`` = won / leads within each bucket (NaN for an empty bucket). Without any
+    ``first_response_at`` value in the dataset no lead can be bucketed: every count and rate
+    is NaN (rather than every lead in "never answered").
     """
     steps = measured_steps(dataset)
     facts = created_in(lead_facts(dataset), period)
@@ -417,6 +495,8 @@ def conversion_by_response_time(dataset: Dataset, period: Period) -> pd.DataFram
     table = spine.left_join(counts, spine.bucket == counts.response_bucket)
     table = table.mutate(leads=table.leads.fill_null(0)).order_by("bucket_order")
     frame = table.select("bucket", *wanted).rename(response_bucket="bucket").execute()
+    if not response_time_measured(dataset):
+        frame[wanted] = float("nan")
     return frame
 
 
@@ -437,7 +517,8 @@ def open_lead_backlog(dataset: Dataset, by: str = "age") -> pd.DataFrame:
     Age = ``dataset.as_of`` - creation date, in days. ``by="age"``: ``open_leads`` and
     ``never_answered`` per age bucket (0–7, 8–30, 31–90, > 90 days; every bucket listed).
     ``by="rep"``: per owner, ``open_leads``, one column of counts per age bucket,
-    ``never_answered`` and ``median_age_days``; largest backlog first.
+    ``never_answered`` and ``median_age_days``; largest backlog first. ``never_answered`` is
+    NaN when the dataset has no ``first_response_at`` value at all (not measured).
     """
     facts = lead_facts(dataset)
     open_leads = facts.filter(facts.status.isin(list(dataset.playbook.open_lead_statuses)))
@@ -452,7 +533,7 @@ def open_lead_backlog(dataset: Dataset, by: str = "age") -> pd.DataFrame:
         table = spine.left_join(counts, spine.bucket == counts.age_bucket).order_by("bucket_order")
         table = table.select(age_bucket=table.bucket, open_leads=table.open_leads.fill_null(0),
                              never_answered=table.never_answered.fill_null(0))
-        return table.execute()
+        return _unanswered_not_measured(dataset, table.execute())
     if by != "rep":
         raise ValueError(f"by must be 'age' or 'rep', not {by!r}")
     per_bucket = {label: (open_leads.age_bucket == label).cast("int64").sum() for label in labels}
@@ -460,4 +541,10 @@ def open_lead_backlog(dataset: Dataset, by: str = "age") -> pd.DataFrame:
         open_leads=open_leads.count(), **per_bucket, never_answered=open_leads.unanswered.sum(),
         median_age_days=open_leads.age_days.median())
     frame = table.execute().sort_values(["open_leads", "rep_id"], ascending=[False, True], ignore_index=True)
-    return with_rep_names(dataset, frame)
+    return with_rep_names(dataset, _unanswered_not_measured(dataset, frame))
+
+
+def _unanswered_not_measured(dataset: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
+    if not response_time_measured(dataset):
+        frame = frame.assign(never_answered=float("nan"))
+    return frame

@@ -10,6 +10,9 @@ Conventions (also in ``docs/metrics.md``):
 - Leads, opportunities and won deals are the *cohort* of leads created in the period (see
   ``salesnb.leads``): the opportunities and won deals those leads produced, whenever.
   Recent months' leads have not finished converting, so their cost per won deal is high.
+- Opportunities and won deals are counted as distinct deals: a deal linked from several
+  leads counts once, for the earliest of them (``leads.lead_facts``: ``deal_credited``), the
+  same lead that gives the deal its source in :func:`deals_with_lead_source`.
 - Cost per X = spend / X only where spend > 0 and X > 0; otherwise NaN (shown as "–"),
   never 0 or infinity. ``spend_note`` says why: ``no spend`` (no or zero spend recorded)
   or ``spend, no leads``.
@@ -58,8 +61,11 @@ def marketing_costs(dataset: Dataset, period: Period, by: str = "source") -> pd.
 
     For each group (``by``: ``source``, ``campaign`` (source and campaign), ``month`` or
     ``source_month``): ``spend`` = sum of marketing_spend.amount in the period;
-    ``leads`` = leads created in the period; ``opportunities`` and ``won_deals`` = those
-    leads that reached an opportunity / a won deal; ``won_amount`` = their won deals' value.
+    ``leads`` = leads created in the period; ``opportunities`` = distinct opportunities of
+    those leads (each linked deal once, plus each converted lead without a linked deal);
+    ``won_deals`` = distinct won deals of those leads; ``won_amount`` = the sum of those won
+    deals' amounts, each deal once. A deal linked from several leads is credited to the
+    earliest of them (its group, month and period).
 
     - ``cost_per_lead`` = spend / leads
     - ``cost_per_opportunity`` = spend / opportunities
@@ -78,8 +84,8 @@ def marketing_costs(dataset: Dataset, period: Period, by: str = "source") -> pd.
     unknown = ibis.null().cast("float64")
     outcomes = facts.group_by(keys).aggregate(
         leads=facts.count(),
-        opportunities=facts.reached_opportunity.cast("int64").sum() if steps["opportunity"] else unknown,
-        won_deals=facts.reached_won.cast("int64").sum() if steps["won"] else unknown,
+        opportunities=facts.counts_opportunity.cast("int64").sum() if steps["opportunity"] else unknown,
+        won_deals=facts.counts_won_deal.cast("int64").sum() if steps["won"] else unknown,
         won_amount=facts.won_amount.sum().fill_null(0.0) if steps["won"] else unknown,
     )
     spend = spend_in(dataset, period)
@@ -108,8 +114,8 @@ def marketing_costs(dataset: Dataset, period: Period, by: str = "source") -> pd.
 def total_costs(dataset: Dataset, period: Period) -> dict:
     """Blended totals for the period: ``spend``, ``leads``, ``won_deals`` and
     ``cost_per_lead`` = total spend / all leads created in the period (every source, paid or
-    not), ``cost_per_won_deal`` = total spend / all won deals of those leads (NaN without
-    spend or without won deals)."""
+    not), ``cost_per_won_deal`` = total spend / the distinct won deals of those leads (each
+    deal once, see :func:`marketing_costs`; NaN without spend or without won deals)."""
     frame = marketing_costs(dataset, period, by="source")
     spend, leads_created = float(frame["spend"].sum()), float(frame["leads"].sum())
     won = float(frame["won_deals"].sum(min_count=1)) if frame["won_deals"].notna().any() else float("nan")
@@ -132,10 +138,9 @@ def deals_with_lead_source(dataset: Dataset) -> ir.Table:
     if not dataset.has("leads"):
         return deals.mutate(source=deals.source.fill_null(lead_metrics.NO_SOURCE))
     facts = lead_metrics.lead_facts(dataset)
-    linked = facts.filter(facts.linked_opportunity_id.notnull())
-    # Two leads naming the same deal: the earlier lead is its source.
-    first = ibis.row_number().over(group_by=linked.linked_opportunity_id, order_by=[linked.created_at, linked.lead_id])
-    linked = linked.mutate(rank=first).filter(lambda t: t["rank"] == 0)
+    # Two leads naming the same deal: the earlier lead is its source; lead_facts marks that
+    # lead, so cost per won deal credits the deal to the same lead.
+    linked = facts.filter(facts.deal_credited)
     linked = linked.select(deal_id=linked.linked_opportunity_id, lead_source=linked.source)
     joined = deals.left_join(linked, deals.opportunity_id == linked.deal_id)
     return joined.mutate(source=joined.lead_source.fill_null(joined.source).fill_null(lead_metrics.NO_SOURCE)).drop(

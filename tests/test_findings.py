@@ -39,15 +39,39 @@ def test_rate_changes_empty_when_nothing_moved():
                                  topic="t") == []
 
 
-def test_count_changes():
-    before = pd.DataFrame({"source": ["A", "C", "D"], "leads": [200, 10, 100]})
-    now = pd.DataFrame({"source": ["A", "B", "C", "D"], "leads": [130, 40, 25, 115]})
+def test_count_changes_need_min_n_in_both_periods():
+    before = pd.DataFrame({"source": ["A", "C", "D", "E"], "leads": [200, 10, 100, 20]})
+    now = pd.DataFrame({"source": ["A", "B", "C", "D", "E"], "leads": [130, 40, 25, 115, 60]})
     moved = findings.count_changes(now, before, key="source", count="leads", what="leads created", topic="volume")
-    # A: 200 -> 130 = -35%, z = -70 / sqrt(330) = -3.85 -> kept. B: new, 0 -> 40, z = 40 / sqrt(40) = 6.32 -> kept.
-    # C: 10 -> 25, larger count 25 < 30 -> left out. D: +15% < 25% -> left out.
-    assert [m.subject for m in moved] == ["B", "A"]
-    assert moved[1].sentence == "A: leads created fell 35% from 200 to 130 against the previous period of the same length."
-    assert moved[0].sentence.startswith("B: leads created rose from none to 40")
+    # A: 200 -> 130 = -35%, z = -70 / sqrt(330) = -3.85, both periods >= 30 -> kept.
+    # B: new, 0 -> 40: the previous period has 0 < 30 -> left out (docs: at least 30 in BOTH periods).
+    # C: 10 -> 25, both < 30 -> left out. D: +15% < 25% -> left out.
+    # E: 20 -> 60 = +200%, z = 40 / sqrt(80) = 4.47, but 20 < 30 before -> left out (the old
+    # "larger of the two counts" rule kept it, as 60 >= 30).
+    assert [m.subject for m in moved] == ["A"]
+    assert moved[0].sentence == "A: leads created fell 35% from 200 to 130 against the previous period of the same length."
+    # With min_n = 0 a new group is reported: B z = 40 / sqrt(40) = 6.32 > E 4.47 > A 3.85 (C: +150%,
+    # z = 15 / sqrt(35) = 2.54 also kept; only 3 per topic, so C is cut).
+    everything = findings.count_changes(now, before, key="source", count="leads", what="leads created",
+                                        topic="volume", min_n=0)
+    assert [m.subject for m in everything] == ["B", "E", "A"]
+    assert everything[0].sentence.startswith("B: leads created rose from none to 40")
+
+
+def test_rate_changes_match_groups_by_key_and_show_label():
+    # Two reps share the name "Ann". R1: 90 of 100 -> 50 of 100; R2: 50 of 100 in both periods.
+    # Matched by id: only R1 moved, -40 points, pooled .7, se = sqrt(.7*.3*.02) = .0648, z = -6.17.
+    # Matched by name, "Ann" pairs with "Ann" 4 times and R2 now (50%) against R1 before (90%)
+    # would be a second, false "fell 40 points".
+    before = pd.DataFrame({"rep_id": ["R1", "R2"], "rep_name": ["Ann", "Ann"], "within_sla": [90, 50],
+                           "leads": [100, 100]})
+    now = pd.DataFrame({"rep_id": ["R1", "R2"], "rep_name": ["Ann", "Ann"], "within_sla": [50, 50],
+                        "leads": [100, 100]})
+    moved = findings.rate_changes(now, before, key="rep_id", label="rep_name", successes="within_sla",
+                                  trials="leads", what="SLA share", topic="speed", subject_prefix="Rep ")
+    assert [m.sentence for m in moved] == [
+        "Rep Ann: SLA share fell from 90.0% (90 of 100) in the previous period to 50.0% (50 of 100), -40.0 points."]
+    assert moved[0].strength == pytest.approx(0.4 / (0.7 * 0.3 * 0.02) ** 0.5)
 
 
 def test_value_outliers_high_and_low():
@@ -72,8 +96,13 @@ def test_value_outliers_need_enough_peers():
 
 # ----------------------------------------------------------------------------- lead generation list
 
-# Current period 2025-04-01..2025-06-30 (91 days); previous = 2024-12-31..2025-03-31.
+# Current period 2025-04-01..2025-06-30 (three whole months); Period.previous() goes back
+# three calendar months: 2025-01-01..2025-03-31 (not 91 days, which would start 2024-12-31).
 CURRENT = Period(dt.date(2025, 4, 1), dt.date(2025, 6, 30))
+
+
+def test_previous_period_is_whole_months_back():
+    assert CURRENT.previous() == Period(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
 
 
 def _leads(prefix: str, day: str, source: str, count: int, converted: int) -> pd.DataFrame:
@@ -120,3 +149,34 @@ def test_lead_generation_ignores_immature_cohorts():
     # With the default 90 days, no month of the current period is mature at 2025-06-30: no conversion finding.
     moved = findings.lead_generation_findings(_dataset(webinar_converted_now=10), CURRENT)
     assert [m for m in moved if m.topic == "conversion"] == []
+
+
+def _rep_speed_dataset():
+    """Reps R1 and R2 are both called "Ann", R3 is "Cy"; every lead is Web, answered 1 h
+    (within the 24 h SLA) or 48 h (late) after creation, 100 leads per rep and period.
+    Previous period (Feb 2025): R1 all within, R2 and R3 all late. Current period (May 2025):
+    R1 and R2 all late, R3 all within."""
+    def block(prefix, day, rep, hours):
+        frame = _leads(prefix, day, "Web", 100, 0).assign(rep_id=rep)
+        created = pd.to_datetime(frame["created_at"])
+        return frame.assign(first_response_at=(created + pd.Timedelta(hours=hours)).dt.strftime("%Y-%m-%d %H:%M:%S"))
+    leads = pd.concat([block("A", "2025-02-10", "R1", 1), block("B", "2025-02-10", "R2", 48),
+                       block("C", "2025-02-10", "R3", 48), block("D", "2025-05-10", "R1", 48),
+                       block("E", "2025-05-10", "R2", 48), block("F", "2025-05-10", "R3", 1)], ignore_index=True)
+    reps = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "rep_name": ["Ann", "Ann", "Cy"]})
+    return salesnb.dataset_from_frames({"leads": leads, "reps": reps})
+
+
+def test_lead_generation_matches_reps_by_id_not_name():
+    moved = findings.lead_generation_findings(_rep_speed_dataset(), CURRENT, maturity_days=0)
+    # Overall and Web: 100 of 300 within SLA in both periods -> no change. Volume 300 -> 300 -> none.
+    # R1: 100% -> 0%, R3: 0% -> 100%; pooled .5, se = sqrt(.5*.5*.02) = .0707, |z| = 14.1 each; R2: 0% -> 0%.
+    # Keyed on rep_name, "Ann" now (R1, R2) would be paired with "Ann" before (R1, R2): R2 now
+    # (0%) against R1 before (100%) is a false third finding. Keyed on rep_id each rep is
+    # compared with itself, shown with its id because the name "Ann" is shared.
+    assert sorted(m.sentence for m in moved) == [
+        "Rep Ann (R1): share of leads answered within the 24 h SLA fell from 100.0% (100 of 100) in the "
+        "previous period to 0.0% (0 of 100), -100.0 points.",
+        "Rep Cy: share of leads answered within the 24 h SLA rose from 0.0% (0 of 100) in the "
+        "previous period to 100.0% (100 of 100), +100.0 points.",
+    ]

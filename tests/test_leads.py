@@ -1,7 +1,8 @@
 """Lead metrics on a tiny hand-worked dataset (every expected value worked out in a comment).
 
-The fixture (period = Q1 2025, 2025-01-01..2025-03-31, 90 days; previous period =
-2024-10-03..2024-12-31; a year earlier = 2024-01-01..2024-03-31; SLA 24 h):
+The fixture (period = Q1 2025, 2025-01-01..2025-03-31, three whole months; previous period
+= the three calendar months before, 2024-10-01..2024-12-31 (``Period.previous()`` goes back
+whole months for whole-month periods); a year earlier = 2024-01-01..2024-03-31; SLA 24 h):
 
     lead  created            source  campaign rep  status        response   mql    sql    conv   deal
     L1    2025-01-05 09:00   Web     A        R1   Converted     +0.5 h     +24 h  +72 h  01-10  O1 (won, 1000, close 02-09)
@@ -78,6 +79,12 @@ def by_key(frame: pd.DataFrame, key: str) -> dict:
 
 def test_as_of_is_latest_lead(dataset):
     assert dataset.as_of == dt.date(2025, 3, 15)
+
+
+def test_previous_period_of_q1_is_q4():
+    # Whole months: Q1 2025 -> the three calendar months before it, Oct-Dec 2024 (92 days,
+    # not the 90 days of Q1, which would start on 2024-10-03).
+    assert Q1.previous() == Period(dt.date(2024, 10, 1), dt.date(2024, 12, 31))
 
 
 def test_lead_facts_skipped_steps_and_fallback_link(dataset):
@@ -230,3 +237,100 @@ def test_leads_without_deal_link_leave_won_unknown():
     assert math.isnan(row["won_rate"]) and math.isnan(row["mql_rate"])
     assert row["opportunity_rate"] == pytest.approx(2 / 5)
     assert len(leads.unmeasured_steps(dataset)) == 2
+
+
+# ----------------------------------------------------------------------------- one deal, several leads
+
+
+def frames_with_shared_deal() -> dict[str, pd.DataFrame]:
+    """The fixture with L3 (Events, created 2025-01-25) naming O1 (won, 1000) instead of O2:
+    L1 (Web, created 2025-01-05) and L3 both link O1, which is credited to the earlier, L1.
+    O2 is linked to no lead any more."""
+    frames = lead_frames()
+    frames["leads"].loc[frames["leads"]["lead_id"] == "L3", "opportunity_id"] = "O1"
+    return frames
+
+
+def test_deal_linked_from_two_leads_counts_once():
+    dataset = salesnb.dataset_from_frames(frames_with_shared_deal())
+    facts = leads.lead_facts(dataset).execute().set_index("lead_id")
+    # Both leads reached won (a lead-level fact), but only L1 carries the deal's count and amount.
+    assert facts.loc["L1", "reached_won"] and facts.loc["L3", "reached_won"]
+    assert facts.loc["L1", "deal_credited"] and not facts.loc["L3", "deal_credited"]
+    assert facts.loc["L1", "won_amount"] == 1000 and math.isnan(facts.loc["L3", "won_amount"])
+    row = leads.lead_conversion(dataset, Q1).iloc[0]
+    # Leads that reached won: L1, L3 = 2 of 5 = 40% (per lead). Distinct won deals: O1 = 1,
+    # won amount 1000 (per lead it would be 1000 + 1000 = 2000).
+    assert row["won"] == 2 and row["won_rate"] == pytest.approx(2 / 5)
+    assert row["won_deals"] == 1
+    assert row["won_amount"] == pytest.approx(1000.0)
+    by_source = by_key(leads.lead_conversion(dataset, Q1, by="source"), "source")
+    # O1 goes to L1's source, Web; Events has a won lead (L3) but no won deal of its own.
+    assert (by_source["Web"]["won_deals"], by_source["Web"]["won_amount"]) == (1, 1000)
+    assert (by_source["Events"]["won"], by_source["Events"]["won_deals"], by_source["Events"]["won_amount"]) == (1, 0, 0)
+
+
+# ----------------------------------------------------------------------------- no first-response data
+
+
+def frames_without_responses() -> dict[str, pd.DataFrame]:
+    frames = lead_frames()
+    frames["leads"] = frames["leads"].assign(first_response_at="")
+    return frames
+
+
+def test_response_speed_not_measured_without_first_response_data():
+    dataset = salesnb.dataset_from_frames(frames_without_responses())
+    assert not leads.response_time_measured(dataset)
+    notice = leads.unmeasured_response_time(dataset)
+    assert len(notice) == 1 and "first_response_at" in notice[0]
+    row = leads.response_speed(dataset, Q1).iloc[0]
+    # 5 leads, but nobody recorded any response: not "0 of 5 within SLA" and not "5 never answered".
+    assert row["leads"] == 5
+    for column in ("answered", "never_answered", "within_sla", "share_within_sla", "share_never_answered",
+                   "median_first_response_hours", "p75_first_response_hours"):
+        assert math.isnan(row[column]), column
+    by_source = leads.response_speed(dataset, Q1, by="source")
+    assert by_source["share_within_sla"].isna().all() and by_source["never_answered"].isna().all()
+    # The backlog still counts open leads (L4, L5 in 0–7 d; L7 > 90 d) but not "never answered".
+    by_age = by_key(leads.open_lead_backlog(dataset, by="age"), "age_bucket")
+    assert by_age["0–7 d"]["open_leads"] == 2 and math.isnan(by_age["0–7 d"]["never_answered"])
+    assert leads.open_lead_backlog(dataset, by="rep")["never_answered"].isna().all()
+    # No lead can be put in a response bucket: every count is empty, not 5 in "never answered".
+    buckets = leads.conversion_by_response_time(dataset, Q1)
+    assert buckets["leads"].isna().all()
+
+
+def test_response_speed_measured_when_some_values_exist(dataset):
+    # The fixture has responses: measured, and L4 is a real "never answered".
+    assert leads.response_time_measured(dataset) and leads.unmeasured_response_time(dataset) == []
+    assert leads.open_lead_backlog(dataset, by="age")["never_answered"].sum() == 1
+
+
+# ----------------------------------------------------------------------------- source ranking
+
+
+def test_source_ranking_ranked_first_by_won_rate_then_small_sources():
+    frames = lead_frames()
+    # Two more January leads from Partner, each with its own won deal.
+    partner = pd.DataFrame([
+        ("L9", "2025-01-12 10:00:00", "Partner", "P", "R1", "Converted", "", "", "", "", "O5"),
+        ("L10", "2025-01-13 10:00:00", "Partner", "P", "R1", "Converted", "", "", "", "", "O6"),
+    ], columns=frames["leads"].columns)
+    frames["leads"] = pd.concat([frames["leads"], partner], ignore_index=True)
+    frames["opportunities"] = pd.concat([frames["opportunities"], pd.DataFrame([
+        ("O5", "", "Partner", "2025-01-20", "2025-02-01", "Closed Won", "100"),
+        ("O6", "", "Partner", "2025-01-21", "2025-02-02", "Closed Won", "100"),
+    ], columns=frames["opportunities"].columns)], ignore_index=True)
+    dataset = salesnb.dataset_from_frames(frames)
+    # Maturity 30 days at as_of 2025-03-15: only January is mature. January leads:
+    # Partner L9, L10 both won -> 2 of 2 = 100%; Web L1 won, L2 not -> 1 of 2 = 50%;
+    # Events L3 only -> 1 lead < min_n 2 -> not ranked, listed last.
+    # Alphabetical by source would give Events, Partner, Web; alphabetical by the ranking
+    # label would put "not ranked (n < 2)" before "ranked".
+    ranking = leads.source_quality_ranking(dataset, Q1, maturity_days=30, min_n=2)
+    assert ranking["source"].tolist() == ["Partner", "Web", "Events"]
+    assert ranking["ranking"].tolist() == ["ranked", "ranked", "not ranked (n < 2)"]
+    assert ranking["rank"].tolist()[:2] == [1, 2] and pd.isna(ranking["rank"].iloc[2])
+    assert ranking["won_rate"].tolist()[:2] == pytest.approx([1.0, 0.5])
+    assert ranking["leads"].tolist() == [2, 2, 1]

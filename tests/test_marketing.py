@@ -14,7 +14,7 @@ import pytest
 
 import salesnb
 from salesnb import marketing
-from tests.test_leads import Q1, by_key, lead_frames
+from tests.test_leads import Q1, by_key, frames_with_shared_deal, lead_frames
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,22 @@ def test_costs_need_spend_table():
         marketing.marketing_costs(dataset, Q1)
     # Pipeline by source still works without spend.
     assert marketing.pipeline_by_source(dataset, Q1)["pipeline_created"].sum() == 1900
+
+
+def test_won_deal_linked_from_two_leads_counts_once_in_costs():
+    # L3 (Events, 2025-01-25) and L1 (Web, 2025-01-05) both link O1 (won, 1000); the deal is
+    # credited to the earlier lead, L1, exactly as deals_with_lead_source gives O1 Web's source.
+    dataset = salesnb.dataset_from_frames(frames_with_shared_deal())
+    totals = marketing.total_costs(dataset, Q1)
+    # One won deal, not two: 750 / 1 = 750 (per lead it was 750 / 2 = 375).
+    assert totals["won_deals"] == 1
+    assert totals["cost_per_won_deal"] == pytest.approx(750.0)
+    frame = by_key(marketing.marketing_costs(dataset, Q1, by="source"), "source")
+    # Web: O1 once, 1000; Events: L3's only deal is O1, credited to Web -> 0 opportunities, 0 won.
+    assert (frame["Web"]["opportunities"], frame["Web"]["won_deals"], frame["Web"]["won_amount"]) == (1, 1, 1000)
+    assert (frame["Events"]["opportunities"], frame["Events"]["won_deals"], frame["Events"]["won_amount"]) == (0, 0, 0)
+    assert frame["Web"]["cost_per_won_deal"] == pytest.approx(600.0)
+    # The same lead gives the deal its source in the pipeline view: O1's 1000 is Web's.
+    deals = marketing.deals_with_lead_source(dataset).execute().set_index("opportunity_id")
+    assert deals.loc["O1", "source"] == "Web"
+    assert by_key(marketing.pipeline_by_source(dataset, Q1), "source")["Web"]["won_amount"] == 1000
