@@ -128,3 +128,23 @@ def line_chart(frame, x: str, values: list[str] | str, *, title: str, xlabel: st
         ax.legend(frameon=False)
     figure.autofmt_xdate()
     finish(figure)
+
+
+def stacked_bar_chart(frame, x: str, series: str, value: str, *, title: str, xlabel: str, ylabel: str,
+                      kind: str = "count", currency: str = "USD"):
+    """Bars per ``x`` (months) stacked by ``series`` (e.g. source), from a long frame.
+
+    Missing combinations count as 0; series are stacked in name order, so the same data
+    gives the same picture.
+    """
+    stacked = frame.pivot_table(index=x, columns=series, values=value, aggfunc="sum", fill_value=0)
+    figure, ax = new_figure(title, xlabel, ylabel)
+    labels = stacked.index.strftime("%b %Y") if hasattr(stacked.index, "strftime") else stacked.index.astype(str)
+    bottom = None
+    for name in sorted(stacked.columns, key=str):
+        ax.bar(labels, stacked[name], bottom=bottom, label=str(name))
+        bottom = stacked[name] if bottom is None else bottom + stacked[name]
+    _format_axis(ax, kind, currency, "y")
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(frameon=False, fontsize=8, ncols=2)
+    finish(figure)
