@@ -21,7 +21,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from salesnb import validate
+from salesnb import model, validate
 from salesnb.errors import DataValidationError, DatasetNotFoundError, MissingTableError
 from salesnb.model import FILE_SUFFIXES, MODEL_VERSION, TABLE_NAMES, TABLES, convert, ibis_type
 from salesnb.playbook import Playbook, load_playbook
@@ -211,7 +211,7 @@ def _cache_key(files: dict[str, Path], playbook: Playbook) -> str:
     digest = hashlib.sha256()
     digest.update(f"model={MODEL_VERSION};kit={__version__};playbook={playbook!r}".encode())
     # The code that types and checks the data: a changed rule must not be served stale findings.
-    for module in (validate, __import__("salesnb.model", fromlist=["_"])):
+    for module in (validate, model):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())
     for name, path in sorted(files.items()):

@@ -79,6 +79,20 @@ def assert_kpis_match(recorded: dict, expected: dict):
             assert recorded[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
 
 
+def run_on_frames(frames: dict, tmp_path) -> tuple:
+    """Write ``frames`` as a CSV dataset, run the notebook for Q1 2025; return the executed
+    notebook, its recorded KPIs, the KPIs recomputed from the files, and the HTML it showed."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, frame in frames.items():
+        frame.to_csv(data / f"{name}.csv", index=False)
+    notebook, recorded = execute_notebook(NAME, {"data_dir": str(data), "period_start": "2025-01-01",
+                                                 "period_end": "2025-03-31"}, tmp_path)
+    shown = "".join(str(output.get("data", {}).get("text/html", "")) for cell in notebook.cells
+                    for output in cell.get("outputs", []))
+    return notebook, recorded, expected_kpis(data, "2025-01-01", "2025-03-31"), shown
+
+
 @pytest.mark.notebook
 def test_notebook_kpis_on_sample(sample_dir, tmp_path):
     notebook, recorded = execute_notebook(NAME, {"data_dir": str(sample_dir), "period_start": PERIOD[0],
@@ -98,21 +112,14 @@ def test_notebook_without_spend_or_mql(tmp_path):
     frames = lead_frames()
     del frames["marketing_spend"]
     frames["leads"] = frames["leads"].assign(mql_at="")
-    data = tmp_path / "data"
-    data.mkdir()
-    for name, frame in frames.items():
-        frame.to_csv(data / f"{name}.csv", index=False)
-    notebook, recorded = execute_notebook(NAME, {"data_dir": str(data), "period_start": "2025-01-01",
-                                                 "period_end": "2025-03-31"}, tmp_path)
+    notebook, recorded, expected, shown = run_on_frames(frames, tmp_path)
     assert recorded["leads_created"] == 5
     assert recorded["lead_to_opportunity_rate"] == pytest.approx(0.4)
     assert recorded["lead_to_won_rate"] == pytest.approx(0.2)
     assert recorded["share_responded_within_sla"] == pytest.approx(0.4)
     assert recorded["median_first_response_hours"] == pytest.approx(21.0)
     assert "cost_per_lead" not in recorded and "cost_per_won_deal" not in recorded
-    assert_kpis_match(recorded, expected_kpis(data, "2025-01-01", "2025-03-31"))
-    shown = "".join(str(output.get("data", {}).get("text/html", "")) for cell in notebook.cells
-                    for output in cell.get("outputs", []))
+    assert_kpis_match(recorded, expected)
     assert "marketing_spend" in shown  # the missing table is named, with what it enables
     assert "MQL step cannot be measured" in shown
 
@@ -125,20 +132,13 @@ def test_notebook_without_first_response_data(tmp_path):
     spend 750 / 1 won deal = 750."""
     frames = lead_frames()
     frames["leads"] = frames["leads"].assign(first_response_at="")
-    data = tmp_path / "data"
-    data.mkdir()
-    for name, frame in frames.items():
-        frame.to_csv(data / f"{name}.csv", index=False)
-    notebook, recorded = execute_notebook(NAME, {"data_dir": str(data), "period_start": "2025-01-01",
-                                                 "period_end": "2025-03-31"}, tmp_path)
+    notebook, recorded, expected, shown = run_on_frames(frames, tmp_path)
     assert recorded["leads_created"] == 5
     assert recorded["share_responded_within_sla"] is None
     assert recorded["leads_never_answered"] is None
     assert recorded["median_first_response_hours"] is None
     assert recorded["cost_per_won_deal"] == pytest.approx(750.0)
-    assert_kpis_match(recorded, expected_kpis(data, "2025-01-01", "2025-03-31"))
-    shown = "".join(str(output.get("data", {}).get("text/html", "")) for cell in notebook.cells
-                    for output in cell.get("outputs", []))
+    assert_kpis_match(recorded, expected)
     assert "Response speed cannot be measured" in shown and "first_response_at" in shown
     errors = [output for cell in notebook.cells for output in cell.get("outputs", []) if output.get("output_type") == "error"]
     assert errors == []
@@ -148,12 +148,7 @@ def test_notebook_without_first_response_data(tmp_path):
 def test_notebook_counts_a_shared_won_deal_once(tmp_path):
     """L1 (Web) and L3 (Events) both link O1 (won, 1000): cost per won deal = 750 spend / 1
     distinct won deal = 750 (not 750 / 2 = 375), while the per-lead won rate is 2 of 5 = 40%."""
-    data = tmp_path / "data"
-    data.mkdir()
-    for name, frame in frames_with_shared_deal().items():
-        frame.to_csv(data / f"{name}.csv", index=False)
-    notebook, recorded = execute_notebook(NAME, {"data_dir": str(data), "period_start": "2025-01-01",
-                                                 "period_end": "2025-03-31"}, tmp_path)
+    notebook, recorded, expected, shown = run_on_frames(frames_with_shared_deal(), tmp_path)
     assert recorded["cost_per_won_deal"] == pytest.approx(750.0)
     assert recorded["lead_to_won_rate"] == pytest.approx(0.4)
-    assert_kpis_match(recorded, expected_kpis(data, "2025-01-01", "2025-03-31"))
+    assert_kpis_match(recorded, expected)
