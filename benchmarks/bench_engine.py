@@ -29,8 +29,9 @@ START, END = "2025-01-01", "2025-12-31"
 def run_ibis(folder: str) -> dict:
     import datetime as dt
 
-    from salesnb import conversion, funnel, open_dataset
-    from salesnb.periods import Period
+    from salesnb import open_dataset
+    from salesnb.data.periods import Period
+    from salesnb.metrics import conversion, funnel
 
     period = Period(dt.date.fromisoformat(START), dt.date.fromisoformat(END))
     dataset = open_dataset(folder)
@@ -51,7 +52,7 @@ def _read(folder: Path, name: str):
 def run_pandas(folder: str) -> dict:
     import pandas as pd
 
-    from salesnb.playbook import load_playbook
+    from salesnb.data.playbook import load_playbook
 
     folder = Path(folder)
     playbook = load_playbook()
@@ -79,8 +80,8 @@ def _child(engine: str, folder: str) -> None:
     # Imports are not what is compared: load them before the clock starts.
     import pandas  # noqa: F401
 
-    import salesnb.conversion  # noqa: F401
-    import salesnb.funnel  # noqa: F401
+    import salesnb.metrics.conversion  # noqa: F401
+    import salesnb.metrics.funnel  # noqa: F401
 
     started = time.perf_counter()
     result = (run_ibis if engine == "ibis" else run_pandas)(folder)
@@ -103,7 +104,7 @@ def main() -> None:
         started = time.perf_counter()
         # In its own process: a child forked from a process that held the generated data
         # would inherit its peak memory (ru_maxrss) and spoil the comparison.
-        subprocess.run([sys.executable, "-c", "import sys; from salesnb.sample import generate_sample; "
+        subprocess.run([sys.executable, "-c", "import sys; from salesnb.data.sample import generate_sample; "
                         "generate_sample(sys.argv[1], seed=42, scale=sys.argv[2])", str(folder), args.scale],
                        check=True, cwd=str(ROOT))
         print(f"generated {args.scale} sample in {time.perf_counter() - started:.1f} s")

@@ -32,7 +32,7 @@ def _prepared_data(data: Path, mapping: Path | None, preset: str | None) -> Path
     """The data folder to read: the folder itself, or an on-the-fly import of an export."""
     if mapping is None and preset is None:
         return data
-    from salesnb.importing import import_to_cache
+    from salesnb.data.importing import import_to_cache
 
     return import_to_cache(data, mapping=mapping, preset=preset)
 
@@ -44,7 +44,7 @@ def sample(
     scale: Annotated[str, typer.Option(help="small, medium or large (about 1M deals, 10M activities).")] = "small",
 ):
     """Write a realistic, deterministic sample dataset."""
-    from salesnb.sample import generate_sample
+    from salesnb.data.sample import generate_sample
 
     written = generate_sample(out, seed=seed, scale=scale)
     typer.echo(f"Wrote sample dataset ({scale}, seed {seed}) to {out}: {', '.join(sorted(written))}")
@@ -54,8 +54,8 @@ def sample(
 def validate_command(data: DataOption, config: ConfigOption = None, mapping: MappingOption = None,
                      preset: PresetOption = None):
     """Check a dataset against the data model and the playbook; exit 1 on errors."""
-    from salesnb.dataset import open_dataset
-    from salesnb.validate import errors, warnings
+    from salesnb.data.dataset import open_dataset
+    from salesnb.data.validate import errors, warnings
 
     folder = _prepared_data(data, mapping, preset)
     dataset = open_dataset(folder, config, strict=False)
@@ -83,7 +83,7 @@ def run(
     preset: PresetOption = None,
 ):
     """Validate the data, execute the notebooks with papermill and render HTML reports."""
-    from salesnb.runner import PROJECT_ROOT, run_reports
+    from salesnb.report.runner import PROJECT_ROOT, run_reports
 
     # Anchored to the project, not the working directory.
     folder = _prepared_data(data or PROJECT_ROOT / "data" / "sample", mapping, preset)
@@ -104,7 +104,7 @@ def import_command(
     preset: PresetOption = None,
 ):
     """Turn CRM exports into a dataset in the canonical model."""
-    from salesnb.importing import import_dataset
+    from salesnb.data.importing import import_dataset
 
     written = import_dataset(source, out, mapping=mapping, preset=preset)
     typer.echo(f"Imported {', '.join(sorted(written))} into {out}")

@@ -23,7 +23,7 @@ def isolated_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory) -> Path:
     """The small sample dataset (seed 42), generated once per session."""
-    from salesnb.sample import generate_sample
+    from salesnb.data.sample import generate_sample
 
     folder = tmp_path_factory.mktemp("sample")
     generate_sample(folder, seed=42, scale="small")

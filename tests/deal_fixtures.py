@@ -6,7 +6,7 @@ Prospecting 0, Qualification 1, Discovery 2, Proposal 3, Negotiation 4; Won = 5)
 
 import pandas as pd
 
-from salesnb.periods import Period
+from salesnb.data.periods import Period
 
 PERIOD = Period(pd.Timestamp("2025-01-01").date(), pd.Timestamp("2025-03-31").date())
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import papermill
 
-from salesnb.kpis import read_recorded
+from salesnb.report.kpis import read_recorded
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 

@@ -1,0 +1,398 @@
+"""The mapping: how an export's files and columns become the canonical tables.
+
+A mapping is YAML (documented with a worked example in ``docs/importing.md``)::
+
+    date_order: month_first        # how to read 03/04/2024 (month_first | day_first)
+    decimal: "."                   # decimal separator of amounts ("." or ",")
+    probability_scale: 100         # the export's probabilities are 0..100
+    currency: USD                  # the playbook currency written with the dataset
+    stages:                        # the process, in order; `from` lists the export's values
+      - {name: Discovery, probability: 0.2, from: [Intro call, discovery]}
+      - {name: Won, probability: 1.0, outcome: won, from: [closed won]}
+      - {name: Lost, probability: 0.0, outcome: lost}
+    tables:
+      opportunities:
+        source: deals.csv          # file (glob) in the source folder, or a database table
+        columns: {opportunity_id: Deal ID, stage: Phase, amount: Value}
+        names: {rep_id: Owner}     # rep_id derived from the owner's name
+        constants: {currency: USD}
+      reps:
+        from_names_in: opportunities
+
+This module checks the mapping's shape and turns one source frame into one canonical frame.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from salesnb.data.importing import cleaning
+from salesnb.data.importing.errors import MappingError
+from salesnb.data.model import TABLES
+from salesnb.data.playbook import playbook_from_dict
+
+TOP_LEVEL_KEYS = {"name", "description", "date_order", "date_formats", "decimal", "probability_scale", "currency",
+                  "missing_values", "encoding", "delimiter", "stages", "playbook", "tables"}
+TABLE_KEYS = {"source", "sheet", "columns", "constants", "names", "from_names_in", "status", "keep_duplicates"}
+# Columns an import may carry beyond the model: the CRM's own win probability (0..1).
+EXTRA_COLUMNS = {"opportunities": {"probability": "number"}}
+# What exports call the canonical tables, for "did you mean" hints.
+TABLE_SYNONYMS = {"deals": "opportunities", "deal": "opportunities", "opportunity": "opportunities",
+                  "users": "reps", "owners": "reps", "salespeople": "reps", "companies": "accounts",
+                  "organizations": "accounts", "organisations": "accounts", "contacts": "leads"}
+# The display-name column of the tables that can be built from names.
+NAME_COLUMNS = {"reps": "rep_name", "accounts": "account_name"}
+
+
+@dataclass
+class TableMapping:
+    name: str
+    source: list[str] = field(default_factory=list)
+    sheet: object = None
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    constants: dict[str, object] = field(default_factory=dict)
+    names: dict[str, list[str]] = field(default_factory=dict)
+    from_names_in: str | None = None
+    status: dict | None = None
+    keep_duplicates: bool = False
+
+
+@dataclass
+class Mapping:
+    tables: dict[str, TableMapping]
+    date_order: str | None = None
+    date_formats: tuple[str, ...] = ()
+    decimal: str = "."
+    probability_scale: float = 1
+    currency: str | None = None
+    missing_values: tuple[str, ...] = cleaning.DEFAULT_MISSING_VALUES
+    encoding: str | None = None
+    delimiter: str | None = None
+    stages: list[dict] | None = None
+    playbook: dict = field(default_factory=dict)
+    label: str = "mapping"
+    text: str = ""  # the YAML as read, for the import cache key
+
+    def column_type(self, table: str, column: str) -> str:
+        extra = EXTRA_COLUMNS.get(table, {})
+        if column in extra:
+            return extra[column]
+        return TABLES[table].column(column).type
+
+    def playbook_dict(self, currency: str | None = None) -> dict | None:
+        """The playbook the imported data needs: the mapping's stages, currency and settings."""
+        if not self.stages:
+            return None
+        stages = []
+        for stage in self.stages:
+            entry = {"name": stage["name"], "probability": float(stage.get("probability", 0.0))}
+            if entry["probability"] > 1 and self.probability_scale != 1:
+                entry["probability"] = entry["probability"] / self.probability_scale
+            if stage.get("outcome"):
+                entry["outcome"] = stage["outcome"]
+            stages.append(entry)
+        settings = {"currency": currency or self.currency or "USD", **self.playbook, "stages": stages}
+        return settings
+
+    def stage_lookup(self) -> dict[str, str]:
+        """Export value (case-insensitive, trimmed) -> canonical stage name."""
+        lookup = {}
+        for stage in self.stages or []:
+            for value in [stage["name"], *stage.get("from", [])]:
+                lookup[" ".join(str(value).split()).casefold()] = stage["name"]
+        return lookup
+
+    def outcome_stage(self, outcome: str) -> str:
+        for stage in self.stages or []:
+            if stage.get("outcome") == outcome:
+                return stage["name"]
+        raise MappingError(f"{self.label}: 'status' says deals can be {outcome}, but no stage has 'outcome: {outcome}'.")
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(item) for item in value]
+    return [str(value)]
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    path = Path(path)
+    if not path.is_file():
+        raise MappingError(f"Mapping file {path} does not exist. See docs/importing.md for how to write one, or use "
+                           "--preset salesforce|hubspot|pipedrive.")
+    text = path.read_text(encoding="utf-8")
+    return mapping_from_text(text, label=f"Mapping {path}")
+
+
+def mapping_from_text(text: str, label: str = "mapping") -> Mapping:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise MappingError(f"{label} is not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise MappingError(f"{label} must be a YAML mapping with a 'tables' section (see docs/importing.md).")
+    mapping = mapping_from_dict(raw, label)
+    mapping.text = text
+    return mapping
+
+
+def mapping_from_dict(raw: dict, label: str = "mapping") -> Mapping:
+    def fail(problem: str):
+        raise MappingError(f"{label}: {problem} (see docs/importing.md).")
+
+    unknown = sorted(set(raw) - TOP_LEVEL_KEYS)
+    if unknown:
+        fail(f"unknown setting(s) {', '.join(unknown)}; the settings are {', '.join(sorted(TOP_LEVEL_KEYS))}")
+    date_order = raw.get("date_order")
+    if date_order is not None and date_order not in cleaning.DATE_ORDERS:
+        fail(f"date_order must be month_first (US: 03/04/2024 is 4 March) or day_first (4 March is 04/03/2024), "
+             f"not {date_order!r}")
+    decimal = str(raw.get("decimal", "."))
+    if decimal not in (".", ","):
+        fail(f"decimal must be '.' or ',', not {decimal!r}")
+    scale = raw.get("probability_scale", 1)
+    if scale not in (1, 100):
+        fail(f"probability_scale must be 1 (probabilities 0..1) or 100 (0..100), not {scale!r}")
+    raw_tables = raw.get("tables")
+    if not isinstance(raw_tables, dict) or not raw_tables:
+        fail("'tables' must name at least one canonical table, e.g. opportunities")
+
+    tables = {}
+    for name, spec in raw_tables.items():
+        if name not in TABLES:
+            close = [TABLE_SYNONYMS[str(name).lower()]] if str(name).lower() in TABLE_SYNONYMS else \
+                difflib.get_close_matches(str(name), list(TABLES), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            fail(f"unknown table '{name}'; the tables are {', '.join(TABLES)}.{hint}")
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            fail(f"table '{name}' must be a mapping with source, columns, ...")
+        unknown = sorted(set(spec) - TABLE_KEYS)
+        if unknown:
+            fail(f"table '{name}' has unknown setting(s) {', '.join(unknown)}; they are {', '.join(sorted(TABLE_KEYS))}")
+        known_columns = set(TABLES[name].column_names) | set(EXTRA_COLUMNS.get(name, {}))
+        columns = {str(key): _as_list(value) for key, value in (spec.get("columns") or {}).items()}
+        constants = dict(spec.get("constants") or {})
+        names = {str(key): _as_list(value) for key, value in (spec.get("names") or {}).items()}
+        for section, entries in (("columns", columns), ("constants", constants), ("names", names)):
+            for column in entries:
+                if column not in known_columns:
+                    close = difflib.get_close_matches(column, sorted(known_columns), n=1)
+                    hint = f" Did you mean '{close[0]}'?" if close else ""
+                    fail(f"table '{name}', {section}: '{column}' is not a column of {name} "
+                         f"({', '.join(sorted(known_columns))}).{hint}")
+        for column in names:
+            if TABLES[name].column(column).type != "id":
+                fail(f"table '{name}', names: '{column}' is not an ID column; 'names' derives IDs from names")
+        from_names_in = spec.get("from_names_in")
+        if from_names_in is not None and name not in NAME_COLUMNS:
+            fail(f"table '{name}' cannot be built from names; only {', '.join(NAME_COLUMNS)} can")
+        status = spec.get("status")
+        if status is not None and (not isinstance(status, dict) or "column" not in status):
+            fail(f"table '{name}', status: needs 'column' and the values meaning won and lost, "
+                 "e.g. {column: Status, won: [won], lost: [lost]}")
+        tables[name] = TableMapping(
+            name=name, source=_as_list(spec.get("source")), sheet=spec.get("sheet"), columns=columns,
+            constants=constants, names=names, from_names_in=from_names_in, status=status,
+            keep_duplicates=bool(spec.get("keep_duplicates", False)),
+        )
+    for table in tables.values():
+        if table.from_names_in and table.from_names_in not in tables:
+            fail(f"table '{table.name}' is built from names in '{table.from_names_in}', which the mapping does not map")
+        if not table.from_names_in and not table.columns and not table.constants:
+            fail(f"table '{table.name}' maps no columns")
+
+    stages = raw.get("stages")
+    if stages is not None:
+        if not isinstance(stages, list) or not all(isinstance(stage, dict) and "name" in stage for stage in stages):
+            fail("'stages' must be a list of stages, each with a name (and probability, outcome, from)")
+        for stage in stages:
+            stage["from"] = _as_list(stage.get("from"))
+    missing_values = cleaning.DEFAULT_MISSING_VALUES + tuple(_as_list(raw.get("missing_values")))
+    playbook = dict(raw.get("playbook") or {})
+    mapping = Mapping(
+        tables=tables, date_order=date_order, date_formats=tuple(_as_list(raw.get("date_formats"))), decimal=decimal,
+        probability_scale=scale, currency=raw.get("currency"), missing_values=missing_values,
+        encoding=raw.get("encoding"), delimiter=raw.get("delimiter"), stages=stages, playbook=playbook, label=label,
+    )
+    if stages:
+        from salesnb.errors import ConfigError
+
+        try:
+            playbook_from_dict(mapping.playbook_dict(), source=label)
+        except ConfigError as error:
+            raise MappingError(f"{label}: its stages do not make a valid playbook: {error}") from None
+    return mapping
+
+
+# ------------------------------------------------------------------------------ applying
+
+
+@dataclass
+class Converted:
+    frame: pd.DataFrame  # canonical columns, values as text ready for CSV
+    problems: list[str]  # values that cannot be read: the import fails with these
+    notes: list[dict]  # warnings for the data-quality banner (Finding fields)
+    names: dict[str, pd.DataFrame]  # id column -> frame(id, name) for tables built from names
+
+
+def _find_header(frame: pd.DataFrame, wanted: str) -> str | None:
+    if wanted in frame.columns:
+        return wanted
+    folded = {" ".join(str(column).split()).casefold(): column for column in frame.columns}
+    return folded.get(" ".join(wanted.split()).casefold())
+
+
+def _example_ids(frame: pd.DataFrame, mask: pd.Series, column: str, label_column: str | None) -> str:
+    rows = frame[mask.to_numpy(dtype=bool)].head(3)
+    if label_column and label_column in rows.columns:
+        return "; ".join(f"row {index + 2} ({label_column}={row[label_column]!r}): {row[column]!r}"
+                         for index, row in rows.iterrows())
+    return "; ".join(f"row {index + 2}: {row[column]!r}" for index, row in rows.iterrows())
+
+
+def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, origin: str) -> Converted:
+    """One export frame -> the canonical table ``table.name`` (text values, ISO dates)."""
+    spec = TABLES[table.name]
+    problems, notes = [], []
+    frame = source.reset_index(drop=True)
+    if not table.keep_duplicates:
+        duplicated = frame.astype("string").duplicated()
+        if duplicated.any():
+            count = int(duplicated.sum())
+            frame = frame[~duplicated.to_numpy()]  # keep the index: example rows keep their row numbers
+            notes.append({
+                "severity": "warning", "table": table.name, "column": None, "check": "duplicate_rows_dropped",
+                "count": count, "examples": [],
+                "message": (f"{table.name}: {count:,} row(s) of {origin} were exact copies of another row and were "
+                            "dropped on import. If they are real separate deals, give them distinct IDs in the CRM."),
+            })
+    frame = frame.apply(lambda column: cleaning.blank_missing(column, mapping.missing_values))
+
+    def header_for(canonical: str, wanted: list[str], required: bool) -> list[str]:
+        found = [header for header in (_find_header(frame, item) for item in wanted) if header is not None]
+        if not found and required:
+            close = difflib.get_close_matches(wanted[0], [str(column) for column in frame.columns], n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise MappingError(
+                f"{table.name}.{canonical}: the mapping reads it from {' or '.join(map(repr, wanted))}, but {origin} "
+                f"has no such column (it has: {', '.join(map(str, frame.columns))}).{hint} Fix the column name in "
+                "the mapping.")
+        return found
+
+    def first_present(headers: list[str]) -> pd.Series:
+        values = frame[headers[0]]
+        for header in headers[1:]:
+            values = values.where(values.notna(), frame[header])
+        return values
+
+    out: dict[str, pd.Series] = {}
+    raw_values: dict[str, pd.Series] = {}
+    label_header = None
+    for canonical, wanted in table.columns.items():
+        required = canonical in spec.required_columns and canonical not in table.constants
+        headers = header_for(canonical, wanted, required and canonical not in table.names)
+        if headers:
+            raw_values[canonical] = first_present(headers)
+            if canonical == spec.key:
+                label_header = headers[0]
+        elif canonical not in table.names:
+            notes.append({
+                "severity": "info", "table": table.name, "column": canonical, "check": "column_not_in_export",
+                "count": 0, "examples": [],
+                "message": (f"{table.name}.{canonical}: {origin} has no column {' or '.join(map(repr, wanted))}, so "
+                            f"{canonical} is left empty. Add it to the export if the analyses should use it."),
+            })
+    names: dict[str, pd.DataFrame] = {}
+    for canonical, wanted in table.names.items():
+        headers = header_for(canonical, wanted, canonical in spec.required_columns and canonical not in raw_values)
+        if not headers:
+            continue
+        name_values = cleaning.as_text(first_present(headers)).str.replace(r"\s+", " ", regex=True)
+        if canonical in raw_values:
+            ids = cleaning.clean_ids(raw_values[canonical])
+        else:
+            ids = cleaning.ids_from_names(name_values)
+            raw_values[canonical] = ids
+        pairs = pd.DataFrame({"id": ids, "name": name_values}).dropna().drop_duplicates("id")
+        names[canonical] = pairs.reset_index(drop=True)
+
+    for canonical, value in table.constants.items():
+        if canonical not in raw_values:
+            raw_values[canonical] = pd.Series(str(value), index=frame.index, dtype=object)
+        else:  # a constant fills the gaps of a mapped column
+            raw_values[canonical] = raw_values[canonical].where(raw_values[canonical].notna(), str(value))
+
+    if table.status is not None and "stage" in spec.column_names:
+        status_header = header_for("stage", _as_list(table.status["column"]), True)[0]
+        status = cleaning.as_text(frame[status_header]).str.casefold()
+        stage = raw_values.get("stage", pd.Series(None, index=frame.index, dtype=object)).astype(object)
+        for outcome in ("won", "lost"):
+            values = {str(value).strip().casefold() for value in _as_list(table.status.get(outcome))}
+            hit = status.isin(values).fillna(False).to_numpy(dtype=bool)
+            stage = stage.where(~hit, mapping.outcome_stage(outcome))
+        raw_values["stage"] = stage
+
+    for canonical in [column for column in [*spec.column_names, *EXTRA_COLUMNS.get(table.name, {})] if column in raw_values]:
+        values = raw_values[canonical]
+        kind = mapping.column_type(table.name, canonical)
+        where = f"{table.name}.{canonical} (from {origin})"
+        if kind == "id":
+            out[canonical] = cleaning.clean_ids(values)
+        elif kind == "text":
+            out[canonical] = cleaning.as_text(values)
+        elif kind == "category":
+            out[canonical] = cleaning.unify_categories(values)
+        elif kind in ("money", "number"):
+            if canonical == "probability":
+                parsed, bad = cleaning.parse_probabilities(values, mapping.probability_scale, mapping.decimal)
+            else:
+                parsed, bad = cleaning.parse_amounts(values, mapping.decimal)
+            if bad.any():
+                convention = "1,234.50" if mapping.decimal == "." else "1.234,50"
+                problems.append(
+                    f"{where}: {int(bad.sum()):,} value(s) are not amounts written like {convention}: "
+                    f"{_example_ids(frame.assign(**{canonical: values}), bad, canonical, label_header)}. "
+                    "Set 'decimal' in the mapping to the export's decimal separator, or correct these cells.")
+            out[canonical] = parsed.map(lambda number: None if pd.isna(number) else repr(float(number)))
+        elif kind in ("date", "timestamp"):
+            parsed, bad, needs_order = cleaning.parse_dates(values, mapping.date_order, mapping.date_formats)
+            shown = frame.assign(**{canonical: values})
+            if needs_order.any():
+                problems.append(
+                    f"{where}: {int(needs_order.sum()):,} date(s) like 03/04/2024 could be day-first or month-first: "
+                    f"{_example_ids(shown, needs_order, canonical, label_header)}. State the export's order in the "
+                    "mapping: 'date_order: month_first' (US) or 'date_order: day_first'.")
+            if bad.any():
+                problems.append(
+                    f"{where}: {int(bad.sum()):,} value(s) are not dates: "
+                    f"{_example_ids(shown, bad, canonical, label_header)}. Correct them, or add the export's format "
+                    "to 'date_formats' in the mapping (e.g. '%d.%m.%Y %H:%M').")
+            fmt = "%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M:%S"
+            out[canonical] = parsed.dt.strftime(fmt).astype(object).where(parsed.notna(), None)
+
+    if "stage" in out and mapping.stages:
+        lookup = mapping.stage_lookup()
+        key = out["stage"].str.replace(r"\s+", " ", regex=True).str.casefold()
+        mapped = key.map(lookup)
+        unknown = out["stage"].notna() & mapped.isna()
+        if unknown.any():
+            counts = out["stage"][unknown].value_counts()
+            listed = ", ".join(f"'{value}' ({count:,})" for value, count in counts.head(10).items())
+            problems.append(
+                f"{table.name}.stage (from {origin}): {int(unknown.sum()):,} row(s) have a stage the mapping does not "
+                f"list: {listed}. Add each under 'stages' in the mapping (as a stage, or in the 'from' list of the "
+                "stage it means).")
+        out["stage"] = mapped.where(~unknown, out["stage"])
+
+    columns = [column for column in [*spec.column_names, *EXTRA_COLUMNS.get(table.name, {})] if column in out]
+    result = pd.DataFrame({column: out[column].astype(object) for column in columns}, index=frame.index)
+    result = result.astype(object).where(result.notna(), None)
+    return Converted(result, problems, notes, names)

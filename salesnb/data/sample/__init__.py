@@ -1,0 +1,185 @@
+"""A realistic, deterministic sample dataset of a B2B software company.
+
+``generate_sample(out_dir, seed, scale)`` writes every table of the canonical model
+(``salesnb.data.model``) into ``out_dir``: about two years of CRM data ending on the fixed
+snapshot date :data:`SNAPSHOT_DATE`, so the same seed always gives byte-identical files.
+``docs/sample-data.md`` describes what the data contains and which patterns the reports
+should show.
+
+How the data is made, in dependency order (each step is vectorised numpy over all rows;
+the only Python loops run over teams, months, stages or campaigns, never over rows):
+
+1. reps (teams, managers, skill, hire dates; ``people.py``) and accounts (segment,
+   region, industry; ``accounts.py``);
+2. leads (``leads.py``): seasonal creation dates, sources and campaigns, response time,
+   the funnel New -> MQL -> SQL -> converted, cut off at the snapshot;
+3. new-business deals (``deals.py``) from converted leads and from outbound prospecting,
+   then expansion and renewal deals for the customers those deals won; each deal walks
+   the playbook stages with a drop probability per stage, and slips its expected close date;
+4. opportunity history (``history.py``), derived from the same events, and the deals'
+   current state taken from their last history row (so the two always agree);
+5. activities (``activity.py``), orders (``orders.py``: first order plus repeat orders
+   until the customer churns), quotas (``quotas.py``: calibrated on the bookings of
+   established reps) and marketing spend (``leads.py``).
+
+All times are kept as float days since :data:`START_DATE` (``timeline.py``) until
+``tables.py`` turns them into the model's tables; this module writes them to files.
+
+Every step draws from one shared random generator, in the fixed order of
+:func:`build_sample`: changing that order (or adding a draw) changes every file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from salesnb.data.model import TABLE_NAMES, TABLES
+from salesnb.data.sample.accounts import (
+    ACCOUNT_SUFFIXES,
+    ACCOUNT_TRADES,
+    ACCOUNT_WORDS,
+    INDUSTRIES,
+    SEGMENTS,
+    SPECIAL_ACCOUNT_NAMES,
+    make_accounts,
+)
+from salesnb.data.sample.activity import ACTIVITY_TYPES, make_activities
+from salesnb.data.sample.deals import (
+    AMOUNT_MEDIAN,
+    AMOUNT_ROUNDING,
+    LOST,
+    LOST_REASON_WEIGHTS,
+    LOST_REASONS,
+    OPEN_STAGES,
+    PASS_RATE,
+    PRODUCT_MIX,
+    PRODUCT_SIZE,
+    PRODUCTS,
+    SEGMENT_PACE,
+    SEGMENT_QUALITY,
+    SKIP_RATE,
+    STAGE_DAYS,
+    STAGES,
+    WON,
+    make_deals,
+)
+from salesnb.data.sample.history import make_history
+from salesnb.data.sample.leads import (
+    CAMPAIGNS,
+    EXISTING_CUSTOMER,
+    LEAD_STATUSES,
+    SOURCE_NAMES,
+    SOURCES,
+    make_leads,
+    make_marketing_spend,
+)
+from salesnb.data.sample.orders import make_orders
+from salesnb.data.sample.people import FIRST_NAMES, LAST_NAMES, TEAMS, make_reps
+from salesnb.data.sample.quotas import make_quotas
+from salesnb.data.sample.tables import to_frames
+from salesnb.data.sample.timeline import SNAPSHOT_DATE, START_DATE
+from salesnb.errors import SalesnbError
+
+__all__ = [
+    "generate_sample", "build_sample", "SCALES", "START_DATE", "SNAPSHOT_DATE",
+    "STAGES", "OPEN_STAGES", "WON", "LOST", "TEAMS", "SEGMENTS",
+    "FIRST_NAMES", "LAST_NAMES", "ACCOUNT_WORDS", "ACCOUNT_TRADES", "ACCOUNT_SUFFIXES", "SPECIAL_ACCOUNT_NAMES",
+    "INDUSTRIES", "SOURCES", "SOURCE_NAMES", "EXISTING_CUSTOMER", "CAMPAIGNS", "LEAD_STATUSES",
+    "PRODUCTS", "PRODUCT_MIX", "PRODUCT_SIZE", "AMOUNT_MEDIAN", "AMOUNT_ROUNDING", "STAGE_DAYS", "SEGMENT_PACE",
+    "SEGMENT_QUALITY", "PASS_RATE", "SKIP_RATE", "LOST_REASONS", "LOST_REASON_WEIGHTS", "ACTIVITY_TYPES",
+]
+
+SCALES = {
+    # reps (quota-carrying), accounts, leads, deals created directly by outbound prospecting
+    "small": dict(reps=18, accounts=600, leads=8_000, outbound_deals=450),
+    "medium": dict(reps=150, accounts=6_000, leads=80_000, outbound_deals=4_500),
+    "large": dict(reps=1_800, accounts=300_000, leads=4_000_000, outbound_deals=225_000),
+}
+
+
+def generate_sample(out_dir, seed: int = 42, scale: str = "small", file_format: str | None = None) -> list[str]:
+    """Write the sample dataset into ``out_dir`` and return the names of the tables written.
+
+    Parameters
+    ----------
+    out_dir : folder to write to (created if needed). Files of the same tables in the other
+        format are removed, so the loader cannot pick up a stale copy.
+    seed : random seed; the same seed and scale give byte-identical files.
+    scale : ``small`` (about 2,000 deals), ``medium`` (10x) or ``large`` (about 1M deals and
+        10M activities, written as Parquet).
+    file_format : ``csv`` or ``parquet``; by default CSV, except Parquet for ``large``.
+    """
+    if scale not in SCALES:
+        raise SalesnbError(f"Unknown sample scale {scale!r}; use one of {', '.join(SCALES)}.")
+    file_format = file_format or ("parquet" if scale == "large" else "csv")
+    if file_format not in ("csv", "parquet"):
+        raise SalesnbError(f"Unknown file format {file_format!r}; use csv or parquet.")
+    frames = build_sample(seed=seed, scale=scale)
+    folder = Path(out_dir).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in TABLE_NAMES:
+        _write_table(frames[name], name, folder, file_format)
+    return list(TABLE_NAMES)
+
+
+def build_sample(seed: int = 42, scale: str = "small") -> dict[str, pd.DataFrame]:
+    """The sample tables as pandas frames, times still as ``datetime64`` values."""
+    sizes = SCALES[scale]
+    rng = np.random.default_rng(seed)
+    reps = make_reps(rng, sizes["reps"])
+    accounts = make_accounts(rng, sizes["accounts"])
+    leads = make_leads(rng, sizes["leads"], accounts, reps)
+    deals = make_deals(rng, leads, accounts, reps, sizes["outbound_deals"])
+    history, current = make_history(deals)
+    activities = make_activities(rng, deals, current, leads)
+    orders = make_orders(rng, deals, current, accounts)
+    quotas = make_quotas(reps, deals, current)
+    spend = make_marketing_spend(rng, leads)
+    return to_frames(rng, reps, accounts, leads, deals, history, current, activities, orders, quotas, spend)
+
+
+def _write_table(frame: pd.DataFrame, name: str, folder: Path, file_format: str) -> None:
+    """Write one table atomically; remove a copy in the other format."""
+    suffix = ".csv" if file_format == "csv" else ".parquet"
+    other = folder / f"{name}{'.parquet' if suffix == '.csv' else '.csv'}"
+    target = folder / f"{name}{suffix}"
+    staging = folder / f".{name}{suffix}.partial"
+    if file_format == "csv":
+        _text_frame(frame, name).to_csv(staging, index=False, lineterminator="\n", encoding="utf-8")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+        for position, column in enumerate(TABLES[name].columns):
+            if column.type == "date":  # calendar dates as Parquet dates, not timestamps
+                table = table.set_column(position, column.name, table[column.name].cast(pa.date32()))
+            elif pa.types.is_dictionary(table.schema.field(position).type):  # categorical -> plain text
+                table = table.set_column(position, column.name, table[column.name].cast(pa.large_string()))
+        pq.write_table(table, staging, compression="zstd")
+    os.replace(staging, target)
+    if other.exists():
+        other.unlink()
+
+
+def _text_frame(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Dates as YYYY-MM-DD, timestamps as YYYY-MM-DD HH:MM:SS, money with two decimals."""
+    text = {}
+    for column in TABLES[name].columns:
+        values = frame[column.name]
+        if column.type in ("date", "timestamp"):
+            unit = "D" if column.type == "date" else "s"
+            strings = np.datetime_as_string(values.to_numpy().astype(f"datetime64[{unit}]"), unit=unit)
+            strings = pd.Series(strings, dtype=object).str.replace("T", " ", regex=False)
+            text[column.name] = strings.where(values.notna().to_numpy(), "")
+        elif column.type in ("money", "number"):
+            numbers = values.to_numpy(dtype=float)
+            strings = pd.Series(np.char.mod("%.2f", numbers), dtype=object)
+            text[column.name] = strings.where(~np.isnan(numbers), "")
+        else:
+            text[column.name] = values.astype(object).where(values.notna(), "")
+    return pd.DataFrame(text)

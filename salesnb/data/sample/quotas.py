@@ -1,0 +1,37 @@
+"""Quotas per rep and quarter, calibrated on what the established reps actually booked."""
+
+import numpy as np
+import pandas as pd
+
+from salesnb.data.sample.arrays import round_to
+from salesnb.data.sample.deals import WON
+from salesnb.data.sample.people import TEAMS
+from salesnb.data.sample.timeline import SNAPSHOT_DATE, START_DATE
+
+
+def make_quotas(reps, deals, current):
+    """Quota per rep and calendar quarter, from the quarter of hire, ramped over three
+    quarters. The full quota is 110% of what established reps of the team book per quarter
+    (so attainment spreads around 90%)."""
+    quarters = pd.period_range(START_DATE, SNAPSHOT_DATE, freq="Q")
+    starts = np.array([(q.start_time.date() - START_DATE).days for q in quarters], float)
+    ends = np.array([(q.end_time.date() - START_DATE).days for q in quarters], float)
+    sellers = np.flatnonzero(~reps["is_manager"])
+    rep = np.repeat(sellers, len(quarters))
+    quarter = np.tile(np.arange(len(quarters)), len(sellers))
+    tenure = starts[quarter] - reps["hire_day"][rep]  # days at the start of the quarter
+    ramp = np.select([tenure < 0, tenure < 91, tenure < 182, tenure < 273], [0.25, 0.25, 0.5, 0.75], 1.0)
+    employed = reps["hire_day"][rep] <= ends[quarter]
+
+    won = current["stage"] == WON
+    won_quarter = np.searchsorted(starts, deals["closed_at"][won], side="right") - 1
+    booked = pd.DataFrame({"rep": deals["rep"][won], "quarter": won_quarter, "amount": current["amount"][won]})
+    booked = booked.groupby(["rep", "quarter"])["amount"].sum()
+    frame = pd.DataFrame({"rep": rep, "quarter": quarter, "ramp": ramp, "team": reps["team_index"][rep]})
+    frame["booked"] = booked.reindex(pd.MultiIndex.from_arrays([frame["rep"], frame["quarter"]])).fillna(0).to_numpy()
+    established = frame[(frame["ramp"] == 1.0)]
+    per_team = established.groupby("team")["booked"].mean().reindex(range(len(TEAMS))).fillna(established["booked"].mean())
+    full = round_to(per_team.to_numpy() * 1.1, 5_000.0)
+    frame["amount"] = round_to(full[frame["team"].to_numpy()] * frame["ramp"].to_numpy(), 1_000.0)
+    frame["start"], frame["end"] = starts[quarter], ends[quarter]
+    return frame[employed].reset_index(drop=True)

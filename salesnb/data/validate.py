@@ -1,0 +1,434 @@
+"""Checks a dataset against the data model and the playbook.
+
+Each check returns :class:`Finding` objects: an ``error`` means the numbers would be wrong
+(the run stops), a ``warning`` means the analysis proceeds and the report says so. Every
+message names the table, the column, how many rows, a few example rows and what to do.
+
+The checks are Ibis expressions, so they run inside the engine on any size of data.
+
+Errors (the run stops): a required column missing (with the closest header suggested),
+values that cannot be read as their type, duplicate or missing IDs, empty required
+values, stages the playbook does not know, amounts in another currency, negative amounts,
+probabilities on a 0..100 scale where 0..1 is used, and deals closed before they were
+created when that is more than ``CLOSE_BEFORE_CREATION_ERROR_SHARE`` of the deals.
+
+Warnings (the analysis proceeds, the report's banner says so): a few deals closed before
+they were created, references to reps, accounts, leads or deals the dataset does not
+have, and dates implausibly far in the past (before ``EARLIEST_PLAUSIBLE_DATE``) or the
+future (more than ``FUTURE_YEARS`` after the day of the check).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+
+import ibis
+import ibis.expr.types as ir
+
+from salesnb.data.model import TABLES, Table, convert
+from salesnb.data.playbook import Playbook
+
+EXAMPLE_ROWS = 5
+# Above this share of deals closing before their creation date, the dates themselves are
+# wrong (e.g. swapped columns or day/month mixed up): an error. Below it, a few typos: a warning.
+CLOSE_BEFORE_CREATION_ERROR_SHARE = 0.01
+# Dates before this, or more than FUTURE_YEARS after today, are almost surely typos
+# (1900-01-01 placeholders, 2204 for 2024).
+EARLIEST_PLAUSIBLE_DATE = dt.date(1990, 1, 1)
+FUTURE_YEARS = 5
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str  # "error" or "warning"
+    table: str
+    column: str | None
+    check: str  # short machine name, e.g. "missing_column"
+    count: int
+    message: str  # the whole sentence for a sales-ops analyst
+    examples: list[dict] = field(default_factory=list, compare=False)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def errors(findings: list[Finding]) -> list[Finding]:
+    return [finding for finding in findings if finding.severity == "error"]
+
+
+def warnings(findings: list[Finding]) -> list[Finding]:
+    return [finding for finding in findings if finding.severity == "warning"]
+
+
+def _describe_examples(examples: list[dict]) -> str:
+    rows = ["(" + ", ".join(f"{key}={value!r}" for key, value in row.items()) + ")" for row in examples]
+    return "; ".join(rows)
+
+
+def _example_value(value) -> str | None:
+    if value is None or value != value:
+        return None
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()  # a date column comes back as midnight timestamps
+    return str(value)
+
+
+def example_rows(table: ir.Table, condition: ir.BooleanValue, columns: list[str]) -> list[dict]:
+    """The first few rows matching ``condition`` (ordered, so every run shows the same ones)."""
+    columns = [column for column in dict.fromkeys(columns) if column in table.columns]
+    frame = table.filter(condition).select(columns).order_by(columns).limit(EXAMPLE_ROWS).execute()
+    rows = []
+    for record in frame.to_dict(orient="records"):
+        rows.append({key: _example_value(value) for key, value in record.items()})
+    return rows
+
+
+def _row_label(spec: Table) -> list[str]:
+    """Columns that identify a row in examples: the key, or the deal for history rows."""
+    if spec.key:
+        return [spec.key]
+    return [column.name for column in spec.columns if column.references][:1]
+
+
+def make_finding(severity, spec: Table, column, check, count, problem, fix, examples) -> Finding:
+    where = f"{spec.name}.{column}" if column else spec.name
+    message = f"{where}: {count:,} row(s) {problem}"
+    if examples:
+        message += f", e.g. {_describe_examples(examples)}"
+    message += f". {fix}"
+    return Finding(severity, spec.name, column, check, int(count), message, examples)
+
+
+def check_columns(name: str, raw: ir.Table) -> list[Finding]:
+    """Required columns present; suggests the closest header for a misspelt one."""
+    import difflib
+
+    spec = TABLES[name]
+    present = {column.strip().lower(): column for column in raw.columns}
+    findings = []
+    for column in spec.required_columns:
+        if column in raw.columns:
+            continue
+        if column in present:
+            hint = f"The file has '{present[column]}': rename it to '{column}' (names are lower case)."
+        else:
+            close = difflib.get_close_matches(column, list(raw.columns), n=1, cutoff=0.6)
+            hint = (
+                f"Did you mean '{close[0]}'? Rename that header to '{column}'." if close
+                else f"Add a '{column}' column ({spec.column(column).description}) or map a column to it with --mapping."
+            )
+        findings.append(Finding(
+            "error", name, column, "missing_column", 0,
+            f"{name}: the required column '{column}' is missing (the file has: {', '.join(raw.columns)}). {hint}",
+        ))
+    return findings
+
+
+def check_parsing(name: str, raw: ir.Table) -> list[Finding]:
+    """Values that are present in the file but cannot be read as their column's type."""
+    spec = TABLES[name]
+    checked = [
+        column for column in spec.columns
+        if column.name in raw.columns and column.type in ("date", "timestamp", "money", "number")
+    ]
+    if not checked:
+        return []
+
+    def present(value):
+        # Text cells count as present unless blank; a Parquet column of another type (e.g.
+        # dates stored as the integer 20250105) when not NULL: it must not vanish silently.
+        return value.strip().nullif("").notnull() if value.type().is_string() else value.notnull()
+
+    flagged = raw.mutate(**{
+        f"__bad_{column.name}": present(raw[column.name]) & convert(raw[column.name], column.type).isnull()
+        for column in checked
+    })
+    # One pass over the table counts every column's failures.
+    counts = flagged.aggregate(**{
+        column.name: flagged[f"__bad_{column.name}"].cast("int64").sum() for column in checked
+    }).execute().iloc[0]
+    findings = []
+    label = _row_label(spec)
+    for column in checked:
+        count = int(counts[column.name] or 0)
+        if not count:
+            continue
+        examples = example_rows(flagged, flagged[f"__bad_{column.name}"], label + [column.name])
+        if column.type in ("date", "timestamp"):
+            problem = "have a date that cannot be read"
+            fix = ("Write dates as YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS), or import the export with "
+                   "'salesnb import --mapping' and state its date format.")
+        else:
+            problem = "have a value that is not a number"
+            fix = ("Amounts must be plain numbers (no currency symbols or thousands separators), or import "
+                   "the export with 'salesnb import', which cleans them.")
+        findings.append(make_finding("error", spec, column.name, "unparsable", count, problem, fix, examples))
+    return findings
+
+
+def check_duplicate_ids(name: str, typed: ir.Table) -> list[Finding]:
+    spec = TABLES[name]
+    if not spec.key:
+        return []
+    key = typed[spec.key]
+    counted = typed.filter(key.notnull()).group_by(spec.key).aggregate(copies=key.count())
+    duplicated = counted.filter(counted.copies > 1)
+    total = int(duplicated.copies.sum().execute() or 0)
+    findings = []
+    if total:
+        examples = duplicated.order_by(ibis.desc("copies"), spec.key).limit(EXAMPLE_ROWS).execute()
+        rows = [{spec.key: str(row[spec.key]), "copies": int(row["copies"])} for _, row in examples.iterrows()]
+        findings.append(make_finding(
+            "error", spec, spec.key, "duplicate_id", total, "share an ID with another row",
+            f"Each {spec.key} must appear once; remove the duplicate rows or give them distinct IDs.", rows,
+        ))
+    missing = int(typed.filter(key.isnull()).count().execute())
+    if missing:
+        findings.append(make_finding(
+            "error", spec, spec.key, "missing_id", missing, "have no ID",
+            f"Every row needs a {spec.key}; fill it in or drop those rows.", [],
+        ))
+    return findings
+
+
+def check_required_values(name: str, raw: ir.Table) -> list[Finding]:
+    """Required columns (other than the key) left empty. Unreadable values are reported
+    by :func:`check_parsing`, so only truly empty cells count here."""
+    spec = TABLES[name]
+    # Lost deals often carry no amount; the metrics handle it.
+    columns = [column for column in spec.required_columns
+               if column != spec.key and not (name == "opportunities" and column == "amount")]
+    if not columns:
+        return []
+
+    def empty(column):
+        return raw[column].cast("string").strip().nullif("").isnull()
+
+    # One pass over the table counts every column's empty cells.
+    counts = raw.aggregate(**{column: empty(column).cast("int64").sum() for column in columns}).execute().iloc[0]
+    findings = []
+    for column in columns:
+        count = int(counts[column] or 0)
+        if count:
+            examples = example_rows(raw, empty(column), _row_label(spec) + [column])
+            findings.append(make_finding(
+                "error", spec, column, "missing_value", count, "have no value in a required column",
+                f"Fill in {column} ({spec.column(column).description}) or drop those rows.", examples,
+            ))
+    return findings
+
+
+def check_stages(name: str, typed: ir.Table, playbook: Playbook) -> list[Finding]:
+    if name not in ("opportunities", "opportunity_history") or "stage" not in typed.columns:
+        return []
+    spec = TABLES[name]
+    unknown = typed.stage.notnull() & ~typed.stage.isin(playbook.stage_names)
+    count = int(typed.filter(unknown).count().execute())
+    if not count:
+        return []
+    values = typed.filter(unknown).stage.value_counts().order_by(ibis.desc("stage_count"), "stage").limit(10).execute()
+    listed = ", ".join(f"'{value}' ({n:,})" for value, n in zip(values["stage"], values["stage_count"]))
+    examples = example_rows(typed, unknown, _row_label(spec) + ["stage"])
+    return [make_finding(
+        "error", spec, "stage", "unknown_stage", count,
+        f"have a stage the playbook does not know ({listed})",
+        f"The playbook's stages are: {', '.join(playbook.stage_names)}. Add the missing stages to your "
+        "playbook config (--config) or map the export's stage names onto these.", examples,
+    )]
+
+
+def check_currency(name: str, typed: ir.Table, playbook: Playbook) -> list[Finding]:
+    if "currency" not in typed.columns:
+        return []
+    spec = TABLES[name]
+    other = typed.currency.notnull() & (typed.currency.upper() != playbook.currency.upper())
+    count = int(typed.filter(other).count().execute())
+    if not count:
+        return []
+    examples = example_rows(typed, other, _row_label(spec) + ["currency", "amount"])
+    return [make_finding(
+        "error", spec, "currency", "mixed_currency", count,
+        f"are in a currency other than the playbook's {playbook.currency}",
+        "Amounts in different currencies are never added together: convert them to "
+        f"{playbook.currency} first, or set 'currency' in the playbook if the whole dataset is in another currency.",
+        examples,
+    )]
+
+
+def check_negative_amounts(name: str, typed: ir.Table) -> list[Finding]:
+    """Money columns below zero: a refund or credit note is not a deal or an order."""
+    spec = TABLES[name]
+    findings = []
+    for column in spec.columns:
+        if column.type != "money" or column.name not in typed.columns:
+            continue
+        negative = typed[column.name] < 0
+        count = int(typed.filter(negative).count().execute())
+        if count:
+            examples = example_rows(typed, negative, _row_label(spec) + [column.name])
+            findings.append(make_finding(
+                "error", spec, column.name, "negative_amount", count, "have a negative amount",
+                "Amounts must be zero or more: remove credit notes and refunds from the export, or correct the "
+                "sign.", examples,
+            ))
+    return findings
+
+
+def check_close_before_creation(name: str, typed: ir.Table) -> list[Finding]:
+    """Deals whose close date is before their creation date: a negative sales cycle.
+
+    An error when more than ``CLOSE_BEFORE_CREATION_ERROR_SHARE`` of the deals have it (the
+    date columns are probably swapped or misread), a warning for a few typos.
+    """
+    if name != "opportunities":
+        return []
+    spec = TABLES[name]
+    early = typed.close_date < typed.created_at
+    counts = typed.aggregate(total=typed.count(), early=early.cast("int64").sum()).execute().iloc[0]
+    count, total = int(counts["early"] or 0), int(counts["total"])
+    if not count:
+        return []
+    many = count > CLOSE_BEFORE_CREATION_ERROR_SHARE * total
+    examples = example_rows(typed, early, _row_label(spec) + ["created_at", "close_date", "stage"])
+    fix = ("That many usually means the date columns are swapped or read with the wrong day/month order: check "
+           "the export or the mapping's date_order." if many else
+           "Their sales cycle would be negative; correct the dates in the CRM.")
+    return [make_finding(
+        "error" if many else "warning", spec, "close_date", "close_before_creation", count,
+        f"close before they were created ({count / total:.1%} of deals)", fix, examples,
+    )]
+
+
+def check_probability_scale(name: str, raw: ir.Table) -> list[Finding]:
+    """A ``probability`` column written as 0..100 where the kit expects 0..1."""
+    if "probability" not in raw.columns:
+        return []
+    spec = TABLES[name]
+    value = convert(raw.probability, "number")
+    above = value > 1
+    count = int(raw.filter(above).count().execute())
+    if not count:
+        return []
+    # If the model uses the column the weighted numbers would be 100x too big: an error.
+    severity = "error" if "probability" in spec.column_names else "warning"
+    examples = example_rows(raw, above, _row_label(spec) + ["probability"])
+    return [make_finding(
+        severity, spec, "probability", "probability_scale", count,
+        "have a probability above 1, as if on a 0..100 scale",
+        "Probabilities are 0..1 (25% is 0.25): divide the column by 100, or import the export with a mapping "
+        "that says 'probability_scale: 100'.", examples,
+    )]
+
+
+def check_date_range(name: str, typed: ir.Table, today: dt.date | None = None) -> list[Finding]:
+    """Dates before ``EARLIEST_PLAUSIBLE_DATE`` or more than ``FUTURE_YEARS`` after today."""
+    spec = TABLES[name]
+    today = today or dt.date.today()
+    try:
+        latest = today.replace(year=today.year + FUTURE_YEARS)
+    except ValueError:  # 29 February
+        latest = today.replace(year=today.year + FUTURE_YEARS, day=28)
+    columns = [column.name for column in spec.columns
+               if column.type in ("date", "timestamp") and column.name in typed.columns]
+    if not columns:
+        return []
+
+    def implausible(column):
+        day = typed[column].cast("date") if spec.column(column).type == "timestamp" else typed[column]
+        return (day < ibis.literal(EARLIEST_PLAUSIBLE_DATE)) | (day > ibis.literal(latest))
+
+    counts = typed.aggregate(**{column: implausible(column).cast("int64").sum() for column in columns}).execute().iloc[0]
+    findings = []
+    for column in columns:
+        count = int(counts[column] or 0)
+        if not count:
+            continue
+        examples = example_rows(typed, implausible(column), _row_label(spec) + [column])
+        findings.append(make_finding(
+            "warning", spec, column, "implausible_date", count,
+            f"have a date before {EARLIEST_PLAUSIBLE_DATE:%Y-%m-%d} or after {latest:%Y-%m-%d}",
+            "These are usually typos or placeholder dates; correct them in the CRM. Until then they fall outside "
+            "most reporting periods.", examples,
+        ))
+    return findings
+
+
+# How a reference check names the missing thing, and what the rows lack without it.
+REFERENCE_WORDS = {
+    "reps": ("a rep", "a rep name or team"),
+    "accounts": ("an account", "an account name or segment"),
+    "leads": ("a lead", "the lead's source and dates"),
+    "opportunities": ("a deal", "the deal's stage and amount"),
+}
+
+
+def check_references(typed_tables: dict[str, ir.Table]) -> list[Finding]:
+    """IDs pointing at a rep, account, lead or deal the dataset does not have (a warning:
+    the rows still count, but they show without a name or segment). Only checked when the
+    referenced table is part of the dataset."""
+    findings = []
+    for name, table in typed_tables.items():
+        spec = TABLES[name]
+        for column in spec.columns:
+            target = column.references
+            if target is None or target not in typed_tables or column.name not in table.columns:
+                continue
+            key = TABLES[target].key
+            known = typed_tables[target].select(known_reference_id=typed_tables[target][key]).distinct()
+            joined = table.select(column.name).left_join(known, table[column.name] == known["known_reference_id"])
+            orphans = joined.filter(joined[column.name].notnull() & joined["known_reference_id"].isnull())
+            count = int(orphans.count().execute())
+            if not count:
+                continue
+            values = (orphans.group_by(column.name).aggregate(rows=orphans.count())
+                      .order_by([ibis.desc("rows"), column.name]).limit(EXAMPLE_ROWS).execute())
+            examples = [{column.name: str(value), "rows": int(rows)} for value, rows in zip(values[column.name], values["rows"])]
+            noun, details = REFERENCE_WORDS[target]
+            findings.append(make_finding(
+                "warning", spec, column.name, "unknown_reference", count,
+                f"refer to {noun} that is not in the {target} table",
+                f"Add the missing rows to {target}, or check that both exports use the same IDs. Until then these "
+                f"rows count, but without {details}.", examples,
+            ))
+    return findings
+
+
+def check_deal_amounts(name: str, typed: ir.Table, playbook: Playbook) -> list[Finding]:
+    """Won and open deals without an amount (lost deals often have none, and that is fine)."""
+    if name != "opportunities":
+        return []
+    spec = TABLES[name]
+    missing = typed.amount.isnull() & ~typed.stage.isin(playbook.lost_stages)
+    count = int(typed.filter(missing).count().execute())
+    if not count:
+        return []
+    examples = example_rows(typed, missing, ["opportunity_id", "stage", "amount"])
+    return [make_finding(
+        "warning", spec, "amount", "missing_amount", count, "are won or open deals without an amount",
+        "Counts and win rates include them, but value-based numbers (win rate by value, average won "
+        "deal, pipeline value, velocity) leave them out: fill in the amount in the CRM.", examples,
+    )]
+
+
+def validate_table(name: str, raw: ir.Table, typed: ir.Table | None, playbook: Playbook) -> list[Finding]:
+    """All checks for one table. ``typed`` is None when required columns are missing."""
+    findings = check_columns(name, raw)
+    if typed is None or findings:
+        return findings
+    findings += check_parsing(name, raw)
+    findings += check_duplicate_ids(name, typed)
+    findings += check_required_values(name, raw)
+    findings += check_stages(name, typed, playbook)
+    findings += check_currency(name, typed, playbook)
+    findings += check_deal_amounts(name, typed, playbook)
+    findings += check_negative_amounts(name, typed)
+    findings += check_close_before_creation(name, typed)
+    findings += check_probability_scale(name, raw)
+    findings += check_date_range(name, typed)
+    return findings
+
+
+def validate_dataset(typed_tables: dict[str, ir.Table]) -> list[Finding]:
+    """Checks across tables, after each table passed its own."""
+    return check_references(typed_tables)

@@ -1,0 +1,234 @@
+"""Conversion outcomes: win rates, sales cycle, open-deal age, velocity and loss reasons.
+
+All rates are ratios of sums over the deals of a group (never means of rep ratios), and
+every rate comes with its n. Closed deals belong to the period by ``close_date``.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from salesnb.data.dataset import Dataset
+from salesnb.data.periods import Period
+from salesnb.errors import SalesnbError
+from salesnb.metrics.deals import LOST, OPEN, WON, closed_in, created_in, deals
+from salesnb.metrics.funnel import with_stage_reached
+
+GROUPINGS = {
+    "rep": ["rep_id", "rep_name"],
+    "team": ["team"],
+    "source": ["source"],
+    "segment": ["segment"],
+    "type": ["type"],
+    "month": ["close_month"],
+    "quarter": ["close_quarter"],  # fiscal quarter (playbook fiscal_year_start_month), by its first day
+}
+
+
+def _group_columns(table: ir.Table, by: str | None, playbook) -> tuple[ir.Table, list[str]]:
+    if by is None:
+        return table, []
+    if by not in GROUPINGS:
+        raise SalesnbError(f"by must be one of {', '.join(GROUPINGS)}, not {by!r}.")
+    if by == "month":
+        table = table.mutate(close_month=table.close_date.truncate("M"))
+    if by == "quarter":
+        # Fiscal quarters: shift so the fiscal year starts in January, truncate, shift back.
+        shift = ibis.interval(months=playbook.fiscal_year_start_month - 1)
+        start = ((table.close_date - shift).truncate("Q") + shift).cast("date")
+        table = table.mutate(close_quarter=start)
+    columns = GROUPINGS[by]
+    # Keep deals with no value in the grouping column visible as "(none)".
+    table = table.mutate(**{column: table[column].fill_null("(none)") for column in columns
+                            if table[column].type().is_string()})
+    return table, columns
+
+
+def _cycle_days(table: ir.Table) -> ir.IntegerValue:
+    return table.close_date.delta(table.created_at, unit="day")
+
+
+def win_rates(dataset: Dataset, period: Period, by: str | None = None,
+              team: str | None = None, segment: str | None = None) -> pd.DataFrame:
+    """Win rate by count and by value over deals closed in the period.
+
+    - ``win_rate`` = won / (won + lost)
+    - ``win_rate_by_value`` = won amount / (won amount + lost amount); lost deals without an
+      amount count as 0, which inflates this variant: read it beside the count rate.
+    - ``closed`` (= won + lost) is the n of the rate.
+    """
+    table, columns = _group_columns(closed_in(deals(dataset, team, segment), period), by, dataset.playbook)
+    amount = table.amount.fill_null(0)
+    aggregates = dict(
+        won=(table.outcome == WON).cast("int64").sum(),
+        lost=(table.outcome == LOST).cast("int64").sum(),
+        won_amount=ibis.cases((table.outcome == WON, amount), else_=0).sum(),
+        lost_amount=ibis.cases((table.outcome == LOST, amount), else_=0).sum(),
+        lost_without_amount=((table.outcome == LOST) & table.amount.isnull()).cast("int64").sum(),
+    )
+    grouped = table.group_by(columns).aggregate(**aggregates) if columns else table.aggregate(**aggregates)
+    result = grouped.execute()
+    counts = ["won", "lost", "lost_without_amount"]
+    result[counts] = result[counts].fillna(0).astype("int64")  # an empty group sums to NULL
+    result[["won_amount", "lost_amount"]] = result[["won_amount", "lost_amount"]].fillna(0.0)
+    result["closed"] = result["won"] + result["lost"]
+    result["win_rate"] = (result["won"] / result["closed"]).where(result["closed"] > 0)
+    value_total = result["won_amount"] + result["lost_amount"]
+    result["win_rate_by_value"] = (result["won_amount"] / value_total).where(value_total > 0)
+    result["ranked"] = result["closed"] >= dataset.playbook.min_deals_for_ranking
+    if columns:
+        result = result.sort_values(["closed"] + columns, ascending=[False] + [True] * len(columns))
+    return result.reset_index(drop=True)
+
+
+def sales_cycle(dataset: Dataset, period: Period, by: str | None = None,
+                team: str | None = None, segment: str | None = None) -> pd.DataFrame:
+    """Sales cycle of deals won in the period: ``close_date - created_at`` in days.
+
+    Returns ``won``, ``median_days``, ``p75_days`` and ``mean_days`` (median and p75 use
+    linear interpolation, as pandas does).
+    """
+    closed = closed_in(deals(dataset, team, segment), period)
+    won = closed.filter(closed.outcome == WON)
+    won, columns = _group_columns(won.mutate(cycle_days=_cycle_days(won)), by, dataset.playbook)
+    aggregates = dict(
+        won=won.count(), median_days=won.cycle_days.median(),
+        p75_days=won.cycle_days.quantile(0.75), mean_days=won.cycle_days.mean(),
+    )
+    grouped = won.group_by(columns).aggregate(**aggregates) if columns else won.aggregate(**aggregates)
+    result = grouped.execute()
+    if columns:
+        result = result.sort_values(["won"] + columns, ascending=[False] + [True] * len(columns))
+    return result.reset_index(drop=True)
+
+
+def open_deal_age(dataset: Dataset, team: str | None = None, segment: str | None = None) -> pd.DataFrame:
+    """Age of the deals open at the data's snapshot date, by current stage.
+
+    ``age_days = as_of - created_at``; returns ``deals``, ``amount``, ``median_age_days``,
+    ``p75_age_days`` and ``overdue`` (expected close date already passed) per open stage.
+    """
+    table = deals(dataset, team, segment)
+    open_deals = table.filter(table.outcome == OPEN)
+    as_of = ibis.date(dataset.as_of.isoformat())
+    open_deals = open_deals.mutate(age_days=as_of.delta(open_deals.created_at, unit="day"))
+    result = open_deals.group_by("stage").aggregate(
+        deals=open_deals.count(), amount=open_deals.amount.sum(),
+        median_age_days=open_deals.age_days.median(), p75_age_days=open_deals.age_days.quantile(0.75),
+        overdue=(open_deals.close_date < as_of).cast("int64").sum(),
+    ).execute()
+    stages = dataset.playbook.open_stages
+    result = result.set_index("stage").reindex(stages).reset_index()
+    result[["deals", "overdue"]] = result[["deals", "overdue"]].fillna(0).astype("int64")
+    result["amount"] = result["amount"].fillna(0.0)
+    return result
+
+
+def open_qualified_deals(dataset: Dataset, table: ir.Table, date) -> int | None:
+    """Deals open in a qualified stage (``qualified_stage`` onwards) on ``date``.
+
+    At or after the snapshot date this is the current pipeline. For an earlier date the
+    stage a deal was in comes from its history (the last change on or before the date);
+    a deal without history rows counts with its current stage if it is still open.
+    Without any history an earlier date cannot be answered: None.
+    """
+    qualified = dataset.playbook.qualified_stages
+    if date >= dataset.as_of:
+        return int(table.filter((table.outcome == OPEN) & table.stage.isin(qualified)).count().execute())
+    if not dataset.has("opportunity_history"):
+        return None
+    history = dataset.table("opportunity_history")
+    until = history.filter(history.changed_at.date() <= date)
+    latest = ibis.window(group_by="opportunity_id", order_by=[ibis.desc("changed_at")])
+    stage_then = (
+        until.mutate(rank=ibis.row_number().over(latest)).filter(lambda rows: rows["rank"] == 0)
+        .select("opportunity_id", stage_then="stage")
+    )
+    existing = table.filter(table.created_at <= date).left_join(stage_then, "opportunity_id")
+    stage = existing.stage_then.fill_null(ibis.cases((existing.outcome == OPEN, existing.stage), else_=ibis.null()))
+    return int(existing.filter(stage.isin(qualified)).count().execute())
+
+
+def sales_velocity(dataset: Dataset, period: Period, team: str | None = None, segment: str | None = None) -> dict:
+    """Sales velocity in revenue per day:
+
+    ``open qualified deals x win rate x average won deal size / average sales cycle days``
+
+    - open qualified deals: deals open on the period's last day in the playbook's
+      qualified stages (:func:`open_qualified_deals`; for a past period this needs the
+      stage history, otherwise velocity is None);
+    - win rate (count), average won amount and average (mean) cycle of the deals closed in
+      the period; all four from the same team/segment filter.
+    """
+    table = deals(dataset, team, segment)
+    open_qualified = open_qualified_deals(dataset, table, period.end)
+    closed = closed_in(table, period)
+    won = closed.filter(closed.outcome == WON)
+    stats = closed.aggregate(
+        won=(closed.outcome == WON).cast("int64").sum(), closed=closed.count(),
+    ).execute().iloc[0]
+    won_stats = won.aggregate(average_won_amount=won.amount.mean(),
+                              average_cycle_days=_cycle_days(won).mean()).execute().iloc[0]
+    won_count, closed_count = int(stats["won"] or 0), int(stats["closed"] or 0)
+    win_rate = won_count / closed_count if closed_count else None
+    average_won_amount = _number(won_stats["average_won_amount"])
+    average_cycle_days = _number(won_stats["average_cycle_days"])
+    velocity = None
+    if None not in (open_qualified, win_rate, average_won_amount) and average_cycle_days:
+        velocity = open_qualified * win_rate * average_won_amount / average_cycle_days
+    return {
+        "open_qualified_deals": open_qualified,
+        "win_rate": win_rate,
+        "average_won_amount": average_won_amount,
+        "average_cycle_days": average_cycle_days,
+        "velocity_per_day": velocity,
+    }
+
+
+def _number(value):
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def loss_reasons(dataset: Dataset, period: Period, team: str | None = None, segment: str | None = None) -> pd.DataFrame:
+    """Deals lost in the period by reason and by the stage they were lost at.
+
+    ``share_of_lost`` = deals lost for the reason at the stage / all deals lost in the
+    period; ``share_of_lost_amount`` likewise on amounts (lost deals without an amount
+    count as 0). Deals without a reason show as "(no reason given)".
+    """
+    closed = closed_in(deals(dataset, team, segment), period)
+    lost = with_stage_reached(dataset, closed.filter(closed.outcome == LOST))
+    lost = lost.mutate(reason=lost.lost_reason.fill_null("(no reason given)"), amount=lost.amount.fill_null(0))
+    result = lost.group_by(["reason", "lost_at_stage"]).aggregate(deals=lost.count(), lost_amount=lost.amount.sum()).execute()
+    if result.empty:
+        return result.assign(share_of_lost=[], share_of_lost_amount=[])
+    result["share_of_lost"] = result["deals"] / result["deals"].sum()
+    total_amount = result["lost_amount"].sum()
+    result["share_of_lost_amount"] = result["lost_amount"] / total_amount if total_amount else None
+    return result.sort_values(["deals", "reason", "lost_at_stage"], ascending=[False, True, True]).reset_index(drop=True)
+
+
+def summary(dataset: Dataset, period: Period, team: str | None = None, segment: str | None = None) -> dict:
+    """The headline numbers of the conversion report for the period.
+
+    ``opportunities_created`` (by created_at), ``won``/``lost`` (by close_date),
+    ``win_rate``, ``win_rate_by_value``, ``median_sales_cycle_days``, ``avg_won_amount``
+    (mean amount of deals won in the period) and ``sales_velocity_per_day``.
+    """
+    table = deals(dataset, team, segment)
+    created = int(created_in(table, period).count().execute())
+    rates = win_rates(dataset, period, team=team, segment=segment).iloc[0]
+    cycle = sales_cycle(dataset, period, team=team, segment=segment).iloc[0]
+    velocity = sales_velocity(dataset, period, team=team, segment=segment)
+    return {
+        "opportunities_created": created,
+        "won": int(rates["won"]),
+        "lost": int(rates["lost"]),
+        "win_rate": _number(rates["win_rate"]),
+        "win_rate_by_value": _number(rates["win_rate_by_value"]),
+        "median_sales_cycle_days": _number(cycle["median_days"]),
+        "avg_won_amount": velocity["average_won_amount"],
+        "sales_velocity_per_day": velocity["velocity_per_day"],
+    }

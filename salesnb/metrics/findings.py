@@ -1,0 +1,251 @@
+"""Findings: a short, computed list of what moved most, each sentence built from its numbers.
+
+Generic building blocks any report can use on small aggregated frames (one row per group,
+never per deal or lead):
+
+- :func:`rate_changes`: a rate (successes / trials) that moved between two periods;
+- :func:`count_changes`: a count (e.g. leads) that moved between two periods;
+- :func:`value_outliers`: a group whose value (e.g. cost per lead) is far from the others'.
+
+A movement is only reported when it is large *and* unlikely to be noise, and only for
+groups with enough observations (thresholds below, all parameters). Nothing moved -> an
+empty list, and the report says so; there are no sentences that hold whatever the data.
+
+Report-specific lists (e.g. :func:`lead_generation_findings`) combine these blocks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from salesnb.data.formats import format_value
+from salesnb.metrics import leads, marketing
+from salesnb.metrics.statistics import MIN_N  # groups smaller than this (in either period) are not compared
+
+# A rate must move at least this much (0.05 = 5 percentage points) ...
+MIN_RATE_CHANGE = 0.05
+# ... a count at least this much relative to the earlier period (0.25 = 25%) ...
+MIN_COUNT_CHANGE = 0.25
+# ... and by at least this many standard errors (two-proportion z-test for rates,
+# Poisson approximation for counts), so small groups' noise is not reported as news.
+MIN_Z = 2.0
+# A value this many times the median of its peers (or 1/this) is unusual; needs 3+ peers.
+OUTLIER_RATIO = 2.0
+MIN_PEERS = 3
+# At most this many findings per topic, strongest first.
+PER_TOPIC = 3
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One finding: ``topic`` (conversion, speed, volume, cost ...), the ``subject`` it is
+    about, the ``sentence`` shown, its ``strength`` (z-score, or ratio to the peers' median)
+    used to order findings, and ``n`` (observations behind it, current period)."""
+
+    topic: str
+    subject: str
+    sentence: str
+    strength: float
+    n: int
+
+
+def _keyed(frame: pd.DataFrame, key: str | None, label: str | None = None) -> pd.DataFrame:
+    """The frame with ``group_key`` (what matches a group between periods: ``key``) and
+    ``group_label`` (what the sentence shows: ``label``, default the key)."""
+    if key is None:
+        return frame.assign(group_key="", group_label="All leads")
+    return frame.assign(group_key=frame[key].astype(str), group_label=frame[label or key].astype(str))
+
+
+def rate_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, successes: str,
+                 trials: str, what: str, topic: str, subject_prefix: str = "", min_n: int = MIN_N,
+                 min_change: float = MIN_RATE_CHANGE, min_z: float = MIN_Z,
+                 label: str | None = None) -> list[Movement]:
+    """Groups whose rate = successes / trials moved between the previous and the current period.
+
+    Kept when trials >= ``min_n`` in both periods, |change| >= ``min_change`` (in rate units)
+    and |z| >= ``min_z``, with z = change / sqrt(p(1-p)(1/n0 + 1/n1)) and p the pooled rate.
+    ``key`` is the group column that matches groups between the periods (None for one
+    overall row; an id, e.g. ``rep_id``, so two reps with the same name stay apart);
+    ``label`` the column shown in the sentence (default ``key``, e.g. ``rep_name``).
+    """
+    merged = _keyed(current, key, label)[["group_key", "group_label", successes, trials]].merge(
+        _keyed(previous, key, label)[["group_key", successes, trials]], on="group_key", suffixes=("", "_before"))
+    merged = merged[(merged[trials] >= min_n) & (merged[f"{trials}_before"] >= min_n)]
+    if merged.empty:
+        return []
+    s1, n1 = merged[successes].astype(float), merged[trials].astype(float)
+    s0, n0 = merged[f"{successes}_before"].astype(float), merged[f"{trials}_before"].astype(float)
+    p1, p0 = s1 / n1, s0 / n0
+    pooled = (s0 + s1) / (n0 + n1)
+    error = np.sqrt(pooled * (1 - pooled) * (1 / n0 + 1 / n1))
+    z = (p1 - p0) / error.where(error > 0)
+    merged = merged.assign(p1=p1, p0=p0, z=z, change=p1 - p0)
+    moved = merged[(merged["change"].abs() >= min_change) & (merged["z"].abs() >= min_z)]
+    movements = []
+    for row in moved.itertuples(index=False):
+        direction = "rose" if row.change > 0 else "fell"
+        subject = f"{subject_prefix}{row.group_label}"
+        sentence = (
+            f"{subject}: {what} {direction} from {row.p0:.1%} ({int(getattr(row, successes + '_before')):,} of "
+            f"{int(getattr(row, trials + '_before')):,}) in the previous period to {row.p1:.1%} "
+            f"({int(getattr(row, successes)):,} of {int(getattr(row, trials)):,}), "
+            f"{row.change * 100:+.1f} points."
+        )
+        movements.append(Movement(topic, subject, sentence, abs(float(row.z)), int(getattr(row, trials))))
+    return _strongest(movements)
+
+
+def count_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, count: str, what: str,
+                  topic: str, subject_prefix: str = "", min_n: int = MIN_N,
+                  min_change: float = MIN_COUNT_CHANGE, min_z: float = MIN_Z,
+                  label: str | None = None) -> list[Movement]:
+    """Groups whose count moved between the previous and the current period (same length).
+
+    Kept when the count is >= ``min_n`` in BOTH periods (as for rates: a group too small in
+    either period is not compared), |c1 / c0 - 1| >= ``min_change`` and |z| >= ``min_z``
+    with z = (c1 - c0) / sqrt(c1 + c0). A group new this period (c0 = 0) is therefore only
+    reported with ``min_n`` = 0. ``key`` matches groups, ``label`` is shown (default ``key``).
+    """
+    before = _keyed(previous, key, label)[["group_key", "group_label", count]].rename(
+        columns={"group_label": "label_before", count: f"{count}_before"})
+    merged = _keyed(current, key, label)[["group_key", "group_label", count]].merge(before, on="group_key", how="outer")
+    # A group gone this period keeps the label it had before.
+    merged["group_label"] = merged["group_label"].fillna(merged["label_before"])
+    merged = merged.fillna({count: 0, f"{count}_before": 0})
+    c1, c0 = merged[count].astype(float), merged[f"{count}_before"].astype(float)
+    merged = merged.assign(
+        c1=c1, c0=c0, z=(c1 - c0) / np.sqrt((c1 + c0).where(c1 + c0 > 0)),
+        relative=(c1 / c0.where(c0 > 0)) - 1,
+    )
+    big_enough = np.minimum(c1, c0) >= min_n
+    large = merged["relative"].abs().fillna(math.inf) >= min_change
+    moved = merged[big_enough & large & (merged["z"].abs() >= min_z)]
+    movements = []
+    for row in moved.itertuples(index=False):
+        subject = f"{subject_prefix}{row.group_label}"
+        if row.c0 == 0:
+            change = f"rose from none to {int(row.c1):,}"
+        else:
+            change = f"{'rose' if row.c1 > row.c0 else 'fell'} {abs(row.relative):.0%} from {int(row.c0):,} to {int(row.c1):,}"
+        sentence = f"{subject}: {what} {change} against the previous period of the same length."
+        movements.append(Movement(topic, subject, sentence, abs(float(row.z)), int(row.c1)))
+    return _strongest(movements)
+
+
+def value_outliers(frame: pd.DataFrame, *, key: str, value: str, n: str, what: str, topic: str,
+                   format_value, n_label: str = "observations", subject_prefix: str = "",
+                   min_n: int = MIN_N, ratio: float = OUTLIER_RATIO, min_peers: int = MIN_PEERS) -> list[Movement]:
+    """Groups whose ``value`` is at least ``ratio`` times (or at most 1/``ratio`` of) the
+    median value of the groups with n >= ``min_n`` (at least ``min_peers`` such groups).
+
+    ``format_value`` turns a value into text (e.g. a currency formatter).
+    """
+    eligible = frame[(frame[n] >= min_n) & frame[value].notna() & np.isfinite(frame[value].astype(float))]
+    if len(eligible) < min_peers:
+        return []
+    median = float(eligible[value].median())
+    if median <= 0:
+        return []
+    eligible = eligible.assign(_ratio=eligible[value].astype(float) / median)
+    unusual = eligible[(eligible["_ratio"] >= ratio) | (eligible["_ratio"] <= 1 / ratio)]
+    movements = []
+    for _, row in unusual.iterrows():
+        subject = f"{subject_prefix}{row[key]}"
+        times = row["_ratio"]
+        relation = f"{times:.1f}x" if times >= 1 else f"{1 / times:.1f}x lower than"
+        sentence = (
+            f"{subject}: {what} {format_value(row[value])} on {int(row[n]):,} {n_label} is {relation} "
+            f"the median of the {len(eligible)} compared ({format_value(median)})."
+        )
+        movements.append(Movement(topic, subject, sentence, max(times, 1 / times), int(row[n])))
+    return _strongest(movements)
+
+
+def _strongest(movements: list[Movement], limit: int = PER_TOPIC) -> list[Movement]:
+    return sorted(movements, key=lambda movement: (-movement.strength, movement.subject))[:limit]
+
+
+def sentences(movements: list[Movement]) -> list[str]:
+    return [movement.sentence for movement in movements]
+
+
+# ----------------------------------------------------------------------------- lead generation
+
+
+def _rep_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """``rep_label`` = the rep's name, followed by the id when several ids share that name."""
+    names = frame["rep_name"].astype(str)
+    shared = names.map(frame.groupby(names)["rep_id"].nunique()) > 1
+    return frame.assign(rep_label=names.where(~shared, names + " (" + frame["rep_id"].astype(str) + ")"))
+
+
+def lead_generation_findings(dataset, period, *, maturity_days: int | None = None, min_n: int = MIN_N) -> list[Movement]:
+    """What moved most in lead generation, this period against the previous one.
+
+    In this order, at most :data:`PER_TOPIC` per topic, strongest first:
+
+    1. conversion: lead-to-opportunity rate overall and by source, over *mature* cohort
+       months only (immature months of either period are left out);
+    2. speed: share of leads answered within the SLA (over all leads), overall, by source
+       and by rep;
+    3. volume: leads created, overall and by source;
+    4. cost (with marketing_spend): campaigns that spent money and produced no lead, and
+       campaigns whose cost per lead is unusual against the other campaigns (this period).
+    """
+    maturity_days = leads.DEFAULT_MATURITY_DAYS if maturity_days is None else maturity_days
+    previous = period.previous()
+    found: list[Movement] = []
+    if leads.measured_steps(dataset)["opportunity"]:
+        conversion: list[Movement] = []
+        for by, prefix in ((None, ""), ("source", "Source ")):
+            now, before = (leads.lead_conversion(dataset, window, by=by, maturity_days=maturity_days, mature_only=True)
+                           for window in (period, previous))
+            conversion += rate_changes(now, before, key=by, successes="reached_opportunity", trials="leads",
+                                       what="lead-to-opportunity conversion (mature cohorts)", topic="conversion",
+                                       subject_prefix=prefix, min_n=min_n)
+        found += _strongest(conversion)
+
+    sla = dataset.playbook.lead_response_sla_hours
+    speed: list[Movement] = []
+    # Without first_response_at nothing about speed is known, so nothing about it moved.
+    groupings = ((None, None, ""), ("source", "source", "Source "), ("rep", "rep_id", "Rep "))
+    for by, key, prefix in groupings if leads.response_time_measured(dataset) else ():
+        now, before = (leads.response_speed(dataset, window, by=by) for window in (period, previous))
+        if by == "rep":
+            # Match reps by id (two reps may share a name); show the name, with the id when shared.
+            now, before = (_rep_labels(frame) for frame in (now, before))
+        speed += rate_changes(now, before, key=key, successes="within_sla", trials="leads",
+                              what=f"share of leads answered within the {sla:g} h SLA", topic="speed",
+                              subject_prefix=prefix, min_n=min_n, label="rep_label" if by == "rep" else None)
+    found += _strongest(speed)
+
+    volume = leads.lead_volume_comparison(dataset, period, by="source")
+    volume_moves = []
+    for frame, key, prefix in ((volume.sum(numeric_only=True).to_frame().T, None, ""), (volume, "source", "Source ")):
+        now = frame.rename(columns={"leads": "count"})
+        before = frame.rename(columns={"leads_previous_period": "count"}).drop(columns=["leads"])
+        volume_moves += count_changes(now, before, key=key, count="count", what="leads created", topic="volume",
+                                      subject_prefix=prefix, min_n=min_n)
+    found += _strongest(volume_moves)
+
+    if dataset.has("marketing_spend"):
+        currency = dataset.playbook.currency
+        costs = marketing.marketing_costs(dataset, period, by="campaign")
+        costs = costs.assign(label=costs["campaign"].astype(str) + " (" + costs["source"].astype(str) + ")")
+        wasted = costs[(costs["spend"] > 0) & (costs["leads"] == 0)].sort_values(["spend", "label"], ascending=[False, True])
+        cost_moves = [
+            Movement("cost", f"Campaign {row.label}",
+                     f"Campaign {row.label}: {format_value(row.spend, 'currency', currency)} spent in the period "
+                     "and no lead created.", math.inf, 0)
+            for row in wasted.itertuples(index=False)
+        ]
+        cost_moves += value_outliers(costs, key="label", value="cost_per_lead", n="leads", what="cost per lead",
+                                     topic="cost", n_label="leads", subject_prefix="Campaign ", min_n=min_n,
+                                     format_value=lambda value: format_value(value, "currency", currency))
+        found += _strongest(cost_moves)
+    return found

@@ -1,0 +1,549 @@
+"""Lead generation: volume, cohort quality and conversion, response speed, backlog.
+
+Every metric starts from :func:`lead_facts`, one row per lead with how far it got, so
+volume, conversion and speed all count the same leads the same way.
+
+Conventions (also in ``docs/metrics.md``):
+
+- A lead belongs to the period (and to the monthly cohort) of its ``created_at`` date.
+- Skipped steps count as passed: reached opportunity = ``converted_at`` or an opportunity
+  linked to the lead; reached SQL = ``sql_at`` or reached opportunity; reached MQL =
+  ``mql_at`` or reached SQL; won = the linked opportunity is in a won stage.
+- The linked opportunity is ``leads.opportunity_id``; failing that, the earliest
+  opportunity whose ``lead_id`` is the lead.
+- Several leads can link the same deal. Counts of deals and sums of deal amounts credit
+  each deal once, to the earliest lead linked to it (by ``created_at``, then ``lead_id``):
+  that lead's cohort, source and campaign get it (``marketing.deals_with_lead_source`` uses
+  the same rule). Lead-level rates (the share of leads that reached won) stay per lead.
+- Without any ``first_response_at`` value in the dataset, response speed is *not measured*:
+  its counts, shares and medians are NaN (never 0 % within SLA, never "all never answered"),
+  and :func:`unmeasured_response_time` says which column would enable it.
+- A step whose column holds no data at all in this dataset is *unknown*: its counts and
+  rates are NaN (not 0), and :func:`unmeasured_steps` says which column would enable it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from salesnb.data.dataset import Dataset
+from salesnb.data.periods import Period
+from salesnb.metrics.deals import outcome
+from salesnb.metrics.statistics import MIN_N
+
+NO_SOURCE, NO_CAMPAIGN, UNASSIGNED = "(no source)", "(no campaign)", "(unassigned)"
+
+# A monthly cohort needs this many days after its last day before its won rate is read
+# as final; 90 days covers most B2B lead-to-deal cycles. Notebooks expose it as a parameter.
+DEFAULT_MATURITY_DAYS = 90
+
+STEPS = ("mql", "sql", "opportunity", "won")
+
+# First-response buckets: (label, lower bound in hours inclusive, upper bound exclusive).
+RESPONSE_BUCKETS = (
+    ("< 1 h", 0, 1), ("1–4 h", 1, 4), ("4–24 h", 4, 24), ("1–3 d", 24, 72), ("> 3 d", 72, None),
+)
+NEVER_ANSWERED = "never answered"
+
+# Age of open leads at the snapshot date, in days: (label, lowest age, highest age).
+BACKLOG_AGE_BUCKETS = (("0–7 d", 0, 7), ("8–30 d", 8, 30), ("31–90 d", 31, 90), ("> 90 d", 91, None))
+
+GROUPINGS = {"source": "source", "campaign": "campaign", "rep": "rep_id", "month": "cohort_month"}
+
+
+# ----------------------------------------------------------------------------- data present
+
+
+def column_has_data(dataset: Dataset, table: str, column: str) -> bool:
+    """True if ``table.column`` exists in the dataset and holds at least one value."""
+    if not dataset.has(table):
+        return False
+    return int(dataset.table(table)[column].count().execute()) > 0
+
+
+def _has_opportunity_link(dataset: Dataset) -> bool:
+    return column_has_data(dataset, "leads", "opportunity_id") or column_has_data(dataset, "opportunities", "lead_id")
+
+
+def measured_steps(dataset: Dataset) -> dict[str, bool]:
+    """Which funnel steps this dataset can measure (a column with no data measures nothing)."""
+    link = _has_opportunity_link(dataset)
+    opportunity = link or column_has_data(dataset, "leads", "converted_at")
+    return {
+        "mql": column_has_data(dataset, "leads", "mql_at"),
+        "sql": column_has_data(dataset, "leads", "sql_at"),
+        "opportunity": opportunity,
+        "won": link,
+    }
+
+
+def response_time_measured(dataset: Dataset) -> bool:
+    """True if ``leads.first_response_at`` holds at least one value in this dataset."""
+    return column_has_data(dataset, "leads", "first_response_at")
+
+
+def unmeasured_response_time(dataset: Dataset) -> list[str]:
+    """One sentence if response speed cannot be measured (no first response recorded anywhere)."""
+    if response_time_measured(dataset):
+        return []
+    return ["Response speed cannot be measured: the leads table has no first_response_at values (when sales "
+            "first answered the lead). The SLA share, the median first response and the never-answered counts "
+            "are left empty rather than shown as 0 % answered or every lead never answered; add "
+            "leads.first_response_at to see them."]
+
+
+def unmeasured_steps(dataset: Dataset) -> list[str]:
+    """One sentence per step that cannot be measured, saying which data would enable it."""
+    needs = {
+        "mql": "leads.mql_at (when the lead became marketing-qualified)",
+        "sql": "leads.sql_at (when the lead became sales-qualified)",
+        "opportunity": "leads.converted_at, leads.opportunity_id or opportunities.lead_id",
+        "won": "a link between leads and deals: leads.opportunity_id or opportunities.lead_id",
+    }
+    return [
+        f"The {step.upper() if step in ('mql', 'sql') else step} step cannot be measured: the data has no "
+        f"{needs[step]}. Its counts and rates are left empty rather than shown as 0."
+        for step, measured in measured_steps(dataset).items() if not measured
+    ]
+
+
+# ----------------------------------------------------------------------------- one row per lead
+
+
+def _hours_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
+    return (later.epoch_seconds().cast("int64") - earlier.epoch_seconds().cast("int64")).cast("float64") / 3600.0
+
+
+def lead_facts(dataset: Dataset) -> ir.Table:
+    """One row per lead: its groups, first response and how far it got.
+
+    Columns: ``lead_id``, ``created_at``, ``created_date``, ``cohort_month`` (first day of
+    the creation month), ``source``, ``campaign``, ``rep_id`` (labels filled in for empty
+    values), ``status``, ``response_hours`` (first_response_at - created_at in hours, 0 when
+    the response is recorded before the lead; NULL if never answered), ``reached_mql``,
+    ``reached_sql``, ``reached_opportunity``, ``reached_won`` (booleans, skipped steps count as
+    passed), ``hours_to_mql``, ``hours_to_sql`` (from creation to the step, or to the later
+    step it skipped to), ``days_to_opportunity``, ``days_to_won`` (calendar days from the
+    creation date to the conversion date or the won deal's close date),
+    ``linked_opportunity_id`` and ``opportunity_amount`` (the linked deal and its amount);
+    ``deal_credited`` (True on the one lead its linked deal is credited to: the earliest lead
+    linking it, by ``created_at`` then ``lead_id``); ``counts_opportunity`` (reached an
+    opportunity and it is not a deal already credited to another lead: sum it to count
+    distinct opportunities); ``counts_won_deal`` (won and the deal is credited here: sum it to
+    count distinct won deals); ``won_amount`` (the won deal's amount on the credited lead only,
+    NULL elsewhere: sum it to add up each won deal once).
+    """
+    leads = dataset.table("leads", needed_for="the lead generation analysis")
+    return dataset.materialized("lead_facts", lambda: _lead_facts(dataset, leads))
+
+
+def _lead_facts(dataset: Dataset, leads: ir.Table) -> ir.Table:
+    # Without deals the lead steps up to opportunity still count (converted_at, opportunity_id).
+    opportunities = dataset.table_or_empty("opportunities")
+    deal_columns = dict(
+        deal_created=opportunities.created_at, deal_close=opportunities.close_date,
+        deal_amount=opportunities.amount,
+        deal_won=outcome(opportunities.stage, dataset.playbook) == "won",
+    )
+    by_id = opportunities.select(direct_id=opportunities.opportunity_id,
+                                 **{f"direct_{name}": value for name, value in deal_columns.items()})
+    # A deal that names its lead links it when the lead does not name its deal; if several
+    # do, the earliest (then lowest id) is the lead's opportunity.
+    first = ibis.row_number().over(group_by=opportunities.lead_id,
+                                   order_by=[opportunities.created_at, opportunities.opportunity_id])
+    by_lead = (
+        opportunities.filter(opportunities.lead_id.notnull())
+        .mutate(rank=first).filter(lambda t: t["rank"] == 0)
+    )
+    by_lead = by_lead.select(named_lead_id=by_lead.lead_id, named_id=by_lead.opportunity_id,
+                             named_deal_created=by_lead.created_at, named_deal_close=by_lead.close_date,
+                             named_deal_amount=by_lead.amount,
+                             named_deal_won=outcome(by_lead.stage, dataset.playbook) == "won")
+
+    joined = leads.left_join(by_id, leads.opportunity_id == by_id.direct_id)
+    joined = joined.left_join(by_lead, joined.lead_id == by_lead.named_lead_id)
+    direct = joined.direct_id.notnull()
+
+    def linked(name):
+        return ibis.ifelse(direct, joined[f"direct_{name}"], joined[f"named_{name}"])
+
+    has_deal = direct | joined.named_id.notnull()
+    deal_won = linked("deal_won").fill_null(False) & has_deal
+    facts = joined.mutate(
+        created_date=joined.created_at.date(),
+        cohort_month=joined.created_at.truncate("M").date(),
+        source=joined.source.fill_null(NO_SOURCE),
+        campaign=joined.campaign.fill_null(NO_CAMPAIGN),
+        rep_id=joined.rep_id.fill_null(UNASSIGNED),
+        reached_opportunity=joined.converted_at.notnull() | joined.opportunity_id.notnull() | has_deal,
+        reached_won=deal_won,
+        opportunity_date=joined.converted_at.date().fill_null(linked("deal_created")),
+        deal_close=linked("deal_close"),
+        opportunity_amount=ibis.ifelse(has_deal, linked("deal_amount"), ibis.null().cast("float64")),
+        linked_opportunity_id=ibis.ifelse(direct, joined.direct_id, joined.named_id),
+    )
+    facts = facts.mutate(reached_sql=facts.sql_at.notnull() | facts.reached_opportunity)
+    facts = facts.mutate(reached_mql=facts.mql_at.notnull() | facts.reached_sql)
+    # The time a skipped step was passed is the time of the later step the lead jumped to.
+    sql_time = facts.sql_at.fill_null(facts.converted_at)
+    mql_time = facts.mql_at.fill_null(sql_time)
+    response = _hours_between(facts.first_response_at, facts.created_at)
+    # A deal linked from several leads is credited once, to the earliest of them (the same
+    # rule as marketing.deals_with_lead_source), so deal counts and amounts are not doubled.
+    earliest = ibis.row_number().over(group_by=facts.linked_opportunity_id,
+                                      order_by=[facts.created_at, facts.lead_id])
+    facts = facts.mutate(deal_credited=facts.linked_opportunity_id.notnull() & (earliest == 0))
+    return facts.select(
+        "lead_id", "created_at", "created_date", "cohort_month", "source", "campaign", "rep_id", "status",
+        "first_response_at", "linked_opportunity_id",
+        # DuckDB's GREATEST skips NULLs, which would turn never-answered into 0 h: compare instead.
+        response_hours=ibis.ifelse(response < 0, 0.0, response),
+        reached_mql=facts.reached_mql, reached_sql=facts.reached_sql,
+        reached_opportunity=facts.reached_opportunity, reached_won=facts.reached_won,
+        hours_to_mql=_hours_between(mql_time, facts.created_at),
+        hours_to_sql=_hours_between(sql_time, facts.created_at),
+        days_to_opportunity=facts.opportunity_date.delta(facts.created_date, unit="day").cast("float64"),
+        days_to_won=ibis.ifelse(facts.reached_won, facts.deal_close.delta(facts.created_date, unit="day"),
+                                ibis.null().cast("int64")).cast("float64"),
+        opportunity_amount=facts.opportunity_amount,
+        deal_credited=facts.deal_credited,
+        counts_opportunity=facts.reached_opportunity & (facts.linked_opportunity_id.isnull() | facts.deal_credited),
+        counts_won_deal=facts.reached_won & facts.deal_credited,
+        won_amount=ibis.ifelse(facts.reached_won & facts.deal_credited, facts.opportunity_amount,
+                               ibis.null().cast("float64")),
+    )
+
+
+def created_in(facts: ir.Table, period: Period) -> ir.Table:
+    """Leads created in the period (by creation date, both ends included)."""
+    return facts.filter(facts.created_date.between(period.start, period.end))
+
+
+def _group_columns(by) -> list[str]:
+    if by is None:
+        return []
+    names = [by] if isinstance(by, str) else list(by)
+    unknown = [name for name in names if name not in GROUPINGS]
+    if unknown:
+        raise ValueError(f"by must be one or more of {', '.join(GROUPINGS)}, not {unknown}")
+    return [GROUPINGS[name] for name in names]
+
+
+def with_rep_names(dataset: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``rep_name`` after ``rep_id`` (the id itself when there is no reps table or match)."""
+    if "rep_id" not in frame.columns:
+        return frame
+    names = pd.Series(dtype="object")
+    if dataset.has("reps"):
+        reps = dataset.table("reps").select("rep_id", "rep_name").execute()
+        names = reps.drop_duplicates("rep_id").set_index("rep_id")["rep_name"]
+    result = frame.copy()
+    mapped = result["rep_id"].map(names)
+    result.insert(list(result.columns).index("rep_id") + 1, "rep_name", mapped.where(mapped.notna(), result["rep_id"]))
+    return result
+
+
+def month_spine(period: Period) -> list[dt.date]:
+    """First day of every month the period touches (so empty months show as 0)."""
+    months = pd.date_range(pd.Timestamp(period.start).replace(day=1), pd.Timestamp(period.end), freq="MS")
+    return [month.date() for month in months]
+
+
+# ----------------------------------------------------------------------------- volume
+
+
+def leads_by_month(dataset: Dataset, period: Period, by: str | None = None) -> pd.DataFrame:
+    """Leads created per month of the period (``leads`` = count by ``created_at`` month).
+
+    Every month of the period appears, with 0 where no lead was created; with ``by``
+    (``source``, ``campaign`` or ``rep``) every month appears for every group seen in the period.
+    """
+    facts = created_in(lead_facts(dataset), period)
+    groups = _group_columns(by)
+    counts = facts.group_by(["cohort_month", *groups]).aggregate(leads=facts.count())
+    spine = ibis.memtable(pd.DataFrame({"month": pd.to_datetime(month_spine(period))})).mutate(
+        month=lambda t: t.month.date())
+    if groups:
+        spine = spine.cross_join(facts.select(groups).distinct())
+    predicates = [spine.month == counts.cohort_month] + [spine[name] == counts[name] for name in groups]
+    table = spine.left_join(counts, predicates)
+    table = table.select("month", *groups, leads=table.leads.fill_null(0))
+    return table.order_by(["month", *groups]).execute()
+
+
+def _count_by(facts: ir.Table, groups: list[str], period: Period, name: str) -> ir.Table:
+    chosen = created_in(facts, period)
+    if not groups:
+        return chosen.aggregate(**{name: chosen.count()}).mutate(_all=ibis.literal(1))
+    return chosen.group_by(groups).aggregate(**{name: chosen.count()})
+
+
+def lead_volume_comparison(dataset: Dataset, period: Period, by: str | None = "source") -> pd.DataFrame:
+    """Leads this period against the previous period and the same period a year earlier.
+
+    ``change_vs_previous`` = leads / leads_previous_period - 1 (NaN when the previous
+    period had none); ``change_vs_year_earlier`` likewise. Groups seen in any of the three
+    periods appear, with 0 where they had no leads.
+    """
+    facts = lead_facts(dataset)
+    groups = _group_columns(by) or ["_all"]
+    windows = {"leads": period, "leads_previous_period": period.previous(),
+               "leads_year_earlier": period.year_earlier()}
+    parts = {name: _count_by(facts, [] if groups == ["_all"] else groups, window, name)
+             for name, window in windows.items()}
+    keys = ibis.union(*[part.select(groups) for part in parts.values()], distinct=True)
+    table = keys
+    for name, part in parts.items():
+        table = table.left_join(part, [table[g] == part[g] for g in groups]).drop(
+            *[f"{g}_right" for g in groups])
+        table = table.mutate(**{name: table[name].fill_null(0)})
+    frame = table.execute()
+    frame["change_vs_previous"] = _relative_change(frame["leads"], frame["leads_previous_period"])
+    frame["change_vs_year_earlier"] = _relative_change(frame["leads"], frame["leads_year_earlier"])
+    frame = frame.drop(columns=["_all"], errors="ignore")
+    order = [column for column in frame.columns if column in groups]
+    return frame.sort_values(["leads", *order], ascending=[False] + [True] * len(order), ignore_index=True)
+
+
+def _relative_change(current: pd.Series, before: pd.Series) -> pd.Series:
+    before = before.astype("float64")
+    return (current / before.where(before > 0)) - 1
+
+
+# ----------------------------------------------------------------------------- quality
+
+
+def mature_through(dataset: Dataset, maturity_days: int = DEFAULT_MATURITY_DAYS) -> dt.date:
+    """The last cohort month that is mature: at least ``maturity_days`` have passed between
+    the month's last day and the snapshot date ``dataset.as_of``."""
+    cutoff = pd.Timestamp(dataset.as_of) - pd.Timedelta(days=maturity_days)
+    return ((cutoff + pd.Timedelta(days=1)).replace(day=1) - pd.DateOffset(months=1)).date()
+
+
+def _conversion_aggregates(facts: ir.Table, steps: dict[str, bool]) -> dict:
+    unknown = ibis.null().cast("float64")
+    leads = facts.count()
+    reached = {
+        "mql": facts.reached_mql, "sql": facts.reached_sql,
+        "opportunity": facts.reached_opportunity, "won": facts.reached_won,
+    }
+    columns = {"leads": leads}
+    for step in STEPS:
+        count_name = "won" if step == "won" else f"reached_{step}"
+        rate_name = f"{step}_rate"
+        measured = steps[step]
+        count = reached[step].cast("int64").sum() if measured else unknown
+        columns[count_name] = count
+        columns[rate_name] = count.cast("float64") / leads if measured else unknown
+    lags = {"median_hours_to_mql": ("mql", facts.hours_to_mql), "median_hours_to_sql": ("sql", facts.hours_to_sql),
+            "median_days_to_opportunity": ("opportunity", facts.days_to_opportunity),
+            "median_days_to_won": ("won", facts.days_to_won)}
+    for name, (step, value) in lags.items():
+        columns[name] = value.median() if steps[step] else unknown
+    # Deals, unlike leads, are counted once each (see lead_facts: deal_credited).
+    columns["won_deals"] = facts.counts_won_deal.cast("int64").sum() if steps["won"] else unknown
+    columns["won_amount"] = facts.won_amount.sum().fill_null(0.0) if steps["won"] else unknown
+    return columns
+
+
+def lead_conversion(dataset: Dataset, period: Period, by=None, *,
+                    maturity_days: int = DEFAULT_MATURITY_DAYS, mature_only: bool = False) -> pd.DataFrame:
+    """Cohort conversion of the leads created in the period, optionally by group.
+
+    For the leads created in the period (``leads``): ``reached_mql``, ``reached_sql``,
+    ``reached_opportunity`` and ``won`` count the leads that reached each step (skipped
+    steps count as passed); each ``<step>_rate`` = that count / leads. Lags are medians over
+    the leads that reached the step, measured from lead creation: ``median_hours_to_mql``,
+    ``median_hours_to_sql`` (hours), ``median_days_to_opportunity``, ``median_days_to_won``
+    (calendar days). ``won_deals`` = count of distinct won deals credited to these leads and
+    ``won_amount`` = sum of their amounts, each deal once (a deal linked from several leads is
+    credited to the earliest; ``won`` still counts leads, for the per-lead ``won_rate``).
+
+    ``mature_leads`` counts the leads in cohort months that are mature (see
+    :func:`mature_through`); ``mature`` is True when all of a group's leads are. With
+    ``mature_only`` the immature months are left out entirely (use it for rankings).
+    ``by``: None, ``source``, ``campaign``, ``rep``, ``month`` or a list of them.
+    """
+    steps = measured_steps(dataset)
+    last_mature = mature_through(dataset, maturity_days)
+    facts = created_in(lead_facts(dataset), period)
+    facts = facts.mutate(is_mature=facts.cohort_month <= last_mature)
+    if mature_only:
+        facts = facts.filter(facts.is_mature)
+    groups = _group_columns(by)
+    aggregates = _conversion_aggregates(facts, steps)
+    aggregates["mature_leads"] = facts.is_mature.cast("int64").sum()
+    table = facts.group_by(groups).aggregate(**aggregates) if groups else facts.aggregate(**aggregates)
+    frame = table.execute()
+    frame["mature_leads"] = frame["mature_leads"].fillna(0).astype("int64")
+    frame["mature"] = frame["mature_leads"] == frame["leads"]
+    if groups:
+        frame = frame.sort_values(groups, ignore_index=True)
+    if "rep_id" in groups:
+        frame = with_rep_names(dataset, frame)
+    return frame
+
+
+def lead_to_won_lag(dataset: Dataset) -> pd.DataFrame:
+    """Days from lead creation to the won deal's close date, over every won lead in the data:
+    ``won_leads``, ``median_days_to_won``, ``p75_days_to_won`` (helps choose the maturity)."""
+    facts = lead_facts(dataset)
+    won = facts.filter(facts.reached_won)
+    return won.aggregate(won_leads=won.count(), median_days_to_won=won.days_to_won.median(),
+                         p75_days_to_won=won.days_to_won.quantile(0.75)).execute()
+
+
+RANKED, NOT_RANKED = "ranked", "not ranked (n < {min_n})"
+
+
+def source_quality_ranking(dataset: Dataset, period: Period, *, maturity_days: int = DEFAULT_MATURITY_DAYS,
+                           min_n: int | None = None) -> pd.DataFrame:
+    """Sources ranked by lead quality, over the mature cohort months of the period only.
+
+    The columns of :func:`lead_conversion` (``by="source"``, ``mature_only=True``) plus
+    ``ranking`` (``ranked`` when the source has at least ``min_n`` mature leads, default
+    ``statistics.MIN_N`` = 30; else ``not ranked (n < 30)``) and ``rank`` (1 = best, empty
+    when not ranked). Rows come already ordered: ranked sources first, by ``won_rate``
+    (then ``opportunity_rate``) highest first, then the sources too small to rank, in the
+    same order; ties by source name. An empty frame when no month is mature.
+    """
+    min_n = MIN_N if min_n is None else min_n
+    frame = lead_conversion(dataset, period, by="source", maturity_days=maturity_days, mature_only=True)
+    is_ranked = frame["leads"] >= min_n
+    frame = frame.assign(ranking=is_ranked.map({True: RANKED, False: NOT_RANKED.format(min_n=min_n)}),
+                         _small=~is_ranked)
+    # Sort keys are explicit (not the label text), so "not ranked" can never sort first.
+    frame = frame.sort_values(["_small", "won_rate", "opportunity_rate", "source"],
+                              ascending=[True, False, False, True], na_position="last", ignore_index=True)
+    ranks = pd.Series(range(1, len(frame) + 1), dtype="Int64").where(~frame["_small"])
+    return frame.drop(columns=["_small"]).assign(rank=ranks)
+
+
+# ----------------------------------------------------------------------------- speed
+
+
+def response_speed(dataset: Dataset, period: Period, by=None) -> pd.DataFrame:
+    """First-response speed of the leads created in the period, optionally by group.
+
+    response hours = first_response_at - created_at (a response recorded before the lead
+    counts as 0). ``median_first_response_hours`` and ``p75_first_response_hours`` are over
+    the ``answered`` leads. ``share_within_sla`` = leads answered within the playbook's
+    ``lead_response_sla_hours`` / ALL leads: never-answered leads stay in the denominator
+    and are counted in ``never_answered`` (``share_never_answered`` = never_answered / leads).
+
+    Without any ``first_response_at`` value in the dataset every column but ``leads`` is NaN
+    (not measured, see :func:`unmeasured_response_time`).
+    """
+    sla = float(dataset.playbook.lead_response_sla_hours)
+    measured = response_time_measured(dataset)
+    facts = created_in(lead_facts(dataset), period)
+    groups = _group_columns(by)
+    answered = facts.response_hours.notnull()
+    aggregates = dict(
+        leads=facts.count(),
+        answered=answered.cast("int64").sum(),
+        never_answered=(~answered).cast("int64").sum(),
+        within_sla=(facts.response_hours <= sla).fill_null(False).cast("int64").sum(),
+        median_first_response_hours=facts.response_hours.median(),
+        p75_first_response_hours=facts.response_hours.quantile(0.75),
+    )
+    table = facts.group_by(groups).aggregate(**aggregates) if groups else facts.aggregate(**aggregates)
+    table = table.mutate(share_within_sla=table.within_sla.cast("float64") / table.leads,
+                         share_never_answered=table.never_answered.cast("float64") / table.leads)
+    frame = table.execute()
+    if not measured:
+        # No first response anywhere means "not recorded", not "nobody answered".
+        unknown = [name for name in frame.columns if name not in (*groups, "leads")]
+        frame[unknown] = float("nan")
+    if groups:
+        frame = frame.sort_values(groups, ignore_index=True)
+    if "rep_id" in groups:
+        frame = with_rep_names(dataset, frame)
+    return frame
+
+
+def _response_bucket(hours: ir.FloatingValue) -> ir.StringValue:
+    cases = []
+    for label, low, high in RESPONSE_BUCKETS:
+        condition = hours >= low if high is None else (hours >= low) & (hours < high)
+        cases.append((condition, label))
+    return ibis.cases(*cases, else_=NEVER_ANSWERED)
+
+
+def conversion_by_response_time(dataset: Dataset, period: Period) -> pd.DataFrame:
+    """Does speed pay? Leads created in the period by first-response bucket.
+
+    Buckets: < 1 h, 1–4 h, 4–24 h, 1–3 d, > 3 d, never answered (every bucket is listed,
+    0 leads where empty). ``opportunity_rate`` = reached_opportunity / leads and
+    ``won_rate`` = won / leads within each bucket (NaN for an empty bucket). Without any
+    ``first_response_at`` value in the dataset no lead can be bucketed: every count and rate
+    is NaN (rather than every lead in "never answered").
+    """
+    steps = measured_steps(dataset)
+    facts = created_in(lead_facts(dataset), period)
+    facts = facts.mutate(response_bucket=_response_bucket(facts.response_hours))
+    aggregates = _conversion_aggregates(facts, steps)
+    wanted = ["leads", "reached_opportunity", "opportunity_rate", "won", "won_rate"]
+    counts = facts.group_by("response_bucket").aggregate(**{name: aggregates[name] for name in wanted})
+    labels = [label for label, _, _ in RESPONSE_BUCKETS] + [NEVER_ANSWERED]
+    spine = ibis.memtable(pd.DataFrame({"bucket": labels, "bucket_order": range(len(labels))}))
+    table = spine.left_join(counts, spine.bucket == counts.response_bucket)
+    table = table.mutate(leads=table.leads.fill_null(0)).order_by("bucket_order")
+    frame = table.select("bucket", *wanted).rename(response_bucket="bucket").execute()
+    if not response_time_measured(dataset):
+        frame[wanted] = float("nan")
+    return frame
+
+
+# ----------------------------------------------------------------------------- backlog
+
+
+def _age_bucket(age_days: ir.IntegerValue) -> ir.StringValue:
+    cases = []
+    for label, low, high in BACKLOG_AGE_BUCKETS:
+        condition = age_days >= low if high is None else (age_days >= low) & (age_days <= high)
+        cases.append((condition, label))
+    return ibis.cases(*cases, else_=BACKLOG_AGE_BUCKETS[0][0])
+
+
+def open_lead_backlog(dataset: Dataset, by: str = "age") -> pd.DataFrame:
+    """Open leads at the snapshot date (status in the playbook's ``open_lead_statuses``).
+
+    Age = ``dataset.as_of`` - creation date, in days. ``by="age"``: ``open_leads`` and
+    ``never_answered`` per age bucket (0–7, 8–30, 31–90, > 90 days; every bucket listed).
+    ``by="rep"``: per owner, ``open_leads``, one column of counts per age bucket,
+    ``never_answered`` and ``median_age_days``; largest backlog first. ``never_answered`` is
+    NaN when the dataset has no ``first_response_at`` value at all (not measured).
+    """
+    facts = lead_facts(dataset)
+    open_leads = facts.filter(facts.status.isin(list(dataset.playbook.open_lead_statuses)))
+    open_leads = open_leads.mutate(age_days=ibis.literal(dataset.as_of).delta(open_leads.created_date, unit="day"))
+    open_leads = open_leads.mutate(age_bucket=_age_bucket(open_leads.age_days),
+                                   unanswered=open_leads.response_hours.isnull().cast("int64"))
+    labels = [label for label, _, _ in BACKLOG_AGE_BUCKETS]
+    if by == "age":
+        counts = open_leads.group_by("age_bucket").aggregate(open_leads=open_leads.count(),
+                                                             never_answered=open_leads.unanswered.sum())
+        spine = ibis.memtable(pd.DataFrame({"bucket": labels, "bucket_order": range(len(labels))}))
+        table = spine.left_join(counts, spine.bucket == counts.age_bucket).order_by("bucket_order")
+        table = table.select(age_bucket=table.bucket, open_leads=table.open_leads.fill_null(0),
+                             never_answered=table.never_answered.fill_null(0))
+        return _unanswered_not_measured(dataset, table.execute())
+    if by != "rep":
+        raise ValueError(f"by must be 'age' or 'rep', not {by!r}")
+    per_bucket = {label: (open_leads.age_bucket == label).cast("int64").sum() for label in labels}
+    table = open_leads.group_by("rep_id").aggregate(
+        open_leads=open_leads.count(), **per_bucket, never_answered=open_leads.unanswered.sum(),
+        median_age_days=open_leads.age_days.median())
+    frame = table.execute().sort_values(["open_leads", "rep_id"], ascending=[False, True], ignore_index=True)
+    return with_rep_names(dataset, _unanswered_not_measured(dataset, frame))
+
+
+def _unanswered_not_measured(dataset: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
+    if not response_time_measured(dataset):
+        frame = frame.assign(never_answered=float("nan"))
+    return frame

@@ -1,0 +1,145 @@
+"""The one place tables and text from the data are shown in a notebook or report.
+
+Text from a CRM (rep and account names, loss reasons, sources) is untrusted: nothing in
+it may execute in a shared HTML report. pandas' ``Styler`` does not escape by default, and
+a later ``.format()`` without ``escape=`` switches escaping off again, so every table goes
+through :func:`table`, which escapes cells and headers in its single ``format`` call and
+returns the finished HTML (a Styler handed back could still be re-formatted).
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+
+import pandas as pd
+from IPython.display import HTML
+
+from salesnb.data.formats import FORMATS, format_value
+
+DEFAULT_MAX_ROWS = 25
+
+# Styler ids are random by default; numbering tables in the order a notebook shows them
+# makes the same run give the same HTML.
+_table_numbers = itertools.count(1)
+
+TABLE_CSS = [
+    {"selector": "", "props": "border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0;"},
+    {"selector": "th", "props": "background: #f3f4f6; text-align: left; padding: 4px 10px; border-bottom: 1px solid #d1d5db;"},
+    # No text-align here: this rule would outrank the per-cell alignment set in table().
+    {"selector": "td", "props": "padding: 3px 10px; border-bottom: 1px solid #eee;"},
+    {"selector": "caption", "props": "caption-side: top; text-align: left; font-weight: 600; padding: 4px 0;"},
+]
+
+
+def column_label(name: str) -> str:
+    """A column name as a header: snake_case becomes a sentence; labels already readable stay."""
+    if "_" not in name and not name.islower():
+        return name
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption: str | None = None,
+          currency: str = "USD", max_rows: int = DEFAULT_MAX_ROWS, index: bool = False) -> HTML:
+    """Render ``frame`` as an escaped, formatted HTML table.
+
+    Parameters
+    ----------
+    frame : the data; text cells and headers are HTML-escaped.
+    formats : column name -> kind (``currency``, ``percent``, ``days``, ``hours``, ``count``,
+        ``number``, ``ratio``); other columns are shown as text.
+    caption : a title shown above the table.
+    max_rows : longer tables are cut, with a note saying how many rows were left out.
+    index : show the frame's index (default: hidden).
+    """
+    formats = formats or {}
+    # Readable headers: "next_step_rate" -> "Next step rate" (a frame's own labels win).
+    headers = {column: column_label(column) for column in frame.columns if isinstance(column, str)}
+    formats = {headers.get(column, column): kind for column, kind in formats.items()}
+    shown = frame.head(max_rows).rename(columns=headers)
+    note = ""
+    if len(frame) > max_rows:
+        note = f"<p><em>Showing the first {max_rows} of {len(frame):,} rows.</em></p>"
+
+    def formatter(kind):
+        return lambda value: format_value(value, kind, currency)
+
+    # Dates without their midnight time; month starts (cohorts, spend months) as "Jan 2025".
+    for column in shown.columns:
+        if column not in formats and pd.api.types.is_datetime64_any_dtype(shown[column]):
+            values = shown[column].dropna()
+            formats[column] = "month" if len(values) and (values.dt.day == 1).all() and \
+                (values.dt.normalize() == values).all() else "date"
+
+    styler = shown.style.format(
+        {column: formatter(kind) for column, kind in formats.items() if column in shown.columns},
+        escape="html", na_rep="–",
+    )
+    # Headers come from the data too (e.g. a pivot by source): escape them as well.
+    styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    styler = styler.set_table_styles(TABLE_CSS).set_uuid(f"salesnb{next(_table_numbers)}")
+    # Numbers right-aligned so digits line up; text (names, reasons) stays left.
+    numeric = [column for column in shown.columns
+               if formats.get(column) in FORMATS or pd.api.types.is_numeric_dtype(shown[column])]
+    text_columns = [column for column in shown.columns if column not in numeric]
+    # Per-cell rules: they outrank the notebook theme's own td alignment.
+    if numeric:
+        styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
+    if text_columns:
+        styler = styler.set_properties(subset=text_columns, **{"text-align": "left"})
+    if caption:
+        styler = styler.set_caption(html.escape(caption))
+    if not index:
+        styler = styler.hide(axis="index")
+    return HTML(styler.to_html() + note)
+
+
+def text(value) -> str:
+    """Escape a piece of untrusted text for use inside HTML."""
+    return html.escape(str(value))
+
+
+def bullets(lines: list[str], title: str | None = None) -> HTML:
+    """A bulleted list of sentences (e.g. computed findings); every line is escaped."""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    heading = f"<p><strong>{html.escape(title)}</strong></p>" if title else ""
+    return HTML(f"{heading}<ul>{items}</ul>")
+
+
+def notice(message: str, kind: str = "info") -> HTML:
+    """A boxed note, e.g. a missing table or a data-quality warning; the message is escaped."""
+    colours = {"info": ("#eff6ff", "#1d4ed8"), "warning": ("#fffbeb", "#b45309"), "error": ("#fef2f2", "#b91c1c")}
+    background, border = colours.get(kind, colours["info"])
+    return HTML(
+        f'<div style="background:{background};border-left:4px solid {border};padding:8px 12px;margin:8px 0;">'
+        f"{html.escape(message)}</div>"
+    )
+
+
+def _change(value, previous, kind: str) -> str:
+    """The change against the previous period: points for rates, percent for the rest."""
+    if value is None or previous is None or pd.isna(value) or pd.isna(previous):
+        return ""
+    if kind == "percent":
+        return f"{(value - previous) * 100:+.1f} pts vs previous period"
+    if previous == 0:
+        return ""
+    return f"{(value - previous) / abs(previous):+.0%} vs previous period"
+
+
+def kpi_tiles(tiles: list[tuple], currency: str = "USD") -> HTML:
+    """Headline numbers as a row of tiles: (label, value, kind) or (label, value, kind, previous)."""
+    cells = []
+    for tile in tiles:
+        label, value, kind = tile[:3]
+        previous = tile[3] if len(tile) > 3 else None
+        change = _change(value, previous, kind)
+        cells.append(
+            '<div style="display:inline-block;vertical-align:top;min-width:160px;margin:4px 8px 4px 0;'
+            'padding:8px 12px;border:1px solid #e5e7eb;border-radius:6px;">'
+            f'<div style="font-size:0.8em;color:#6b7280;">{html.escape(label)}</div>'
+            f'<div style="font-size:1.5em;font-weight:600;">{html.escape(format_value(value, kind, currency))}</div>'
+            f'<div style="font-size:0.75em;color:#6b7280;">{html.escape(change)}</div></div>'
+        )
+    return HTML(f"<div>{''.join(cells)}</div>")

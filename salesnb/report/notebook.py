@@ -1,0 +1,88 @@
+"""What every report notebook does first: open the data, fix the period, show the header.
+
+A notebook's first code cell after ``parameters`` is::
+
+    report = salesnb.report.notebook.start("Conversion", data_dir, config_path, period_start, period_end)
+
+and each section that needs an optional table asks ``report.requires("leads", ...)``,
+which shows what is missing and what it would enable instead of failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from IPython.display import HTML, display
+
+from salesnb.data.dataset import Dataset, open_dataset
+from salesnb.data.model import TABLES
+from salesnb.data.periods import Period, resolve_period
+from salesnb.data.validate import warnings
+from salesnb.report import display as show
+
+
+@dataclass
+class Report:
+    title: str
+    dataset: Dataset
+    period: Period
+
+    @property
+    def playbook(self):
+        return self.dataset.playbook
+
+    @property
+    def currency(self) -> str:
+        return self.dataset.playbook.currency
+
+    def requires(self, *tables: str, section: str) -> bool:
+        """True if every table is present; otherwise show which are missing and return False."""
+        missing = [name for name in tables if not self.dataset.has(name)]
+        if not missing:
+            return True
+        for name in missing:
+            gains = TABLES[name].enables
+            show_text = (f"{section} needs the '{name}' table, which this dataset does not have. "
+                         f"Add {name}.csv or {name}.parquet to the data folder (see docs/data-model.md)")
+            show_text += f"; it enables: {gains}." if gains else "."
+            display(show.notice(show_text, "warning"))
+        return False
+
+
+def start(title: str, data_dir, config_path=None, period_start=None, period_end=None, *,
+          strict: bool = True) -> Report:
+    """Open the dataset, resolve the reporting period and show the report header.
+
+    The header states the period, the data's snapshot date and, in a banner, every
+    data-quality warning the validator found.
+    """
+    dataset = open_dataset(data_dir, config_path, strict=strict)
+    period = resolve_period(period_start, period_end, dataset.as_of)
+    header = (
+        f"<p style='color:#4b5563'>Period <strong>{show.text(period.label())}</strong> · "
+        f"data as of <strong>{dataset.as_of:%d %b %Y}</strong> · "
+        f"currency {show.text(dataset.playbook.currency)} · "
+        f"tables: {show.text(', '.join(dataset.table_names))}</p>"
+    )
+    display(HTML(header))
+    for finding in warnings(dataset.findings):
+        display(show.notice(f"Data quality: {finding.message}", "warning"))
+    if not _anything_in(dataset, period):
+        display(show.notice(
+            f"Nothing in the data falls in this period ({period.label()}): no deal was created or closed "
+            f"and no lead was created. The data runs up to {dataset.as_of:%d %b %Y}; check period_start "
+            "and period_end.", "warning"))
+    return Report(title, dataset, period)
+
+
+def _anything_in(dataset: Dataset, period: Period) -> bool:
+    """Whether any deal was created or closed, or any lead created, in the period."""
+    checks = []
+    if dataset.has("opportunities"):
+        deals = dataset.table("opportunities")
+        checks.append(deals.filter(deals.created_at.between(period.start, period.end)
+                                   | deals.close_date.between(period.start, period.end)))
+    if dataset.has("leads"):
+        leads = dataset.table("leads")
+        checks.append(leads.filter(leads.created_at.date().between(period.start, period.end)))
+    return any(int(check.count().execute()) for check in checks) if checks else True

@@ -1,0 +1,150 @@
+"""The one plotting style: readable charts with labelled, formatted axes.
+
+Never sets a matplotlib backend: the notebook's inline backend is what puts figures into
+the executed notebook, and so into the HTML report (Agg silently drops them).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import matplotlib.ticker as ticker
+import seaborn as sns
+
+from salesnb.data.formats import currency_symbol
+
+PALETTE = "deep"
+FIGSIZE = (9, 4)
+
+
+def apply_style() -> None:
+    """Seaborn's whitegrid theme with sizes that stay readable in an HTML report."""
+    sns.set_theme(style="whitegrid", palette=PALETTE, rc={
+        "figure.figsize": FIGSIZE, "figure.dpi": 100, "axes.titlesize": 13, "axes.titleweight": "bold",
+        "axes.labelsize": 11, "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 10,
+        "axes.spines.top": False, "axes.spines.right": False,
+        # Labels come from the data: "$20k_$30k" must print as written, not as math (or crash).
+        "text.parse_math": False,
+    })
+
+
+def _compact(value: float, symbol: str = "") -> str:
+    magnitude = abs(value)
+    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if magnitude >= threshold:
+            return f"{symbol}{value / threshold:,.1f}{suffix}".replace(".0" + suffix, suffix)
+    return f"{symbol}{value:,.0f}"
+
+
+def currency_axis(ax, currency: str = "USD", axis: str = "y") -> None:
+    symbol = currency_symbol(currency)
+    formatter = ticker.FuncFormatter(lambda value, _: _compact(value, symbol))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+
+
+def percent_axis(ax, axis: str = "y", limit_to_one: bool = True) -> None:
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(ticker.PercentFormatter(xmax=1.0, decimals=0))
+    if limit_to_one:
+        (ax.set_ylim if axis == "y" else ax.set_xlim)(0, 1.05)
+
+
+def count_axis(ax, axis: str = "y") -> None:
+    """Counts and days: whole-number ticks (a tick at 2.5 would be printed as "2")."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(ticker.MaxNLocator(integer=True))
+    target.set_major_formatter(ticker.FuncFormatter(lambda value, _: _compact(value)))
+
+
+def new_figure(title: str, xlabel: str, ylabel: str, figsize=FIGSIZE):
+    """A figure with one axes, its title and both axis labels set (units in the labels)."""
+    apply_style()
+    figure, ax = plt.subplots(figsize=figsize)
+    ax.set_title(title, loc="left")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return figure, ax
+
+
+def finish(figure) -> None:
+    """Lay out and show the figure, then close it so it is not drawn twice."""
+    figure.tight_layout()
+    plt.show()
+    plt.close(figure)
+
+
+def _format_axis(ax, kind: str, currency: str, axis: str) -> None:
+    if kind == "percent":
+        percent_axis(ax, axis=axis)
+    elif kind == "currency":
+        currency_axis(ax, currency, axis=axis)
+    else:
+        count_axis(ax, axis=axis)
+
+
+def bar_chart(frame, category: str, value: str, *, title: str, category_label: str, value_label: str,
+              kind: str = "count", currency: str = "USD", labels: list[str] | None = None,
+              horizontal: bool = True, max_bars: int = 15):
+    """Bars of ``value`` per ``category`` (top ``max_bars`` in the frame's order).
+
+    ``kind`` formats the value axis: ``count``, ``percent`` (0..1) or ``currency``.
+    ``labels`` are printed at the end of each bar (e.g. "31% (n=42)").
+    """
+    shown = frame.head(max_bars)
+    height = max(3.0, 0.38 * len(shown) + 1.2) if horizontal else FIGSIZE[1]
+    figure, ax = new_figure(title, value_label if horizontal else category_label,
+                            category_label if horizontal else value_label, figsize=(FIGSIZE[0], height))
+    names = shown[category].astype(str).tolist()
+    values = shown[value].astype(float).fillna(0).tolist()
+    if horizontal:
+        bars = ax.barh(names[::-1], values[::-1], color=sns.color_palette(PALETTE)[0])
+        _format_axis(ax, kind, currency, "x")
+        if kind == "percent":
+            ax.set_xlim(0, min(1.05, max(values, default=0) * 1.3) or 1.0)
+    else:
+        bars = ax.bar(names, values, color=sns.color_palette(PALETTE)[0])
+        _format_axis(ax, kind, currency, "y")
+        if kind == "percent":
+            ax.set_ylim(0, min(1.05, max(values, default=0) * 1.3) or 1.0)
+        ax.tick_params(axis="x", rotation=30)
+    if labels is not None:
+        ax.bar_label(bars, labels=(labels[: len(shown)][::-1] if horizontal else labels[: len(shown)]),
+                     padding=3, fontsize=9)
+        if horizontal and kind != "percent":
+            ax.set_xlim(0, max(values, default=0) * 1.35 or 1)
+    finish(figure)
+
+
+def line_chart(frame, x: str, values: list[str] | str, *, title: str, xlabel: str, ylabel: str,
+               kind: str = "count", currency: str = "USD", series_labels: list[str] | None = None):
+    """One line per column in ``values`` over ``x`` (e.g. months), with markers."""
+    values = [values] if isinstance(values, str) else values
+    figure, ax = new_figure(title, xlabel, ylabel)
+    for index, column in enumerate(values):
+        label = series_labels[index] if series_labels else column
+        ax.plot(frame[x], frame[column], marker="o", label=label)
+    _format_axis(ax, kind, currency, "y")
+    if kind == "percent":
+        ax.set_ylim(0, min(1.05, max(0.1, float(frame[values].max().max() or 0) * 1.3)))
+    if len(values) > 1:
+        ax.legend(frameon=False)
+    figure.autofmt_xdate()
+    finish(figure)
+
+
+def stacked_bar_chart(frame, x: str, series: str, value: str, *, title: str, xlabel: str, ylabel: str,
+                      kind: str = "count", currency: str = "USD"):
+    """Bars per ``x`` (months) stacked by ``series`` (e.g. source), from a long frame.
+
+    Missing combinations count as 0; series are stacked in name order, so the same data
+    gives the same picture.
+    """
+    stacked = frame.pivot_table(index=x, columns=series, values=value, aggfunc="sum", fill_value=0)
+    figure, ax = new_figure(title, xlabel, ylabel)
+    labels = stacked.index.strftime("%b %Y") if hasattr(stacked.index, "strftime") else stacked.index.astype(str)
+    bottom = None
+    for name in sorted(stacked.columns, key=str):
+        ax.bar(labels, stacked[name], bottom=bottom, label=str(name))
+        bottom = stacked[name] if bottom is None else bottom + stacked[name]
+    _format_axis(ax, kind, currency, "y")
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(frameon=False, fontsize=8, ncols=2)
+    finish(figure)

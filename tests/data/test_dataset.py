@@ -1,0 +1,164 @@
+"""The loader: CSV to typed tables, the Parquet cache, user files never modified, clear errors."""
+
+import hashlib
+import os
+
+import pytest
+
+from salesnb import open_dataset
+from salesnb.errors import DatasetNotFoundError, DataValidationError
+
+GOOD = """opportunity_id,created_at,close_date,stage,amount,rep_id
+007,2025-01-05,2025-02-04,Closed Won,1000,R1
+008,2025-01-10,2025-03-01,Closed Lost,,R1
+009,2025-02-01,2025-05-01,Proposal,2500.5,R2
+"""
+
+
+def _digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "opportunities.csv").write_text(GOOD)
+    return tmp_path
+
+
+def test_csv_is_typed_and_ids_keep_leading_zeros(folder):
+    table = open_dataset(folder).table("opportunities").execute()
+    assert list(table["opportunity_id"]) == ["007", "008", "009"]
+    assert str(table["created_at"].iloc[0])[:10] == "2025-01-05"
+    assert table["amount"].iloc[2] == pytest.approx(2500.5)
+    assert table["amount"].isna().iloc[1]
+    assert "lost_reason" in table.columns  # absent optional column present as NULL
+
+
+def test_cache_is_reused_and_user_files_untouched(folder, tmp_path_factory, monkeypatch):
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("SALESNB_CACHE_DIR", str(cache))
+    before = _digest(folder)
+    open_dataset(folder)
+    entries = list(cache.iterdir())
+    assert len(entries) == 1 and (entries[0] / "opportunities.parquet").is_file()
+    open_dataset(folder)
+    assert list(cache.iterdir()) == entries  # same source: same cache entry
+    assert _digest(folder) == before  # nothing written into the user's folder
+    # A changed source gets a new conversion.
+    path = folder / "opportunities.csv"
+    path.write_text(GOOD + "010,2025-02-02,2025-02-20,Closed Won,10,R2\n")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10_000_000))
+    assert len(open_dataset(folder).table("opportunities").execute()) == 4
+    assert len(list(cache.iterdir())) == 2
+
+
+def test_unknown_stage_unparsable_date_and_duplicate_id(tmp_path):
+    (tmp_path / "opportunities.csv").write_text(
+        "opportunity_id,created_at,close_date,stage,amount\n"
+        "1,2025-01-05,2025-02-04,Closed Won,100\n"
+        "1,2025-01-06,2025-02-04,Closed Won,100\n"
+        "2,31/02/2025,2025-02-04,Won It,100\n"
+    )
+    with pytest.raises(DataValidationError) as error:
+        open_dataset(tmp_path)
+    message = str(error.value)
+    assert "opportunities.created_at: 1 row(s) have a date that cannot be read, e.g. (opportunity_id='2', created_at='31/02/2025')" in message
+    assert "opportunities.stage: 1 row(s) have a stage the playbook does not know ('Won It' (1))" in message
+    assert "opportunities.opportunity_id: 2 row(s) share an ID with another row" in message
+    assert "Traceback" not in message
+
+
+def test_missing_required_column_suggests_the_header(tmp_path):
+    (tmp_path / "opportunities.csv").write_text("opportunity_id,created,close_date,stage,amount\n1,2025-01-05,2025-02-04,Closed Won,1\n")
+    with pytest.raises(DataValidationError, match="required column 'created_at' is missing"):
+        open_dataset(tmp_path)
+
+
+def test_missing_folder_and_folder_without_tables(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match="does not exist"):
+        open_dataset(tmp_path / "nowhere")
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(DatasetNotFoundError, match=r"has none of the kit's tables \(it has: notes.txt\)"):
+        open_dataset(tmp_path)
+
+
+def test_leads_only_dataset_loads_and_deal_analyses_say_what_is_missing(tmp_path):
+    from salesnb.errors import MissingTableError
+
+    (tmp_path / "leads.csv").write_text("lead_id,created_at,source\nL1,2025-01-05 10:00:00,Web\n")
+    dataset = open_dataset(tmp_path)
+    assert dataset.table_names == ["leads"] and dataset.as_of.isoformat() == "2025-01-05"
+    assert dataset.table_or_empty("opportunities").count().execute() == 0
+    with pytest.raises(MissingTableError, match="no 'opportunities' table"):
+        dataset.table("opportunities")
+
+
+def test_mixed_currency_is_an_error(tmp_path):
+    (tmp_path / "opportunities.csv").write_text(
+        "opportunity_id,created_at,close_date,stage,amount,currency\n"
+        "1,2025-01-05,2025-02-04,Closed Won,100,USD\n2,2025-01-05,2025-02-04,Closed Won,100,EUR\n"
+    )
+    with pytest.raises(DataValidationError, match="currency other than the playbook's USD"):
+        open_dataset(tmp_path)
+
+
+def test_a_future_activity_does_not_move_the_data_date():
+    import pandas as pd
+
+    from salesnb import dataset_from_frames
+    from tests.deal_fixtures import frames
+
+    activities = pd.DataFrame({
+        "activity_id": ["A1", "A2"], "type": ["call", "meeting"],
+        "occurred_at": ["2025-03-01 10:00:00", "2026-12-03 09:00:00"],  # a meeting booked ahead
+    })
+    dataset = dataset_from_frames({**frames(), "activities": activities})
+    # Latest deal event: O6 closed 2025-04-10; the booked meeting does not count.
+    assert dataset.as_of.isoformat() == "2025-04-10"
+    warnings = [f for f in dataset.findings if f.check == "after_data_date"]
+    assert len(warnings) == 1 and warnings[0].count == 1
+    assert "activities.occurred_at: 1 row(s) are dated after the data date 2025-04-10" in warnings[0].message
+    assert "activity_id='A2'" in warnings[0].message
+
+
+def test_a_dataset_without_dated_rows_is_refused(tmp_path):
+    (tmp_path / "opportunities.csv").write_text("opportunity_id,created_at,close_date,stage,amount\n")
+    with pytest.raises(DatasetNotFoundError, match="no dated rows"):
+        open_dataset(tmp_path)
+
+
+def test_parquet_dates_stored_as_numbers_are_an_error_not_silently_empty(tmp_path):
+    import pandas as pd
+
+    pd.DataFrame({
+        "opportunity_id": ["1", "2"], "created_at": [20250105, 20250110],  # yyyymmdd as integers
+        "close_date": pd.to_datetime(["2025-02-04", "2025-03-01"]), "stage": ["Closed Won", "Closed Lost"],
+        "amount": [100.0, 50.0],
+    }).to_parquet(tmp_path / "opportunities.parquet")
+    with pytest.raises(DataValidationError,
+                       match=r"opportunities.created_at: 2 row\(s\) have a date that cannot be read, e.g. \(opportunity_id='1', created_at='20250105'\)"):
+        open_dataset(tmp_path)
+
+
+def test_won_and_open_deals_without_amount_are_a_warning(tmp_path):
+    (tmp_path / "opportunities.csv").write_text(
+        "opportunity_id,created_at,close_date,stage,amount\n"
+        "1,2025-01-05,2025-02-04,Closed Won,\n"      # won, no amount: warned
+        "2,2025-01-05,2025-02-04,Closed Lost,\n"     # lost, no amount: normal
+        "3,2025-01-05,2025-05-04,Proposal,\n"        # open, no amount: warned
+        "4,2025-01-05,2025-02-04,Closed Won,100\n"
+    )
+    dataset = open_dataset(tmp_path)
+    [warning] = [f for f in dataset.findings if f.check == "missing_amount"]
+    assert warning.severity == "warning" and warning.count == 2
+    assert "opportunity_id='1'" in warning.message and "opportunity_id='3'" in warning.message
+
+
+def test_a_row_with_extra_fields_is_named_by_its_line(tmp_path):
+    (tmp_path / "opportunities.csv").write_text(
+        "opportunity_id,created_at,close_date,stage,amount\n"
+        "1,2025-01-05,2025-02-04,Closed Won,100\n"
+        "2,2025-01-05,2025-02-04,Closed Won,100,EXTRA,MORE\n"
+    )
+    with pytest.raises(DatasetNotFoundError, match="line 3 has 7 fields where the header has 5"):
+        open_dataset(tmp_path)

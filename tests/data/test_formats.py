@@ -1,0 +1,11 @@
+"""Number formatting shared by tables, tiles, the run index and findings."""
+
+from salesnb.data.formats import format_value
+
+
+def test_value_formats():
+    assert format_value(1234567.8, "currency", "USD") == "$1,234,568"
+    assert format_value(1234.0, "currency", "EUR") == "€1,234"
+    assert format_value(0.3127, "percent") == "31.3%"
+    assert format_value(None, "percent") == "–"
+    assert format_value(float("nan"), "days") == "–"

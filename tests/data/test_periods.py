@@ -1,0 +1,49 @@
+"""Reporting periods: defaults anchored to the data, previous periods by calendar months."""
+
+import datetime as dt
+
+import pytest
+
+from salesnb.data.periods import Period, fiscal_quarter_label, fiscal_quarter_start, resolve_period
+from salesnb.errors import SalesnbError
+
+D = dt.date
+
+
+def test_default_period_is_twelve_full_months_before_the_snapshot():
+    assert resolve_period(None, None, D(2025, 12, 31)) == Period(D(2025, 1, 1), D(2025, 12, 31))
+    # Mid-month snapshot: the last full month is the previous one.
+    assert resolve_period(None, None, D(2025, 6, 15)) == Period(D(2024, 6, 1), D(2025, 5, 31))
+
+
+def test_previous_period_of_a_leap_year_is_the_whole_year_before():
+    # 2024 has 366 days: counting days back would start on 2023-01-01 for 2024 but on
+    # 2024-01-02 for 2025; counting months gives the calendar year.
+    assert Period(D(2025, 1, 1), D(2025, 12, 31)).previous() == Period(D(2024, 1, 1), D(2024, 12, 31))
+    assert Period(D(2025, 4, 1), D(2025, 6, 30)).previous() == Period(D(2025, 1, 1), D(2025, 3, 31))
+    # Not whole months: the same number of days just before.
+    assert Period(D(2025, 1, 10), D(2025, 1, 19)).previous() == Period(D(2024, 12, 31), D(2025, 1, 9))
+
+
+def test_year_earlier():
+    assert Period(D(2025, 1, 1), D(2025, 3, 31)).year_earlier() == Period(D(2024, 1, 1), D(2024, 3, 31))
+
+
+def test_bad_period_parameters_are_explained():
+    with pytest.raises(SalesnbError, match="period_start must be a date written as YYYY-MM-DD"):
+        resolve_period("31/01/2025", None, D(2025, 12, 31))
+    with pytest.raises(SalesnbError, match="is after period_end"):
+        resolve_period("2025-03-01", "2025-01-01", D(2025, 12, 31))
+
+
+def test_fiscal_quarters():
+    # Fiscal year starting in April: 15 May 2025 is in FY2026 Q1, which starts 1 April 2025.
+    assert fiscal_quarter_start(D(2025, 5, 15), 4) == D(2025, 4, 1)
+    assert fiscal_quarter_label(D(2025, 5, 15), 4) == "FY2026 Q1"
+    assert fiscal_quarter_label(D(2026, 2, 1), 4) == "FY2026 Q4"
+    assert fiscal_quarter_label(D(2025, 11, 3), 1) == "FY2025 Q4"
+
+
+def test_a_start_after_the_default_end_says_which_end():
+    with pytest.raises(SalesnbError, match="after the default period_end 2025-11-30"):
+        resolve_period("2025-12-05", None, D(2025, 12, 15))

@@ -1,0 +1,138 @@
+"""Validation findings on tiny hand-made datasets: severity, count and the exact message."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from salesnb.data import validate
+from salesnb.data.dataset import dataset_from_frames
+from salesnb.errors import DataValidationError
+
+# Default playbook stages: Prospecting .. Negotiation, Closed Won, Closed Lost.
+CLEAN = {
+    "opportunity_id": ["1", "2", "3"],
+    "account_id": ["A1", "A1", "A2"],
+    "rep_id": ["R1", "R2", "R1"],
+    "created_at": ["2024-01-10", "2024-02-01", "2024-03-01"],
+    "close_date": ["2024-02-01", "2024-03-01", "2024-06-30"],
+    "stage": ["Closed Won", "Closed Lost", "Proposal"],
+    "amount": ["100", "", "300"],
+}
+REPS = pd.DataFrame({"rep_id": ["R1", "R2"], "rep_name": ["Ann", "Bob"]})
+ACCOUNTS = pd.DataFrame({"account_id": ["A1", "A2"], "account_name": ["Acme", "Globex"]})
+
+
+def findings(opportunities=None, **tables):
+    frames = {"opportunities": pd.DataFrame({**CLEAN, **(opportunities or {})}), **tables}
+    return dataset_from_frames(frames, strict=False).findings
+
+
+def only(found, check):
+    return [finding for finding in found if finding.check == check]
+
+
+def test_clean_dataset_has_no_findings():
+    assert findings(reps=REPS, accounts=ACCOUNTS) == []
+
+
+def test_negative_amount_is_an_error():
+    [finding] = only(findings({"amount": ["100", "-50", "300"]}), "negative_amount")
+    assert (finding.severity, finding.table, finding.column, finding.count) == ("error", "opportunities", "amount", 1)
+    assert finding.message == (
+        "opportunities.amount: 1 row(s) have a negative amount, e.g. (opportunity_id='2', amount='-50.0'). Amounts "
+        "must be zero or more: remove credit notes and refunds from the export, or correct the sign.")
+    with pytest.raises(DataValidationError, match="opportunities.amount: 1 row"):
+        dataset_from_frames({"opportunities": pd.DataFrame({**CLEAN, "amount": ["100", "-50", "300"]})})
+
+
+def test_close_before_creation_many_is_an_error():
+    # deal 2: created 2024-02-01, closed 2024-01-15 -> 1 of 3 deals = 33.3% > 1%: an error
+    [finding] = only(findings({"close_date": ["2024-02-01", "2024-01-15", "2024-06-30"]}), "close_before_creation")
+    assert (finding.severity, finding.count) == ("error", 1)
+    assert finding.message == (
+        "opportunities.close_date: 1 row(s) close before they were created (33.3% of deals), e.g. "
+        "(opportunity_id='2', created_at='2024-02-01', close_date='2024-01-15', stage='Closed Lost'). That many "
+        "usually means the date columns are swapped or read with the wrong day/month order: check the export or "
+        "the mapping's date_order.")
+
+
+def test_close_before_creation_a_few_is_a_warning():
+    # 1 of 200 deals = 0.5% <= 1%: a warning, the run goes on
+    n = 200
+    frame = pd.DataFrame({
+        "opportunity_id": [str(i) for i in range(n)], "created_at": ["2024-01-10"] * n,
+        "close_date": ["2024-01-05"] + ["2024-02-01"] * (n - 1), "stage": ["Closed Won"] * n, "amount": ["1"] * n,
+    })
+    found = dataset_from_frames({"opportunities": frame}).findings  # strict: no error raised
+    [finding] = only(found, "close_before_creation")
+    assert (finding.severity, finding.count) == ("warning", 1)
+    assert finding.message == (
+        "opportunities.close_date: 1 row(s) close before they were created (0.5% of deals), e.g. "
+        "(opportunity_id='0', created_at='2024-01-10', close_date='2024-01-05', stage='Closed Won'). Their sales "
+        "cycle would be negative; correct the dates in the CRM.")
+
+
+def test_probability_on_a_0_to_100_scale():
+    # 10 and 50 are above 1; 0.3 and 1 are fine -> 2 rows
+    [finding] = only(findings({"probability": ["10", "0.3", "50"]}), "probability_scale")
+    assert finding.count == 2
+    assert finding.severity == ("error" if "probability" in validate.TABLES["opportunities"].column_names else "warning")
+    assert finding.message == (
+        "opportunities.probability: 2 row(s) have a probability above 1, as if on a 0..100 scale, e.g. "
+        "(opportunity_id='1', probability='10'); (opportunity_id='3', probability='50'). Probabilities are 0..1 "
+        "(25% is 0.25): divide the column by 100, or import the export with a mapping that says "
+        "'probability_scale: 100'.")
+
+
+def test_implausible_dates_are_warnings():
+    dataset = dataset_from_frames({"opportunities": pd.DataFrame({
+        **CLEAN, "created_at": ["1900-01-01", "2024-02-01", "2024-03-01"],
+        "close_date": ["2024-02-01", "2024-03-01", "2204-06-30"]})}, strict=False)
+    # today 2026-01-15: the latest plausible date is 2031-01-15; 1900-01-01 is before 1990-01-01
+    found = validate.check_date_range("opportunities", dataset.table("opportunities"), today=dt.date(2026, 1, 15))
+    assert [(f.severity, f.column, f.count) for f in found] == [("warning", "created_at", 1), ("warning", "close_date", 1)]
+    assert found[1].message == (
+        "opportunities.close_date: 1 row(s) have a date before 1990-01-01 or after 2031-01-15, e.g. "
+        "(opportunity_id='3', close_date='2204-06-30'). These are usually typos or placeholder dates; correct them "
+        "in the CRM. Until then they fall outside most reporting periods.")
+    # and the loader runs the check with today's date
+    assert [f.column for f in only(dataset.findings, "implausible_date")] == ["created_at", "close_date"]
+
+
+def test_unknown_reps_and_accounts_are_warnings():
+    found = findings({"rep_id": ["R1", "R9", "R9"], "account_id": ["A1", "A7", None]}, reps=REPS, accounts=ACCOUNTS)
+    references = only(found, "unknown_reference")
+    assert [(f.severity, f.column, f.count) for f in references] == [("warning", "account_id", 1), ("warning", "rep_id", 2)]
+    assert references[1].message == (
+        "opportunities.rep_id: 2 row(s) refer to a rep that is not in the reps table, e.g. (rep_id='R9', rows=2). "
+        "Add the missing rows to reps, or check that both exports use the same IDs. Until then these rows count, "
+        "but without a rep name or team.")
+    assert validate.errors(found) == []
+
+
+def test_references_to_unknown_deals():
+    history = pd.DataFrame({"opportunity_id": ["1", "42"], "changed_at": ["2024-01-10 09:00", "2024-01-11 09:00"],
+                            "stage": ["Prospecting", "Prospecting"]})
+    [finding] = only(findings(opportunity_history=history), "unknown_reference")
+    assert finding.message.startswith(
+        "opportunity_history.opportunity_id: 1 row(s) refer to a deal that is not in the opportunities table, "
+        "e.g. (opportunity_id='42', rows=1).")
+
+
+def test_references_are_not_checked_without_the_table():
+    # no reps table: rep IDs cannot be checked, and nothing is reported
+    assert only(findings({"rep_id": ["R1", "R9", "R9"]}), "unknown_reference") == []
+
+
+def test_existing_checks_still_report():
+    found = findings({"opportunity_id": ["1", "1", "3"], "stage": ["Closed Won", "Won It", "Proposal"],
+                      "created_at": ["2024-01-10", "31/02/2025", "2024-03-01"]})
+    assert [(f.check, f.count) for f in validate.errors(found)] == [
+        ("unparsable", 1), ("duplicate_id", 2), ("unknown_stage", 1)]
+
+
+def test_misspelt_header_suggestion():
+    frame = pd.DataFrame({**{k: v for k, v in CLEAN.items() if k != "close_date"}, "close_dat": CLEAN["close_date"]})
+    [finding] = dataset_from_frames({"opportunities": frame}, strict=False).findings
+    assert finding.message.endswith("Did you mean 'close_dat'? Rename that header to 'close_date'.")

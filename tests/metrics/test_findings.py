@@ -1,0 +1,182 @@
+"""Findings: the generic blocks on small frames, and the lead generation list on a built dataset.
+
+Every expected sentence and threshold decision is worked out by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+import salesnb
+from salesnb.data.periods import Period
+from salesnb.metrics import findings
+
+
+def test_rate_changes_keeps_large_significant_moves_only():
+    before = pd.DataFrame({"source": ["A", "B", "C", "D", "E"], "won": [40, 10, 50, 100, 12],
+                           "leads": [200, 20, 200, 1000, 40]})
+    now = pd.DataFrame({"source": ["A", "B", "C", "D", "E"], "won": [20, 2, 45, 160, 8],
+                        "leads": [200, 20, 200, 1000, 40]})
+    moved = findings.rate_changes(now, before, key="source", successes="won", trials="leads", what="win rate",
+                                  topic="conversion", subject_prefix="Source ")
+    # A: 20% -> 10%, pooled 0.15, se = sqrt(.15*.85*(1/200+1/200)) = 0.0357, z = -2.80 -> kept.
+    # B: 50% -> 10% but n = 20 < 30 -> left out. C: -2.5 points < 5 -> left out.
+    # D: 10% -> 16%, pooled 0.13, se = sqrt(.13*.87*.002) = 0.01504, z = 3.99 -> kept, strongest.
+    # E: 30% -> 20%, pooled 0.25, se = sqrt(.25*.75*.05) = 0.0968, z = -1.03 -> noise, left out.
+    assert [m.subject for m in moved] == ["Source D", "Source A"]
+    assert moved[0].strength == pytest.approx(0.06 / (0.13 * 0.87 * 0.002) ** 0.5)
+    assert moved[1].sentence == ("Source A: win rate fell from 20.0% (40 of 200) in the previous period to "
+                                 "10.0% (20 of 200), -10.0 points.")
+    assert moved[1].n == 200
+
+
+def test_rate_changes_empty_when_nothing_moved():
+    frame = pd.DataFrame({"source": ["A"], "won": [40], "leads": [200]})
+    assert findings.rate_changes(frame, frame, key="source", successes="won", trials="leads", what="x",
+                                 topic="t") == []
+
+
+def test_count_changes_need_min_n_in_both_periods():
+    before = pd.DataFrame({"source": ["A", "C", "D", "E"], "leads": [200, 10, 100, 20]})
+    now = pd.DataFrame({"source": ["A", "B", "C", "D", "E"], "leads": [130, 40, 25, 115, 60]})
+    moved = findings.count_changes(now, before, key="source", count="leads", what="leads created", topic="volume")
+    # A: 200 -> 130 = -35%, z = -70 / sqrt(330) = -3.85, both periods >= 30 -> kept.
+    # B: new, 0 -> 40: the previous period has 0 < 30 -> left out (docs: at least 30 in BOTH periods).
+    # C: 10 -> 25, both < 30 -> left out. D: +15% < 25% -> left out.
+    # E: 20 -> 60 = +200%, z = 40 / sqrt(80) = 4.47, but 20 < 30 before -> left out (the old
+    # "larger of the two counts" rule kept it, as 60 >= 30).
+    assert [m.subject for m in moved] == ["A"]
+    assert moved[0].sentence == "A: leads created fell 35% from 200 to 130 against the previous period of the same length."
+    # With min_n = 0 a new group is reported: B z = 40 / sqrt(40) = 6.32 > E 4.47 > A 3.85 (C: +150%,
+    # z = 15 / sqrt(35) = 2.54 also kept; only 3 per topic, so C is cut).
+    everything = findings.count_changes(now, before, key="source", count="leads", what="leads created",
+                                        topic="volume", min_n=0)
+    assert [m.subject for m in everything] == ["B", "E", "A"]
+    assert everything[0].sentence.startswith("B: leads created rose from none to 40")
+
+
+def test_rate_changes_match_groups_by_key_and_show_label():
+    # Two reps share the name "Ann". R1: 90 of 100 -> 50 of 100; R2: 50 of 100 in both periods.
+    # Matched by id: only R1 moved, -40 points, pooled .7, se = sqrt(.7*.3*.02) = .0648, z = -6.17.
+    # Matched by name, "Ann" pairs with "Ann" 4 times and R2 now (50%) against R1 before (90%)
+    # would be a second, false "fell 40 points".
+    before = pd.DataFrame({"rep_id": ["R1", "R2"], "rep_name": ["Ann", "Ann"], "within_sla": [90, 50],
+                           "leads": [100, 100]})
+    now = pd.DataFrame({"rep_id": ["R1", "R2"], "rep_name": ["Ann", "Ann"], "within_sla": [50, 50],
+                        "leads": [100, 100]})
+    moved = findings.rate_changes(now, before, key="rep_id", label="rep_name", successes="within_sla",
+                                  trials="leads", what="SLA share", topic="speed", subject_prefix="Rep ")
+    assert [m.sentence for m in moved] == [
+        "Rep Ann: SLA share fell from 90.0% (90 of 100) in the previous period to 50.0% (50 of 100), -40.0 points."]
+    assert moved[0].strength == pytest.approx(0.4 / (0.7 * 0.3 * 0.02) ** 0.5)
+
+
+def test_value_outliers_high_and_low():
+    frame = pd.DataFrame({"campaign": ["X", "Y", "Z", "W", "V", "U"],
+                          "cost_per_lead": [100.0, 120.0, 90.0, 300.0, 1000.0, 40.0],
+                          "leads": [50, 40, 60, 35, 5, 45]})
+    moved = findings.value_outliers(frame, key="campaign", value="cost_per_lead", n="leads", what="cost per lead",
+                                    topic="cost", n_label="leads", subject_prefix="Campaign ",
+                                    format_value=lambda value: f"${value:,.0f}")
+    # V has 5 leads -> not compared. Compared: 40, 90, 100, 120, 300 -> median 100.
+    # W = 3.0x the median; U = 100 / 40 = 2.5x lower; X, Y, Z within 2x.
+    assert [m.subject for m in moved] == ["Campaign W", "Campaign U"]
+    assert moved[0].sentence == "Campaign W: cost per lead $300 on 35 leads is 3.0x the median of the 5 compared ($100)."
+    assert "2.5x lower than the median" in moved[1].sentence
+
+
+def test_value_outliers_need_enough_peers():
+    frame = pd.DataFrame({"campaign": ["X", "W"], "cost_per_lead": [100.0, 900.0], "leads": [50, 50]})
+    assert findings.value_outliers(frame, key="campaign", value="cost_per_lead", n="leads", what="cost per lead",
+                                   topic="cost", format_value=str) == []
+
+
+# ----------------------------------------------------------------------------- lead generation list
+
+# Current period 2025-04-01..2025-06-30 (three whole months); Period.previous() goes back
+# three calendar months: 2025-01-01..2025-03-31 (not 91 days, which would start 2024-12-31).
+CURRENT = Period(dt.date(2025, 4, 1), dt.date(2025, 6, 30))
+
+
+def test_previous_period_is_whole_months_back():
+    assert CURRENT.previous() == Period(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+
+
+def _leads(prefix: str, day: str, source: str, count: int, converted: int) -> pd.DataFrame:
+    created = pd.Timestamp(day) + pd.to_timedelta(range(count), unit="min")
+    return pd.DataFrame({
+        "lead_id": [f"{prefix}{i}" for i in range(count)],
+        "created_at": created.strftime("%Y-%m-%d %H:%M:%S"),
+        "source": source,
+        "first_response_at": (created + pd.Timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),
+        "converted_at": [(pd.Timestamp(day) + pd.Timedelta(days=3)).strftime("%Y-%m-%d") if i < converted else ""
+                         for i in range(count)],
+    })
+
+
+def _dataset(webinar_converted_now: int):
+    leads = pd.concat([
+        _leads("WB", "2025-02-10", "Webinar", 100, 40), _leads("AB", "2025-02-10", "Ads", 100, 20),
+        _leads("WN", "2025-05-10", "Webinar", 100, webinar_converted_now), _leads("AN", "2025-05-10", "Ads", 100, 20),
+    ], ignore_index=True)
+    # A lead on the period's last day fixes as_of = 2025-06-30 (so maturity 0 days matures June).
+    last = _leads("Z", "2025-06-30", "Ads", 1, 0)
+    opportunities = pd.DataFrame({"opportunity_id": ["O1"], "created_at": ["2025-01-05"], "close_date": ["2025-09-30"],
+                                  "stage": ["Proposal"], "amount": ["100"]})
+    return salesnb.dataset_from_frames({"leads": pd.concat([leads, last]), "opportunities": opportunities})
+
+
+def test_lead_generation_finds_conversion_drop():
+    dataset = _dataset(webinar_converted_now=10)
+    moved = findings.lead_generation_findings(dataset, CURRENT, maturity_days=0)
+    # Webinar: 40 of 100 -> 10 of 100, pooled .25, se = sqrt(.25*.75*.02) = .0612, z = -4.90.
+    # All leads: 60 of 200 -> 30 of 201 (+ the last-day lead): change -15.1 points, z = -3.6.
+    # Speed: every lead answered in 1 h in both periods -> no change. Volume 200 -> 201 -> no change.
+    assert [m.subject for m in moved] == ["Source Webinar", "All leads"]
+    assert moved[0].sentence == ("Source Webinar: lead-to-opportunity conversion (mature cohorts) fell from 40.0% "
+                                 "(40 of 100) in the previous period to 10.0% (10 of 100), -30.0 points.")
+    assert "(30 of 201)" in moved[1].sentence
+
+
+def test_lead_generation_empty_when_nothing_moved():
+    assert findings.lead_generation_findings(_dataset(webinar_converted_now=40), CURRENT, maturity_days=0) == []
+
+
+def test_lead_generation_ignores_immature_cohorts():
+    # With the default 90 days, no month of the current period is mature at 2025-06-30: no conversion finding.
+    moved = findings.lead_generation_findings(_dataset(webinar_converted_now=10), CURRENT)
+    assert [m for m in moved if m.topic == "conversion"] == []
+
+
+def _rep_speed_dataset():
+    """Reps R1 and R2 are both called "Ann", R3 is "Cy"; every lead is Web, answered 1 h
+    (within the 24 h SLA) or 48 h (late) after creation, 100 leads per rep and period.
+    Previous period (Feb 2025): R1 all within, R2 and R3 all late. Current period (May 2025):
+    R1 and R2 all late, R3 all within."""
+    def block(prefix, day, rep, hours):
+        frame = _leads(prefix, day, "Web", 100, 0).assign(rep_id=rep)
+        created = pd.to_datetime(frame["created_at"])
+        return frame.assign(first_response_at=(created + pd.Timedelta(hours=hours)).dt.strftime("%Y-%m-%d %H:%M:%S"))
+    leads = pd.concat([block("A", "2025-02-10", "R1", 1), block("B", "2025-02-10", "R2", 48),
+                       block("C", "2025-02-10", "R3", 48), block("D", "2025-05-10", "R1", 48),
+                       block("E", "2025-05-10", "R2", 48), block("F", "2025-05-10", "R3", 1)], ignore_index=True)
+    reps = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "rep_name": ["Ann", "Ann", "Cy"]})
+    return salesnb.dataset_from_frames({"leads": leads, "reps": reps})
+
+
+def test_lead_generation_matches_reps_by_id_not_name():
+    moved = findings.lead_generation_findings(_rep_speed_dataset(), CURRENT, maturity_days=0)
+    # Overall and Web: 100 of 300 within SLA in both periods -> no change. Volume 300 -> 300 -> none.
+    # R1: 100% -> 0%, R3: 0% -> 100%; pooled .5, se = sqrt(.5*.5*.02) = .0707, |z| = 14.1 each; R2: 0% -> 0%.
+    # Keyed on rep_name, "Ann" now (R1, R2) would be paired with "Ann" before (R1, R2): R2 now
+    # (0%) against R1 before (100%) is a false third finding. Keyed on rep_id each rep is
+    # compared with itself, shown with its id because the name "Ann" is shared.
+    assert sorted(m.sentence for m in moved) == [
+        "Rep Ann (R1): share of leads answered within the 24 h SLA fell from 100.0% (100 of 100) in the "
+        "previous period to 0.0% (0 of 100), -100.0 points.",
+        "Rep Cy: share of leads answered within the 24 h SLA rose from 0.0% (0 of 100) in the "
+        "previous period to 100.0% (100 of 100), +100.0 points.",
+    ]

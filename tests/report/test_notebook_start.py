@@ -1,0 +1,25 @@
+"""salesnb.report.notebook.start: the header every report opens with."""
+
+from unittest import mock
+
+from salesnb.report import notebook
+from tests.deal_fixtures import OPPORTUNITIES
+
+
+def _shown(tmp_path, **periods):
+    OPPORTUNITIES.to_csv(tmp_path / "opportunities.csv", index=False)
+    with mock.patch.object(notebook, "display") as display:
+        report = notebook.start("Test", tmp_path, **periods)
+    html = "".join(call.args[0].data for call in display.call_args_list)
+    return report, html
+
+
+def test_header_states_period_and_data_date(tmp_path):
+    report, html = _shown(tmp_path, period_start="2025-01-01", period_end="2025-03-31")
+    assert "01 Jan 2025 – 31 Mar 2025" in html and "10 Apr 2025" in html
+    assert "Nothing in the data falls" not in html
+
+
+def test_an_empty_period_says_so(tmp_path):
+    _, html = _shown(tmp_path, period_start="2020-01-01", period_end="2020-12-31")
+    assert "Nothing in the data falls in this period (01 Jan 2020 – 31 Dec 2020)" in html

@@ -1,0 +1,365 @@
+"""The runner: run folder, metrics.json, index.html, offline HTML without code, `latest`.
+
+Notebook-executing tests use the tiny fake notebooks in tests/fixtures/notebooks:
+``00_summary`` records KPIs, shows the deals table and draws a chart; ``01_broken`` records
+one KPI and then raises a ValueError whose message carries the first deal's source.
+Fast tests replace papermill with a stand-in that copies the notebook (no kernel).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from salesnb import cli
+from salesnb.errors import DataValidationError, SalesnbError
+from salesnb.report import runner
+from salesnb.report.kpis import KPI_MIME_TYPE, KPI_OUTPUT_TAG
+
+FIXTURE_NOTEBOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
+SCRIPT_PAYLOAD = "<script>alert(1)</script>"
+IMAGE_PAYLOAD = "<img src=x onerror=alert(1)>"
+
+# Five deals in the default playbook's stages.
+DEALS = pd.DataFrame({
+    "opportunity_id": ["O1", "O2", "O3", "O4", "O5"],
+    "created_at": ["2026-01-05", "2026-01-10", "2026-02-01", "2026-03-01", "2026-03-15"],
+    "close_date": ["2026-02-10", "2026-03-01", "2026-04-15", "2026-06-30", "2026-05-20"],
+    "stage": ["Closed Won", "Closed Lost", "Closed Won", "Proposal", "Closed Lost"],
+    "amount": [1000, 500, 2500, 4000, 750],
+    "source": ["Webinar", "Outbound", "Webinar", "Outbound", "Referral"],
+    "lost_reason": [None, "Price", None, None, "No budget"],
+})
+
+
+def write_dataset(folder: Path, deals: pd.DataFrame) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    deals.to_csv(folder / "opportunities.csv", index=False)
+    return folder
+
+
+def summary_kpis_by_pandas(deals: pd.DataFrame) -> dict:
+    """What 00_summary must record, computed independently with plain pandas.
+
+    For DEALS by hand: 5 deals; closed = O1, O2, O3, O5 = 4, won = O1, O3 = 2, win rate 2/4 = 0.5;
+    total amount 1000+500+2500+4000+750 = 8750; by source Outbound 500+4000 = 4500,
+    Referral 750, Webinar 1000+2500 = 3500.
+    """
+    closed = deals["stage"].isin(["Closed Won", "Closed Lost"])
+    won = deals["stage"] == "Closed Won"
+    return {
+        "deal_count": len(deals),
+        "win_rate": won.sum() / closed.sum(),
+        "total_amount": deals["amount"].sum(),
+        "amount_by_source": {str(key): value for key, value in deals.groupby("source")["amount"].sum().items()},
+    }
+
+
+def body_of(page: str) -> str:
+    """The page without its <style> blocks (the inlined lab CSS mentions class names and URLs)."""
+    return re.sub(r"<style.*?</style>", "", page, flags=re.DOTALL)
+
+
+def assert_offline(page: str) -> None:
+    assert not re.search(r"<script[^>]*\bsrc=", page, flags=re.IGNORECASE), "a script is loaded from elsewhere"
+    assert not re.search(r"<link[^>]*\bhref=[\"']?(https?:)?//", page, flags=re.IGNORECASE), "a stylesheet is fetched"
+    assert 'src="http' not in page and "src='http" not in page
+    assert "@import" not in body_of(page)
+
+
+# ----------------------------------------------------------------------------- fast: no kernel
+
+
+def test_format_kpi_percent_for_rates_and_shares_separators_for_amounts():
+    assert runner.format_kpi("win_rate", 0.25) == "25.0%"
+    assert runner.format_kpi("pipeline_share_top_rep", 0.125) == "12.5%"  # 12.5 -> "12.5"
+    assert runner.format_kpi("won_amount", 1234567) == "1,234,567"
+    assert runner.format_kpi("won_amount", 1234567.4) == "1,234,567"
+    assert runner.format_kpi("won_amount", 1234567.4, "USD") == "$1,234,567"
+    assert runner.format_kpi("cost_per_lead", 168.66, "EUR") == "€169"
+    assert runner.format_kpi("leads_created", 4671, "USD") == "4,671"
+    assert runner.format_kpi("average_days_to_close", 3.14159) == "3.14"
+    assert runner.format_kpi("win_rate", None) == "–"
+    assert runner.format_kpi("win_rate_by_rep", {"Ann": 0.5, "Bob": 0.25, "Cy": 0.0}) == "3 values"
+    assert runner.format_kpi("win_rate_by_rep", {"Ann": 0.5}) == "1 value"
+
+
+def test_unknown_only_name_lists_the_available_notebooks(tmp_path):
+    data = write_dataset(tmp_path / "data", DEALS)
+    with pytest.raises(SalesnbError) as raised:
+        runner.run_reports(data, only=["99_nope"], notebooks_dir=FIXTURE_NOTEBOOKS, out=tmp_path / "run")
+    assert "99_nope" in str(raised.value)
+    assert "00_summary, 01_broken" in str(raised.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_only_accepts_a_file_name_and_keeps_name_order():
+    paths = runner.find_notebooks(FIXTURE_NOTEBOOKS, ["01_broken.ipynb", "00_summary"])
+    assert [path.stem for path in paths] == ["00_summary", "01_broken"]
+
+
+def test_invalid_data_stops_before_anything_runs(tmp_path, monkeypatch, capsys):
+    import papermill
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a notebook ran although the data is invalid")
+
+    monkeypatch.setattr(papermill, "execute_notebook", must_not_run)
+    bad = DEALS.copy()
+    bad.loc[1, "stage"] = "Lost-ish"  # not a stage of the default playbook
+    data = write_dataset(tmp_path / "data", bad)
+    reports = tmp_path / "reports"
+
+    with pytest.raises(DataValidationError) as raised:
+        runner.run_reports(data, notebooks_dir=FIXTURE_NOTEBOOKS, reports_dir=reports)
+    assert "Lost-ish" in str(raised.value)
+    assert not reports.exists() or not any(reports.iterdir())
+
+    monkeypatch.setattr(runner, "DEFAULT_NOTEBOOKS_DIR", FIXTURE_NOTEBOOKS)
+    monkeypatch.setattr(runner, "DEFAULT_REPORTS_DIR", reports)
+    code = cli.main(["run", "--data", str(data)])
+    assert code == 2
+    error_output = capsys.readouterr().err
+    assert "Lost-ish" in error_output and "stage" in error_output
+    assert "Traceback" not in error_output
+    assert not reports.exists() or not any(reports.iterdir())
+
+
+def test_unreadable_period_stops_before_anything_runs(tmp_path):
+    data = write_dataset(tmp_path / "data", DEALS)
+    reports = tmp_path / "reports"
+    with pytest.raises(SalesnbError, match="period_start"):
+        runner.run_reports(data, period_start="2026-13-45", notebooks_dir=FIXTURE_NOTEBOOKS, reports_dir=reports)
+    assert not reports.exists()
+
+
+def test_out_folder_that_holds_files_is_refused(tmp_path):
+    data = write_dataset(tmp_path / "data", DEALS)
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("someone's file")
+    with pytest.raises(SalesnbError, match="not empty"):
+        runner.run_reports(data, notebooks_dir=FIXTURE_NOTEBOOKS, out=out)
+    assert sorted(path.name for path in out.iterdir()) == ["keep.txt"]
+
+
+class FakePapermill:
+    """Stands in for papermill.execute_notebook: copies the notebook, adds a KPI output.
+
+    Notebooks named ``*broken*`` "fail" as papermill does: the output notebook is written,
+    then PapermillExecutionError is raised. ``seen_latest`` records where ``latest`` pointed
+    while each notebook was running.
+    """
+
+    def __init__(self, reports_dir: Path):
+        self.reports_dir = reports_dir
+        self.seen_latest: list[str | None] = []
+        self.parameters: list[dict] = []
+
+    def __call__(self, input_path, output_path, parameters=None, cwd=None, kernel_name=None, progress_bar=True):
+        from papermill.exceptions import PapermillExecutionError
+
+        link = self.reports_dir / "latest"
+        self.seen_latest.append(os.readlink(link) if link.is_symlink() else None)
+        self.parameters.append(dict(parameters))
+        notebook = nbformat.read(input_path, as_version=4)
+        code_cell = next(cell for cell in notebook.cells if cell.cell_type == "code")
+        code_cell.outputs = [nbformat.v4.new_output(
+            "display_data", data={KPI_MIME_TYPE: {"rows": 5}, "text/plain": ""},
+            metadata={"tags": [KPI_OUTPUT_TAG]},
+        )]
+        nbformat.write(notebook, output_path)
+        if "broken" in Path(input_path).stem:
+            raise PapermillExecutionError(1, 1, "raise ValueError", "ValueError", "fake failure", [])
+        return notebook
+
+
+def test_latest_moves_only_after_a_complete_successful_default_run(tmp_path, monkeypatch):
+    import papermill
+
+    data = write_dataset(tmp_path / "data", DEALS)
+    reports = tmp_path / "reports"
+    fake = FakePapermill(reports)
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+    link = reports / "latest"
+
+    first = runner.run_reports(data, only=["00_summary"], notebooks_dir=FIXTURE_NOTEBOOKS, reports_dir=reports)
+    assert first.ok and first.run_dir.parent == reports
+    assert link.is_symlink() and not os.path.isabs(os.readlink(link))  # relative: the folder can move
+    assert link.resolve() == first.run_dir.resolve()
+    assert (link / "index.html").is_file()
+    assert json.loads((first.run_dir / "metrics.json").read_text()) == {"00_summary": {"rows": 5}}
+
+    # A run with a failing notebook does not become latest, not even during the run.
+    second = runner.run_reports(data, notebooks_dir=FIXTURE_NOTEBOOKS, reports_dir=reports, jobs=2)
+    assert not second.ok
+    assert second.run_dir != first.run_dir  # same second: a suffixed folder, never shared
+    assert link.resolve() == first.run_dir.resolve()
+    assert fake.seen_latest[-2:] == [first.run_dir.name, first.run_dir.name]
+
+    # --out runs leave latest alone, even when they succeed.
+    third = runner.run_reports(data, only=["00_summary"], notebooks_dir=FIXTURE_NOTEBOOKS, reports_dir=reports,
+                               out=tmp_path / "elsewhere")
+    assert third.ok and third.run_dir == (tmp_path / "elsewhere").resolve()
+    assert link.resolve() == first.run_dir.resolve()
+
+    fourth = runner.run_reports(data, only=["00_summary"], notebooks_dir=FIXTURE_NOTEBOOKS, reports_dir=reports)
+    assert fake.seen_latest[-1] == first.run_dir.name  # still the old run while this one runs
+    assert link.resolve() == fourth.run_dir.resolve()
+    assert not list(reports.glob(".latest-*"))  # no temporary link left behind
+
+    # Parameters are JSON-native, absolute, and only the four documented ones.
+    assert fake.parameters[0] == {"data_dir": str(data.resolve()), "config_path": None,
+                                  "period_start": None, "period_end": None}
+
+
+# ----------------------------------------------------------------------------- real notebooks
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("good-run")
+    data = write_dataset(base / "data", DEALS)
+    result = runner.run_reports(data, period_start="2026-01-01", period_end="2026-03-31", only=["00_summary"],
+                                notebooks_dir=FIXTURE_NOTEBOOKS, out=base / "run")
+    return data, result
+
+
+@pytest.fixture(scope="module")
+def failed_cli_run(tmp_path_factory):
+    """Both fixture notebooks through the CLI, two at a time: returns (exit code, run folder)."""
+    base = tmp_path_factory.mktemp("failed-run")
+    data = write_dataset(base / "data", DEALS)
+    out = base / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runner, "DEFAULT_NOTEBOOKS_DIR", FIXTURE_NOTEBOOKS)
+        code = cli.main(["run", "--data", str(data), "--out", str(out), "--jobs", "2"])
+    return code, out
+
+
+@pytest.mark.notebook
+def test_good_run_writes_every_file_and_the_recorded_kpis(good_run):
+    data, result = good_run
+    assert result.ok
+    assert sorted(path.name for path in result.run_dir.iterdir()) == [
+        "00_summary.html", "00_summary.ipynb", "index.html", "metrics.json", "run.log",
+    ]
+    [summary] = result.results
+    assert (summary.name, summary.status, summary.error) == ("00_summary", "ok", None)
+    assert summary.html_path == result.run_dir / "00_summary.html"
+
+    metrics = json.loads(result.metrics_path.read_text())
+    expected = summary_kpis_by_pandas(DEALS)
+    assert set(metrics) == {"00_summary"}
+    assert metrics["00_summary"]["deal_count"] == expected["deal_count"]
+    assert metrics["00_summary"]["win_rate"] == pytest.approx(expected["win_rate"])
+    assert metrics["00_summary"]["total_amount"] == pytest.approx(expected["total_amount"])
+    assert metrics["00_summary"]["amount_by_source"] == pytest.approx(expected["amount_by_source"])
+    # Deterministic file format: sorted keys, indent 2.
+    assert result.metrics_path.read_text() == json.dumps(metrics, indent=2, sort_keys=True) + "\n"
+
+    log = result.log_path.read_text()
+    assert "00_summary" in log and "ok" in log
+    assert '"period_start": "2026-01-01"' in log and str(data.resolve()) in log
+
+
+@pytest.mark.notebook
+def test_report_html_is_offline_without_code_and_with_embedded_chart(good_run):
+    data, result = good_run
+    page = (result.run_dir / "00_summary.html").read_text()
+    assert_offline(page)
+    assert "<title>Fixture summary · salesnb</title>" in page
+    assert re.search(r'<img[^>]*src="data:image/png;base64,', page), "the chart is not embedded"
+    body = body_of(page)
+    for code in ("kpis.record", "plt.subplots", "import salesnb", "data_dir =", str(data.resolve())):
+        assert code not in body, f"code or parameters leaked into the report: {code!r}"
+    # The KPI output is for metrics.json only, and `kpis.record(...)` ending a cell echoes nothing
+    # (it returns None), so no KPI name shows in the body.
+    assert KPI_MIME_TYPE not in page and "amount_by_source" not in body and "win_rate" not in body
+    # The notebook received the period parameters (its header shows the period).
+    assert "01 Jan 2026 – 31 Mar 2026" in body
+    # The deals table is there, through display.table.
+    assert "Webinar" in body and "No budget" in body
+
+
+@pytest.mark.notebook
+def test_index_lists_the_reports_with_formatted_headline_kpis(good_run):
+    data, result = good_run
+    index = result.index_path.read_text()
+    assert_offline(index)
+    assert "<script" not in index.lower()
+    assert 'href="00_summary.html"' in index
+    # By hand: win rate 2/4 = 50.0%, total amount 8,750, 5 deals, 3 sources.
+    for shown in ("50.0%", "8,750", "3 values", ">5<", "01 Jan 2026 – 31 Mar 2026", str(data.resolve())):
+        assert shown in index, shown
+
+
+@pytest.mark.notebook
+def test_cli_exits_non_zero_when_a_notebook_fails(failed_cli_run):
+    code, out = failed_cli_run
+    assert code == 1
+    assert (out / "index.html").is_file()
+
+
+@pytest.mark.notebook
+def test_a_failing_notebook_does_not_stop_the_others(failed_cli_run, good_run):
+    code, out = failed_cli_run
+    assert sorted(path.name for path in out.iterdir()) == [
+        "00_summary.html", "00_summary.ipynb", "01_broken.html", "01_broken.ipynb",
+        "index.html", "metrics.json", "run.log",
+    ]
+    metrics = json.loads((out / "metrics.json").read_text())
+    # The failed notebook keeps what it recorded before failing: len(DEALS) = 5.
+    assert metrics["01_broken"] == {"deal_count_before_failure": len(DEALS)}
+    # Same data, same notebook -> the same numbers as the good run, to the byte.
+    _, good = good_run
+    good_metrics = json.loads(good.metrics_path.read_text())
+    assert json.dumps(metrics["00_summary"], sort_keys=True) == json.dumps(good_metrics["00_summary"], sort_keys=True)
+
+    broken_page = (out / "01_broken.html").read_text()
+    assert_offline(broken_page)
+    assert "ValueError" in broken_page
+    assert "deliberate failure for the runner tests, source Webinar" in broken_page
+
+    index = (out / "index.html").read_text()
+    row = re.search(r'href="01_broken.html".*?</tr>', index, flags=re.DOTALL).group(0)
+    assert "failed" in row and "ValueError: deliberate failure for the runner tests, source Webinar" in row
+    ok_row = re.search(r'href="00_summary.html".*?</tr>', index, flags=re.DOTALL).group(0)
+    assert ">ok<" in ok_row
+
+    log = (out / "run.log").read_text()
+    assert "01_broken" in log and "failed" in log and "ValueError" in log
+    assert not (out.parent / "latest").exists()
+
+
+@pytest.mark.notebook
+def test_untrusted_text_from_the_data_is_only_ever_escaped(tmp_path):
+    hostile = DEALS.copy()
+    hostile["source"] = [SCRIPT_PAYLOAD, IMAGE_PAYLOAD, "Webinar", "Outbound", "Referral"]
+    hostile["lost_reason"] = [None, SCRIPT_PAYLOAD, None, None, IMAGE_PAYLOAD]
+    data = write_dataset(tmp_path / "data", hostile)
+    result = runner.run_reports(data, notebooks_dir=FIXTURE_NOTEBOOKS, out=tmp_path / "run", jobs=2)
+
+    assert not result.ok  # 01_broken raises with the first deal's source in its message
+    assert result.result("01_broken").error_message.endswith(SCRIPT_PAYLOAD)
+    # The KPI map is keyed by the hostile sources; metrics.json keeps them as plain data.
+    metrics = json.loads(result.metrics_path.read_text())
+    assert SCRIPT_PAYLOAD in metrics["00_summary"]["amount_by_source"]
+
+    pages = {path.name: path.read_text() for path in result.run_dir.glob("*.html")}
+    assert set(pages) == {"00_summary.html", "01_broken.html", "index.html"}
+    for name, page in pages.items():
+        assert SCRIPT_PAYLOAD not in page, name
+        assert IMAGE_PAYLOAD not in page, name
+        assert "onerror=alert" not in page.replace("&lt;img src=x onerror=alert(1)&gt;", ""), name
+        assert_offline(page)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages["00_summary.html"]  # the table, escaped
+    assert "&lt;img src=x onerror=alert(1)&gt;" in pages["00_summary.html"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages["01_broken.html"]  # the traceback, escaped
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages["index.html"]  # the error message, escaped
