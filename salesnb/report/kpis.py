@@ -1,10 +1,14 @@
-"""Recording a notebook's headline numbers (KPIs) so the runner can collect them.
+"""Recording what a report found so the runner can collect it: KPIs, headline tiles, findings.
 
-A notebook calls :func:`record` with numbers or maps of key to number. The values are
-written into the notebook's output as a display item of the ``KPI_MIME_TYPE`` media
-type; the runner reads them back from the executed notebook into ``metrics.json``, and
-the HTML export drops that output (it is tagged ``KPI_OUTPUT_TAG``). Interactively in
-JupyterLab the item shows nothing.
+Three records, each written into the notebook's output as a display item of its own media
+type and read back by the runner from the executed notebook. The HTML export drops these
+items (they are tagged ``KPI_OUTPUT_TAG``); interactively in JupyterLab they show nothing.
+
+- :func:`record`: numbers or maps of key to number, for ``metrics.json``;
+- :func:`headline`: shows the report's headline tiles and records them (label, value,
+  kind, previous value), so the run's index shows the same tiles, in the same order;
+- :func:`findings`: shows the computed findings ("what moved most") and records the
+  sentences for the run's one-page summary.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from __future__ import annotations
 import math
 from numbers import Number
 
-KPI_MIME_TYPE = "application/vnd.salesnb.report.kpis+json"
+KPI_MIME_TYPE = "application/vnd.salesnb.kpis+json"
 KPI_OUTPUT_TAG = "salesnb-kpis"
+HEADLINE_MIME_TYPE = "application/vnd.salesnb.headline+json"
+FINDINGS_MIME_TYPE = "application/vnd.salesnb.findings+json"
 
 
 def _clean_number(name: str, value):
@@ -48,22 +54,76 @@ def record(**values) -> None:
 
     Returns None, so a cell ending with ``record(...)`` prints nothing into the report.
     """
+    _record_output(KPI_MIME_TYPE, clean(values))
+
+
+def _record_output(mime_type: str, payload) -> None:
     from IPython.display import display
 
-    cleaned = clean(values)
-    display({KPI_MIME_TYPE: cleaned, "text/plain": ""}, raw=True, metadata={"tags": [KPI_OUTPUT_TAG]})
+    display({mime_type: payload, "text/plain": ""}, raw=True, metadata={"tags": [KPI_OUTPUT_TAG]})
 
 
-def read_recorded(notebook) -> dict:
-    """KPIs recorded in an executed notebook (an ``nbformat`` node or a path), merged in order."""
+def headline(tiles: list[tuple], currency: str = "USD") -> None:
+    """Show the report's headline tiles and record them for the run's index and summary.
+
+    ``tiles``: (label, value, kind) or (label, value, kind, previous) as
+    :func:`salesnb.report.display.kpi_tiles` takes them; ``kind`` is a format of
+    :mod:`salesnb.data.formats` (count, percent, currency, days, hours, ...). A value of
+    None or NaN is "not measured" and shows as "–".
+    """
+    from IPython.display import display
+
+    from salesnb.report import display as show
+
+    display(show.kpi_tiles(tiles, currency=currency))
+    recorded = []
+    for tile in tiles:
+        label, value, kind = tile[:3]
+        previous = tile[3] if len(tile) > 3 else None
+        recorded.append({"label": str(label), "value": _clean_number(label, value), "kind": str(kind),
+                         "previous": _clean_number(label, previous)})
+    _record_output(HEADLINE_MIME_TYPE, {"currency": currency, "tiles": recorded})
+
+
+def findings(sentences: list[str], *, title: str, nothing_found: str) -> None:
+    """Show computed findings as a bulleted list (or ``nothing_found`` when there are none)
+    and record the sentences for the run's summary. Every sentence is escaped."""
+    from IPython.display import display
+
+    from salesnb.report import display as show
+
+    sentences = [str(sentence) for sentence in sentences]
+    if sentences:
+        display(show.bullets(sentences, title=title))
+    else:
+        display(show.notice(nothing_found, "info"))
+    _record_output(FINDINGS_MIME_TYPE, {"title": title, "sentences": sentences, "nothing_found": nothing_found})
+
+
+def _recorded(notebook, mime_type: str) -> list:
+    """Every payload of ``mime_type`` in an executed notebook (an ``nbformat`` node or a path), in order."""
     import nbformat
 
     if not hasattr(notebook, "cells"):
         notebook = nbformat.read(str(notebook), as_version=4)
+    return [output.get("data", {})[mime_type] for cell in notebook.cells for output in cell.get("outputs", [])
+            if mime_type in output.get("data", {})]
+
+
+def read_recorded(notebook) -> dict:
+    """KPIs recorded in an executed notebook (an ``nbformat`` node or a path), merged in order."""
     recorded: dict = {}
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if KPI_MIME_TYPE in data:
-                recorded.update(data[KPI_MIME_TYPE])
+    for payload in _recorded(notebook, KPI_MIME_TYPE):
+        recorded.update(payload)
     return recorded
+
+
+def read_headline(notebook) -> dict | None:
+    """The headline tiles a notebook recorded (the last :func:`headline` call), or None."""
+    payloads = _recorded(notebook, HEADLINE_MIME_TYPE)
+    return payloads[-1] if payloads else None
+
+
+def read_findings(notebook) -> list[dict]:
+    """Every findings list a notebook recorded, in order."""
+    return _recorded(notebook, FINDINGS_MIME_TYPE)

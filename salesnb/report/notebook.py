@@ -10,7 +10,7 @@ which shows what is missing and what it would enable instead of failing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from IPython.display import HTML, display
 
@@ -26,6 +26,7 @@ class Report:
     title: str
     dataset: Dataset
     period: Period
+    filters: dict = field(default_factory=dict)  # e.g. {"team": "Enterprise"}: only the filters that are set
 
     @property
     def playbook(self):
@@ -50,17 +51,20 @@ class Report:
 
 
 def start(title: str, data_dir, config_path=None, period_start=None, period_end=None, *,
-          strict: bool = True) -> Report:
+          strict: bool = True, filters: dict | None = None) -> Report:
     """Open the dataset, resolve the reporting period and show the report header.
 
-    The header states the period, the data's snapshot date and, in a banner, every
-    data-quality warning the validator found.
+    The header states the period, the data's snapshot date, the filters that are set
+    (``filters``, e.g. ``{"team": team, "segment": segment}``; None values are left out) and,
+    in a banner, every data-quality warning the validator found.
     """
+    filters = {name: value for name, value in (filters or {}).items() if value not in (None, "")}
     dataset = open_dataset(data_dir, config_path, strict=strict)
     period = resolve_period(period_start, period_end, dataset.as_of)
     header = (
         f"<p style='color:#4b5563'>Period <strong>{show.text(period.label())}</strong> · "
         f"data as of <strong>{dataset.as_of:%d %b %Y}</strong> · "
+        + "".join(f"{show.text(name)} <strong>{show.text(value)}</strong> · " for name, value in filters.items()) +
         f"currency {show.text(dataset.playbook.currency)} · "
         f"tables: {show.text(', '.join(dataset.table_names))}</p>"
     )
@@ -72,7 +76,7 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
             f"Nothing in the data falls in this period ({period.label()}): no deal was created or closed "
             f"and no lead was created. The data runs up to {dataset.as_of:%d %b %Y}; check period_start "
             "and period_end.", "warning"))
-    return Report(title, dataset, period)
+    return Report(title, dataset, period, filters)
 
 
 def _anything_in(dataset: Dataset, period: Period) -> bool:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import salesnb
 from salesnb.errors import SalesnbError
-from salesnb.report.kpis import KPI_OUTPUT_TAG, read_recorded
+from salesnb.report.kpis import KPI_OUTPUT_TAG, read_findings, read_headline, read_recorded
 
 PROJECT_ROOT = Path(salesnb.__file__).resolve().parents[1]
 # Looked up at call time (not bound as argument defaults) so tests can point them elsewhere.
@@ -54,6 +54,9 @@ class NotebookResult:
     notebook_path: Path | None = None
     html_path: Path | None = None
     kpis: dict = field(default_factory=dict)
+    title: str | None = None  # the notebook's first heading
+    headline: dict | None = None  # the tiles the report shows first (kpis.headline)
+    findings: list = field(default_factory=list)  # the findings lists it showed (kpis.findings)
     error_name: str | None = None
     error_message: str | None = None
 
@@ -269,8 +272,17 @@ def format_kpi(name: str, value, currency: str | None = None) -> str:
     return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
+def headline_tiles(headline: dict) -> list[tuple[str, str]]:
+    """(label, formatted value) of each tile a report recorded with ``kpis.headline``, in its order."""
+    from salesnb.data.formats import format_value
+
+    currency = headline.get("currency") or "USD"
+    return [(tile["label"], format_value(tile["value"], tile["kind"], currency)) for tile in headline.get("tiles", [])]
+
+
 def headline_kpis(kpis: dict, currency: str | None = None) -> list[tuple[str, str]]:
-    """(label, formatted value) for each KPI, scalars first, each group in name order."""
+    """(label, formatted value) for each KPI, scalars first, each group in name order: for a
+    notebook that records KPIs but no headline tiles."""
     scalars = [(name, format_kpi(name, value, currency)) for name, value in sorted(kpis.items()) if not isinstance(value, dict)]
     maps = [(name, format_kpi(name, value)) for name, value in sorted(kpis.items()) if isinstance(value, dict)]
     return [(name.replace("_", " "), text) for name, text in scalars + maps]
@@ -292,19 +304,20 @@ def write_index(result: RunResult, index_path: Path, *, started: dt.datetime, da
     for item in result.results:
         reports.append({
             "name": item.name,
-            "title": item.name.replace("_", " "),
+            "title": item.title or item.name.replace("_", " "),
             "href": item.html_path.name if item.html_path else None,
             "status": item.status,
             "error_name": item.error_name,
             "error_message": item.error_message,
             "duration": f"{item.duration:.1f} s",
-            "kpis": headline_kpis(item.kpis, currency),
+            "kpis": headline_tiles(item.headline) if item.headline else headline_kpis(item.kpis, currency),
         })
     page = template.render(
         title="salesnb reports",
         run_time=started.strftime("%d %b %Y %H:%M:%S"),
         run_name=result.run_dir.name,
-        data_dir=str(data_dir),
+        # The folder's name only: the page is forwarded, and a server path is nobody's business.
+        data_dir=Path(data_dir).name,
         config_path=str(config_path) if config_path else "default playbook",
         period=period_label,
         ok=result.ok,
@@ -381,6 +394,9 @@ def _execute_one(input_path: Path, run_dir: Path, parameters: dict, notebooks_di
         try:
             executed = nbformat.read(str(result.notebook_path), as_version=4)
             result.kpis = read_recorded(executed)
+            result.headline = read_headline(executed)
+            result.findings = read_findings(executed)
+            result.title = notebook_title(executed, result.name)
             render_html(result.notebook_path, result.html_path, result.name, run_note=run_note,
                         base_dir=notebooks_dir)
         except Exception as error:

@@ -23,3 +23,11 @@ def test_header_states_period_and_data_date(tmp_path):
 def test_an_empty_period_says_so(tmp_path):
     _, html = _shown(tmp_path, period_start="2020-01-01", period_end="2020-12-31")
     assert "Nothing in the data falls in this period (01 Jan 2020 – 31 Dec 2020)" in html
+
+
+def test_header_names_the_filters_that_are_set_escaped(tmp_path):
+    report, html = _shown(tmp_path, period_start="2025-01-01", period_end="2025-03-31",
+                          filters={"team": "<b>Alpha</b>", "segment": None})
+    assert "team <strong>&lt;b&gt;Alpha&lt;/b&gt;</strong>" in html
+    assert "segment" not in html  # a filter left at None is not a filter
+    assert report.filters == {"team": "<b>Alpha</b>"}
