@@ -117,6 +117,21 @@ def notice(message: str, kind: str = "info") -> HTML:
     )
 
 
+def left_out(count: int, total: int, noun: str, reason: str) -> HTML | None:
+    """The note every view shows when it leaves rows out: "12 of 1,240 deals are left out of
+    this view: they have no creation date." Returns None when nothing was left out (display
+    of None shows nothing), so a notebook can always call ``display(show.left_out(...))``.
+
+    ``noun`` is plural ("deals", "leads"); ``reason`` completes "they ..." (e.g. "have no
+    created_at"). Real data is partial: a number computed from fewer rows than the data
+    holds says so on the page, never silently.
+    """
+    count, total = int(count or 0), int(total or 0)
+    if count <= 0:
+        return None
+    return notice(f"{count:,} of {total:,} {noun} are left out of this view: they {reason}.", "info")
+
+
 def _change(value, previous, kind: str) -> str:
     """The change against the previous period: points for rates, percent for the rest."""
     if value is None or previous is None or pd.isna(value) or pd.isna(previous):

@@ -49,3 +49,9 @@ def test_dates_show_without_midnight_and_months_as_month_names():
     html = show.table(frame).data
     assert "Jan 2025" in html and "Feb 2025" in html and "2025-01-05" in html
     assert "00:00:00" not in html
+
+
+def test_left_out_names_count_total_and_reason_and_is_silent_at_zero():
+    note = show.left_out(12, 1240, "deals", "have no <created_at>").data
+    assert "12 of 1,240 deals are left out of this view: they have no &lt;created_at&gt;." in note
+    assert show.left_out(0, 1240, "deals", "have no created_at") is None
