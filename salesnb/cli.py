@@ -78,22 +78,61 @@ def run(
     period_end: Annotated[Optional[str], typer.Option(help="Last day of the period, YYYY-MM-DD.")] = None,
     only: Annotated[Optional[list[str]], typer.Option(help="Run only this notebook (repeatable), e.g. 02_conversion.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run folder (default: reports/<timestamp>).")] = None,
-    jobs: Annotated[int, typer.Option(help="Notebooks to run at once.")] = 1,
+    jobs: Annotated[Optional[int], typer.Option(help="Notebooks to run at once (default 1).")] = None,
     mapping: MappingOption = None,
     preset: PresetOption = None,
+    plan: Annotated[Optional[Path], typer.Option("--plan", help="Run plan YAML (data, period rule, notebooks, fan-out, where runs go, how many to keep); options given here override it.")] = None,
+    each: Annotated[Optional[str], typer.Option("--each", help="Also run the notebooks that take this filter once per value, into one folder each: team, rep or segment.")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Per-notebook time limit in seconds; a notebook over it is stopped and marked failed.")] = None,
+    keep: Annotated[Optional[int], typer.Option("--keep", help="Keep this many finished runs in the reports folder; older ones are deleted.")] = None,
+    reports_dir: Annotated[Optional[Path], typer.Option("--reports-dir", help="Folder the run folders go to (default: the kit's reports/).")] = None,
+    lock_wait: Annotated[Optional[float], typer.Option("--lock-wait", help="Seconds to wait for another run on the same reports folder (default 600).")] = None,
 ):
     """Validate the data, execute the notebooks with papermill and render HTML reports."""
+    from salesnb.report import plans
+    from salesnb.report.lock import DEFAULT_LOCK_WAIT_SECONDS
     from salesnb.report.runner import PROJECT_ROOT, run_reports
 
+    chosen = plans.load_plan(plan) if plan is not None else plans.RunPlan(path=None)
+    if data is not None and mapping is None and preset is None:
+        chosen.preset = chosen.mapping = None  # --data alone is a folder, whatever the plan imported
+    plans.override(chosen, data=data, mapping=mapping, preset=preset, playbook=config, notebooks=only,
+                   period_start=period_start, period_end=period_end, each=each, reports=reports_dir,
+                   keep=keep, timeout_seconds=timeout, lock_wait_seconds=lock_wait, jobs=jobs)
     # Anchored to the project, not the working directory.
-    folder = _prepared_data(data or PROJECT_ROOT / "data" / "sample", mapping, preset)
-    result = run_reports(folder, config=config, period_start=period_start, period_end=period_end,
-                         only=only, out=out, jobs=jobs)
+    source = chosen.data if chosen.data is not None else PROJECT_ROOT / "data" / "sample"
+    folder = _prepared_data(source, chosen.mapping, chosen.preset)
+    result = run_reports(
+        folder, config=chosen.playbook, period_start=chosen.period_start, period_end=chosen.period_end,
+        only=chosen.notebooks, out=out, jobs=chosen.jobs or 1, reports_dir=chosen.reports,
+        timeout=chosen.timeout_seconds, keep=chosen.keep, each=chosen.each,
+        lock_wait=DEFAULT_LOCK_WAIT_SECONDS if chosen.lock_wait_seconds is None else chosen.lock_wait_seconds,
+        period_rule=chosen.period_rule,
+        # A plan's notebook list is its complete set; --only on the command line is a partial run.
+        full_selection=not only, data_label=str(source) if chosen.is_import else None,
+        plan_name=chosen.path.name if chosen.path else None,
+    )
     typer.echo(f"Reports: {result.index_path}")
+    typer.echo(f"Summary: {result.summary_path}")
     if result.latest_updated:
         typer.echo(f"Open: {result.run_dir.parent / 'latest' / 'index.html'}")
     if not result.ok:
         raise typer.Exit(1)
+
+
+plan_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Run plans: check one before a scheduler uses it.")
+app.add_typer(plan_app, name="plan")
+
+
+@plan_app.command("check")
+def plan_check(path: Annotated[Path, typer.Argument(help="The run plan YAML to check.")]):
+    """Check a run plan without running it: keys, files, period rule, notebooks, filter."""
+    from salesnb.report.plans import load_plan
+
+    checked = load_plan(path)
+    typer.echo(f"Plan {path} is valid:")
+    for line in checked.describe():
+        typer.echo(f"  {line}")
 
 
 @app.command("import")
@@ -116,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         code = app(args=argv, standalone_mode=False)
     except SalesnbError as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
-        return 2
+        # Most errors mean "nothing ran, fix this" (2); a few have their own documented
+        # code: another run holds the reports folder (75), interrupted (130, 143).
+        return getattr(error, "exit_code", 2)
     except typer.Exit as exit_:
         return exit_.exit_code
     except (typer.Abort, KeyboardInterrupt):

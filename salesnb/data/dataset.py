@@ -111,6 +111,14 @@ class Dataset:
             )
         return max(dates)
 
+    @cached_property
+    def first_date(self) -> dt.date:
+        """The data's first dated event (the earliest of the events that date the snapshot):
+        with :attr:`as_of`, the span a whole-history period covers."""
+        dates = [value for value in (self.table(name)[column].min().execute() for name, column in self.SNAPSHOT_EVENTS
+                                     if self.has(name)) if value is not None and not pd.isna(value)]
+        return min((pd.Timestamp(value).date() for value in dates), default=self.as_of)
+
     def events_after_as_of(self) -> list[validate.Finding]:
         """Warnings for activities and orders dated after the snapshot date."""
         findings = []

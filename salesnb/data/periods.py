@@ -96,3 +96,36 @@ def fiscal_quarter_label(date: dt.date, fiscal_year_start_month: int) -> str:
     quarter = months_in // 3 + 1
     year = date.year + (1 if fiscal_year_start_month != 1 and date.month >= fiscal_year_start_month else 0)
     return f"FY{year} Q{quarter}"
+
+
+# Period rules for scheduled runs (run plans): each resolves, against the data's snapshot
+# date, to concrete dates, so the notebooks receive plain period_start / period_end.
+PERIOD_RULES = {
+    "last_full_month": "the last complete calendar month in the data",
+    "quarter_to_date": "from the first day of the current fiscal quarter to the data's date",
+    "last_12_months": "the twelve full months up to the data's date (the notebooks' default)",
+    "all": "the data's whole span, from its first dated event to its last",
+}
+
+
+def period_from_rule(rule: str, as_of: dt.date, fiscal_year_start_month: int = 1,
+                     first_date: dt.date | None = None) -> Period:
+    """The period a rule (``PERIOD_RULES``) gives for data whose snapshot date is ``as_of``.
+
+    - ``last_full_month``: the month of the default period's end (``as_of``'s month when it
+      is the month's last day, else the month before);
+    - ``quarter_to_date``: first day of the fiscal quarter containing ``as_of`` .. ``as_of``;
+    - ``last_12_months``: the default period (twelve full months, see :func:`resolve_period`);
+    - ``all``: ``first_date`` (the data's first dated event) .. ``as_of``.
+    """
+    if rule not in PERIOD_RULES:
+        raise SalesnbError(f"Unknown period rule {rule!r}; use one of {', '.join(PERIOD_RULES)}, "
+                           "or dates (start and end as YYYY-MM-DD).")
+    default = resolve_period(None, None, as_of)
+    if rule == "last_full_month":
+        return Period(default.end.replace(day=1), default.end)
+    if rule == "quarter_to_date":
+        return Period(fiscal_quarter_start(as_of, fiscal_year_start_month), as_of)
+    if rule == "all":
+        return Period(min(first_date or as_of, as_of), as_of)
+    return default

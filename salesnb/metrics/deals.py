@@ -15,6 +15,10 @@ from salesnb.errors import SalesnbError
 
 WON, LOST, OPEN = "won", "lost", "open"
 
+# The filter parameters a report can take, and the (table, column) their values come from.
+# The runner's per-value fan-out (``salesnb run --each team``) reads the values from here.
+FILTER_COLUMNS = {"team": ("reps", "team"), "segment": ("accounts", "segment"), "rep": ("reps", "rep_id")}
+
 
 def outcome(stage: ir.StringValue, playbook) -> ir.StringValue:
     """``won``, ``lost`` or ``open`` from the playbook's stage outcomes."""
@@ -61,9 +65,25 @@ def _deals(dataset: Dataset, team: str | None, segment: str | None) -> ir.Table:
     return table
 
 
+def _distinct_values(column: ir.Value) -> list[str]:
+    return sorted(str(item) for item in column.name("value").as_table().distinct().execute()["value"].dropna())
+
+
+def filter_values(dataset: Dataset, name: str) -> list[str]:
+    """Every value of the filter ``name`` (``team``, ``segment``, ``rep``) in the data, sorted.
+
+    Empty when the table that holds the filter is absent (no reps table: no teams)."""
+    if name not in FILTER_COLUMNS:
+        raise SalesnbError(f"There is no filter {name!r}; the filters are: {', '.join(FILTER_COLUMNS)}.")
+    table, column = FILTER_COLUMNS[name]
+    if not dataset.has(table):
+        return []
+    return _distinct_values(dataset.table(table)[column])
+
+
 def _check_filter_value(column: ir.StringValue, name: str, value: str) -> None:
     """A filter value that matches nothing is a typo, not an empty report."""
-    known = sorted(str(item) for item in column.name("value").as_table().distinct().execute()["value"].dropna())
+    known = _distinct_values(column)
     if value not in known:
         raise SalesnbError(f"{name} = {value!r} matches no data; the {name}s are: {', '.join(known)}.")
 

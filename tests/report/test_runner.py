@@ -19,7 +19,7 @@ import pytest
 
 from salesnb import cli
 from salesnb.errors import DataValidationError, SalesnbError
-from salesnb.report import runner
+from salesnb.report import pages, runner
 from salesnb.report.kpis import KPI_MIME_TYPE, KPI_OUTPUT_TAG
 
 FIXTURE_NOTEBOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
@@ -77,17 +77,17 @@ def assert_offline(page: str) -> None:
 
 
 def test_format_kpi_percent_for_rates_and_shares_separators_for_amounts():
-    assert runner.format_kpi("win_rate", 0.25) == "25.0%"
-    assert runner.format_kpi("pipeline_share_top_rep", 0.125) == "12.5%"  # 12.5 -> "12.5"
-    assert runner.format_kpi("won_amount", 1234567) == "1,234,567"
-    assert runner.format_kpi("won_amount", 1234567.4) == "1,234,567"
-    assert runner.format_kpi("won_amount", 1234567.4, "USD") == "$1,234,567"
-    assert runner.format_kpi("cost_per_lead", 168.66, "EUR") == "€169"
-    assert runner.format_kpi("leads_created", 4671, "USD") == "4,671"
-    assert runner.format_kpi("average_days_to_close", 3.14159) == "3.14"
-    assert runner.format_kpi("win_rate", None) == "–"
-    assert runner.format_kpi("win_rate_by_rep", {"Ann": 0.5, "Bob": 0.25, "Cy": 0.0}) == "3 values"
-    assert runner.format_kpi("win_rate_by_rep", {"Ann": 0.5}) == "1 value"
+    assert pages.format_kpi("win_rate", 0.25) == "25.0%"
+    assert pages.format_kpi("pipeline_share_top_rep", 0.125) == "12.5%"  # 12.5 -> "12.5"
+    assert pages.format_kpi("won_amount", 1234567) == "1,234,567"
+    assert pages.format_kpi("won_amount", 1234567.4) == "1,234,567"
+    assert pages.format_kpi("won_amount", 1234567.4, "USD") == "$1,234,567"
+    assert pages.format_kpi("cost_per_lead", 168.66, "EUR") == "€169"
+    assert pages.format_kpi("leads_created", 4671, "USD") == "4,671"
+    assert pages.format_kpi("average_days_to_close", 3.14159) == "3.14"
+    assert pages.format_kpi("win_rate", None) == "–"
+    assert pages.format_kpi("win_rate_by_rep", {"Ann": 0.5, "Bob": 0.25, "Cy": 0.0}) == "3 values"
+    assert pages.format_kpi("win_rate_by_rep", {"Ann": 0.5}) == "1 value"
 
 
 def test_unknown_only_name_lists_the_available_notebooks(tmp_path):
@@ -162,7 +162,7 @@ class FakePapermill:
         self.seen_latest: list[str | None] = []
         self.parameters: list[dict] = []
 
-    def __call__(self, input_path, output_path, parameters=None, cwd=None, kernel_name=None, progress_bar=True):
+    def __call__(self, input_path, output_path, parameters=None, cwd=None, kernel_name=None, progress_bar=True, **engine_options):
         from papermill.exceptions import PapermillExecutionError
 
         link = self.reports_dir / "latest"
@@ -189,7 +189,9 @@ def test_latest_moves_only_after_a_complete_successful_default_run(tmp_path, mon
     monkeypatch.setattr(papermill, "execute_notebook", fake)
     link = reports / "latest"
 
-    first = runner.run_reports(data, only=["00_summary"], notebooks_dir=FIXTURE_NOTEBOOKS, reports_dir=reports)
+    # A plan whose notebook list is [00_summary] (its complete set): full_selection.
+    first = runner.run_reports(data, only=["00_summary"], full_selection=True, notebooks_dir=FIXTURE_NOTEBOOKS,
+                               reports_dir=reports)
     assert first.ok and first.run_dir.parent == reports
     assert link.is_symlink() and not os.path.isabs(os.readlink(link))  # relative: the folder can move
     assert link.resolve() == first.run_dir.resolve()
@@ -204,12 +206,19 @@ def test_latest_moves_only_after_a_complete_successful_default_run(tmp_path, mon
     assert fake.seen_latest[-2:] == [first.run_dir.name, first.run_dir.name]
 
     # --out runs leave latest alone, even when they succeed.
-    third = runner.run_reports(data, only=["00_summary"], notebooks_dir=FIXTURE_NOTEBOOKS, reports_dir=reports,
-                               out=tmp_path / "elsewhere")
+    third = runner.run_reports(data, only=["00_summary"], full_selection=True, notebooks_dir=FIXTURE_NOTEBOOKS,
+                               reports_dir=reports, out=tmp_path / "elsewhere")
     assert third.ok and third.run_dir == (tmp_path / "elsewhere").resolve()
     assert link.resolve() == first.run_dir.resolve()
 
-    fourth = runner.run_reports(data, only=["00_summary"], notebooks_dir=FIXTURE_NOTEBOOKS, reports_dir=reports)
+    # --only picks part of the notebooks: a successful partial run is not "latest" either.
+    partial = runner.run_reports(data, only=["00_summary"], notebooks_dir=FIXTURE_NOTEBOOKS, reports_dir=reports)
+    assert partial.ok and not partial.latest_updated
+    assert link.resolve() == first.run_dir.resolve()
+    assert json.loads((partial.run_dir / "status.json").read_text())["scope"] == "partial"
+
+    fourth = runner.run_reports(data, only=["00_summary"], full_selection=True, notebooks_dir=FIXTURE_NOTEBOOKS,
+                                reports_dir=reports)
     assert fake.seen_latest[-1] == first.run_dir.name  # still the old run while this one runs
     assert link.resolve() == fourth.run_dir.resolve()
     assert not list(reports.glob(".latest-*"))  # no temporary link left behind
@@ -248,7 +257,7 @@ def test_good_run_writes_every_file_and_the_recorded_kpis(good_run):
     data, result = good_run
     assert result.ok
     assert sorted(path.name for path in result.run_dir.iterdir()) == [
-        "00_summary.html", "00_summary.ipynb", "index.html", "metrics.json", "run.log",
+        "00_summary.html", "00_summary.ipynb", "index.html", "metrics.json", "run.log", "status.json", "summary.html",
     ]
     [summary] = result.results
     assert (summary.name, summary.status, summary.error) == ("00_summary", "ok", None)
@@ -317,7 +326,7 @@ def test_a_failing_notebook_does_not_stop_the_others(failed_cli_run, good_run):
     code, out = failed_cli_run
     assert sorted(path.name for path in out.iterdir()) == [
         "00_summary.html", "00_summary.ipynb", "01_broken.html", "01_broken.ipynb",
-        "index.html", "metrics.json", "run.log",
+        "index.html", "metrics.json", "run.log", "status.json", "summary.html",
     ]
     metrics = json.loads((out / "metrics.json").read_text())
     # The failed notebook keeps what it recorded before failing: len(DEALS) = 5.
@@ -358,7 +367,7 @@ def test_untrusted_text_from_the_data_is_only_ever_escaped(tmp_path):
     assert SCRIPT_PAYLOAD in metrics["00_summary"]["amount_by_source"]
 
     pages = {path.name: path.read_text() for path in result.run_dir.glob("*.html")}
-    assert set(pages) == {"00_summary.html", "01_broken.html", "index.html"}
+    assert set(pages) == {"00_summary.html", "01_broken.html", "index.html", "summary.html"}
     for name, page in pages.items():
         assert SCRIPT_PAYLOAD not in page, name
         assert IMAGE_PAYLOAD not in page, name

@@ -1,0 +1,146 @@
+"""The run's own pages: ``index.html`` (every report, its tiles and trends since the last
+run), ``summary.html`` (findings and tiles of every report on one page) and ``metrics.json``.
+
+Rendered with Jinja2 with autoescaping on: report titles, pack values, error messages and
+findings carry CRM text. Every page is self-contained (inline CSS, no script, nothing from
+the network) and shares one print stylesheet (``templates/print.css``) with the reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import salesnb
+from salesnb.report import trends
+from salesnb.report.runs import write_json, write_text
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+# KPI names that hold money; shown with the playbook's currency symbol in the index.
+CURRENCY_WORDS = ("amount", "cost", "spend", "velocity", "revenue", "pipeline_value", "quota")
+
+
+@lru_cache(maxsize=1)
+def print_css() -> str:
+    """The print stylesheet every page of a run uses (reports, index, summary)."""
+    return (TEMPLATES_DIR / "print.css").read_text(encoding="utf-8")
+
+
+def format_kpi(name: str, value, currency: str | None = None) -> str:
+    """A KPI as index text: rates and shares as percents, money with the currency symbol,
+    other numbers with thousands separators."""
+    from salesnb.data.formats import format_value
+
+    if isinstance(value, dict):
+        return f"{len(value)} value" + ("" if len(value) == 1 else "s")
+    if value is None:
+        return "–"
+    lowered = name.lower()
+    if "rate" in lowered or "share" in lowered:
+        return f"{value:.1%}"
+    if currency and any(word in lowered for word in CURRENCY_WORDS):
+        return format_value(value, "currency", currency)
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def headline_tiles(headline: dict) -> list[tuple[str, str]]:
+    """(label, formatted value) of each tile a report recorded with ``kpis.headline``, in its order."""
+    from salesnb.data.formats import format_value
+
+    currency = headline.get("currency") or "USD"
+    return [(tile["label"], format_value(tile["value"], tile["kind"], currency)) for tile in headline.get("tiles", [])]
+
+
+def headline_kpis(kpis: dict, currency: str | None = None) -> list[tuple[str, str]]:
+    """(label, formatted value) for each KPI, scalars first, each group in name order: for a
+    notebook that records KPIs but no headline tiles."""
+    scalars = [(name, format_kpi(name, value, currency)) for name, value in sorted(kpis.items()) if not isinstance(value, dict)]
+    maps = [(name, format_kpi(name, value)) for name, value in sorted(kpis.items()) if isinstance(value, dict)]
+    return [(name.replace("_", " "), text) for name, text in scalars + maps]
+
+
+@dataclass
+class RunPage:
+    """What the index and summary say about the run as a whole."""
+
+    run_name: str
+    started: dt.datetime
+    data_name: str  # the data folder's name only: the pages are forwarded
+    playbook: str
+    period: str
+    warnings: list[str]
+    currency: str
+    notes: list[str] = field(default_factory=list)
+    plan: str | None = None
+    comparison: trends.Comparison = field(default_factory=trends.Comparison)
+
+
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        # Titles, pack values, error messages and findings can carry CRM text: escape everything.
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        keep_trailing_newline=True,
+    )
+
+
+def _report_rows(results, page: RunPage, folder: str) -> list[dict]:
+    rows = []
+    for item in results:
+        tiles = []
+        if item.headline:
+            for label, value in headline_tiles(item.headline):
+                trend = page.comparison.trend(folder, item.name, label)
+                tiles.append({"label": label, "value": value, "trend": trend.text if trend else "",
+                              "previous": trend.previous if trend else "", "direction": trend.direction if trend else ""})
+        else:
+            tiles = [{"label": label, "value": value, "trend": "", "previous": "", "direction": ""}
+                     for label, value in headline_kpis(item.kpis, page.currency)]
+        rows.append({
+            "name": item.name,
+            "title": item.title or item.name.replace("_", " "),
+            "href": item.html_path.name if item.html_path else None,
+            "status": item.status,
+            "error_name": item.error_name,
+            "error_message": item.error_message,
+            "duration": f"{item.duration:.1f} s",
+            "tiles": tiles,
+            "findings": item.findings,
+        })
+    return rows
+
+
+def write_run_pages(result, page: RunPage) -> None:
+    """metrics.json, index.html and summary.html for the run folder and each pack's folder."""
+    environment = _environment()
+    groups = [(None, "", result.run_dir)] + [(pack, pack.folder, result.run_dir / pack.folder) for pack in result.packs]
+    pack_rows = []
+    for pack in result.packs:
+        members = [item for item in result.results if item.pack == pack]
+        pack_rows.append({"label": pack.value, "filter": pack.filter, "href": f"{pack.folder}/index.html",
+                          "summary": f"{pack.folder}/summary.html", "ok": all(item.ok for item in members),
+                          "failed": sum(not item.ok for item in members), "count": len(members)})
+    for pack, folder, target in groups:
+        members = [item for item in result.results if item.pack == pack]
+        write_json(target / "metrics.json", {item.name: item.kpis for item in members})
+        common = dict(
+            title="salesnb reports" if pack is None else f"salesnb reports · {pack.filter} {pack.value}",
+            run_time=page.started.strftime("%d %b %Y %H:%M"), run_name=page.run_name, data_dir=page.data_name,
+            config_path=page.playbook, period=page.period, plan=page.plan, pack=pack,
+            up_link="../index.html" if pack is not None else None,
+            reports=_report_rows(members, page, folder), warnings=page.warnings,
+            notes=page.notes if pack is None else [], comparison=page.comparison,
+            moves=page.comparison.biggest_moves(folder if pack is not None else None),
+            ok=all(item.ok for item in members), failed_count=sum(not item.ok for item in members),
+            print_css=print_css(), version=salesnb.__version__,
+        )
+        write_text(target / "index.html", environment.get_template("index.html.j2").render(
+            packs=pack_rows if pack is None else [], **common))
+        write_text(target / "summary.html", environment.get_template("summary.html.j2").render(**common))

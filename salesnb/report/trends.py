@@ -1,0 +1,148 @@
+"""Trends since the last run: each headline tile against the previous comparable run.
+
+Runs are compared within a *series*: the same data source, the same notebooks and the same
+fan-out (``status.json`` ``series``). The previous run is the newest **finished** run of
+the series in the same folder (a killed or aborted run never counts). Its tiles are
+comparable when the period follows the same rule (``last_full_month`` then
+``last_full_month``, or the same fixed dates) and the playbook is the same file content;
+otherwise every tile says why it is not compared instead of showing a change.
+
+A change is in points for percentages (26.8% -> 28.0% is +1.2 pts) and relative for the
+rest (120 -> 150 deals is +25%); a previous value of 0 gives the difference itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from salesnb.data.formats import format_value
+from salesnb.report import runs
+
+UP, DOWN, FLAT = "▲", "▼", "="
+BIGGEST_MOVES = 6  # rows in an index's "changed since last run" section
+
+
+def previous_run(folder: Path, status: dict, current: Path) -> dict | None:
+    """The status of the newest finished run of the same series in ``folder``, other than ``current``."""
+    current = Path(current).resolve()
+    candidates = [run for run in runs.list_runs(folder)
+                  if run.state == runs.FINISHED and run.path.resolve() != current
+                  and run.status.get("series") == status.get("series")]
+    if not candidates:
+        return None
+    found = dict(candidates[-1].status)
+    found.setdefault("run", candidates[-1].path.name)
+    return found
+
+
+@dataclass(frozen=True)
+class Trend:
+    """One tile against the previous run: ``text`` as shown (``▲ +1.2 pts``, or why it is
+    not compared), the ``previous`` value as text, and ``magnitude`` for ranking moves
+    (points for percentages, percent change otherwise; None when not comparable)."""
+
+    text: str
+    previous: str = ""
+    direction: str = ""
+    magnitude: float | None = None
+
+
+@dataclass(frozen=True)
+class Move:
+    """A tile that moved since the last run, for the "changed since last run" section."""
+
+    report: str
+    href: str
+    pack: str | None
+    label: str
+    previous: str
+    value: str
+    change: str
+    magnitude: float
+
+
+@dataclass
+class Comparison:
+    previous_run: str | None = None
+    previous_date: str | None = None  # e.g. "23 Nov 2026"
+    reason: str | None = None  # why nothing is compared (first run, period rule changed, ...)
+    tiles: dict = field(default_factory=dict)  # (folder, notebook, label) -> Trend
+    moves: list[Move] = field(default_factory=list)  # every move, biggest first
+
+    def trend(self, folder: str, notebook: str, label: str) -> Trend | None:
+        return self.tiles.get((folder, notebook, label))
+
+    def biggest_moves(self, folder: str | None = None, limit: int = BIGGEST_MOVES) -> list[Move]:
+        """The biggest moves of the whole run (``folder`` None), or of one pack's folder with
+        links relative to that folder."""
+        if folder is None:
+            return self.moves[:limit]
+        prefix = folder + "/"
+        return [replace(move, href=move.href[len(prefix):]) for move in self.moves
+                if move.href.startswith(prefix)][:limit]
+
+
+def _date(status: dict) -> str:
+    try:
+        return dt.datetime.fromisoformat(str(status.get("started"))).strftime("%d %b %Y %H:%M")
+    except ValueError:
+        return str(status.get("run", "?"))
+
+
+def _change(value: float, previous: float, kind: str) -> tuple[str, str, float]:
+    """(direction arrow, change text, magnitude)."""
+    difference = value - previous
+    direction = FLAT if abs(difference) < 1e-12 else (UP if difference > 0 else DOWN)
+    if kind == "percent":
+        points = difference * 100
+        return direction, f"{points:+.1f} pts", abs(points)
+    if previous == 0:
+        return direction, f"{difference:+,.0f}", abs(difference)
+    relative = difference / abs(previous) * 100
+    return direction, f"{relative:+.0f}%", abs(relative)
+
+
+def compare(status: dict, previous: dict | None) -> Comparison:
+    """Every headline tile of ``status`` (a run's status.json payload) against ``previous``."""
+    if previous is None:
+        return Comparison(reason="This is the first finished run of this plan here: nothing to compare with yet.")
+    comparison = Comparison(previous_run=previous.get("run"), previous_date=_date(previous))
+    reasons = []
+    rule, previous_rule = (status.get("period") or {}).get("rule"), (previous.get("period") or {}).get("rule")
+    if rule != previous_rule:
+        reasons.append(f"the period rule changed ({previous_rule} → {rule})")
+    if (status.get("playbook") or {}).get("sha256") != (previous.get("playbook") or {}).get("sha256"):
+        reasons.append("the playbook changed")
+    comparison.reason = ("Not compared with the run of " + comparison.previous_date + ": " + "; ".join(reasons) + ".") \
+        if reasons else None
+    earlier = {(item.get("folder") or "", item["name"]): item for item in previous.get("notebooks", [])}
+    for item in status.get("notebooks", []):
+        folder, headline = item.get("folder") or "", item.get("headline") or {}
+        currency = headline.get("currency") or "USD"
+        before = earlier.get((folder, item["name"]), {}).get("headline") or {}
+        tiles_before = {tile["label"]: tile for tile in before.get("tiles", [])}
+        for tile in headline.get("tiles", []):
+            key = (folder, item["name"], tile["label"])
+            old = tiles_before.get(tile["label"])
+            if reasons:
+                comparison.tiles[key] = Trend("not compared: " + "; ".join(reasons))
+            elif old is None or old.get("kind") != tile.get("kind"):
+                comparison.tiles[key] = Trend("new since the last run")
+            elif tile.get("value") is None or old.get("value") is None:
+                comparison.tiles[key] = Trend("not measured in one of the runs",
+                                              format_value(old.get("value"), old["kind"], currency))
+            else:
+                direction, change, magnitude = _change(float(tile["value"]), float(old["value"]), tile["kind"])
+                previous_text = format_value(old["value"], old["kind"], currency)
+                comparison.tiles[key] = Trend(f"{direction} {change}", previous_text, direction, magnitude)
+                if direction != FLAT:
+                    href = (folder + "/" if folder else "") + (item.get("html") or "")
+                    comparison.moves.append(Move(
+                        report=item.get("title") or item["name"], href=href, pack=item.get("pack"),
+                        label=tile["label"], previous=previous_text,
+                        value=format_value(tile["value"], tile["kind"], currency),
+                        change=f"{direction} {change}", magnitude=magnitude))
+    comparison.moves.sort(key=lambda move: (-move.magnitude, move.report, move.pack or "", move.label))
+    return comparison
