@@ -50,6 +50,17 @@ KEYS = {
 DATA_KEYS = {"export", "url", "preset", "mapping"}
 
 
+class _PlanLoader(yaml.SafeLoader):
+    """Safe YAML with dates left as text: PyYAML would fail on 2026-13-01 with a bare
+    ValueError; the plan checks dates itself and says which one is wrong."""
+
+
+_PlanLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class PlanError(SalesnbError):
     """A run plan has mistakes; the message lists every one, with what to write instead."""
 
@@ -154,7 +165,7 @@ def load_plan(path, notebooks_dir: Path | None = None) -> RunPlan:
         raise PlanError(path, [f"the plan file does not exist{' (it is a folder)' if path.is_dir() else ''}; "
                                "give the path of a YAML file (see docs/reports.md, Run plans)."])
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_PlanLoader)  # noqa: S506 (a SafeLoader)
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise PlanError(path, [f"it is not valid YAML: {error}"]) from None
     if not isinstance(raw, dict):

@@ -30,6 +30,7 @@ import html
 import logging
 import os
 import signal
+import tempfile
 import threading
 import time
 import traceback
@@ -81,6 +82,7 @@ class NotebookResult:
     error_name: str | None = None
     error_message: str | None = None
     pack: Pack | None = None  # with --each: the team/rep/segment this copy ran for
+    kernel_messages: list[str] = field(default_factory=list)  # the kernel's stderr, for run.log
 
     @property
     def ok(self) -> bool:
@@ -276,6 +278,17 @@ class KernelWatch:
         self.expired = False
         self.stopped = False
         self._lock = threading.Lock()
+        # The kernel's own stderr (ipykernel's log lines and shutdown noise): kept out of
+        # the run's terminal and cron mail; a failed notebook's lines go into run.log.
+        self.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+
+    def kernel_messages(self) -> list[str]:
+        """What the kernel process wrote to stderr, without ipykernel's routine warnings."""
+        self.stderr.flush()
+        self.stderr.seek(0)
+        lines = [line.rstrip() for line in self.stderr.read().splitlines() if line.strip()]
+        self.stderr.close()
+        return [line for line in lines if "running over TCP without encryption" not in line]
 
     def started(self, manager) -> None:
         with self._lock:
@@ -309,6 +322,10 @@ class KernelWatch:
         watch = self
 
         class RunKernelManager(AsyncKernelManager):
+            async def _async_launch_kernel(self, kernel_cmd, **kwargs):
+                kwargs["stdout"] = kwargs["stderr"] = watch.stderr
+                return await super()._async_launch_kernel(kernel_cmd, **kwargs)
+
             async def _async_post_start_kernel(self, **kwargs):
                 await super()._async_post_start_kernel(**kwargs)
                 watch.started(self)
@@ -376,6 +393,10 @@ class _Execution:
                 str(job.path), str(result.notebook_path), parameters=job.parameters,
                 cwd=str(self.notebooks_dir), kernel_name=KERNEL_NAME, progress_bar=False,
                 kernel_manager_class=watch.kernel_manager_class(),
+                # Once the last cell's outputs are in, the kernel has nothing left to do: end it
+                # at once. A polite shutdown request races with ipykernel closing its sockets and
+                # prints a ZMQ traceback from the kernel now and then.
+                shutdown_kernel="immediate",
             )
             result.status = "ok"
         except PapermillExecutionError as error:
@@ -393,6 +414,7 @@ class _Execution:
             with self.lock:
                 self.watches.discard(watch)
         result.duration = time.monotonic() - began
+        result.kernel_messages = watch.kernel_messages()
         if watch.stopped:
             return result  # the run is being stopped: no page to render
         if watch.expired:
@@ -509,6 +531,8 @@ def _write_log(log_path: Path, result: RunResult, *, started: dt.datetime, finis
         lines.append(f"  {_label(item):40} {item.status:7} {item.duration:8.1f} s")
         if item.error:
             lines += [f"      {line}" for line in item.error.splitlines()]
+        if item.kernel_messages and not item.ok:
+            lines += ["      kernel stderr:"] + [f"        {line}" for line in item.kernel_messages[-40:]]
     return write_text(log_path, "\n".join(lines) + "\n")
 
 

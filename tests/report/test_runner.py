@@ -21,28 +21,11 @@ from salesnb import cli
 from salesnb.errors import DataValidationError, SalesnbError
 from salesnb.report import pages, runner
 from salesnb.report.kpis import KPI_MIME_TYPE, KPI_OUTPUT_TAG
+from tests.run_fixtures import DEALS, write_dataset
 
 FIXTURE_NOTEBOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 SCRIPT_PAYLOAD = "<script>alert(1)</script>"
 IMAGE_PAYLOAD = "<img src=x onerror=alert(1)>"
-
-# Five deals in the default playbook's stages.
-DEALS = pd.DataFrame({
-    "opportunity_id": ["O1", "O2", "O3", "O4", "O5"],
-    "created_at": ["2026-01-05", "2026-01-10", "2026-02-01", "2026-03-01", "2026-03-15"],
-    "close_date": ["2026-02-10", "2026-03-01", "2026-04-15", "2026-06-30", "2026-05-20"],
-    "stage": ["Closed Won", "Closed Lost", "Closed Won", "Proposal", "Closed Lost"],
-    "amount": [1000, 500, 2500, 4000, 750],
-    "source": ["Webinar", "Outbound", "Webinar", "Outbound", "Referral"],
-    "lost_reason": [None, "Price", None, None, "No budget"],
-})
-
-
-def write_dataset(folder: Path, deals: pd.DataFrame) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    deals.to_csv(folder / "opportunities.csv", index=False)
-    return folder
-
 
 def summary_kpis_by_pandas(deals: pd.DataFrame) -> dict:
     """What 00_summary must record, computed independently with plain pandas.
