@@ -83,12 +83,24 @@ def win_rates(dataset: Dataset, period: Period, by: str | None = None,
     return result.reset_index(drop=True)
 
 
+def deals_created(dataset: Dataset, period: Period, by: str | None = None,
+                  team: str | None = None, segment: str | None = None) -> pd.DataFrame:
+    """Deals created in the period (by ``created_at``): ``created`` = count, per group of ``by``
+    (``team``, ``source``, ...; deals without a value show as "(none)")."""
+    table, columns = _group_columns(created_in(deals(dataset, team, segment), period), by, dataset.playbook)
+    grouped = table.group_by(columns).aggregate(created=table.count()) if columns else table.aggregate(created=table.count())
+    result = grouped.execute()
+    if columns:
+        result = result.sort_values(["created"] + columns, ascending=[False] + [True] * len(columns))
+    return result.reset_index(drop=True)
+
+
 def sales_cycle(dataset: Dataset, period: Period, by: str | None = None,
                 team: str | None = None, segment: str | None = None) -> pd.DataFrame:
     """Sales cycle of deals won in the period: ``close_date - created_at`` in days.
 
-    Returns ``won``, ``median_days``, ``p75_days`` and ``mean_days`` (median and p75 use
-    linear interpolation, as pandas does).
+    Returns ``won``, ``median_days``, ``p75_days``, ``mean_days`` and ``std_days`` (sample
+    standard deviation; median and p75 use linear interpolation, as pandas does).
     """
     closed = closed_in(deals(dataset, team, segment), period)
     won = closed.filter(closed.outcome == WON)
@@ -96,6 +108,7 @@ def sales_cycle(dataset: Dataset, period: Period, by: str | None = None,
     aggregates = dict(
         won=won.count(), median_days=won.cycle_days.median(),
         p75_days=won.cycle_days.quantile(0.75), mean_days=won.cycle_days.mean(),
+        std_days=won.cycle_days.std(how="sample"),
     )
     grouped = won.group_by(columns).aggregate(**aggregates) if columns else won.aggregate(**aggregates)
     result = grouped.execute()

@@ -5,13 +5,15 @@ never per deal or lead):
 
 - :func:`rate_changes`: a rate (successes / trials) that moved between two periods;
 - :func:`count_changes`: a count (e.g. leads) that moved between two periods;
+- :func:`mean_changes`: a mean (e.g. days of sales cycle) that moved between two periods;
 - :func:`value_outliers`: a group whose value (e.g. cost per lead) is far from the others'.
 
 A movement is only reported when it is large *and* unlikely to be noise, and only for
 groups with enough observations (thresholds below, all parameters). Nothing moved -> an
 empty list, and the report says so; there are no sentences that hold whatever the data.
 
-Report-specific lists (e.g. :func:`lead_generation_findings`) combine these blocks.
+Report-specific lists (:func:`lead_generation_findings`, :func:`conversion_findings`)
+combine these blocks.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.data.formats import format_value
-from salesnb.metrics import leads, marketing
+from salesnb.metrics import conversion, leads, marketing
 from salesnb.metrics.statistics import MIN_N  # groups smaller than this (in either period) are not compared
 
 # A rate must move at least this much (0.05 = 5 percentage points) ...
@@ -33,6 +35,8 @@ MIN_COUNT_CHANGE = 0.25
 # ... and by at least this many standard errors (two-proportion z-test for rates,
 # Poisson approximation for counts), so small groups' noise is not reported as news.
 MIN_Z = 2.0
+# A mean (e.g. sales cycle days) must move at least this much relative to the earlier period.
+MIN_MEAN_CHANGE = 0.20
 # A value this many times the median of its peers (or 1/this) is unusual; needs 3+ peers.
 OUTLIER_RATIO = 2.0
 MIN_PEERS = 3
@@ -53,18 +57,19 @@ class Movement:
     n: int
 
 
-def _keyed(frame: pd.DataFrame, key: str | None, label: str | None = None) -> pd.DataFrame:
+def _keyed(frame: pd.DataFrame, key: str | None, label: str | None = None, overall: str = "All leads") -> pd.DataFrame:
     """The frame with ``group_key`` (what matches a group between periods: ``key``) and
-    ``group_label`` (what the sentence shows: ``label``, default the key)."""
+    ``group_label`` (what the sentence shows: ``label``, default the key; ``overall`` for
+    the one row of ``key`` None)."""
     if key is None:
-        return frame.assign(group_key="", group_label="All leads")
+        return frame.assign(group_key="", group_label=overall)
     return frame.assign(group_key=frame[key].astype(str), group_label=frame[label or key].astype(str))
 
 
 def rate_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, successes: str,
                  trials: str, what: str, topic: str, subject_prefix: str = "", min_n: int = MIN_N,
                  min_change: float = MIN_RATE_CHANGE, min_z: float = MIN_Z,
-                 label: str | None = None) -> list[Movement]:
+                 label: str | None = None, overall: str = "All leads") -> list[Movement]:
     """Groups whose rate = successes / trials moved between the previous and the current period.
 
     Kept when trials >= ``min_n`` in both periods, |change| >= ``min_change`` (in rate units)
@@ -73,8 +78,8 @@ def rate_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | No
     overall row; an id, e.g. ``rep_id``, so two reps with the same name stay apart);
     ``label`` the column shown in the sentence (default ``key``, e.g. ``rep_name``).
     """
-    merged = _keyed(current, key, label)[["group_key", "group_label", successes, trials]].merge(
-        _keyed(previous, key, label)[["group_key", successes, trials]], on="group_key", suffixes=("", "_before"))
+    merged = _keyed(current, key, label, overall)[["group_key", "group_label", successes, trials]].merge(
+        _keyed(previous, key, label, overall)[["group_key", successes, trials]], on="group_key", suffixes=("", "_before"))
     merged = merged[(merged[trials] >= min_n) & (merged[f"{trials}_before"] >= min_n)]
     if merged.empty:
         return []
@@ -103,7 +108,7 @@ def rate_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | No
 def count_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, count: str, what: str,
                   topic: str, subject_prefix: str = "", min_n: int = MIN_N,
                   min_change: float = MIN_COUNT_CHANGE, min_z: float = MIN_Z,
-                  label: str | None = None) -> list[Movement]:
+                  label: str | None = None, overall: str = "All leads") -> list[Movement]:
     """Groups whose count moved between the previous and the current period (same length).
 
     Kept when the count is >= ``min_n`` in BOTH periods (as for rates: a group too small in
@@ -111,9 +116,10 @@ def count_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | N
     with z = (c1 - c0) / sqrt(c1 + c0). A group new this period (c0 = 0) is therefore only
     reported with ``min_n`` = 0. ``key`` matches groups, ``label`` is shown (default ``key``).
     """
-    before = _keyed(previous, key, label)[["group_key", "group_label", count]].rename(
+    before = _keyed(previous, key, label, overall)[["group_key", "group_label", count]].rename(
         columns={"group_label": "label_before", count: f"{count}_before"})
-    merged = _keyed(current, key, label)[["group_key", "group_label", count]].merge(before, on="group_key", how="outer")
+    merged = _keyed(current, key, label, overall)[["group_key", "group_label", count]].merge(
+        before, on="group_key", how="outer")
     # A group gone this period keeps the label it had before.
     merged["group_label"] = merged["group_label"].fillna(merged["label_before"])
     merged = merged.fillna({count: 0, f"{count}_before": 0})
@@ -134,6 +140,40 @@ def count_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | N
             change = f"{'rose' if row.c1 > row.c0 else 'fell'} {abs(row.relative):.0%} from {int(row.c0):,} to {int(row.c1):,}"
         sentence = f"{subject}: {what} {change} against the previous period of the same length."
         movements.append(Movement(topic, subject, sentence, abs(float(row.z)), int(row.c1)))
+    return _strongest(movements)
+
+
+def mean_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, mean: str, std: str, n: str,
+                 what: str, topic: str, format_value, n_label: str = "observations", subject_prefix: str = "",
+                 min_n: int = MIN_N, min_change: float = MIN_MEAN_CHANGE, min_z: float = MIN_Z,
+                 label: str | None = None, overall: str = "All deals") -> list[Movement]:
+    """Groups whose mean (e.g. sales cycle days) moved between the previous and the current period.
+
+    Kept when n >= ``min_n`` in both periods, |m1 / m0 - 1| >= ``min_change`` and |z| >=
+    ``min_z``, with Welch's z = (m1 - m0) / sqrt(s1^2 / n1 + s0^2 / n0) (s the sample
+    standard deviations). ``format_value`` writes a mean (e.g. ``"30 d"``).
+    """
+    columns = ["group_key", "group_label", mean, std, n]
+    merged = _keyed(current, key, label, overall)[columns].merge(
+        _keyed(previous, key, label, overall)[columns[:1] + columns[2:]], on="group_key", suffixes=("", "_before"))
+    merged = merged[(merged[n] >= min_n) & (merged[f"{n}_before"] >= min_n)]
+    if merged.empty:
+        return []
+    m1, m0 = merged[mean].astype(float), merged[f"{mean}_before"].astype(float)
+    n1, n0 = merged[n].astype(float), merged[f"{n}_before"].astype(float)
+    error = np.sqrt(merged[std].astype(float) ** 2 / n1 + merged[f"{std}_before"].astype(float) ** 2 / n0)
+    merged = merged.assign(m1=m1, m0=m0, z=(m1 - m0) / error.where(error > 0),
+                           relative=(m1 / m0.where(m0 > 0)) - 1)
+    moved = merged[(merged["relative"].abs() >= min_change) & (merged["z"].abs() >= min_z)]
+    movements = []
+    for row in moved.itertuples(index=False):
+        subject = f"{subject_prefix}{row.group_label}"
+        sentence = (
+            f"{subject}: {what} {'rose' if row.m1 > row.m0 else 'fell'} {abs(row.relative):.0%} from "
+            f"{format_value(row.m0)} to {format_value(row.m1)} ({int(getattr(row, n + '_before')):,} {n_label} "
+            f"in the previous period, {int(getattr(row, n)):,} now)."
+        )
+        movements.append(Movement(topic, subject, sentence, abs(float(row.z)), int(getattr(row, n))))
     return _strongest(movements)
 
 
@@ -248,4 +288,45 @@ def lead_generation_findings(dataset, period, *, maturity_days: int | None = Non
                                      topic="cost", n_label="leads", subject_prefix="Campaign ", min_n=min_n,
                                      format_value=lambda value: format_value(value, "currency", currency))
         found += _strongest(cost_moves)
+    return found
+
+
+# ----------------------------------------------------------------------------- conversion
+
+
+def conversion_findings(dataset, period, *, team: str | None = None, segment: str | None = None,
+                        min_n: int = MIN_N) -> list[Movement]:
+    """What moved most in conversion, this period against the previous one (``period.previous()``).
+
+    In this order, at most :data:`PER_TOPIC` per topic, strongest first, each on deals of
+    the same team/segment filter:
+
+    1. win rate = won / (won + lost) over deals closed in each period (open deals are never
+       losses): overall, by team (with a reps table and no team filter) and by the deal's
+       source; n = closed deals, at least ``min_n`` in both periods;
+    2. volume: deals created (by ``created_at``), overall and by source, as :func:`count_changes`;
+    3. speed: the mean sales cycle (``close_date - created_at`` in days) of deals won in each
+       period, as :func:`mean_changes` (n = won deals).
+    """
+    filters = dict(team=team, segment=segment)
+    previous = period.previous()
+    groupings = [(None, "")] + ([("team", "Team ")] if dataset.has("reps") and not team else []) + [("source", "Source ")]
+    rates: list[Movement] = []
+    for by, prefix in groupings:
+        now, before = (conversion.win_rates(dataset, window, by=by, **filters) for window in (period, previous))
+        rates += rate_changes(now, before, key=by, successes="won", trials="closed", what="win rate",
+                              topic="win rate", subject_prefix=prefix, min_n=min_n, overall="All deals")
+    found = _strongest(rates)
+
+    volume: list[Movement] = []
+    for by, prefix in ((None, ""), ("source", "Source ")):
+        now, before = (conversion.deals_created(dataset, window, by=by, **filters) for window in (period, previous))
+        volume += count_changes(now, before, key=by, count="created", what="deals created", topic="volume",
+                                subject_prefix=prefix, min_n=min_n, overall="All deals")
+    found += _strongest(volume)
+
+    now, before = (conversion.sales_cycle(dataset, window, **filters) for window in (period, previous))
+    found += mean_changes(now, before, key=None, mean="mean_days", std="std_days", n="won",
+                          what="mean sales cycle of won deals", topic="speed", n_label="won deals", min_n=min_n,
+                          format_value=lambda days: format_value(days, "days"))
     return found

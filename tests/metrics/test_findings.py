@@ -180,3 +180,81 @@ def test_lead_generation_matches_reps_by_id_not_name():
         "Rep Cy: share of leads answered within the 24 h SLA rose from 0.0% (0 of 100) in the "
         "previous period to 100.0% (100 of 100), +100.0 points.",
     ]
+
+
+# ----------------------------------------------------------------------------- conversion list
+
+
+def _conversion_deals() -> pd.DataFrame:
+    """Deals for Q1 2025 (previous) and Q2 2025 (current), built so each number is known by hand.
+
+    Closed deals close on Mar 15 (Q1) or Jun 15 (Q2). Won deals took 20 or 40 days in Q1
+    (alternating: mean 30 d) and 50 or 70 days in Q2 (mean 60 d); lost deals took 10 days.
+    So every deal is created in the quarter it closes in. 45 open deals of source A are
+    created on May 1 with an expected close date of Jun 20, inside the current period.
+
+    | source | Q1 closed | Q1 won | Q2 closed | Q2 won | Q2 open |
+    |--------|-----------|--------|-----------|--------|---------|
+    | A      | 40        | 10     | 40        | 24     | 45      |
+    | B      | 40        | 20     | 40        | 18     | 0       |
+    """
+    rows = []
+
+    def add(source: str, close: str, won: int, lost: int, cycles: tuple[int, int]):
+        for index in range(won + lost):
+            is_won = index < won
+            days = cycles[index % 2] if is_won else 10
+            closed = pd.Timestamp(close)
+            rows.append({"opportunity_id": f"{source}{close}{index}", "stage": "Closed Won" if is_won else "Closed Lost",
+                         "created_at": (closed - pd.Timedelta(days=days)).date().isoformat(),
+                         "close_date": closed.date().isoformat(), "amount": 1000, "source": source})
+
+    add("A", "2025-03-15", 10, 30, (20, 40))
+    add("B", "2025-03-15", 20, 20, (20, 40))
+    add("A", "2025-06-15", 24, 16, (50, 70))
+    add("B", "2025-06-15", 18, 22, (50, 70))
+    rows += [{"opportunity_id": f"OPEN{index}", "stage": "Proposal", "created_at": "2025-05-01",
+              "close_date": "2025-06-20", "amount": 1000, "source": "A"} for index in range(45)]
+    return pd.DataFrame(rows)
+
+
+def test_conversion_findings_by_hand():
+    from salesnb.data.dataset import dataset_from_frames
+
+    dataset = dataset_from_frames({"opportunities": _conversion_deals()})
+    moved = findings.conversion_findings(dataset, CURRENT)
+    # Win rate (closed deals only; the 45 open deals are not losses):
+    # - all deals: 30 of 80 (37.5%) -> 42 of 80 (52.5%), pooled 72/160 = .45,
+    #   se = sqrt(.45 * .55 * (1/80 + 1/80)) = .07866, z = .15 / .07866 = 1.91 < 2 -> noise, not listed;
+    # - source A: 10 of 40 (25%) -> 24 of 40 (60%), pooled 34/80 = .425,
+    #   se = sqrt(.425 * .575 * (2/40)) = .11054, z = .35 / .11054 = 3.17 -> listed;
+    # - source B: 20 of 40 (50%) -> 18 of 40 (45%): -5 points, z = -.45 -> not listed.
+    #   (Had the open deals counted as losses, A would read 24 of 85 = 28.2%.)
+    # No reps table: no team grouping.
+    # Deals created: all 80 -> 80 + 45 = 125, +56%, z = 45 / sqrt(205) = 3.14 -> listed;
+    # A 40 -> 85, +112% (1.125 written as "112%"), z = 45 / sqrt(125) = 4.02 -> listed first;
+    # B 40 -> 40 -> not listed.
+    # Cycle of won deals: Q1 30 won, mean 30 d, sd = sqrt(30 * 10^2 / 29) = 10.17;
+    # Q2 42 won, mean 60 d, sd = sqrt(42 * 10^2 / 41) = 10.12; +100%, Welch z = 30 / 2.43 = 12.3 -> listed.
+    assert [movement.sentence for movement in moved] == [
+        "Source A: win rate rose from 25.0% (10 of 40) in the previous period to 60.0% (24 of 40), +35.0 points.",
+        "Source A: deals created rose 112% from 40 to 85 against the previous period of the same length.",
+        "All deals: deals created rose 56% from 80 to 125 against the previous period of the same length.",
+        "All deals: mean sales cycle of won deals rose 100% from 30 d to 60 d (30 won deals in the previous "
+        "period, 42 now).",
+    ]
+    assert moved[0].strength == pytest.approx(0.35 / (0.425 * 0.575 * 0.05) ** 0.5)
+    assert moved[0].n == 40
+    # variance / n: (30 * 100 / 29) / 30 = 100/29 and (42 * 100 / 41) / 42 = 100/41.
+    assert moved[3].strength == pytest.approx(30 / (100 / 29 + 100 / 41) ** 0.5)
+
+
+def test_conversion_findings_small_n_and_nothing_moved():
+    from salesnb.data.dataset import dataset_from_frames
+
+    deals = _conversion_deals()
+    dataset = dataset_from_frames({"opportunities": deals})
+    # With min_n = 100 no group has 100 closed deals (or won deals, or created deals) in both periods.
+    assert findings.conversion_findings(dataset, CURRENT, min_n=100) == []
+    # The same quarter against itself one year on (no deals in 2024): nothing is compared.
+    assert findings.conversion_findings(dataset, Period(dt.date(2024, 4, 1), dt.date(2024, 6, 30))) == []

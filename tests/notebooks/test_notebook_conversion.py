@@ -83,3 +83,26 @@ def test_conversion_notebook_team_filter(sample_dir, tmp_path):
     assert kpis["opportunities_created"] == expected["opportunities_created"]
     assert kpis["win_rate"] == pytest.approx(expected["win_rate"])
     assert set(kpis["win_rate_by_rep"]) == set(expected["win_rate_by_rep"])
+
+
+def test_conversion_notebook_records_its_findings_first(sample_dir, tmp_path):
+    """The findings list comes before the headline, and its counts match plain pandas."""
+    import re
+
+    from salesnb.report.kpis import read_findings
+
+    notebook, _ = execute_notebook("02_conversion", {
+        "data_dir": str(sample_dir), "period_start": "2025-07-01", "period_end": "2025-12-31"}, tmp_path)
+    [recorded] = read_findings(notebook)
+    assert recorded["title"].endswith("this period against the previous one")
+    headings = [cell.source.splitlines()[0] for cell in notebook.cells if cell.cell_type == "markdown"]
+    assert headings.index("## What moved most") < headings.index("## Headline")
+    # Deals created in 2025 H2 and H1, by created_at, without salesnb.
+    deals = pd.read_csv(sample_dir / "opportunities.csv", parse_dates=["created_at"])
+    counts = [deals["created_at"].between(pd.Timestamp(start), pd.Timestamp(end)).sum()
+              for start, end in (("2025-01-01", "2025-06-30"), ("2025-07-01", "2025-12-31"))]
+    for sentence in recorded["sentences"]:
+        found = re.match(r"All deals: deals created (?:rose|fell) \d+% from ([\d,]+) to ([\d,]+)", sentence)
+        if found:
+            assert [int(value.replace(",", "")) for value in found.groups()] == counts
+    assert recorded["sentences"] or recorded["nothing_found"].startswith("Nothing moved")
