@@ -360,3 +360,35 @@ def test_untrusted_text_from_the_data_is_only_ever_escaped(tmp_path):
     assert "&lt;img src=x onerror=alert(1)&gt;" in pages["00_summary.html"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages["01_broken.html"]  # the traceback, escaped
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages["index.html"]  # the error message, escaped
+
+
+def test_each_team_runs_the_declaring_notebooks_once_per_team_into_safe_folders(tmp_path, monkeypatch):
+    import papermill
+
+    fault_notebooks = FIXTURE_NOTEBOOKS.parent / "fault_notebooks"  # 00_quick declares team, 01_sleep does not
+    deals = DEALS.assign(rep_id=["R1", "R2", "R1", "R3", "R2"])
+    data = write_dataset(tmp_path / "data", deals)
+    # Two teams, one named like a path: its folder must stay inside the run.
+    pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "rep_name": ["Ann", "Bo", "Cy"],
+                  "team": ["East", "../West <b>", "East"]}).to_csv(data / "reps.csv", index=False)
+    fake = FakePapermill(tmp_path / "reports")
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+    result = runner.run_reports(data, notebooks_dir=fault_notebooks, reports_dir=tmp_path / "reports", each="team")
+
+    assert result.ok and result.latest_updated
+    assert [(pack.value, pack.folder) for pack in result.packs] == [("../West <b>", "team-west-b"), ("East", "team-east")]
+    # Company run: both notebooks without a team; packs: 00_quick only, with its team.
+    ran = sorted((Path(run.notebook_path).relative_to(result.run_dir).as_posix(), run.pack.value if run.pack else None)
+                 for run in result.results)
+    assert ran == [("00_quick.ipynb", None), ("01_sleep.ipynb", None),
+                   ("team-east/00_quick.ipynb", "East"), ("team-west-b/00_quick.ipynb", "../West <b>")]
+    assert sorted(str(parameters.get("team")) for parameters in fake.parameters) == ["../West <b>", "East", "None", "None"]
+    for pack in result.packs:
+        assert sorted(path.name for path in (result.run_dir / pack.folder).iterdir()) == [
+            "00_quick.html", "00_quick.ipynb", "index.html", "metrics.json", "summary.html"]
+    index = result.index_path.read_text()
+    assert 'href="team-east/index.html"' in index and "../West &lt;b&gt;" in index and "<b>" not in body_of(index)
+    assert "01_sleep has no &#39;team&#39; parameter: it ran once, for the whole company" in index
+    status = json.loads(result.status_path.read_text())
+    assert [pack["folder"] for pack in status["packs"]] == ["team-west-b", "team-east"]
+    assert status["state"] == "finished" and status["ok"] and status["latest"]
