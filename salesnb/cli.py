@@ -76,6 +76,7 @@ def run(
     config: ConfigOption = None,
     period_start: Annotated[Optional[str], typer.Option(help="First day of the period, YYYY-MM-DD.")] = None,
     period_end: Annotated[Optional[str], typer.Option(help="Last day of the period, YYYY-MM-DD.")] = None,
+    period: Annotated[Optional[str], typer.Option(help="A period rule instead of dates: all (the data's whole span), last_full_month, quarter_to_date or last_12_months.")] = None,
     only: Annotated[Optional[list[str]], typer.Option(help="Run only this notebook (repeatable), e.g. 02_conversion.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run folder (default: reports/<timestamp>).")] = None,
     jobs: Annotated[Optional[int], typer.Option(help="Notebooks to run at once (default 1).")] = None,
@@ -99,6 +100,15 @@ def run(
     plans.override(chosen, data=data, mapping=mapping, preset=preset, playbook=config, notebooks=only,
                    period_start=period_start, period_end=period_end, each=each, reports=reports_dir,
                    keep=keep, timeout_seconds=timeout, lock_wait_seconds=lock_wait, jobs=jobs)
+    if period is not None:
+        from salesnb.data.periods import PERIOD_RULES
+
+        if period not in PERIOD_RULES:
+            _fail(f"--period takes a period rule ({', '.join(PERIOD_RULES)}; 'all' is the data's whole span), "
+                  f"not {period!r}; for given dates use --period-start and --period-end.")
+        if period_start or period_end:
+            _fail(f"--period {period} already sets both ends; leave out --period-start and --period-end.")
+        chosen.period_rule, chosen.period_start, chosen.period_end = period, None, None
     # Anchored to the project, not the working directory.
     source = chosen.data if chosen.data is not None else PROJECT_ROOT / "data" / "sample"
     folder = _prepared_data(source, chosen.mapping, chosen.preset)

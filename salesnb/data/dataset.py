@@ -24,6 +24,7 @@ from salesnb.data import model, validate
 from salesnb.data.cache import cache_root
 from salesnb.data.importing import import_findings
 from salesnb.data.model import FILE_SUFFIXES, MODEL_VERSION, TABLE_NAMES, TABLES, convert, ibis_type
+from salesnb.data.periods import Period
 from salesnb.data.playbook import Playbook, load_playbook
 from salesnb.errors import DatasetNotFoundError, DataValidationError, MissingTableError
 
@@ -113,11 +114,42 @@ class Dataset:
 
     @cached_property
     def first_date(self) -> dt.date:
-        """The data's first dated event (the earliest of the events that date the snapshot):
-        with :attr:`as_of`, the span a whole-history period covers."""
-        dates = [value for value in (self.table(name)[column].min().execute() for name, column in self.SNAPSHOT_EVENTS
-                                     if self.has(name)) if value is not None and not pd.isna(value)]
-        return min((pd.Timestamp(value).date() for value in dates), default=self.as_of)
+        """The first dated event of the data, from the same events as :attr:`as_of`, leaving
+        out dates far before the rest of their column (``validate.date_fences``: a close
+        date decades early must not stretch a whole-history period by decades)."""
+        events = [(name, column) for name, column in self.SNAPSHOT_EVENTS if self.has(name)]
+        closed = None
+        if self.has("opportunities"):
+            opportunities = self._tables["opportunities"]
+            closed = opportunities.filter(opportunities.stage.isin(self.playbook.closed_stages))
+            events.append(("opportunities", "close_date"))
+        dates = [self._earliest(name, column, closed if column == "close_date" else None) for name, column in events]
+        dates = [date for date in dates if date is not None]
+        if not dates:
+            dates = [self._earliest(name, column) for name, column in self.LATER_EVENTS if self.has(name)]
+            dates = [date for date in dates if date is not None]
+        return min(dates) if dates else self.as_of
+
+    def _earliest(self, name: str, column: str, table: ir.Table | None = None):
+        table = self._tables[name] if table is None else table
+        fences = validate.date_fences(self._tables[name], column)
+        day = table[column].cast("date") if table[column].type().is_timestamp() else table[column]
+        if fences is not None:
+            table = table.filter(day >= ibis.literal(fences[0]))
+            day = table[column].cast("date") if table[column].type().is_timestamp() else table[column]
+        value = day.min().execute()
+        return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+    @property
+    def span(self) -> Period:
+        """The data's own span: :attr:`first_date` .. :attr:`as_of` (what period 'all' means)."""
+        return Period(min(self.first_date, self.as_of), self.as_of)
+
+    def pipeline_findings(self) -> list[validate.Finding]:
+        """Open-deal hygiene at the data date (``validate.check_open_deal_close_dates``)."""
+        if not self.has("opportunities"):
+            return []
+        return validate.check_open_deal_close_dates(self._tables["opportunities"], self.playbook, self.as_of)
 
     def events_after_as_of(self) -> list[validate.Finding]:
         """Warnings for activities and orders dated after the snapshot date."""
@@ -300,8 +332,8 @@ def open_dataset(data_dir: str | Path, config: str | Path | Playbook | None = No
         present = sorted(p.name for p in folder.iterdir())[:10]
         raise DatasetNotFoundError(
             f"Data folder {folder} has none of the kit's tables (it has: {', '.join(present) or 'nothing'}); "
-            "it needs at least opportunities.csv or opportunities.parquet. See docs/data-model.md, or import "
-            "a CRM export with 'salesnb import'."
+            "it needs at least one of them, e.g. opportunities.csv (deals), leads.csv or orders.csv. See "
+            "docs/data-model.md, or import a CRM export with 'salesnb import'."
         )
     connection = connect()
     cache = cache_root() / _cache_key(files, playbook)
@@ -327,7 +359,7 @@ def _checked(dataset: Dataset, strict: bool) -> Dataset:
     if strict:
         dataset.as_of  # noqa: B018  (a dataset with no dated rows is refused here, not mid-report)
     if not validate.errors(dataset.findings):
-        dataset.findings = dataset.findings + dataset.events_after_as_of()
+        dataset.findings = dataset.findings + dataset.events_after_as_of() + dataset.pipeline_findings()
     return dataset
 
 

@@ -1,8 +1,9 @@
 """The canonical data model: the tables a dataset may hold and every column's type.
 
 A dataset is a folder with one file per table (``opportunities.csv`` or
-``opportunities.parquet``). Only ``opportunities`` is required; every analysis says
-which other tables it needs. ``docs/data-model.md`` documents the same model for users;
+``opportunities.parquet``). No table is required: every analysis says which tables it
+needs, and a deal table needs only ``opportunity_id`` and ``stage`` (every other column
+may be absent or empty; each analysis leaves out only the deals lacking what it needs). ``docs/data-model.md`` documents the same model for users;
 this module is the single source the loader, the validator, the importer and the sample
 generator all read.
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Bump when a table or column changes meaning: it invalidates the Parquet cache.
-MODEL_VERSION = "2"
+MODEL_VERSION = "3"
 
 COLUMN_TYPES = ("id", "text", "category", "date", "timestamp", "money", "number")
 
@@ -78,16 +79,16 @@ TABLES: dict[str, Table] = {
                 _c("source", "category", False, "First-touch source (e.g. Webinar, Outbound)."),
                 _c("type", "category", False, "New business, expansion, renewal."),
                 _c("product", "category", False, "Main product."),
-                _c("created_at", "date", True, "When the deal was created."),
-                _c("close_date", "date", True, "Actual close date for closed deals; expected close date for open ones."),
+                _c("created_at", "date", False, "When the deal was created."),
+                _c("close_date", "date", False, "Actual close date for closed deals; expected close date for open ones."),
                 _c("stage", "category", True, "Current stage; must be a stage of the playbook."),
-                _c("amount", "money", True, "Deal value in the playbook currency (may be empty on lost deals)."),
+                _c("amount", "money", False, "Deal value in the playbook currency."),
                 _c("lost_reason", "text", False, "Why a lost deal was lost."),
                 _c("currency", "category", False, "Currency code of amount; if present it must equal the playbook currency."),
                 _c("probability", "number", False, "The CRM's own win probability, 0..1 (the playbook's stage probabilities are used where empty)."),
             ),
             key="opportunity_id",
-            required=True,
+            enables="every deal analysis: win rates, funnel, cycle, pipeline, velocity, loss reasons",
         ),
         Table(
             "opportunity_history",

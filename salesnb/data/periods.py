@@ -49,6 +49,16 @@ class Period:
         return f"{self.start:%d %b %Y} – {self.end:%d %b %Y}"
 
 
+# The period parameter value meaning "the data's own span" (``--period all``).
+ALL = "all"
+# A side of a period further than this outside the data is cut back to the data's span.
+CLAMP_MARGIN_DAYS = 366
+
+
+def is_all(value) -> bool:
+    return isinstance(value, str) and value.strip().lower() == ALL
+
+
 def parse_date(value, name: str) -> dt.date | None:
     if value in (None, ""):
         return None
@@ -58,15 +68,22 @@ def parse_date(value, name: str) -> dt.date | None:
         # ISO only: "03/04/2025" is ambiguous (March or April) and is refused, not guessed.
         return dt.datetime.fromisoformat(str(value).strip()).date()
     except (ValueError, TypeError):
-        raise SalesnbError(f"{name} must be a date written as YYYY-MM-DD, not {value!r}.") from None
+        raise SalesnbError(f"{name} must be a date written as YYYY-MM-DD or '{ALL}' (the data's whole span), "
+                           f"not {value!r}.") from None
 
 
-def resolve_period(start, end, as_of: dt.date) -> Period:
+def resolve_period(start, end, as_of: dt.date, span: Period | None = None) -> Period:
     """The reporting period from the notebook parameters.
 
     Without parameters: the twelve full months ending with the last complete month at
     ``as_of`` (the data's snapshot date), so the default does not depend on today's date.
+    ``"all"`` for either end means that end of the data's own ``span`` (first event ..
+    ``as_of``); a period far wider than the data is clamped to it (:func:`clamp_to_data`).
     """
+    if is_all(start) or is_all(end):
+        span = span or Period(as_of, as_of)
+        start = span.start if is_all(start) else start
+        end = span.end if is_all(end) else end
     start_date, end_date = parse_date(start, "period_start"), parse_date(end, "period_end")
     if end_date is None:
         month_end = (pd.Timestamp(as_of) + pd.offsets.MonthEnd(0)).date()
@@ -80,7 +97,27 @@ def resolve_period(start, end, as_of: dt.date) -> Period:
                 f"full month in the data, which runs to {as_of}); give an earlier period_start or a period_end too."
             )
         raise SalesnbError(f"period_start {start_date} is after period_end {end_date}; swap them.")
-    return Period(start_date, end_date)
+    period = Period(start_date, end_date)
+    return clamp_to_data(period, span) if span is not None else period
+
+
+def clamp_to_data(period: Period, span: Period) -> Period:
+    """The period with each side that lies more than ``CLAMP_MARGIN_DAYS`` outside the data's
+    ``span`` moved to the data's first / last month (its first / last day).
+
+    No row falls in the part cut off (except dates the validator reports as far outside the
+    rest, ``outlying_date``), so every count and rate stays the same; what changes
+    is that month axes, monthly tables and charts follow the data, not the calendar
+    (1990..2099 over two years of data would otherwise draw 1,320 empty months)."""
+    start, end = period.start, period.end
+    margin = dt.timedelta(days=CLAMP_MARGIN_DAYS)
+    if start < span.start - margin:
+        start = span.start.replace(day=1)
+    if end > span.end + margin:
+        end = (pd.Timestamp(span.end) + pd.offsets.MonthEnd(0)).date()
+    if start > end:  # a period entirely outside the data: leave it as asked (it shows nothing)
+        return period
+    return Period(start, end)
 
 
 def fiscal_quarter_start(date: dt.date, fiscal_year_start_month: int) -> dt.date:

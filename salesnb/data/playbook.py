@@ -129,10 +129,8 @@ def playbook_from_dict(raw: dict, source: str = "<dict>") -> Playbook:
         fail(f"stage name(s) {', '.join(duplicates)} appear more than once.")
     if sum(stage.outcome == "won" for stage in stages) != 1:
         fail("exactly one stage must have 'outcome: won'.")
-    if not any(stage.outcome == "lost" for stage in stages):
-        fail("at least one stage must have 'outcome: lost'.")
-    if not any(stage.outcome is None for stage in stages):
-        fail("at least one open stage (without an outcome) is needed.")
+    # Lost and open stages are optional: a funnel export may record only the deals won (or
+    # won and lost). The reports then say what such data cannot show (deals.process_gaps).
 
     month = raw.get("fiscal_year_start_month", 1)
     if not isinstance(month, int) or not 1 <= month <= 12:

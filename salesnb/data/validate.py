@@ -118,6 +118,9 @@ def check_columns(name: str, raw: ir.Table) -> list[Finding]:
                 f"Did you mean '{close[0]}'? Rename that header to '{column}'." if close
                 else f"Add a '{column}' column ({spec.column(column).description}) or map a column to it with --mapping."
             )
+            if column == spec.key:
+                hint += (f" An export without an ID column can be imported with 'generate_ids: true' for {name} "
+                         "in the mapping: each row then gets a stable generated ID.")
         findings.append(Finding(
             "error", name, column, "missing_column", 0,
             f"{name}: the required column '{column}' is missing (the file has: {', '.join(raw.columns)}). {hint}",
@@ -181,13 +184,17 @@ def check_duplicate_ids(name: str, typed: ir.Table) -> list[Finding]:
         rows = [{spec.key: str(row[spec.key]), "copies": int(row["copies"])} for _, row in examples.iterrows()]
         findings.append(make_finding(
             "error", spec, spec.key, "duplicate_id", total, "share an ID with another row",
-            f"Each {spec.key} must appear once; remove the duplicate rows or give them distinct IDs.", rows,
+            f"Each {spec.key} must appear once; remove the duplicate rows or give them distinct IDs. If the "
+            f"export has no unique {spec.key} (its ID column names the customer, not the {name} row), import it "
+            f"with 'generate_ids: true' for {name} in the mapping (docs/importing.md): each row then gets a "
+            "stable generated ID, and the repeated column can be mapped where it belongs (e.g. account_id).", rows,
         ))
     missing = int(typed.filter(key.isnull()).count().execute())
     if missing:
         findings.append(make_finding(
             "error", spec, spec.key, "missing_id", missing, "have no ID",
-            f"Every row needs a {spec.key}; fill it in or drop those rows.", [],
+            f"Every row needs a {spec.key}; fill it in or drop those rows, or import the export with "
+            f"'generate_ids: true' for {name} in the mapping, which gives each row a stable ID.", [],
         ))
     return findings
 
@@ -196,9 +203,7 @@ def check_required_values(name: str, raw: ir.Table) -> list[Finding]:
     """Required columns (other than the key) left empty. Unreadable values are reported
     by :func:`check_parsing`, so only truly empty cells count here."""
     spec = TABLES[name]
-    # Lost deals often carry no amount; the metrics handle it.
-    columns = [column for column in spec.required_columns
-               if column != spec.key and not (name == "opportunities" and column == "amount")]
+    columns = [column for column in spec.required_columns if column != spec.key]
     if not columns:
         return []
 
@@ -395,10 +400,19 @@ def check_references(typed_tables: dict[str, ir.Table]) -> list[Finding]:
 
 
 def check_deal_amounts(name: str, typed: ir.Table, playbook: Playbook) -> list[Finding]:
-    """Won and open deals without an amount (lost deals often have none, and that is fine)."""
+    """Won and open deals without an amount (lost deals often have none: see
+    :func:`check_lost_amounts`). No amount on any deal at all is one finding of its own."""
     if name != "opportunities":
         return []
     spec = TABLES[name]
+    counts = typed.aggregate(deals=typed.count(), with_amount=typed.amount.count()).execute().iloc[0]
+    if int(counts["deals"]) and not int(counts["with_amount"]):
+        return [make_finding(
+            "warning", spec, "amount", "no_amounts", int(counts["deals"]), "have no amount: the data holds no deal value",
+            "Every count-based number (deals, win rates, funnel, cycle) works; value-based numbers (win rate by "
+            "value, average won deal, pipeline value, velocity) are shown as not measured. Add the deal amount to "
+            "the export to see them.", [],
+        )]
     missing = typed.amount.isnull() & ~typed.stage.isin(playbook.lost_stages)
     count = int(typed.filter(missing).count().execute())
     if not count:
@@ -409,6 +423,145 @@ def check_deal_amounts(name: str, typed: ir.Table, playbook: Playbook) -> list[F
         "Counts and win rates include them, but value-based numbers (win rate by value, average won "
         "deal, pipeline value, velocity) leave them out: fill in the amount in the CRM.", examples,
     )]
+
+
+# When at least this share of lost deals has amount 0 or none while won deals carry amounts,
+# the CRM zeroes (or never records) lost value: won / (won + lost) by value would read ~100%.
+ZEROED_LOST_AMOUNT_SHARE = 0.5
+
+
+def lost_amount_counts(deals: ir.Table, playbook: Playbook) -> dict[str, int]:
+    """``lost``, ``lost_without_value`` (amount 0 or empty) and ``won_with_amount`` (> 0)."""
+    if not playbook.lost_stages:
+        return {"lost": 0, "lost_without_value": 0, "won_with_amount": 0}
+    lost = deals.stage.isin(playbook.lost_stages)
+    won = deals.stage.isin(playbook.won_stages)
+    counts = deals.aggregate(
+        lost=lost.cast("int64").sum(),
+        lost_without_value=(lost & (deals.amount.isnull() | (deals.amount == 0))).cast("int64").sum(),
+        won_with_amount=(won & (deals.amount > 0)).fill_null(False).cast("int64").sum(),
+    ).execute().iloc[0]
+    return {key: int(value or 0) for key, value in counts.items()}
+
+
+def lost_amounts_zeroed(counts: dict[str, int]) -> bool:
+    """True when the lost deals' amounts cannot be used for a value-weighted win rate:
+    at least ``ZEROED_LOST_AMOUNT_SHARE`` of the lost deals have 0 or no amount while some
+    won deal has one (see :func:`lost_amount_counts`)."""
+    return (counts["lost"] > 0 and counts["won_with_amount"] > 0
+            and counts["lost_without_value"] >= ZEROED_LOST_AMOUNT_SHARE * counts["lost"])
+
+
+def check_lost_amounts(name: str, typed: ir.Table, playbook: Playbook) -> list[Finding]:
+    """Lost deals whose amount was zeroed or left empty while won deals have amounts."""
+    if name != "opportunities":
+        return []
+    counts = lost_amount_counts(typed, playbook)
+    if not lost_amounts_zeroed(counts):
+        return []
+    without = typed.stage.isin(playbook.lost_stages) & (typed.amount.isnull() | (typed.amount == 0))
+    examples = example_rows(typed, without, ["opportunity_id", "stage", "amount"])
+    return [make_finding(
+        "warning", TABLES[name], "amount", "lost_amounts_zeroed", counts["lost_without_value"],
+        f"are lost deals with amount 0 or none ({counts['lost_without_value']:,} of {counts['lost']:,} lost deals) "
+        f"while {counts['won_with_amount']:,} won deals have an amount",
+        "The CRM seems to zero the value of lost deals, so a win rate by value would read close to 100%: it is "
+        "shown as not measured. Count-based win rates are unaffected. Export the lost deals' last amount to see it.",
+        examples,
+    )]
+
+
+# A date this far (or further) outside the bulk of a column's dates, and at least
+# OUTLYING_DATE_MIN_DAYS, is almost surely a typo (a close date decades before the rest).
+OUTLYING_DATE_QUANTILES = (0.05, 0.95)
+OUTLYING_DATE_MIN_DAYS = 730
+# Columns whose dates place the rows of a table in time (checked for outliers, and the
+# data's span for whole-history periods is taken from them).
+EVENT_DATE_COLUMNS = {
+    "opportunities": ("created_at", "close_date"), "opportunity_history": ("changed_at",),
+    "leads": ("created_at",), "orders": ("ordered_at",), "activities": ("occurred_at",),
+}
+OUTLYING_DATE_MIN_VALUES = 10  # fewer dates than this have no "bulk" to compare with
+
+
+def date_fences(table: ir.Table, column: str) -> tuple[dt.date, dt.date] | None:
+    """The range of plausible dates of a column: [q05 - margin, q95 + margin] with
+    margin = max(q95 - q05, ``OUTLYING_DATE_MIN_DAYS``); None with too few dates.
+
+    Wide history (15 years of deals) gives a wide margin; a column whose dates sit in two
+    years flags a date a decade away."""
+    day = table[column].cast("date") if table[column].type().is_timestamp() else table[column]
+    plausible = table.filter(day >= ibis.literal(EARLIEST_PLAUSIBLE_DATE))
+    plausible_day = plausible[column].cast("date") if table[column].type().is_timestamp() else plausible[column]
+    epoch = plausible_day.epoch_seconds() / 86400.0
+    low, high = OUTLYING_DATE_QUANTILES
+    stats = plausible.aggregate(
+        values=plausible_day.count(), low=epoch.quantile(low), high=epoch.quantile(high),
+    ).execute().iloc[0]
+    if int(stats["values"] or 0) < OUTLYING_DATE_MIN_VALUES:
+        return None
+    margin = max(float(stats["high"]) - float(stats["low"]), OUTLYING_DATE_MIN_DAYS)
+    start = dt.date(1970, 1, 1)
+    return (start + dt.timedelta(days=int(float(stats["low"]) - margin)),
+            start + dt.timedelta(days=int(float(stats["high"]) + margin)))
+
+
+def check_outlying_dates(name: str, typed: ir.Table) -> list[Finding]:
+    """Dates far outside the bulk of their column (see :func:`date_fences`), e.g. a close
+    date of 1998 among deals of 2020-2021. Dates already reported as implausible (before
+    ``EARLIEST_PLAUSIBLE_DATE``) are not reported twice."""
+    spec = TABLES[name]
+    findings = []
+    for column in EVENT_DATE_COLUMNS.get(name, ()):
+        if column not in typed.columns:
+            continue
+        fences = date_fences(typed, column)
+        if fences is None:
+            continue
+        day = typed[column].cast("date") if typed[column].type().is_timestamp() else typed[column]
+        outside = (day >= ibis.literal(EARLIEST_PLAUSIBLE_DATE)) & (
+            (day < ibis.literal(fences[0])) | (day > ibis.literal(fences[1])))
+        count = int(typed.filter(outside).count().execute())
+        if not count:
+            continue
+        examples = example_rows(typed, outside, _row_label(spec) + [column])
+        findings.append(make_finding(
+            "warning", spec, column, "outlying_date", count,
+            f"have a date far outside the rest of the column (most of its dates lie between "
+            f"{fences[0]:%Y-%m-%d} and {fences[1]:%Y-%m-%d})",
+            "Usually a typo (a wrong year) or a placeholder: correct it in the CRM. Whole-history periods "
+            "(period 'all') start after such dates, and numbers placed in time by this date leave these rows out "
+            "of every period they do not fall in.", examples,
+        ))
+    return findings
+
+
+def check_open_deal_close_dates(typed: ir.Table, playbook: Playbook, as_of: dt.date) -> list[Finding]:
+    """Pipeline hygiene at the data date: open deals without an expected close date, and
+    open deals whose expected close date has already passed."""
+    spec = TABLES["opportunities"]
+    if not playbook.open_stages:
+        return []
+    is_open = typed.stage.isin(playbook.open_stages)
+    checks = [
+        ("open_without_close_date", is_open & typed.close_date.isnull(),
+         "are open deals without an expected close date",
+         "They count in the open pipeline and its value, but not in anything placed in time by close date "
+         "(overdue deals, pipeline due in a period). Set an expected close date in the CRM."),
+        ("open_past_close_date", is_open & (typed.close_date < ibis.literal(as_of)),
+         f"are open deals whose expected close date is before the data date {as_of:%Y-%m-%d}",
+         "Pipeline hygiene: close them out as won or lost, or move their expected close date; until then "
+         "they make the forecast optimistic."),
+    ]
+    counts = typed.aggregate(**{check: condition.fill_null(False).cast("int64").sum()
+                                for check, condition, _, _ in checks}).execute().iloc[0]
+    findings = []
+    for check, condition, problem, fix in checks:
+        count = int(counts[check] or 0)
+        if count:
+            examples = example_rows(typed, condition.fill_null(False), ["opportunity_id", "stage", "close_date"])
+            findings.append(make_finding("warning", spec, "close_date", check, count, problem, fix, examples))
+    return findings
 
 
 def validate_table(name: str, raw: ir.Table, typed: ir.Table | None, playbook: Playbook) -> list[Finding]:
@@ -422,10 +575,12 @@ def validate_table(name: str, raw: ir.Table, typed: ir.Table | None, playbook: P
     findings += check_stages(name, typed, playbook)
     findings += check_currency(name, typed, playbook)
     findings += check_deal_amounts(name, typed, playbook)
+    findings += check_lost_amounts(name, typed, playbook)
     findings += check_negative_amounts(name, typed)
     findings += check_close_before_creation(name, typed)
     findings += check_probability_scale(name, raw)
     findings += check_date_range(name, typed)
+    findings += check_outlying_dates(name, typed)
     return findings
 
 

@@ -16,7 +16,7 @@ from IPython.display import HTML, display
 
 from salesnb.data.dataset import Dataset, open_dataset
 from salesnb.data.model import TABLES
-from salesnb.data.periods import Period, resolve_period
+from salesnb.data.periods import Period, is_all, parse_date, resolve_period
 from salesnb.data.validate import warnings
 from salesnb.report import display as show
 
@@ -60,7 +60,7 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     """
     filters = {name: value for name, value in (filters or {}).items() if value not in (None, "")}
     dataset = open_dataset(data_dir, config_path, strict=strict)
-    period = resolve_period(period_start, period_end, dataset.as_of)
+    period = resolve_period(period_start, period_end, dataset.as_of, span=dataset.span)
     header = (
         f"<p style='color:#4b5563'>Period <strong>{show.text(period.label())}</strong> · "
         f"data as of <strong>{dataset.as_of:%d %b %Y}</strong> · "
@@ -71,6 +71,9 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     display(HTML(header))
     for finding in warnings(dataset.findings):
         display(show.notice(f"Data quality: {finding.message}", "warning"))
+    clamped = _clamp_note(period_start, period_end, period, dataset)
+    if clamped:
+        display(show.notice(clamped, "info"))
     if not _anything_in(dataset, period):
         display(show.notice(
             f"Nothing in the data falls in this period ({period.label()}): no deal was created or closed "
@@ -90,3 +93,16 @@ def _anything_in(dataset: Dataset, period: Period) -> bool:
         leads = dataset.table("leads")
         checks.append(leads.filter(leads.created_at.date().between(period.start, period.end)))
     return any(int(check.count().execute()) for check in checks) if checks else True
+
+
+def _clamp_note(period_start, period_end, period: Period, dataset: Dataset) -> str | None:
+    """What the header says when the period is the data's span ('all') or was cut back to it."""
+    if is_all(period_start) or is_all(period_end):
+        return (f"Period 'all': the data's own span, {dataset.span.label()}. Comparisons with the previous "
+                "period are empty: there is no data before it.")
+    asked = (parse_date(period_start, "period_start"), parse_date(period_end, "period_end"))
+    if (asked[0] and asked[0] < period.start) or (asked[1] and asked[1] > period.end):
+        return (f"The period asked for ({asked[0] or period.start:%d %b %Y} – {asked[1] or period.end:%d %b %Y}) "
+                f"is far wider than the data ({dataset.span.label()}); the report covers {period.label()}, so "
+                "months and charts follow the data. No deal or lead falls in the part left out.")
+    return None

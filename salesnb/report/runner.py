@@ -586,7 +586,7 @@ def run_reports(data_dir, config=None, period_start=None, period_end=None, only=
     data_dir : folder with the CRM tables (see docs/data-model.md).
     config : playbook YAML path, or None for the kit's default playbook.
     period_start, period_end : the reporting period as ``YYYY-MM-DD`` (None: each notebook's default,
-        the twelve full months up to the data's snapshot date).
+        the twelve full months up to the data's snapshot date; ``"all"``: the data's own span).
     only : notebook name(s) (file stems, e.g. ``02_conversion``) to run instead of all.
     out : the run folder; default ``<reports_dir>/<timestamp>``. With ``out`` the ``latest``
         link and retention are left alone.
@@ -643,7 +643,7 @@ def run_reports(data_dir, config=None, period_start=None, period_end=None, only=
         ruled = period_from_rule(period_rule, dataset.as_of, dataset.playbook.fiscal_year_start_month,
                                  dataset.first_date if period_rule == "all" else None)
         period_start, period_end = ruled.start.isoformat(), ruled.end.isoformat()
-    period = resolve_period(period_start, period_end, dataset.as_of)
+    period = resolve_period(period_start, period_end, dataset.as_of, span=dataset.span)
     period_label = period.label() + (f" ({period_rule.replace('_', ' ')})" if period_rule
                                      else "" if period_start or period_end else " (default)")
     findings = list(dataset.findings)

@@ -69,8 +69,8 @@ def test_unknown_stage_unparsable_date_and_duplicate_id(tmp_path):
 
 
 def test_missing_required_column_suggests_the_header(tmp_path):
-    (tmp_path / "opportunities.csv").write_text("opportunity_id,created,close_date,stage,amount\n1,2025-01-05,2025-02-04,Closed Won,1\n")
-    with pytest.raises(DataValidationError, match="required column 'created_at' is missing"):
+    (tmp_path / "opportunities.csv").write_text("opportunity_id,created_at,close_date,Stage,amount\n1,2025-01-05,2025-02-04,Closed Won,1\n")
+    with pytest.raises(DataValidationError, match="required column 'stage' is missing.*The file has 'Stage': rename it"):
         open_dataset(tmp_path)
 
 

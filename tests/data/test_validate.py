@@ -17,7 +17,7 @@ CLEAN = {
     "created_at": ["2024-01-10", "2024-02-01", "2024-03-01"],
     "close_date": ["2024-02-01", "2024-03-01", "2024-06-30"],
     "stage": ["Closed Won", "Closed Lost", "Proposal"],
-    "amount": ["100", "", "300"],
+    "amount": ["100", "200", "300"],
 }
 REPS = pd.DataFrame({"rep_id": ["R1", "R2"], "rep_name": ["Ann", "Bob"]})
 ACCOUNTS = pd.DataFrame({"account_id": ["A1", "A2"], "account_name": ["Acme", "Globex"]})
@@ -133,6 +133,7 @@ def test_existing_checks_still_report():
 
 
 def test_misspelt_header_suggestion():
-    frame = pd.DataFrame({**{k: v for k, v in CLEAN.items() if k != "close_date"}, "close_dat": CLEAN["close_date"]})
+    # stage is one of the two columns a deal table cannot do without
+    frame = pd.DataFrame({**{k: v for k, v in CLEAN.items() if k != "stage"}, "stages": CLEAN["stage"]})
     [finding] = dataset_from_frames({"opportunities": frame}, strict=False).findings
-    assert finding.message.endswith("Did you mean 'close_dat'? Rename that header to 'close_date'.")
+    assert finding.message.endswith("Did you mean 'stages'? Rename that header to 'stage'.")
