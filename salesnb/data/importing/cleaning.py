@@ -217,3 +217,32 @@ def ids_from_names(names: pd.Series) -> pd.Series:
     hashed = distinct.map(lambda value: hashlib.sha1(value.encode()).hexdigest()[:6])
     slugs = slugs.where(~collided, slugs + "-" + hashed)
     return key.map(dict(zip(distinct, slugs))).astype("string")
+
+
+# Boolean cells (checkbox columns such as "Is Won"), compared case-insensitively.
+TRUE_WORDS = ("true", "1", "yes", "1.0")
+FALSE_WORDS = ("false", "0", "no", "0.0")
+
+
+def parse_flags(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """TRUE/FALSE, 1/0, yes/no, true/false (any case, or native booleans and numbers) ->
+    a nullable boolean Series; returns (values, mask of cells present but none of these)."""
+    text = as_text(series).str.casefold()
+    values = pd.Series(pd.NA, index=series.index, dtype="boolean")
+    values[text.isin(TRUE_WORDS).fillna(False).to_numpy(dtype=bool)] = True
+    values[text.isin(FALSE_WORDS).fillna(False).to_numpy(dtype=bool)] = False
+    bad = text.notna() & text.ne("") & values.isna()
+    return values, bad.fillna(False).astype(bool)
+
+
+def row_ids(frame: pd.DataFrame) -> pd.Series:
+    """A stable ID per row, generated from the row's content: the first 16 hex digits of the
+    SHA-1 of its cells (in column order), with ``-2``, ``-3``, ... on the 2nd, 3rd identical
+    row. The same export gives the same IDs on every import, whatever order its distinct rows
+    come in."""
+    text = frame.astype("string").fillna("\u2400")  # a missing cell hashes apart from any text
+    joined = text.apply(lambda row: "\u241f".join(row), axis=1) if len(frame.columns) else pd.Series("", index=frame.index)
+    digests = joined.map(lambda value: hashlib.sha1(value.encode("utf-8")).hexdigest()[:16])
+    occurrence = digests.groupby(digests).cumcount() + 1
+    suffix = occurrence.map(lambda number: "" if number == 1 else f"-{number}")
+    return (digests + suffix).astype(object)

@@ -38,7 +38,8 @@ from salesnb.data.playbook import playbook_from_dict
 
 TOP_LEVEL_KEYS = {"name", "description", "date_order", "date_formats", "decimal", "probability_scale", "currency",
                   "missing_values", "encoding", "delimiter", "stages", "playbook", "tables"}
-TABLE_KEYS = {"source", "sheet", "columns", "constants", "names", "from_names_in", "status", "keep_duplicates"}
+TABLE_KEYS = {"source", "sheet", "columns", "constants", "names", "from_names_in", "status", "keep_duplicates",
+              "generate_ids", "flags"}
 # Columns an import may carry beyond the model: the CRM's own win probability (0..1).
 EXTRA_COLUMNS = {"opportunities": {"probability": "number"}}
 # What exports call the canonical tables, for "did you mean" hints.
@@ -60,6 +61,8 @@ class TableMapping:
     from_names_in: str | None = None
     status: dict | None = None
     keep_duplicates: bool = False
+    generate_ids: bool = False  # the table's key is a stable ID generated from each row's content
+    flags: dict[str, list[str]] = field(default_factory=dict)  # "won" / "closed": boolean export columns
 
 
 @dataclass
@@ -198,10 +201,26 @@ def mapping_from_dict(raw: dict, label: str = "mapping") -> Mapping:
         if status is not None and (not isinstance(status, dict) or "column" not in status):
             fail(f"table '{name}', status: needs 'column' and the values meaning won and lost, "
                  "e.g. {column: Status, won: [won], lost: [lost]}")
+        generate_ids = spec.get("generate_ids", False)
+        if not isinstance(generate_ids, bool):
+            fail(f"table '{name}', generate_ids: must be true or false, not {generate_ids!r}")
+        key = TABLES[name].key
+        if generate_ids and key is None:
+            fail(f"table '{name}' has no ID column, so 'generate_ids' does not apply to it")
+        if generate_ids and (key in columns or key in names or key in constants):
+            fail(f"table '{name}': generate_ids gives each row a generated {key}, so {key} cannot also be read "
+                 f"from the export; map the export's repeating ID column where it belongs (e.g. account_id)")
+        flags = spec.get("flags") or {}
+        if flags and (not isinstance(flags, dict) or set(flags) - {"won", "closed"} or "won" not in flags):
+            fail(f"table '{name}', flags: needs 'won' (and optionally 'closed'): the export's boolean columns, "
+                 "e.g. {won: Is Won, closed: Is Closed}")
+        if flags and "stage" not in TABLES[name].column_names:
+            fail(f"table '{name}' has no stage, so 'flags' does not apply to it")
         tables[name] = TableMapping(
             name=name, source=_as_list(spec.get("source")), sheet=spec.get("sheet"), columns=columns,
             constants=constants, names=names, from_names_in=from_names_in, status=status,
-            keep_duplicates=bool(spec.get("keep_duplicates", False)),
+            keep_duplicates=bool(spec.get("keep_duplicates", False)), generate_ids=generate_ids,
+            flags={outcome: _as_list(headers) for outcome, headers in flags.items()},
         )
     for table in tables.values():
         if table.from_names_in and table.from_names_in not in tables:
@@ -263,7 +282,19 @@ def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, o
     spec = TABLES[table.name]
     problems, notes = [], []
     frame = source.reset_index(drop=True)
-    if not table.keep_duplicates:
+    generated_ids = cleaning.row_ids(frame) if table.generate_ids else None
+    if table.generate_ids:
+        # Identical rows are separate events here (two purchases of the same thing on the
+        # same day): kept, each with its own ID, and counted.
+        identical = int(frame.astype("string").duplicated().sum())
+        if identical:
+            notes.append({
+                "severity": "info", "table": table.name, "column": spec.key, "check": "identical_rows_kept",
+                "count": identical, "examples": [],
+                "message": (f"{table.name}: {identical:,} row(s) of {origin} are identical to another row; with "
+                            f"generated IDs each is kept as its own {table.name} row (e.g. two purchases on one day)."),
+            })
+    elif not table.keep_duplicates:
         duplicated = frame.astype("string").duplicated()
         if duplicated.any():
             count = int(duplicated.sum())
@@ -284,7 +315,9 @@ def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, o
             raise MappingError(
                 f"{table.name}.{canonical}: the mapping reads it from {' or '.join(map(repr, wanted))}, but {origin} "
                 f"has no such column (it has: {', '.join(map(str, frame.columns))}).{hint} Fix the column name in "
-                "the mapping.")
+                "the mapping." + (f" If the export has no unique ID column, copy the mapping, leave {canonical} out "
+                                  f"and set 'generate_ids: true' under tables.{table.name}: each row then gets a "
+                                  "stable generated ID." if canonical == spec.key else ""))
         return found
 
     def first_present(headers: list[str]) -> pd.Series:
@@ -296,8 +329,14 @@ def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, o
     out: dict[str, pd.Series] = {}
     raw_values: dict[str, pd.Series] = {}
     label_header = None
+    flag_headers = {outcome: header_for(f"flags.{outcome}", wanted, False) for outcome, wanted in table.flags.items()}
+    flag_headers = {outcome: headers for outcome, headers in flag_headers.items() if headers}
+    if generated_ids is not None:
+        raw_values[spec.key] = generated_ids
     for canonical, wanted in table.columns.items():
         required = canonical in spec.required_columns and canonical not in table.constants
+        if canonical == "stage" and "won" in flag_headers:
+            required = False  # the outcome comes from the flags; a stage column only names open stages
         headers = header_for(canonical, wanted, required and canonical not in table.names)
         if headers:
             raw_values[canonical] = first_present(headers)
@@ -339,6 +378,10 @@ def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, o
             hit = status.isin(values).fillna(False).to_numpy(dtype=bool)
             stage = stage.where(~hit, mapping.outcome_stage(outcome))
         raw_values["stage"] = stage
+
+    if "won" in flag_headers:
+        raw_values["stage"] = _stage_from_flags(mapping, table, frame, flag_headers, raw_values.get("stage"),
+                                                origin, label_header, problems)
 
     for canonical in [column for column in [*spec.column_names, *EXTRA_COLUMNS.get(table.name, {})] if column in raw_values]:
         values = raw_values[canonical]
@@ -392,7 +435,81 @@ def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, o
                 "stage it means).")
         out["stage"] = mapped.where(~unknown, out["stage"])
 
+    problems += _key_problems(table, out, frame, origin, label_header)
     columns = [column for column in [*spec.column_names, *EXTRA_COLUMNS.get(table.name, {})] if column in out]
     result = pd.DataFrame({column: out[column].astype(object) for column in columns}, index=frame.index)
     result = result.astype(object).where(result.notna(), None)
     return Converted(result, problems, notes, names)
+
+
+def _stage_from_flags(mapping: Mapping, table: TableMapping, frame: pd.DataFrame, headers: dict[str, list[str]],
+                      stage: pd.Series | None, origin: str, label_header: str | None, problems: list[str]) -> pd.Series:
+    """The stage from boolean won / closed columns: won -> the won stage; closed and not won
+    -> the lost stage; not closed -> open, in the stage the stage column names (else the
+    mapping's first open stage). Unreadable flags and outcomes the mapping has no stage
+    for are added to ``problems``."""
+    flags, readable = {}, pd.Series(True, index=frame.index)
+    for outcome, found in headers.items():
+        values, bad = cleaning.parse_flags(frame[found[0]])
+        flags[outcome] = values
+        readable &= ~bad
+        if bad.any():
+            problems.append(
+                f"{table.name}.stage (from {origin}, column {found[0]!r}): {int(bad.sum()):,} value(s) are not "
+                f"TRUE/FALSE, 1/0 or yes/no: {_example_ids(frame, bad, found[0], label_header)}. Correct them or "
+                "map another column under 'flags'.")
+    stage = (stage if stage is not None else pd.Series(None, index=frame.index, dtype=object)).astype(object)
+    won = flags["won"].fillna(False).astype(bool)
+    closed = flags.get("closed", pd.Series(pd.NA, index=frame.index, dtype="boolean"))
+    lost = (closed.fillna(False).astype(bool) & ~won).to_numpy()
+    is_open = (~closed.fillna(True).astype(bool) & ~won).to_numpy()
+    stages = {stage_spec["name"]: stage_spec.get("outcome") for stage_spec in mapping.stages or []}
+    for outcome, hit in (("won", won.to_numpy()), ("lost", lost)):
+        if hit.any():
+            names = [name for name, kind in stages.items() if kind == outcome]
+            if not names:
+                problems.append(f"{table.name}.stage (from {origin}): {int(hit.sum()):,} row(s) are {outcome} by "
+                                f"their flags, but the mapping's stages have no stage with 'outcome: {outcome}'. "
+                                f"Add one under 'stages'.")
+                continue
+            stage = stage.where(~hit, names[0])
+    open_stages = [name for name, kind in stages.items() if kind is None]
+    # An open deal keeps the stage its stage column names; a closed stage there is stale.
+    closed_names = {" ".join(name.split()).casefold() for name, kind in stages.items() if kind}
+    lookup = mapping.stage_lookup()
+    named = stage.map(lambda value: lookup.get(" ".join(str(value).split()).casefold()) if isinstance(value, str) else None)
+    unnamed = is_open & (stage.isna() | named.map(lambda value: value is not None and
+                                                   " ".join(value.split()).casefold() in closed_names)).to_numpy()
+    if unnamed.any():
+        if open_stages:
+            stage = stage.where(~unnamed, open_stages[0])
+        else:
+            problems.append(f"{table.name}.stage (from {origin}): {int(unnamed.sum()):,} row(s) are open (not closed "
+                            "by their flags), but the mapping's stages have no open stage. Add one under 'stages' "
+                            "(a stage without an outcome).")
+    return stage
+
+
+def _key_problems(table: TableMapping, out: dict[str, pd.Series], frame: pd.DataFrame, origin: str,
+                  label_header: str | None) -> list[str]:
+    """The table's ID absent from the mapping, or repeated on different rows: say how many,
+    show examples and name the way out (``generate_ids``)."""
+    key = TABLES[table.name].key
+    if key is None or table.generate_ids:
+        return []
+    way_out = (f"set 'generate_ids: true' under tables.{table.name} in the mapping: each row then gets a stable ID "
+               "generated from its content (the same export gives the same IDs on every import)")
+    if key not in out:
+        return [f"{table.name}.{key}: the mapping reads no {key} for {origin}. Map the export's unique ID column to "
+                f"it, or, if the export has none, {way_out}."]
+    ids = out[key]
+    repeated = ids.notna() & ids.duplicated(keep=False)
+    if not repeated.any():
+        return []
+    distinct = int(ids[repeated].nunique())
+    rows = frame.assign(**{"__id": ids})
+    return [f"{table.name}.{key} (from {origin}): {int(repeated.sum()):,} rows share their ID with another row "
+            f"({distinct:,} IDs repeat): {_example_ids(rows, repeated, '__id', label_header)}. The column mapped to "
+            f"{key} does not identify one {table.name} row. If it names something that can appear on several rows "
+            f"(a person or account that bought or applied several times), map it where it belongs (e.g. "
+            f"account_id) and {way_out}."]
