@@ -186,6 +186,13 @@ class Dataset:
             self._memo[key] = self.connection.create_table(f"empty_{name}", schema=schema, temp=True)
         return self._memo[key]
 
+    def remembered(self, key, compute):
+        """``compute()`` once per dataset (a small fact several metrics ask, e.g. whether
+        any deal has an amount)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
     def materialized(self, key, build) -> ir.Table:
         """``build()`` materialized once per dataset in the backend (Ibis ``Table.cache``).
 

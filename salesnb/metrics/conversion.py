@@ -13,7 +13,7 @@ import pandas as pd
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
 from salesnb.errors import SalesnbError
-from salesnb.metrics.deals import LOST, OPEN, WON, closed_in, created_in, deals
+from salesnb.metrics.deals import LOST, OPEN, WON, closed_in, created_in, deals, value_win_rate_measured
 from salesnb.metrics.funnel import with_stage_reached
 
 GROUPINGS = {
@@ -52,31 +52,41 @@ def _cycle_days(table: ir.Table) -> ir.IntegerValue:
 
 def win_rates(dataset: Dataset, period: Period, by: str | None = None,
               team: str | None = None, segment: str | None = None) -> pd.DataFrame:
-    """Win rate by count and by value over deals closed in the period.
+    """Win rate by count and by value over deals closed in the period (by ``close_date``;
+    closed deals without one are left out, see ``deals.missing_counts``).
 
-    - ``win_rate`` = won / (won + lost)
-    - ``win_rate_by_value`` = won amount / (won amount + lost amount); lost deals without an
-      amount count as 0, which inflates this variant: read it beside the count rate.
+    - ``win_rate`` = won / (won + lost); not measured (NaN) when the playbook has no lost
+      stage (only won deals recorded: the rate would always read 100%).
+    - ``win_rate_by_value`` = won amount / (won amount + lost amount), over the closed deals
+      with an amount (``closed_without_amount`` are left out; a lost deal without an amount
+      adds nothing, as 0 would). Not measured (NaN) when no closed deal of the group has an
+      amount, or when the CRM zeroes lost amounts (``deals.value_win_rate_measured``).
+    - ``won_amount`` / ``lost_amount``: sums of the amounts present (NaN when none is).
     - ``closed`` (= won + lost) is the n of the rate.
     """
     table, columns = _group_columns(closed_in(deals(dataset, team, segment), period), by, dataset.playbook)
-    amount = table.amount.fill_null(0)
+    has_amount = table.amount.notnull()
     aggregates = dict(
         won=(table.outcome == WON).cast("int64").sum(),
         lost=(table.outcome == LOST).cast("int64").sum(),
-        won_amount=ibis.cases((table.outcome == WON, amount), else_=0).sum(),
-        lost_amount=ibis.cases((table.outcome == LOST, amount), else_=0).sum(),
-        lost_without_amount=((table.outcome == LOST) & table.amount.isnull()).cast("int64").sum(),
+        won_amount=ibis.cases((table.outcome == WON, table.amount), else_=ibis.null()).sum(),
+        lost_amount=ibis.cases((table.outcome == LOST, table.amount), else_=ibis.null()).sum(),
+        lost_without_amount=((table.outcome == LOST) & ~has_amount).cast("int64").sum(),
+        closed_without_amount=(~has_amount).cast("int64").sum(),
     )
     grouped = table.group_by(columns).aggregate(**aggregates) if columns else table.aggregate(**aggregates)
     result = grouped.execute()
-    counts = ["won", "lost", "lost_without_amount"]
+    counts = ["won", "lost", "lost_without_amount", "closed_without_amount"]
     result[counts] = result[counts].fillna(0).astype("int64")  # an empty group sums to NULL
-    result[["won_amount", "lost_amount"]] = result[["won_amount", "lost_amount"]].fillna(0.0)
     result["closed"] = result["won"] + result["lost"]
-    result["win_rate"] = (result["won"] / result["closed"]).where(result["closed"] > 0)
-    value_total = result["won_amount"] + result["lost_amount"]
-    result["win_rate_by_value"] = (result["won_amount"] / value_total).where(value_total > 0)
+    records_lost = bool(dataset.playbook.lost_stages)
+    result["win_rate"] = (result["won"] / result["closed"]).where((result["closed"] > 0) & records_lost)
+    value_total = result["won_amount"].fillna(0.0) + result["lost_amount"].fillna(0.0)
+    with_amount = result["closed"] > result["closed_without_amount"]
+    measured = with_amount & (value_total > 0) & value_win_rate_measured(dataset)
+    result["win_rate_by_value"] = (result["won_amount"].fillna(0.0) / value_total).where(measured)
+    result[["won_amount", "lost_amount", "win_rate", "win_rate_by_value"]] = \
+        result[["won_amount", "lost_amount", "win_rate", "win_rate_by_value"]].astype("float64")
     result["ranked"] = result["closed"] >= dataset.playbook.min_deals_for_ranking
     if columns:
         result = result.sort_values(["closed"] + columns, ascending=[False] + [True] * len(columns))
@@ -100,10 +110,11 @@ def sales_cycle(dataset: Dataset, period: Period, by: str | None = None,
     """Sales cycle of deals won in the period: ``close_date - created_at`` in days.
 
     Returns ``won``, ``median_days``, ``p75_days``, ``mean_days`` and ``std_days`` (sample
-    standard deviation; median and p75 use linear interpolation, as pandas does).
+    standard deviation; median and p75 use linear interpolation, as pandas does), over the
+    won deals with a ``created_at`` (the others are left out: ``deals.missing_counts``).
     """
     closed = closed_in(deals(dataset, team, segment), period)
-    won = closed.filter(closed.outcome == WON)
+    won = closed.filter((closed.outcome == WON) & closed.created_at.notnull())
     won, columns = _group_columns(won.mutate(cycle_days=_cycle_days(won)), by, dataset.playbook)
     aggregates = dict(
         won=won.count(), median_days=won.cycle_days.median(),
@@ -120,8 +131,10 @@ def sales_cycle(dataset: Dataset, period: Period, by: str | None = None,
 def open_deal_age(dataset: Dataset, team: str | None = None, segment: str | None = None) -> pd.DataFrame:
     """Age of the deals open at the data's snapshot date, by current stage.
 
-    ``age_days = as_of - created_at``; returns ``deals``, ``amount``, ``median_age_days``,
-    ``p75_age_days`` and ``overdue`` (expected close date already passed) per open stage.
+    ``age_days = as_of - created_at``; returns ``deals`` (every open deal), ``amount`` (sum of
+    the amounts present; NaN when none of the stage's deals has one), ``median_age_days`` and
+    ``p75_age_days`` (over the deals with a ``created_at``), ``overdue`` (expected close date
+    already passed) and ``no_close_date`` (no expected close date) per open stage.
     """
     table = deals(dataset, team, segment)
     open_deals = table.filter(table.outcome == OPEN)
@@ -130,12 +143,15 @@ def open_deal_age(dataset: Dataset, team: str | None = None, segment: str | None
     result = open_deals.group_by("stage").aggregate(
         deals=open_deals.count(), amount=open_deals.amount.sum(),
         median_age_days=open_deals.age_days.median(), p75_age_days=open_deals.age_days.quantile(0.75),
-        overdue=(open_deals.close_date < as_of).cast("int64").sum(),
+        overdue=(open_deals.close_date < as_of).fill_null(False).cast("int64").sum(),
+        no_close_date=open_deals.close_date.isnull().cast("int64").sum(),
     ).execute()
     stages = dataset.playbook.open_stages
     result = result.set_index("stage").reindex(stages).reset_index()
-    result[["deals", "overdue"]] = result[["deals", "overdue"]].fillna(0).astype("int64")
-    result["amount"] = result["amount"].fillna(0.0)
+    counts = ["deals", "overdue", "no_close_date"]
+    result[counts] = result[counts].fillna(0).astype("int64")
+    # An empty stage holds 0 value; a stage whose deals have no amount holds an unknown value.
+    result["amount"] = result["amount"].astype("float64").where(result["amount"].notna() | (result["deals"] > 0), 0.0)
     return result
 
 
@@ -148,6 +164,8 @@ def open_qualified_deals(dataset: Dataset, table: ir.Table, date) -> int | None:
     Without any history an earlier date cannot be answered: None.
     """
     qualified = dataset.playbook.qualified_stages
+    if not qualified:
+        return None  # the process records no open deals: the pipeline is not measured, not 0
     if date >= dataset.as_of:
         return int(table.filter((table.outcome == OPEN) & table.stage.isin(qualified)).count().execute())
     if not dataset.has("opportunity_history"):
@@ -182,10 +200,11 @@ def sales_velocity(dataset: Dataset, period: Period, team: str | None = None, se
     stats = closed.aggregate(
         won=(closed.outcome == WON).cast("int64").sum(), closed=closed.count(),
     ).execute().iloc[0]
+    # Means over the won deals that have the value (an amount; a creation date).
     won_stats = won.aggregate(average_won_amount=won.amount.mean(),
                               average_cycle_days=_cycle_days(won).mean()).execute().iloc[0]
     won_count, closed_count = int(stats["won"] or 0), int(stats["closed"] or 0)
-    win_rate = won_count / closed_count if closed_count else None
+    win_rate = won_count / closed_count if closed_count and dataset.playbook.lost_stages else None
     average_won_amount = _number(won_stats["average_won_amount"])
     average_cycle_days = _number(won_stats["average_cycle_days"])
     velocity = None
@@ -208,18 +227,23 @@ def loss_reasons(dataset: Dataset, period: Period, team: str | None = None, segm
     """Deals lost in the period by reason and by the stage they were lost at.
 
     ``share_of_lost`` = deals lost for the reason at the stage / all deals lost in the
-    period; ``share_of_lost_amount`` likewise on amounts (lost deals without an amount
-    count as 0). Deals without a reason show as "(no reason given)".
+    period; ``share_of_lost_amount`` likewise on the amounts present (a lost deal without
+    an amount adds nothing). ``lost_amount`` and its share are NaN (not measured) when no
+    lost deal has an amount or the CRM zeroes lost amounts (``deals.value_win_rate_measured``).
+    Deals without a reason show as "(no reason given)".
     """
     closed = closed_in(deals(dataset, team, segment), period)
     lost = with_stage_reached(dataset, closed.filter(closed.outcome == LOST))
-    lost = lost.mutate(reason=lost.lost_reason.fill_null("(no reason given)"), amount=lost.amount.fill_null(0))
+    lost = lost.mutate(reason=lost.lost_reason.fill_null("(no reason given)"))
     result = lost.group_by(["reason", "lost_at_stage"]).aggregate(deals=lost.count(), lost_amount=lost.amount.sum()).execute()
     if result.empty:
         return result.assign(share_of_lost=[], share_of_lost_amount=[])
     result["share_of_lost"] = result["deals"] / result["deals"].sum()
+    result["lost_amount"] = result["lost_amount"].astype("float64")
+    if not value_win_rate_measured(dataset):
+        result["lost_amount"] = float("nan")
     total_amount = result["lost_amount"].sum()
-    result["share_of_lost_amount"] = result["lost_amount"] / total_amount if total_amount else None
+    result["share_of_lost_amount"] = result["lost_amount"].fillna(0.0) / total_amount if total_amount else float("nan")
     return result.sort_values(["deals", "reason", "lost_at_stage"], ascending=[False, True, True]).reset_index(drop=True)
 
 

@@ -2,6 +2,13 @@
 
 ``deals(dataset)`` is the one place opportunities are joined to reps and accounts and
 filtered by team or segment, so every metric sees the same deals.
+
+Real data is partial: only ``opportunity_id`` and ``stage`` are always there. A deal
+without a value stays in every number that does not need it and leaves only those that
+do (``created_at``: creation cohorts, the funnel and the cycle; ``close_date``: anything
+placed in time by close date; ``amount``: value-based numbers). :func:`missing_counts`
+counts them so each view can say how many it left out, and :func:`process_gaps` says
+what a process without open or lost stages cannot show.
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from salesnb.data import validate
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
 from salesnb.errors import SalesnbError
@@ -96,3 +104,77 @@ def created_in(table: ir.Table, period: Period) -> ir.Table:
 def closed_in(table: ir.Table, period: Period) -> ir.Table:
     """Deals won or lost in the period (by ``close_date``); open deals are never included."""
     return table.filter((table.outcome != OPEN) & table.close_date.between(period.start, period.end))
+
+
+def missing_counts(dataset: Dataset, period: Period, team: str | None = None,
+                   segment: str | None = None) -> dict[str, int]:
+    """How many deals each kind of view leaves out for a missing value (one pass).
+
+    - ``deals``; ``without_created_at``: left out of creation cohorts (deals created in the
+      period, the stage funnel) and of the sales cycle;
+    - ``closed``, ``closed_without_close_date``: closed deals left out of everything placed
+      in time by close date (win rates, cycle, loss reasons);
+    - ``won_in_period``, ``won_in_period_without_created_at``: won deals of the period left
+      out of the sales cycle;
+    - ``closed_in_period``, ``closed_in_period_without_amount``: left out of value-based
+      numbers (win rate by value, average won deal);
+    - ``open``, ``open_without_amount`` (left out of pipeline value),
+      ``open_without_created_at`` (left out of deal age), ``open_without_close_date``
+      (no expected close date: not counted as overdue).
+    """
+    table = deals(dataset, team, segment)
+    is_open, is_closed, is_won = table.outcome == OPEN, table.outcome != OPEN, table.outcome == WON
+    in_period = is_closed & table.close_date.between(period.start, period.end)
+    no_created, no_close, no_amount = table.created_at.isnull(), table.close_date.isnull(), table.amount.isnull()
+
+    def count(condition):
+        return condition.fill_null(False).cast("int64").sum()
+
+    counts = table.aggregate(
+        deals=table.count(), without_created_at=count(no_created),
+        closed=count(is_closed), closed_without_close_date=count(is_closed & no_close),
+        won_in_period=count(in_period & is_won), won_in_period_without_created_at=count(in_period & is_won & no_created),
+        closed_in_period=count(in_period), closed_in_period_without_amount=count(in_period & no_amount),
+        open=count(is_open), open_without_amount=count(is_open & no_amount),
+        open_without_created_at=count(is_open & no_created), open_without_close_date=count(is_open & no_close),
+    ).execute().iloc[0]
+    return {key: int(value or 0) for key, value in counts.items()}
+
+
+def value_win_rate_measured(dataset: Dataset) -> bool:
+    """Whether a value-weighted win rate means anything on this data: the process records
+    lost deals, and the CRM does not zero (or leave empty) most lost deals' amounts while
+    won deals have amounts (``validate.lost_amounts_zeroed``, the ``lost_amounts_zeroed``
+    warning)."""
+    if not dataset.playbook.lost_stages:
+        return False
+    return dataset.remembered("value_win_rate_measured", lambda: not validate.lost_amounts_zeroed(
+        validate.lost_amount_counts(dataset.table("opportunities"), dataset.playbook)))
+
+
+def amounts_recorded(dataset: Dataset) -> bool:
+    """Whether any deal has an amount (without, every value-based number is not measured)."""
+    if not dataset.has("opportunities"):
+        return False
+    return dataset.remembered("amounts_recorded",
+                              lambda: int(dataset.table("opportunities").amount.count().execute()) > 0)
+
+
+def process_gaps(dataset: Dataset) -> list[str]:
+    """What the data cannot show, one sentence each: a process without lost stages (funnel
+    exports that record only the deals won), without open stages, or without any amount."""
+    playbook = dataset.playbook
+    gaps = []
+    if not playbook.lost_stages:
+        gaps.append("No lost deals are recorded (the playbook has no lost stage): win rates (won / (won + lost)) "
+                    "and loss reasons cannot be measured and are shown as not measured (–).")
+    if not playbook.open_stages:
+        gaps.append("No open deals are recorded (the playbook has no open stage): the open pipeline, deal age, "
+                    "the stage funnel and sales velocity cannot be measured.")
+    if dataset.has("opportunities") and not amounts_recorded(dataset):
+        gaps.append("No deal has an amount: every count works, but value-based numbers (win rate by value, "
+                    "average won deal, pipeline value, velocity) are not measured (–).")
+    elif dataset.has("opportunities") and playbook.lost_stages and not value_win_rate_measured(dataset):
+        gaps.append("Most lost deals have amount 0 or none while won deals have amounts (the CRM zeroes lost "
+                    "deals): a win rate by value would read close to 100%, so it is shown as not measured (–).")
+    return gaps

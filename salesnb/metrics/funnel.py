@@ -75,9 +75,14 @@ def stage_funnel(dataset: Dataset, period: Period, team: str | None = None, segm
     - ``open_now`` = deals still open at stage k; ``lost_here`` = deals lost at stage k
       (None without stage history: where a deal was lost is then unknown, not 0)
 
-    Open deals stay in the denominators: a young cohort's rates are still rising.
+    Open deals stay in the denominators: a young cohort's rates are still rising. Deals
+    without a ``created_at`` belong to no cohort and are left out (``deals.missing_counts``).
+    A process without open stages has no funnel: an empty frame (``deals.process_gaps``).
     """
     playbook = dataset.playbook
+    if not playbook.open_stages:
+        return pd.DataFrame(columns=["stage", "reached", "advanced", "next_step_rate", "win_rate_from_stage",
+                                     "open_now", "lost_here"])
     cohort = with_stage_reached(dataset, created_in(deals(dataset, team, segment), period))
     stages = playbook.open_stages + [playbook.won_stages[0]]
     current = stage_position(cohort.stage, playbook)

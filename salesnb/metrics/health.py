@@ -20,6 +20,9 @@ MAIN_DATE_COLUMN = {
 
 # Optional columns of the opportunities table and the analysis each one feeds.
 OPPORTUNITY_COLUMN_USES = {
+    "created_at": "creation cohorts, the stage funnel, the sales cycle and deal age",
+    "close_date": "win rates and everything placed in time by close date; overdue open deals",
+    "amount": "value-based numbers: win rate by value, average won deal, pipeline value, velocity",
     "account_id": "account views and repeat orders by customer",
     "rep_id": "every per-rep and per-team view (people, quota attainment)",
     "lead_id": "linking leads to the deals they became",

@@ -32,7 +32,7 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
-from salesnb.metrics.deals import outcome
+from salesnb.metrics.deals import amounts_recorded, outcome
 from salesnb.metrics.statistics import MIN_N
 
 NO_SOURCE, NO_CAMPAIGN, UNASSIGNED = "(no source)", "(no campaign)", "(unassigned)"
@@ -79,6 +79,12 @@ def measured_steps(dataset: Dataset) -> dict[str, bool]:
         "opportunity": opportunity,
         "won": link,
     }
+
+
+def won_value_measured(dataset: Dataset) -> bool:
+    """Whether won value can be added up: won deals are linked to leads and deals have
+    amounts (without any amount, won value is not measured, never 0)."""
+    return measured_steps(dataset)["won"] and amounts_recorded(dataset)
 
 
 def response_time_measured(dataset: Dataset) -> bool:
@@ -324,7 +330,7 @@ def mature_through(dataset: Dataset, maturity_days: int = DEFAULT_MATURITY_DAYS)
     return ((cutoff + pd.Timedelta(days=1)).replace(day=1) - pd.DateOffset(months=1)).date()
 
 
-def _conversion_aggregates(facts: ir.Table, steps: dict[str, bool]) -> dict:
+def _conversion_aggregates(facts: ir.Table, steps: dict[str, bool], value_measured: bool) -> dict:
     unknown = ibis.null().cast("float64")
     leads = facts.count()
     reached = {
@@ -346,7 +352,7 @@ def _conversion_aggregates(facts: ir.Table, steps: dict[str, bool]) -> dict:
         columns[name] = value.median() if steps[step] else unknown
     # Deals, unlike leads, are counted once each (see lead_facts: deal_credited).
     columns["won_deals"] = facts.counts_won_deal.cast("int64").sum() if steps["won"] else unknown
-    columns["won_amount"] = facts.won_amount.sum().fill_null(0.0) if steps["won"] else unknown
+    columns["won_amount"] = facts.won_amount.sum().fill_null(0.0) if value_measured else unknown
     return columns
 
 
@@ -375,7 +381,7 @@ def lead_conversion(dataset: Dataset, period: Period, by=None, *,
     if mature_only:
         facts = facts.filter(facts.is_mature)
     groups = _group_columns(by)
-    aggregates = _conversion_aggregates(facts, steps)
+    aggregates = _conversion_aggregates(facts, steps, won_value_measured(dataset))
     aggregates["mature_leads"] = facts.is_mature.cast("int64").sum()
     table = facts.group_by(groups).aggregate(**aggregates) if groups else facts.aggregate(**aggregates)
     frame = table.execute()
@@ -486,7 +492,7 @@ def conversion_by_response_time(dataset: Dataset, period: Period) -> pd.DataFram
     steps = measured_steps(dataset)
     facts = created_in(lead_facts(dataset), period)
     facts = facts.mutate(response_bucket=_response_bucket(facts.response_hours))
-    aggregates = _conversion_aggregates(facts, steps)
+    aggregates = _conversion_aggregates(facts, steps, won_value_measured(dataset))
     wanted = ["leads", "reached_opportunity", "opportunity_rate", "won", "won_rate"]
     counts = facts.group_by("response_bucket").aggregate(**{name: aggregates[name] for name in wanted})
     labels = [label for label, _, _ in RESPONSE_BUCKETS] + [NEVER_ANSWERED]

@@ -27,7 +27,7 @@ import pandas as pd
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
 from salesnb.metrics import leads as lead_metrics
-from salesnb.metrics.deals import outcome
+from salesnb.metrics.deals import amounts_recorded, outcome
 
 NO_SPEND, SPEND_NO_LEADS = "no spend", "spend, no leads"
 
@@ -79,6 +79,7 @@ def marketing_costs(dataset: Dataset, period: Period, by: str = "source") -> pd.
         raise ValueError(f"by must be one of {', '.join(COST_GROUPINGS)}, not {by!r}")
     keys = COST_GROUPINGS[by]
     steps = lead_metrics.measured_steps(dataset)
+    value_measured = lead_metrics.won_value_measured(dataset)
     facts = lead_metrics.created_in(lead_metrics.lead_facts(dataset), period)
     facts = facts.mutate(month=facts.cohort_month)
     unknown = ibis.null().cast("float64")
@@ -86,7 +87,7 @@ def marketing_costs(dataset: Dataset, period: Period, by: str = "source") -> pd.
         leads=facts.count(),
         opportunities=facts.counts_opportunity.cast("int64").sum() if steps["opportunity"] else unknown,
         won_deals=facts.counts_won_deal.cast("int64").sum() if steps["won"] else unknown,
-        won_amount=facts.won_amount.sum().fill_null(0.0) if steps["won"] else unknown,
+        won_amount=facts.won_amount.sum().fill_null(0.0) if value_measured else unknown,
     )
     spend = spend_in(dataset, period)
     spend = spend.group_by(keys).aggregate(spend=spend.amount.sum())
@@ -97,7 +98,7 @@ def marketing_costs(dataset: Dataset, period: Period, by: str = "source") -> pd.
         leads=joined.leads.fill_null(0),
         opportunities=joined.opportunities.cast("float64").fill_null(0.0) if steps["opportunity"] else unknown,
         won_deals=joined.won_deals.cast("float64").fill_null(0.0) if steps["won"] else unknown,
-        won_amount=joined.won_amount.fill_null(0.0) if steps["won"] else unknown,
+        won_amount=joined.won_amount.fill_null(0.0) if value_measured else unknown,
     )
     frame = table.execute()
     spend_values = frame["spend"]
@@ -154,7 +155,10 @@ def pipeline_by_source(dataset: Dataset, period: Period) -> pd.DataFrame:
     opportunities created in the period (by created_at, whatever their stage now);
     ``won_deals`` and ``won_amount`` = deals won with close_date in the period. Each
     ``share_of_*`` = the source's value / the total over all sources (NaN if the total is 0).
-    Largest pipeline first.
+    Amounts add up the deals that have one; when no deal has an amount, ``pipeline_created``,
+    ``won_amount`` and their shares are NaN (not measured), never 0. Deals without a
+    ``created_at`` (or, for won value, a ``close_date``) fall in no period and are left out.
+    Largest pipeline first (most deals created, without amounts).
     """
     deals = deals_with_lead_source(dataset)
     created = deals.filter(deals.created_at.between(period.start, period.end))
@@ -171,12 +175,15 @@ def pipeline_by_source(dataset: Dataset, period: Period) -> pd.DataFrame:
         won_amount=joined.won_amount.fill_null(0.0),
     )
     frame = table.execute()
+    if not amounts_recorded(dataset):
+        frame[["pipeline_created", "won_amount"]] = float("nan")
     for column in ("opportunities_created", "pipeline_created", "won_deals", "won_amount"):
         total = float(frame[column].sum())
         frame[f"share_of_{column}"] = frame[column] / total if total > 0 else float("nan")
     ordered = ["source", "opportunities_created", "share_of_opportunities_created", "pipeline_created",
                "share_of_pipeline_created", "won_deals", "share_of_won_deals", "won_amount", "share_of_won_amount"]
-    return frame[ordered].sort_values(["pipeline_created", "source"], ascending=[False, True], ignore_index=True)
+    return frame[ordered].sort_values(["pipeline_created", "opportunities_created", "source"],
+                                      ascending=[False, False, True], na_position="last", ignore_index=True)
 
 
 def pipeline_by_source_month(dataset: Dataset, period: Period) -> pd.DataFrame:
