@@ -474,12 +474,15 @@ def _stage_from_flags(mapping: Mapping, table: TableMapping, frame: pd.DataFrame
                 continue
             stage = stage.where(~hit, names[0])
     open_stages = [name for name, kind in stages.items() if kind is None]
-    # An open deal keeps the stage its stage column names; a closed stage there is stale.
-    closed_names = {" ".join(name.split()).casefold() for name, kind in stages.items() if kind}
+    # An open deal keeps the open stage its stage column names; none, or a closed stage, is
+    # replaced by the first open stage.
     lookup = mapping.stage_lookup()
-    named = stage.map(lambda value: lookup.get(" ".join(str(value).split()).casefold()) if isinstance(value, str) else None)
-    unnamed = is_open & (stage.isna() | named.map(lambda value: value is not None and
-                                                   " ".join(value.split()).casefold() in closed_names)).to_numpy()
+
+    def names_open_stage(value) -> bool:
+        name = lookup.get(" ".join(str(value).split()).casefold()) if isinstance(value, str) else None
+        return name is not None and stages.get(name) is None
+
+    unnamed = is_open & ~stage.map(names_open_stage).astype(bool).to_numpy()
     if unnamed.any():
         if open_stages:
             stage = stage.where(~unnamed, open_stages[0])
