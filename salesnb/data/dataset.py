@@ -149,7 +149,11 @@ class Dataset:
         """Open-deal hygiene at the data date (``validate.check_open_deal_close_dates``)."""
         if not self.has("opportunities"):
             return []
-        return validate.check_open_deal_close_dates(self._tables["opportunities"], self.playbook, self.as_of)
+        try:
+            as_of = self.as_of
+        except DatasetNotFoundError:  # no dated row at all: reported when a report opens it
+            return []
+        return validate.check_open_deal_close_dates(self._tables["opportunities"], self.playbook, as_of)
 
     def events_after_as_of(self) -> list[validate.Finding]:
         """Warnings for activities and orders dated after the snapshot date."""

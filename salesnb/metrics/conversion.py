@@ -13,7 +13,7 @@ import pandas as pd
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
 from salesnb.errors import SalesnbError
-from salesnb.metrics.deals import LOST, OPEN, WON, closed_in, created_in, deals, value_win_rate_measured
+from salesnb.metrics.deals import LOST, OPEN, WON, closed_in, created_in, deals, recorded, value_win_rate_measured
 from salesnb.metrics.funnel import with_stage_reached
 
 GROUPINGS = {
@@ -250,12 +250,13 @@ def loss_reasons(dataset: Dataset, period: Period, team: str | None = None, segm
 def summary(dataset: Dataset, period: Period, team: str | None = None, segment: str | None = None) -> dict:
     """The headline numbers of the conversion report for the period.
 
-    ``opportunities_created`` (by created_at), ``won``/``lost`` (by close_date),
+    ``opportunities_created`` (by created_at; None when no deal has one), ``won``/``lost`` (by close_date),
     ``win_rate``, ``win_rate_by_value``, ``median_sales_cycle_days``, ``avg_won_amount``
     (mean amount of deals won in the period) and ``sales_velocity_per_day``.
     """
     table = deals(dataset, team, segment)
-    created = int(created_in(table, period).count().execute())
+    # Without any creation date in the data, deals created is not measured, not 0.
+    created = int(created_in(table, period).count().execute()) if recorded(dataset, "created_at") else None
     rates = win_rates(dataset, period, team=team, segment=segment).iloc[0]
     cycle = sales_cycle(dataset, period, team=team, segment=segment).iloc[0]
     velocity = sales_velocity(dataset, period, team=team, segment=segment)

@@ -152,12 +152,18 @@ def value_win_rate_measured(dataset: Dataset) -> bool:
         validate.lost_amount_counts(dataset.table("opportunities"), dataset.playbook)))
 
 
-def amounts_recorded(dataset: Dataset) -> bool:
-    """Whether any deal has an amount (without, every value-based number is not measured)."""
+def recorded(dataset: Dataset, column: str) -> bool:
+    """Whether any deal has a value in ``column`` (``amount``, ``created_at``, ...). Without
+    one, every number that needs it is not measured (None, "–"), never 0."""
     if not dataset.has("opportunities"):
         return False
-    return dataset.remembered("amounts_recorded",
-                              lambda: int(dataset.table("opportunities").amount.count().execute()) > 0)
+    return dataset.remembered(("recorded", column),
+                              lambda: int(dataset.table("opportunities")[column].count().execute()) > 0)
+
+
+def amounts_recorded(dataset: Dataset) -> bool:
+    """Whether any deal has an amount (without, every value-based number is not measured)."""
+    return recorded(dataset, "amount")
 
 
 def process_gaps(dataset: Dataset) -> list[str]:

@@ -117,10 +117,11 @@ def notice(message: str, kind: str = "info") -> HTML:
     )
 
 
-def left_out(count: int, total: int, noun: str, reason: str) -> HTML | None:
+def left_out(count: int, total: int, noun: str, reason: str) -> HTML:
     """The note every view shows when it leaves rows out: "12 of 1,240 deals are left out of
-    this view: they have no creation date." Returns None when nothing was left out (display
-    of None shows nothing), so a notebook can always call ``display(show.left_out(...))``.
+    this view: they have no creation date." Returns empty HTML when nothing was left out
+    (``display(None)`` would print "None" on the page), so a notebook can always call
+    ``display(show.left_out(...))``.
 
     ``noun`` is plural ("deals", "leads"); ``reason`` completes "they ..." (e.g. "have no
     created_at"). Real data is partial: a number computed from fewer rows than the data
@@ -128,7 +129,7 @@ def left_out(count: int, total: int, noun: str, reason: str) -> HTML | None:
     """
     count, total = int(count or 0), int(total or 0)
     if count <= 0:
-        return None
+        return HTML("")
     return notice(f"{count:,} of {total:,} {noun} are left out of this view: they {reason}.", "info")
 
 

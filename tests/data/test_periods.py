@@ -47,3 +47,27 @@ def test_fiscal_quarters():
 def test_a_start_after_the_default_end_says_which_end():
     with pytest.raises(SalesnbError, match="after the default period_end 2025-11-30"):
         resolve_period("2025-12-05", None, D(2025, 12, 15))
+
+
+SPAN = Period(D(2020, 1, 1), D(2021, 3, 21))
+
+
+def test_all_is_the_data_span():
+    assert resolve_period("all", "all", SPAN.end, span=SPAN) == SPAN
+    assert resolve_period("ALL", None, SPAN.end, span=SPAN).start == SPAN.start  # any case
+    # one end 'all', the other a date
+    assert resolve_period("all", "2020-12-31", SPAN.end, span=SPAN) == Period(D(2020, 1, 1), D(2020, 12, 31))
+
+
+def test_a_period_far_wider_than_the_data_is_clamped_to_its_months():
+    # 1990..2099 around data from 2020-01-01 to 2021-03-21: both sides are > 366 days outside
+    assert resolve_period("1990-01-01", "2099-12-31", SPAN.end, span=SPAN) == Period(D(2020, 1, 1), D(2021, 3, 31))
+    # a calendar year a little wider than the data is left as asked (its previous period stays a year)
+    assert resolve_period("2020-01-01", "2021-12-31", SPAN.end, span=SPAN) == Period(D(2020, 1, 1), D(2021, 12, 31))
+    # a period entirely outside the data is left as asked: it shows nothing, and says so
+    assert resolve_period("2030-01-01", "2031-12-31", SPAN.end, span=SPAN) == Period(D(2030, 1, 1), D(2031, 12, 31))
+
+
+def test_a_period_value_that_is_neither_a_date_nor_all():
+    with pytest.raises(SalesnbError, match="YYYY-MM-DD or 'all'"):
+        resolve_period("everything", None, SPAN.end, span=SPAN)

@@ -44,3 +44,12 @@ def test_invalid_yaml(tmp_path):
     path.write_text("stages: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_playbook(path)
+
+
+def test_funnel_only_playbooks_are_valid():
+    # only won deals recorded (a marketing funnel), or only won and lost: no stage needs inventing
+    won_only = playbook_from_dict({"stages": [{"name": "Won", "probability": 1.0, "outcome": "won"}]})
+    assert (won_only.open_stages, won_only.lost_stages, won_only.qualified_stages) == ([], [], [])
+    closed_only = playbook_from_dict({"stages": [{"name": "Won", "probability": 1, "outcome": "won"},
+                                                 {"name": "Lost", "probability": 0, "outcome": "lost"}]})
+    assert closed_only.open_stages == [] and closed_only.lost_stages == ["Lost"]

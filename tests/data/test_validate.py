@@ -137,3 +137,80 @@ def test_misspelt_header_suggestion():
     frame = pd.DataFrame({**{k: v for k, v in CLEAN.items() if k != "stage"}, "stages": CLEAN["stage"]})
     [finding] = dataset_from_frames({"opportunities": frame}, strict=False).findings
     assert finding.message.endswith("Did you mean 'stages'? Rename that header to 'stage'.")
+
+
+def test_lost_amounts_zeroed_is_a_warning():
+    # CLEAN: deal 2 is the one lost deal; at amount 0 while won deal 1 has 100 -> 1 of 1 lost deals
+    [finding] = only(findings({"amount": ["100", "0", "300"]}), "lost_amounts_zeroed")
+    assert (finding.severity, finding.column, finding.count) == ("warning", "amount", 1)
+    assert finding.message.startswith(
+        "opportunities.amount: 1 row(s) are lost deals with amount 0 or none (1 of 1 lost deals) while 1 won deals "
+        "have an amount, e.g. (opportunity_id='2', stage='Closed Lost', amount='0.0').")
+    assert "win rate by value would read close to 100%" in finding.message
+
+
+def test_no_amount_at_all_is_one_warning():
+    frame = pd.DataFrame({key: value for key, value in CLEAN.items() if key != "amount"})
+    found = dataset_from_frames({"opportunities": frame}, strict=False).findings
+    assert [(f.check, f.count) for f in found] == [("no_amounts", 3)]
+
+
+def test_only_id_and_stage_are_required():
+    # no close_date, no amount, one creation date (the data needs some date to be placed in time)
+    frame = pd.DataFrame({"opportunity_id": ["1", "2"], "stage": ["Closed Won", "Prospecting"],
+                          "created_at": ["2024-01-10", None]})
+    dataset = dataset_from_frames({"opportunities": frame})  # strict: no error
+    assert validate.errors(dataset.findings) == []
+    # the open deal has no expected close date: a pipeline-hygiene warning
+    assert [f.check for f in dataset.findings] == ["no_amounts", "open_without_close_date"]
+
+
+def test_open_deals_past_or_without_an_expected_close_date():
+    # data date = latest creation / close of a closed deal = 2024-03-01 (deal 2 lost on 2024-03-01);
+    # deal 3 (Proposal) expected 2024-02-15 < 2024-03-01: past; deal 4 (Discovery) has none
+    opportunities = {"opportunity_id": ["1", "2", "3", "4"], "account_id": ["A1", "A1", "A2", "A2"],
+                     "rep_id": ["R1", "R2", "R1", "R1"],
+                     "created_at": ["2024-01-10", "2024-02-01", "2024-01-20", "2024-02-20"],
+                     "close_date": ["2024-02-01", "2024-03-01", "2024-02-15", ""],
+                     "stage": ["Closed Won", "Closed Lost", "Proposal", "Discovery"],
+                     "amount": ["100", "200", "300", "50"]}
+    found = findings(opportunities, reps=REPS, accounts=ACCOUNTS)
+    [past] = only(found, "open_past_close_date")
+    assert (past.severity, past.count, past.examples) == (
+        "warning", 1, [{"opportunity_id": "3", "stage": "Proposal", "close_date": "2024-02-15"}])
+    assert "before the data date 2024-03-01" in past.message and "Pipeline hygiene" in past.message
+    [without] = only(found, "open_without_close_date")
+    assert (without.count, without.examples[0]["opportunity_id"]) == (1, "4")
+
+
+def test_a_date_decades_before_the_rest_is_an_outlier():
+    # 20 deals created 2024-01-01 .. 2024-01-20, closed 30 days later; deal 0 closed in 2001
+    n = 20
+    created = [f"2024-01-{day:02d}" for day in range(1, n + 1)]
+    close = ["2001-05-05"] + [f"2024-02-{day:02d}" for day in range(2, n + 1)]
+    frame = pd.DataFrame({"opportunity_id": [str(i) for i in range(n)], "created_at": created, "close_date": close,
+                          "stage": ["Closed Won"] * n, "amount": ["1"] * n})
+    found = dataset_from_frames({"opportunities": frame}, strict=False).findings
+    [outlier] = only(found, "outlying_date")
+    assert (outlier.severity, outlier.column, outlier.count) == ("warning", "close_date", 1)
+    assert outlier.examples == [{"opportunity_id": "0", "close_date": "2001-05-05"}]
+    # it also closes before it was created: 1 of 20 = 5% > 1%, which is an error of its own
+    assert only(found, "close_before_creation")[0].count == 1
+    # the data's span for period 'all' starts with the first date that is not an outlier
+    dataset = dataset_from_frames({"opportunities": frame}, strict=False)
+    assert dataset.span.start.isoformat() == "2024-01-01"
+
+
+def test_a_wide_history_has_no_outliers():
+    # 20 deals spread over 19 years (2005..2024): the margin grows with the spread
+    n = 20
+    frame = pd.DataFrame({"opportunity_id": [str(i) for i in range(n)],
+                          "created_at": [f"{2005 + i}-03-01" for i in range(n)],
+                          "close_date": [f"{2005 + i}-04-01" for i in range(n)],
+                          "stage": ["Closed Won"] * n, "amount": ["1"] * n})
+    assert only(dataset_from_frames({"opportunities": frame}, strict=False).findings, "outlying_date") == []
+
+
+def test_duplicate_id_message_names_generated_ids():
+    [finding] = only(findings({"opportunity_id": ["1", "1", "3"]}), "duplicate_id")
+    assert "import it with 'generate_ids: true' for opportunities in the mapping" in finding.message

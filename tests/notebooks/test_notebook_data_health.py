@@ -28,8 +28,9 @@ def test_sample(sample_dir, tmp_path):
     expected = csv_rows(sample_dir)
     assert kpis["rows_by_table"] == expected
     assert kpis["tables_loaded"] == len(expected)
-    # The sample is generated clean (tests/test_sample.py checks it passes validation).
-    assert (kpis["errors"], kpis["warnings"]) == (0, 0)
+    # The sample is generated clean but for pipeline hygiene (tests/data/test_sample.py: open deals
+    # whose expected close date has passed): one warning.
+    assert (kpis["errors"], kpis["warnings"]) == (0, 1)
 
 
 def test_damaged_copy_reports_its_errors_and_warnings(sample_dir, tmp_path):
