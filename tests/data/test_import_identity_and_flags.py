@@ -39,8 +39,8 @@ def test_a_repeated_mapped_id_says_how_many_and_names_the_way_out(tmp_path):
         import_dataset(source, tmp_path / "out", mapping=mapping)
     message = str(error.value)
     # P1 is on rows 2, 4 and 5 (the header is row 1): 3 rows, 1 ID repeating
-    assert "opportunities.opportunity_id (from people.csv): 3 rows share their ID with another row (1 IDs repeat)" in message
-    assert "row 2 (ID='P1'): 'P1'; row 4 (ID='P1'): 'P1'; row 5 (ID='P1'): 'P1'" in message
+    assert ("opportunities.opportunity_id (from people.csv): 3 rows share their ID with another row (1 IDs repeat), "
+            "e.g. 'P1' on 3 rows (rows 2, 4, 5).") in message
     assert "map it where it belongs (e.g. account_id) and set 'generate_ids: true' under tables.opportunities" in message
     assert not (tmp_path / "out").exists()
 

@@ -435,7 +435,7 @@ def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, o
                 "stage it means).")
         out["stage"] = mapped.where(~unknown, out["stage"])
 
-    problems += _key_problems(table, out, frame, origin, label_header)
+    problems += _key_problems(table, out, origin)
     columns = [column for column in [*spec.column_names, *EXTRA_COLUMNS.get(table.name, {})] if column in out]
     result = pd.DataFrame({column: out[column].astype(object) for column in columns}, index=frame.index)
     result = result.astype(object).where(result.notna(), None)
@@ -493,8 +493,7 @@ def _stage_from_flags(mapping: Mapping, table: TableMapping, frame: pd.DataFrame
     return stage
 
 
-def _key_problems(table: TableMapping, out: dict[str, pd.Series], frame: pd.DataFrame, origin: str,
-                  label_header: str | None) -> list[str]:
+def _key_problems(table: TableMapping, out: dict[str, pd.Series], origin: str) -> list[str]:
     """The table's ID absent from the mapping, or repeated on different rows: say how many,
     show examples and name the way out (``generate_ids``)."""
     key = TABLES[table.name].key
@@ -509,10 +508,13 @@ def _key_problems(table: TableMapping, out: dict[str, pd.Series], frame: pd.Data
     repeated = ids.notna() & ids.duplicated(keep=False)
     if not repeated.any():
         return []
-    distinct = int(ids[repeated].nunique())
-    rows = frame.assign(**{"__id": ids})
+    copies = ids[repeated].value_counts()
+    copies = copies.sort_values(ascending=False, kind="stable").head(3)  # most repeated first, then first seen
+    examples = "; ".join(
+        f"{value!r} on {count:,} rows (rows {', '.join(str(row + 2) for row in ids.index[ids == value][:4])}"
+        f"{', ...' if count > 4 else ''})" for value, count in copies.items())
     return [f"{table.name}.{key} (from {origin}): {int(repeated.sum()):,} rows share their ID with another row "
-            f"({distinct:,} IDs repeat): {_example_ids(rows, repeated, '__id', label_header)}. The column mapped to "
+            f"({int(ids[repeated].nunique()):,} IDs repeat), e.g. {examples}. The column mapped to "
             f"{key} does not identify one {table.name} row. If it names something that can appear on several rows "
             f"(a person or account that bought or applied several times), map it where it belongs (e.g. "
             f"account_id) and {way_out}."]
