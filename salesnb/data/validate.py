@@ -14,8 +14,15 @@ created when that is more than ``CLOSE_BEFORE_CREATION_ERROR_SHARE`` of the deal
 
 Warnings (the analysis proceeds, the report's banner says so): a few deals closed before
 they were created, references to reps, accounts, leads or deals the dataset does not
-have, and dates implausibly far in the past (before ``EARLIEST_PLAUSIBLE_DATE``) or the
-future (more than ``FUTURE_YEARS`` after the day of the check).
+have, dates implausibly far in the past (before ``EARLIEST_PLAUSIBLE_DATE``) or the
+future (more than ``FUTURE_YEARS`` after the day of the check), dates far outside the rest
+of their column (:func:`date_fences`), won or open deals without an amount (or no amount
+at all), lost deals whose amounts the CRM zeroes (:func:`lost_amounts_zeroed`), and, at the
+data date, open deals without or past their expected close date
+(:func:`check_open_deal_close_dates`, run by the loader once the data date is known).
+
+In ``opportunities`` only ``opportunity_id`` and ``stage`` are required: a deal without a
+date or an amount is valid, and each metric leaves it out only where it needs the value.
 """
 
 from __future__ import annotations

@@ -147,3 +147,12 @@ def test_orders_only_dataset_loads_and_validates(tmp_path):
     assert dataset.as_of.isoformat() == "2025-02-07"  # the data date comes from the orders
     # A2 is referenced by an order but absent from accounts
     assert checks(dataset) == {"unknown_reference": 1}
+
+
+def test_validate_summary_names_a_table_refused_for_a_missing_column(tmp_path, capsys):
+    from salesnb.cli import main
+
+    # a deal table without the stage column: one error, and the summary still names the table
+    (tmp_path / "opportunities.csv").write_text("opportunity_id,created_at\nD1,2025-01-05\n")
+    assert main(["validate", "--data", str(tmp_path)]) == 1
+    assert "Checked opportunities: 1 error(s), 0 warning(s)." in capsys.readouterr().out
