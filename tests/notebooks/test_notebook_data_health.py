@@ -46,9 +46,11 @@ def test_damaged_copy_reports_its_errors_and_warnings(sample_dir, tmp_path):
     with (damaged / "opportunities.csv").open("a", newline="", encoding="utf-8") as handle:
         csv.writer(handle, lineterminator="\n").writerow([row.get(column, "") for column in header])
     _, kpis = execute_notebook("00_data_health", {"data_dir": str(damaged)}, tmp_path)
-    # one more error (the negative amount) and one more warning (the unknown rep)
+    # one more error (the negative amount) and one more warning (the unknown rep); the sample's
+    # pipeline-hygiene warning (open deals past their expected close date) is checked against the
+    # data date only when the data has no errors, so it is not among them here
     assert kpis["errors"] == base["errors"] + 1
-    assert kpis["warnings"] == base["warnings"] + 1
+    assert kpis["warnings"] == base["warnings"] + 1 - 1
     assert kpis["rows_by_table"] == csv_rows(damaged)  # orders gone, opportunities + 1
     assert kpis["tables_loaded"] == base["tables_loaded"] - 1
 
