@@ -19,14 +19,16 @@ the only Python loops run over teams, months, stages or campaigns, never over ro
 4. opportunity history (``history.py``), derived from the same events, and the deals'
    current state taken from their last history row (so the two always agree);
 5. activities (``activity.py``), orders (``orders.py``: first order plus repeat orders
-   until the customer churns), quotas (``quotas.py``: calibrated on the bookings of
+   until the customer churns, and self-serve buyers without a deal), quotas (``quotas.py``: calibrated on the bookings of
    established reps) and marketing spend (``leads.py``).
 
 All times are kept as float days since :data:`START_DATE` (``timeline.py``) until
 ``tables.py`` turns them into the model's tables; this module writes them to files.
 
 Every step draws from one shared random generator, in the fixed order of
-:func:`build_sample`: changing that order (or adding a draw) changes every file.
+:func:`build_sample`: changing that order (or adding a draw) changes every file. (Orders
+draw their newer patterns from a child stream spawned from it, which leaves the shared
+stream as it was.)
 """
 
 from __future__ import annotations
