@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import ibis
 import pandas as pd
 
 from salesnb.errors import SalesnbError
@@ -125,6 +126,13 @@ def fiscal_quarter_start(date: dt.date, fiscal_year_start_month: int) -> dt.date
     offset = (date.month - fiscal_year_start_month) % 3
     first = pd.Timestamp(date.year, date.month, 1) - pd.DateOffset(months=offset)
     return first.date()
+
+
+def fiscal_quarter_start_expression(date, fiscal_year_start_month: int):
+    """The same as :func:`fiscal_quarter_start` for an Ibis date column: shift so the fiscal
+    year starts in January, truncate to the quarter, shift back."""
+    shift = ibis.interval(months=fiscal_year_start_month - 1)
+    return ((date - shift).truncate("Q") + shift).cast("date")
 
 
 def fiscal_quarter_label(date: dt.date, fiscal_year_start_month: int) -> str:

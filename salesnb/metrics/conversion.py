@@ -11,7 +11,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from salesnb.data.dataset import Dataset
-from salesnb.data.periods import Period
+from salesnb.data.periods import Period, fiscal_quarter_start_expression
 from salesnb.errors import SalesnbError
 from salesnb.metrics.deals import LOST, OPEN, WON, closed_in, created_in, deals, recorded, value_win_rate_measured
 from salesnb.metrics.funnel import with_stage_reached
@@ -35,10 +35,7 @@ def _group_columns(table: ir.Table, by: str | None, playbook) -> tuple[ir.Table,
     if by == "month":
         table = table.mutate(close_month=table.close_date.truncate("M"))
     if by == "quarter":
-        # Fiscal quarters: shift so the fiscal year starts in January, truncate, shift back.
-        shift = ibis.interval(months=playbook.fiscal_year_start_month - 1)
-        start = ((table.close_date - shift).truncate("Q") + shift).cast("date")
-        table = table.mutate(close_quarter=start)
+        table = table.mutate(close_quarter=fiscal_quarter_start_expression(table.close_date, playbook.fiscal_year_start_month))
     columns = GROUPINGS[by]
     # Keep deals with no value in the grouping column visible as "(none)".
     table = table.mutate(**{column: table[column].fill_null("(none)") for column in columns

@@ -66,9 +66,7 @@ def _deals(dataset: Dataset, team: str | None, segment: str | None) -> ir.Table:
         _check_filter_value(dataset.table("reps").team, "team", team)
         table = table.filter(table.team == team)
     if segment:
-        if not dataset.has("accounts"):
-            raise SalesnbError("The segment filter needs the 'accounts' table (account_id, segment); add accounts.csv or set segment = None.")
-        _check_filter_value(dataset.table("accounts").segment, "segment", segment)
+        check_segment(dataset, segment)
         table = table.filter(table.segment == segment)
     return table
 
@@ -87,6 +85,14 @@ def filter_values(dataset: Dataset, name: str) -> list[str]:
     if not dataset.has(table):
         return []
     return _distinct_values(dataset.table(table)[column])
+
+
+def check_segment(dataset: Dataset, segment: str) -> None:
+    """A segment filter needs the accounts table and a segment that occurs in it (for deals,
+    orders, any table with an ``account_id``)."""
+    if not dataset.has("accounts"):
+        raise SalesnbError("The segment filter needs the 'accounts' table (account_id, segment); add accounts.csv or set segment = None.")
+    _check_filter_value(dataset.table("accounts").segment, "segment", segment)
 
 
 def _check_filter_value(column: ir.StringValue, name: str, value: str) -> None:
