@@ -6,14 +6,15 @@ never per deal or lead):
 - :func:`rate_changes`: a rate (successes / trials) that moved between two periods;
 - :func:`count_changes`: a count (e.g. leads) that moved between two periods;
 - :func:`mean_changes`: a mean (e.g. days of sales cycle) that moved between two periods;
+- :func:`estimate_changes`: an estimate with its standard error (e.g. revenue retention) that moved;
 - :func:`value_outliers`: a group whose value (e.g. cost per lead) is far from the others'.
 
 A movement is only reported when it is large *and* unlikely to be noise, and only for
 groups with enough observations (thresholds below, all parameters). Nothing moved -> an
 empty list, and the report says so; there are no sentences that hold whatever the data.
 
-Report-specific lists (:func:`lead_generation_findings`, :func:`conversion_findings`)
-combine these blocks.
+Report-specific lists (:func:`lead_generation_findings`, :func:`conversion_findings`,
+:func:`account_findings`) combine these blocks.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from salesnb.data.formats import format_value
-from salesnb.metrics import conversion, leads, marketing
+from salesnb.metrics import concentration, conversion, leads, marketing, repeat, retention
+from salesnb.metrics.orders import NO_SEGMENT
 from salesnb.metrics.statistics import MIN_N  # groups smaller than this (in either period) are not compared
 
 # A rate must move at least this much (0.05 = 5 percentage points) ...
@@ -206,6 +208,40 @@ def value_outliers(frame: pd.DataFrame, *, key: str, value: str, n: str, what: s
     return _strongest(movements)
 
 
+def estimate_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, value: str, error: str,
+                     n: str, what: str, topic: str, n_label: str, subject_prefix: str = "", min_n: int = MIN_N,
+                     min_change: float = MIN_RATE_CHANGE, min_z: float = MIN_Z, label: str | None = None,
+                     overall: str = "All customers") -> list[Movement]:
+    """Groups whose estimated ratio ``value`` (e.g. revenue retention), with its standard
+    error ``error``, moved between the previous and the current period.
+
+    Kept when n >= ``min_n`` in both periods, |v1 - v0| >= ``min_change`` and |z| >= ``min_z``
+    with z = (v1 - v0) / sqrt(e1^2 + e0^2). ``key``, ``label`` and ``overall`` as for
+    :func:`rate_changes`.
+    """
+    columns = ["group_key", "group_label", value, error, n]
+    merged = _keyed(current, key, label, overall)[columns].merge(
+        _keyed(previous, key, label, overall)[columns[:1] + columns[2:]], on="group_key", suffixes=("", "_before"))
+    merged = merged[(merged[n] >= min_n) & (merged[f"{n}_before"] >= min_n)].dropna(
+        subset=[value, f"{value}_before", error, f"{error}_before"])
+    if merged.empty:
+        return []
+    change = merged[value] - merged[f"{value}_before"]
+    spread = np.sqrt(merged[error] ** 2 + merged[f"{error}_before"] ** 2)
+    merged = merged.assign(change=change, z=change / spread.where(spread > 0))
+    moved = merged[(merged["change"].abs() >= min_change) & (merged["z"].abs() >= min_z)]
+    movements = []
+    for row in moved.to_dict("records"):
+        subject = f"{subject_prefix}{row['group_label']}"
+        sentence = (
+            f"{subject}: {what} {'rose' if row['change'] > 0 else 'fell'} from {row[f'{value}_before']:.1%} "
+            f"({int(row[f'{n}_before']):,} {n_label}) in the previous period to {row[value]:.1%} "
+            f"({int(row[n]):,} {n_label}), {row['change'] * 100:+.1f} points."
+        )
+        movements.append(Movement(topic, subject, sentence, abs(float(row["z"])), int(row[n])))
+    return _strongest(movements)
+
+
 def _strongest(movements: list[Movement], limit: int = PER_TOPIC) -> list[Movement]:
     return sorted(movements, key=lambda movement: (-movement.strength, movement.subject))[:limit]
 
@@ -329,4 +365,85 @@ def conversion_findings(dataset, period, *, team: str | None = None, segment: st
     found += mean_changes(now, before, key=None, mean="mean_days", std="std_days", n="won",
                           what="mean sales cycle of won deals", topic="speed", n_label="won deals", min_n=min_n,
                           format_value=lambda days: format_value(days, "days"))
+    return found
+
+
+# ----------------------------------------------------------------------------- accounts and repeat orders
+
+ALL_CUSTOMERS = "All customers"
+
+
+def account_findings(dataset, period, *, segment: str | None = None, min_n: int = MIN_N) -> list[Movement]:
+    """What moved most in the accounts, this period against the previous one.
+
+    In this order, at most :data:`PER_TOPIC` per topic, strongest first:
+
+    1. repeat: the 90/180/365-day repeat purchase rate of the customers whose window
+       closed in each period (:func:`salesnb.metrics.repeat.repeat_rates_at_horizons`),
+       overall and by segment (:func:`rate_changes`);
+    2. retention: net and gross revenue retention, overall and by segment
+       (:func:`estimate_changes` on their standard errors);
+    3. churn: the largest accounts (by revenue in the previous period) that had ordered at
+       least twice, bought in the previous period and placed no order in this one;
+    4. concentration: the top-10 accounts' share of revenue, when it moved at least
+       :data:`MIN_RATE_CHANGE` with at least ``min_n`` customers in both periods.
+    """
+    previous = period.previous()
+    by_segment = segment is None  # with a segment filter (or one segment) the overall row says it all
+    overall = segment or ALL_CUSTOMERS
+    found: list[Movement] = []
+
+    now, before = (repeat.repeat_rates_at_horizons(dataset, window, segment) for window in (period, previous))
+    repeat_moves: list[Movement] = []
+    for horizon in repeat.HORIZONS:
+        pair = [frame[frame["horizon_days"] == horizon] for frame in (now, before)]
+        repeat_moves += rate_changes(*pair, key=None, successes="repeat_customers", trials="customers",
+                                     what=f"{horizon}-day repeat purchase rate", topic="repeat", min_n=min_n,
+                                     overall=overall)
+    if by_segment:
+        now, before = (repeat.repeat_rates_at_horizons(dataset, window, by="segment") for window in (period, previous))
+        for horizon in repeat.HORIZONS if now["segment"].nunique() > 1 else ():  # one segment: the overall row
+            pair = [frame[frame["horizon_days"] == horizon] for frame in (now, before)]
+            repeat_moves += rate_changes(*pair, key="segment", successes="repeat_customers", trials="customers",
+                                         what=f"{horizon}-day repeat purchase rate", topic="repeat",
+                                         subject_prefix="Segment ", min_n=min_n)
+    found += _strongest(repeat_moves)
+
+    retention_moves: list[Movement] = []
+    for by, prefix in [(None, "")] + ([("segment", "Segment ")] if by_segment else []):
+        now, before = (retention.revenue_retention(dataset, window, by=by, segment=segment)
+                       for window in (period, previous))
+        if by and now["segment"].nunique() <= 1:
+            continue
+        for value, what in (("nrr", "net revenue retention"), ("grr", "gross revenue retention")):
+            retention_moves += estimate_changes(now, before, key=by, value=value, error=f"{value}_error",
+                                                n="customers", what=what, topic="retention", n_label="customers",
+                                                subject_prefix=prefix, min_n=min_n, overall=overall)
+    found += _strongest(retention_moves)
+
+    currency = dataset.playbook.currency
+    churned = retention.churned_accounts(dataset, period, segment)
+    churned = churned[churned["orders_to_date"] >= 2].head(PER_TOPIC)
+    labels = churned["account_name"].where(churned["segment"] == NO_SEGMENT,
+                                           churned["account_name"] + " (" + churned["segment"] + ")")
+    found += [
+        Movement("churn", row["account_name"],
+                 f"{label} stopped ordering: "
+                 f"{format_value(row['revenue_before'], 'currency', currency)} over {int(row['orders_before']):,} "
+                 f"order(s) in the previous period, none in this one (last order {row['last_order']:%d %b %Y}).",
+                 float(row["revenue_before"]), int(row["orders_before"]))
+        for label, row in zip(labels, churned.to_dict("records"))
+    ]
+
+    shares = [concentration.concentration(dataset, window, segment) for window in (period, previous)]
+    (now_share, now_n), (before_share, before_n) = ((item["top_share"], item["customers"]) for item in shares)
+    if None not in (now_share, before_share) and min(now_n, before_n) >= min_n \
+            and abs(now_share - before_share) >= MIN_RATE_CHANGE:
+        direction = "more" if now_share > before_share else "less"
+        found.append(Movement(
+            "concentration", f"Top {concentration.TOP_ACCOUNTS} accounts",
+            f"The {concentration.TOP_ACCOUNTS} largest accounts brought {now_share:.1%} of revenue "
+            f"({now_n:,} customers) against {before_share:.1%} ({before_n:,} customers) in the previous period, "
+            f"{(now_share - before_share) * 100:+.1f} points: revenue is {direction} concentrated.",
+            abs(now_share - before_share) / MIN_RATE_CHANGE, now_n))
     return found

@@ -1,0 +1,371 @@
+"""Customer lifetime value: expected purchases (BG/NBD) and spend (Gamma-Gamma).
+
+Two published "buy till you die" models, fitted by maximum likelihood with scipy on one row
+per customer (no maintained library installs within the kit's pinned stack without a
+compiler at run time; see ``docs/metrics.md``):
+
+- **BG/NBD** (Fader, Hardie and Lee 2005, "Counting your customers the easy way"): while
+  alive, a customer buys at a Poisson rate lambda ~ Gamma(r, alpha); after each purchase it
+  drops out with probability p ~ Beta(a, b). Input per customer: x = repeat purchases,
+  t_x = time of the last purchase and T = time observed, both from the first purchase.
+- **Gamma-Gamma** (Fader and Hardie 2013, "The Gamma-Gamma model of monetary value"): the
+  value of each repeat purchase ~ Gamma(p, nu) with nu ~ Gamma(q, gamma). Input: x and the
+  mean value m_x of the repeat purchases.
+
+Here a *purchase* is a purchase day (orders of one account on one day are one purchase,
+their amounts summed), time is in days, and CLV over a horizon is expected purchases x
+expected value per purchase (undiscounted). The fit is checked on the page: fitted on the
+orders before a holdout window, it predicts each customer's repeat purchases in the
+window, and the prediction is compared with what happened (:func:`holdout_check`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+from salesnb.data.dataset import Dataset
+from salesnb.metrics.orders import customer_history, purchase_days
+from salesnb.metrics.statistics import MIN_N
+
+MIN_CUSTOMERS = MIN_N  # fewer customers than this: the models are not fitted
+MIN_REPEAT_CUSTOMERS = 10  # customers with a repeat purchase the fit needs (and the spend model, with amounts)
+FREQUENCY_BUCKETS = (0, 1, 2, 3, 4, 5, 6)  # repeat purchases before the holdout window; the last means "6 or more"
+
+
+# ----------------------------------------------------------------------------- the models
+
+
+@dataclass(frozen=True)
+class BgNbd:
+    """Fitted BG/NBD parameters (time unit: days) and whether the optimiser converged."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    converged: bool = True
+
+
+@dataclass(frozen=True)
+class GammaGamma:
+    """Fitted Gamma-Gamma parameters (money in the playbook currency)."""
+
+    p: float
+    q: float
+    gamma: float
+    converged: bool = True
+
+
+def bgnbd_log_likelihood(r, alpha, a, b, x, t_x, T) -> np.ndarray:
+    """Log-likelihood of each customer (FHL 2005, eq. 6):
+
+    L = B(a, b+x)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+T)^(r+x))
+        + [x > 0] * B(a+1, b+x-1)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+t_x)^(r+x))
+    """
+    x, t_x, T = (np.asarray(value, dtype=float) for value in (x, t_x, T))
+    common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    still_alive = special.betaln(a, b + x) - special.betaln(a, b) - (r + x) * np.log(alpha + T)
+    repeat = x > 0
+    dropped = np.full_like(x, -np.inf)
+    dropped[repeat] = (special.betaln(a + 1, b + x[repeat] - 1) - special.betaln(a, b)
+                       - (r + x[repeat]) * np.log(alpha + t_x[repeat]))
+    return common + np.logaddexp(still_alive, dropped)
+
+
+def fit_bgnbd(x, t_x, T) -> BgNbd:
+    """Maximum-likelihood BG/NBD parameters (log-parameterised, :func:`_minimise`).
+
+    Times are rescaled so the longest observation is 10 units while fitting (alpha is
+    scaled back), which keeps the optimiser well conditioned whatever the time unit.
+    """
+    x, t_x, T = (np.asarray(value, dtype=float) for value in (x, t_x, T))
+    scale = T.max() / 10.0 if T.max() > 0 else 1.0
+
+    def negative(log_params):
+        r, alpha, a, b = np.exp(log_params)
+        total = bgnbd_log_likelihood(r, alpha, a, b, x, t_x / scale, T / scale).sum()
+        return -total if np.isfinite(total) else np.inf
+
+    result = _minimise(negative, np.zeros(4))
+    r, alpha, a, b = np.exp(result.x)
+    return BgNbd(float(r), float(alpha * scale), float(a), float(b), bool(result.success))
+
+
+def expected_purchases(model: BgNbd, t, x, t_x, T) -> np.ndarray:
+    """Expected purchases in the next ``t`` days of a customer with history (x, t_x, T) (FHL 2005, eq. 10):
+
+    E[Y(t)] = (a+b+x-1)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x) * 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))]
+              / (1 + [x > 0] * a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x))
+    """
+    r, alpha, a, b = model.r, model.alpha, model.a, model.b
+    x, t_x, T = (np.asarray(value, dtype=float) for value in (x, t_x, T))
+    hypergeometric = special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
+    purchases = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hypergeometric)
+    return purchases / _dropout_odds(model, x, t_x, T)
+
+
+def probability_alive(model: BgNbd, x, t_x, T) -> np.ndarray:
+    """P(still a customer | x, t_x, T) = 1 / (1 + [x > 0] * a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x))."""
+    x, t_x, T = (np.asarray(value, dtype=float) for value in (x, t_x, T))
+    return 1.0 / _dropout_odds(model, x, t_x, T)
+
+
+def _dropout_odds(model: BgNbd, x, t_x, T) -> np.ndarray:
+    repeat = x > 0
+    odds = np.ones_like(x)
+    odds[repeat] += (model.a / (model.b + x[repeat] - 1)
+                     * ((model.alpha + T[repeat]) / (model.alpha + t_x[repeat])) ** (model.r + x[repeat]))
+    return odds
+
+
+def gamma_gamma_log_likelihood(p, q, gamma, x, m) -> np.ndarray:
+    """Log-likelihood of each customer's mean repeat value m (x >= 1 values, Fader and Hardie 2013):
+
+    f(m | x) = G(px+q) / (G(px) G(q)) * gamma^q * m^(px-1) * x^(px) / (gamma + m x)^(px+q)
+    """
+    x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    return (special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q) + q * np.log(gamma)
+            + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(gamma + m * x))
+
+
+def fit_gamma_gamma(x, m) -> GammaGamma:
+    """Maximum-likelihood Gamma-Gamma parameters over customers with x >= 1 and m > 0
+    (amounts rescaled to a mean of 1 while fitting; gamma is scaled back)."""
+    x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    scale = m.mean()
+
+    def negative(log_params):
+        p, q, gamma = np.exp(log_params)
+        total = gamma_gamma_log_likelihood(p, q, gamma, x, m / scale).sum()
+        return -total if np.isfinite(total) else np.inf
+
+    result = _minimise(negative, np.zeros(3))
+    p, q, gamma = np.exp(result.x)
+    return GammaGamma(float(p), float(q), float(gamma * scale), bool(result.success))
+
+
+def expected_average_value(model: GammaGamma, x, m) -> np.ndarray:
+    """Expected value of a customer's future purchases: (gamma + m x) p / (p x + q - 1) with
+    x >= 1 known repeat values of mean m; the population mean p gamma / (q - 1) without any
+    (x = 0 or m unknown). Needs q > 1 (otherwise the mean is infinite: NaN)."""
+    x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    if model.q <= 1:
+        return np.full_like(x, np.nan)
+    population = model.p * model.gamma / (model.q - 1)
+    known = (x > 0) & np.isfinite(m)
+    individual = (model.gamma + np.where(known, m, 0) * x) * model.p / (model.p * x + model.q - 1)
+    return np.where(known, individual, population)
+
+
+def _minimise(negative, start):
+    """Quasi-Newton (L-BFGS-B, bounded log-parameters) first; Nelder-Mead from where it stopped
+    when it did not converge. Both are deterministic."""
+    result = optimize.minimize(negative, start, method="L-BFGS-B", bounds=[(-20.0, 20.0)] * len(start))
+    if result.success and np.isfinite(result.fun):
+        return result
+    return optimize.minimize(negative, result.x if np.isfinite(result.fun) else start, method="Nelder-Mead",
+                             options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 20_000, "maxfev": 20_000})
+
+
+# ----------------------------------------------------------------------------- from the orders
+
+
+def purchase_history(dataset: Dataset, until: dt.date, segment: str | None = None) -> pd.DataFrame:
+    """One row per customer with the models' inputs at ``until`` (days): ``x`` = purchase days
+    - 1, ``t_x`` = last - first purchase day, ``T`` = ``until`` - first purchase day,
+    ``repeat_values`` (repeat purchase days with a known amount) and ``mean_repeat_value``
+    (their mean amount; NaN without any)."""
+    history = customer_history(dataset, until, segment)
+    first, last = history["first_order"], history["last_order"]
+    return pd.DataFrame({
+        "account_id": history["account_id"], "account_name": history["account_name"], "segment": history["segment"],
+        "x": history["order_days"] - 1, "t_x": (last - first).dt.days,
+        "T": (pd.Timestamp(until) - first).dt.days,
+        "repeat_values": history["repeat_days_with_amount"].astype("int64"),
+        "mean_repeat_value": history["repeat_day_revenue"] / history["repeat_days_with_amount"].where(
+            history["repeat_days_with_amount"] > 0),
+    })
+
+
+ALL_SEGMENTS = "(all segments)"
+
+
+@dataclass
+class LifetimeValue:
+    """CLV of the customers at a date: the fitted models, one row per customer, or why not."""
+
+    at: dt.date
+    horizon_days: int
+    purchases: BgNbd | None = None
+    spend: dict[str, GammaGamma] = field(default_factory=dict)  # by segment, and ALL_SEGMENTS (pooled)
+    customers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    not_measured: str | None = None  # why values are missing (too little data, no convergence)
+
+
+def _unfit_reason(history: pd.DataFrame) -> str | None:
+    repeat = int((history["x"] > 0).sum())
+    if len(history) < MIN_CUSTOMERS or repeat < MIN_REPEAT_CUSTOMERS:
+        return (f"The purchase model needs at least {MIN_CUSTOMERS} customers, {MIN_REPEAT_CUSTOMERS} of them with a "
+                f"repeat purchase; this data has {len(history):,} customers and {repeat:,} with a repeat purchase.")
+    return None
+
+
+def fit_spend_by_segment(history: pd.DataFrame) -> dict[str, GammaGamma]:
+    """Gamma-Gamma fitted on all customers with repeat values (``ALL_SEGMENTS``) and on each
+    segment that has at least :data:`MIN_REPEAT_CUSTOMERS` of them.
+
+    Segments differ in order size by an order of magnitude; one spend distribution pooled
+    over them is often so wide that its mean does not exist (q <= 1). A customer's value
+    uses its segment's fit when that fit converged with q > 1, else the pooled one
+    (:func:`value_per_purchase`).
+    """
+    values = history[(history["repeat_values"] > 0) & (history["mean_repeat_value"] > 0)]
+    groups = [(ALL_SEGMENTS, values)] + list(values.groupby("segment", sort=True))
+    return {str(name): fit_gamma_gamma(group["repeat_values"], group["mean_repeat_value"])
+            for name, group in groups if len(group) >= MIN_REPEAT_CUSTOMERS}
+
+
+def usable(model: GammaGamma | None) -> bool:
+    """A spend fit whose mean exists: converged, with q > 1."""
+    return model is not None and model.converged and model.q > 1
+
+
+def value_per_purchase(spend: dict[str, GammaGamma], history: pd.DataFrame) -> pd.DataFrame:
+    """``expected_value_per_purchase`` (:func:`expected_average_value`) of each customer and
+    ``spend_model`` (which fit gave it: the segment's, or the pooled one); NaN without a usable fit."""
+    chosen = [segment if usable(spend.get(segment)) else (ALL_SEGMENTS if usable(spend.get(ALL_SEGMENTS)) else None)
+              for segment in history["segment"].astype(str)]
+    value = np.full(len(history), np.nan)
+    for name in set(chosen) - {None}:
+        rows = np.array([choice == name for choice in chosen])
+        value[rows] = expected_average_value(spend[name], history["repeat_values"].to_numpy()[rows],
+                                             history["mean_repeat_value"].to_numpy()[rows])
+    return pd.DataFrame({"expected_value_per_purchase": value, "spend_model": chosen}, index=history.index)
+
+
+def customer_lifetime_value(dataset: Dataset, at: dt.date, horizon_days: int, segment: str | None = None) -> LifetimeValue:
+    """Fit the models on the orders up to ``at`` and value each customer over the next ``horizon_days``.
+
+    Per customer: ``probability_alive``, ``expected_purchases`` (purchase days in the
+    horizon, BG/NBD), ``expected_value_per_purchase`` (Gamma-Gamma, by segment where it
+    fits: :func:`fit_spend_by_segment`), ``spend_model`` and ``expected_revenue`` =
+    expected_purchases x expected_value_per_purchase; sorted by expected revenue.
+    ``not_measured`` says why values are missing when a model cannot be fitted.
+    """
+    history = purchase_history(dataset, at, segment)
+    result = LifetimeValue(at, horizon_days)
+    result.not_measured = _unfit_reason(history)
+    if result.not_measured:
+        return result
+    result.purchases = fit_bgnbd(history["x"], history["t_x"], history["T"])
+    if not result.purchases.converged:
+        result.not_measured = "The purchase model (BG/NBD) did not converge on this data; no lifetime value is shown."
+        return result
+    result.spend = fit_spend_by_segment(history)
+    customers = history.assign(
+        probability_alive=probability_alive(result.purchases, history["x"], history["t_x"], history["T"]),
+        expected_purchases=expected_purchases(result.purchases, horizon_days, history["x"], history["t_x"], history["T"]),
+    ).join(value_per_purchase(result.spend, history))
+    unvalued = int(customers["expected_value_per_purchase"].isna().sum())
+    if unvalued:
+        result.not_measured = (
+            f"{unvalued:,} of {len(customers):,} customers have no expected value per purchase: the spend model "
+            f"(Gamma-Gamma) needs at least {MIN_REPEAT_CUSTOMERS} customers with repeat purchases that have an amount, "
+            "and a fit whose mean exists (q > 1; a smaller q means spend varies too widely between customers). "
+            "Their expected purchases are shown, their value is not.")
+    customers["expected_revenue"] = customers["expected_purchases"] * customers["expected_value_per_purchase"]
+    result.customers = customers.sort_values(["expected_revenue", "expected_purchases", "account_id"],
+                                             ascending=[False, False, True], na_position="last", ignore_index=True)
+    return result
+
+
+@dataclass
+class HoldoutCheck:
+    """Predicted against actual repeat purchases in a held-out window, by frequency bucket."""
+
+    calibration_end: dt.date
+    holdout_end: dt.date
+    purchases: BgNbd | None = None
+    by_frequency: pd.DataFrame = field(default_factory=pd.DataFrame)
+    customers: int = 0
+    predicted: float | None = None
+    actual: int | None = None
+    relative_error: float | None = None
+    not_measured: str | None = None
+
+
+def holdout_check(dataset: Dataset, end: dt.date, holdout_days: int, segment: str | None = None) -> HoldoutCheck:
+    """Fit BG/NBD on the orders up to ``end - holdout_days`` (calibration), predict each
+    calibration customer's repeat purchases in the following ``holdout_days`` up to ``end``,
+    and compare with the purchase days that happened there.
+
+    ``by_frequency``: per bucket of calibration repeat purchases (0..5, 6 or more):
+    ``customers``, ``actual`` and ``predicted`` purchases (sums) and their means per customer.
+    ``relative_error`` = (predicted - actual) / actual over all calibration customers (signed:
+    above 0 the model expects too many purchases).
+    """
+    calibration_end = end - dt.timedelta(days=holdout_days)
+    check = HoldoutCheck(calibration_end, end)
+    history = purchase_history(dataset, calibration_end, segment)
+    check.not_measured = _unfit_reason(history)
+    if check.not_measured:
+        return check
+    check.purchases = fit_bgnbd(history["x"], history["t_x"], history["T"])
+    if not check.purchases.converged:
+        check.not_measured = "The purchase model (BG/NBD) did not converge on the calibration data."
+        return check
+    days = purchase_days(dataset, segment)
+    later = days.filter(days.ordered_at > calibration_end).filter(days.ordered_at <= end)
+    actual = later.group_by("account_id").aggregate(actual=later.count()).execute()
+    history = history.merge(actual, on="account_id", how="left").fillna({"actual": 0})
+    history["predicted"] = expected_purchases(check.purchases, holdout_days, history["x"], history["t_x"], history["T"])
+    top = FREQUENCY_BUCKETS[-1]
+    history["bucket"] = history["x"].clip(upper=top)
+    table = history.groupby("bucket").agg(customers=("account_id", "size"), actual=("actual", "sum"),
+                                          predicted=("predicted", "sum"))
+    table = table.reindex(FREQUENCY_BUCKETS, fill_value=0).reset_index()
+    table.insert(0, "repeat_purchases_before", [str(bucket) if bucket < top else f"{top} or more"
+                                                for bucket in table["bucket"]])
+    table["actual"] = table["actual"].astype("int64")
+    table["actual_per_customer"] = table["actual"] / table["customers"].where(table["customers"] > 0)
+    table["predicted_per_customer"] = table["predicted"] / table["customers"].where(table["customers"] > 0)
+    check.by_frequency = table.drop(columns="bucket")
+    check.customers = len(history)
+    check.actual = int(history["actual"].sum())
+    check.predicted = float(history["predicted"].sum())
+    check.relative_error = (check.predicted - check.actual) / check.actual if check.actual else None
+    return check
+
+
+def model_parameters(value: LifetimeValue) -> pd.DataFrame:
+    """The fitted parameters, one row per model: BG/NBD (r, alpha in days, a, b) and each
+    Gamma-Gamma fit (p, q, gamma), with ``used``: whether any customer's value comes from it
+    (a segment's fit when it converged with q > 1, else the pooled one)."""
+    rows = []
+    chosen = set(value.customers["spend_model"].dropna()) if "spend_model" in value.customers else set()
+    if value.purchases is not None:
+        model = value.purchases
+        rows.append({"model": "BG/NBD (purchases)", "fitted_on": ALL_SEGMENTS,
+                     "parameters": f"r={model.r:.3g}, alpha={model.alpha:.3g} days, a={model.a:.3g}, b={model.b:.3g}",
+                     "used": model.converged})
+    for name, model in value.spend.items():
+        rows.append({"model": "Gamma-Gamma (value per purchase)", "fitted_on": name,
+                     "parameters": f"p={model.p:.3g}, q={model.q:.3g}, gamma={model.gamma:,.0f}", "used": name in chosen})
+    return pd.DataFrame(rows, columns=["model", "fitted_on", "parameters", "used"])
+
+
+def totals(value: LifetimeValue) -> dict:
+    """``expected_revenue`` (sum over the valued customers; None when none is valued),
+    ``expected_purchases`` (sum over all customers), ``customers`` and ``valued_customers``."""
+    customers = value.customers
+    if customers.empty:
+        return {"expected_revenue": None, "expected_purchases": None, "customers": 0, "valued_customers": 0}
+    valued = customers["expected_revenue"].notna()
+    return {"expected_revenue": float(customers.loc[valued, "expected_revenue"].sum()) if valued.any() else None,
+            "expected_purchases": float(customers["expected_purchases"].sum()),
+            "customers": len(customers), "valued_customers": int(valued.sum())}
