@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from salesnb.data.dataset import Dataset
+from salesnb.errors import SalesnbError
 from salesnb.metrics.orders import customer_history, purchase_days
 from salesnb.metrics.statistics import MIN_N
 
@@ -248,6 +249,14 @@ def value_per_purchase(spend: dict[str, GammaGamma], history: pd.DataFrame) -> p
     return pd.DataFrame({"expected_value_per_purchase": value, "spend_model": chosen}, index=history.index)
 
 
+def check_horizon(horizon_days) -> int:
+    """The CLV horizon as a whole number of days (a user parameter: a clear error otherwise)."""
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, (int, float)) or horizon_days < 1 \
+            or float(horizon_days) != int(horizon_days):
+        raise SalesnbError(f"clv_horizon_days must be a whole number of days, at least 1 (e.g. 365), not {horizon_days!r}.")
+    return int(horizon_days)
+
+
 def customer_lifetime_value(dataset: Dataset, at: dt.date, horizon_days: int, segment: str | None = None) -> LifetimeValue:
     """Fit the models on the orders up to ``at`` and value each customer over the next ``horizon_days``.
 
@@ -257,6 +266,7 @@ def customer_lifetime_value(dataset: Dataset, at: dt.date, horizon_days: int, se
     expected_purchases x expected_value_per_purchase; sorted by expected revenue.
     ``not_measured`` says why values are missing when a model cannot be fitted.
     """
+    horizon_days = check_horizon(horizon_days)
     history = purchase_history(dataset, at, segment)
     result = LifetimeValue(at, horizon_days)
     result.not_measured = _unfit_reason(history)
@@ -309,6 +319,7 @@ def holdout_check(dataset: Dataset, end: dt.date, holdout_days: int, segment: st
     ``relative_error`` = (predicted - actual) / actual over all calibration customers (signed:
     above 0 the model expects too many purchases).
     """
+    holdout_days = check_horizon(holdout_days)
     calibration_end = end - dt.timedelta(days=holdout_days)
     check = HoldoutCheck(calibration_end, end)
     history = purchase_history(dataset, calibration_end, segment)

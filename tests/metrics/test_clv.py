@@ -139,3 +139,11 @@ def test_holdout_check_on_orders():
     assert check.by_frequency["actual"].sum() == actual
     assert check.predicted == pytest.approx(check.by_frequency["predicted"].sum())
     assert check.relative_error == pytest.approx((check.predicted - actual) / actual)
+
+
+@pytest.mark.parametrize("horizon", [0, -30, 12.5, "365", None])
+def test_a_wrong_horizon_is_a_clear_error(horizon):
+    from salesnb.errors import SalesnbError
+
+    with pytest.raises(SalesnbError, match="clv_horizon_days must be a whole number of days"):
+        clv.holdout_check(orders_dataset([("A", "2025-01-01", 1.0)]), dt.date(2025, 12, 31), horizon)
