@@ -148,3 +148,57 @@ def stacked_bar_chart(frame, x: str, series: str, value: str, *, title: str, xla
     ax.tick_params(axis="x", rotation=45)
     ax.legend(frameon=False, fontsize=8, ncols=2)
     finish(figure)
+
+
+def grouped_bar_chart(frame, category: str, values: list[str], *, title: str, category_label: str, value_label: str,
+                      series_labels: list[str], kind: str = "count", currency: str = "USD"):
+    """Vertical bars of several ``values`` side by side per ``category`` (e.g. predicted and
+    actual purchases per frequency bucket), in the frame's order."""
+    figure, ax = new_figure(title, category_label, value_label)
+    positions = range(len(frame))
+    width = 0.8 / len(values)
+    palette = sns.color_palette(PALETTE)
+    for index, column in enumerate(values):
+        offsets = [position - 0.4 + width * (index + 0.5) for position in positions]
+        ax.bar(offsets, frame[column].astype(float).fillna(0), width=width, label=series_labels[index],
+               color=palette[index % len(palette)])
+    ax.set_xticks(list(positions), frame[category].astype(str).tolist())
+    _format_axis(ax, kind, currency, "y")
+    ax.legend(frameon=False)
+    finish(figure)
+
+
+def heatmap(frame, row: str, column: str, value: str, *, title: str, xlabel: str, ylabel: str,
+            row_format: str = "%b %Y", vmax: float | None = None):
+    """A grid of ``value`` (a share, 0..1 or above) by ``row`` x ``column`` from a long frame,
+    each cell coloured and labelled in percent; empty cells (not observed) stay blank."""
+    grid = frame.pivot_table(index=row, columns=column, values=value, aggfunc="first", dropna=False)
+    labels = grid.index.strftime(row_format) if hasattr(grid.index, "strftime") else grid.index.astype(str)
+    height = max(3.0, 0.32 * len(grid) + 1.6)
+    width = max(FIGSIZE[0], 0.42 * len(grid.columns) + 2.5)
+    figure, ax = new_figure(title, xlabel, ylabel, figsize=(width, height))
+    annotations = grid.map(lambda share: "" if share != share else f"{share:.0%}")
+    # Robust colour range: a column that is 100% by definition (the first period) would wash out the rest.
+    sns.heatmap(grid, ax=ax, cmap="Blues", vmin=0, vmax=vmax, robust=vmax is None, annot=annotations, fmt="",
+                annot_kws={"fontsize": 7}, linewidths=0.5, linecolor="white", yticklabels=labels,
+                cbar_kws={"format": ticker.PercentFormatter(xmax=1.0, decimals=0), "shrink": 0.8})
+    ax.grid(False)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="y", rotation=0)
+    finish(figure)
+
+
+def share_curve(frame, x: str, y: str, *, title: str, xlabel: str, ylabel: str, marks: list[tuple] | None = None):
+    """A cumulative share curve (e.g. Pareto: share of customers -> share of revenue), both
+    axes in percent, with the diagonal of an even split; ``marks`` are (x, y, label) points."""
+    figure, ax = new_figure(title, xlabel, ylabel)
+    ax.plot([0, *frame[x].astype(float)], [0, *frame[y].astype(float)], label="actual")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="#9ca3af", label="even split")
+    for mark_x, mark_y, label in marks or []:
+        ax.scatter([mark_x], [mark_y], zorder=3)
+        ax.annotate(label, (mark_x, mark_y), textcoords="offset points", xytext=(8, -12), fontsize=9)
+    percent_axis(ax, "x")
+    percent_axis(ax, "y")
+    ax.legend(frameon=False, loc="lower right")
+    finish(figure)

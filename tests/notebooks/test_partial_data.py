@@ -42,3 +42,18 @@ def test_leads_only(sample_dir, tmp_path):
     assert 0 < lead_kpis["share_responded_within_sla"] < 1
     assert result.result("02_conversion").kpis == {}
     assert "opportunities" in _page(result, "02_conversion")
+    # The account report says it needs orders and records nothing.
+    assert result.result("05_accounts").kpis == {}
+    assert "orders" in _page(result, "05_accounts")
+
+
+def test_orders_only(sample_dir, tmp_path):
+    # Orders and accounts, no deals: the account report and data health run, the deal and
+    # lead reports say what they need.
+    result = run_reports(_subset(sample_dir, tmp_path, "orders", "accounts"), out=tmp_path / "run", jobs=2)
+    assert result.ok, [item.error for item in result.results]
+    accounts = result.result("05_accounts").kpis
+    assert accounts["customers"] > 100 and 0 < accounts["repeat_purchase_rate"] < 1
+    assert result.result("02_conversion").kpis == {}
+    assert "opportunities" in _page(result, "02_conversion")
+    assert "leads" in _page(result, "01_lead_generation")
