@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker as ticker
+import numpy as np
 import seaborn as sns
 
 from salesnb.data.formats import currency_symbol
@@ -168,18 +169,23 @@ def grouped_bar_chart(frame, category: str, values: list[str], *, title: str, ca
     finish(figure)
 
 
-def heatmap(frame, row: str, column: str, value: str, *, title: str, xlabel: str, ylabel: str,
-            row_format: str = "%b %Y", vmax: float | None = None):
-    """A grid of ``value`` (a share, 0..1 or above) by ``row`` x ``column`` from a long frame,
-    each cell coloured and labelled in percent; empty cells (not observed) stay blank."""
+def cohort_heatmap(frame, row: str, column: str, value: str, *, title: str, xlabel: str, ylabel: str,
+                   row_format: str = "%b %Y", vmax: float | None = None):
+    """A cohort grid of ``value`` (a share, 0..1 or above) by ``row`` (cohort) x ``column``
+    (periods since the start) from a long frame, each cell coloured and labelled in percent;
+    empty cells (not observed) stay blank. The first column is each cohort's reference (100%
+    by definition), so the colour scale comes from the other cells: darkest at ``vmax``,
+    by default their 95th percentile (higher cells saturate)."""
     grid = frame.pivot_table(index=row, columns=column, values=value, aggfunc="first", dropna=False)
     labels = grid.index.strftime(row_format) if hasattr(grid.index, "strftime") else grid.index.astype(str)
     height = max(3.0, 0.32 * len(grid) + 1.6)
     width = max(FIGSIZE[0], 0.42 * len(grid.columns) + 2.5)
     figure, ax = new_figure(title, xlabel, ylabel, figsize=(width, height))
     annotations = grid.map(lambda share: "" if share != share else f"{share:.0%}")
-    # Robust colour range: a column that is 100% by definition (the first period) would wash out the rest.
-    sns.heatmap(grid, ax=ax, cmap="Blues", vmin=0, vmax=vmax, robust=vmax is None, annot=annotations, fmt="",
+    if vmax is None:
+        later = grid.iloc[:, 1:].to_numpy(dtype=float)
+        vmax = max(0.05, float(np.nanpercentile(later, 95))) if np.isfinite(later).any() else 1.0
+    sns.heatmap(grid, ax=ax, cmap="Blues", vmin=0, vmax=vmax, annot=annotations, fmt="",
                 annot_kws={"fontsize": 7}, linewidths=0.5, linecolor="white", yticklabels=labels,
                 cbar_kws={"format": ticker.PercentFormatter(xmax=1.0, decimals=0), "shrink": 0.8})
     ax.grid(False)
