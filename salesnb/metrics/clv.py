@@ -208,12 +208,17 @@ class LifetimeValue:
     not_measured: str | None = None  # why values are missing (too little data, no convergence)
 
 
-def _unfit_reason(history: pd.DataFrame) -> str | None:
+def _fit_purchases(history: pd.DataFrame) -> tuple[BgNbd | None, str | None]:
+    """BG/NBD fitted on ``history`` (:func:`purchase_history`), or None and why not."""
     repeat = int((history["x"] > 0).sum())
     if len(history) < MIN_CUSTOMERS or repeat < MIN_REPEAT_CUSTOMERS:
-        return (f"The purchase model needs at least {MIN_CUSTOMERS} customers, {MIN_REPEAT_CUSTOMERS} of them with a "
-                f"repeat purchase; this data has {len(history):,} customers and {repeat:,} with a repeat purchase.")
-    return None
+        return None, (f"The purchase model needs at least {MIN_CUSTOMERS} customers, {MIN_REPEAT_CUSTOMERS} of them "
+                      f"with a repeat purchase; this data has {len(history):,} customers and {repeat:,} with a "
+                      "repeat purchase.")
+    model = fit_bgnbd(history["x"], history["t_x"], history["T"])
+    if not model.converged:
+        return None, "The purchase model (BG/NBD) did not converge on this data; no prediction is shown."
+    return model, None
 
 
 def fit_spend_by_segment(history: pd.DataFrame) -> dict[str, GammaGamma]:
@@ -269,12 +274,8 @@ def customer_lifetime_value(dataset: Dataset, at: dt.date, horizon_days: int, se
     horizon_days = check_horizon(horizon_days)
     history = purchase_history(dataset, at, segment)
     result = LifetimeValue(at, horizon_days)
-    result.not_measured = _unfit_reason(history)
-    if result.not_measured:
-        return result
-    result.purchases = fit_bgnbd(history["x"], history["t_x"], history["T"])
-    if not result.purchases.converged:
-        result.not_measured = "The purchase model (BG/NBD) did not converge on this data; no lifetime value is shown."
+    result.purchases, result.not_measured = _fit_purchases(history)
+    if result.purchases is None:
         return result
     result.spend = fit_spend_by_segment(history)
     customers = history.assign(
@@ -323,12 +324,8 @@ def holdout_check(dataset: Dataset, end: dt.date, holdout_days: int, segment: st
     calibration_end = end - dt.timedelta(days=holdout_days)
     check = HoldoutCheck(calibration_end, end)
     history = purchase_history(dataset, calibration_end, segment)
-    check.not_measured = _unfit_reason(history)
-    if check.not_measured:
-        return check
-    check.purchases = fit_bgnbd(history["x"], history["t_x"], history["T"])
-    if not check.purchases.converged:
-        check.not_measured = "The purchase model (BG/NBD) did not converge on the calibration data."
+    check.purchases, check.not_measured = _fit_purchases(history)
+    if check.purchases is None:
         return check
     days = purchase_days(dataset, segment)
     later = days.filter(days.ordered_at > calibration_end).filter(days.ordered_at <= end)
