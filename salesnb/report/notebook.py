@@ -76,14 +76,14 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
         display(show.notice(clamped, "info"))
     if not _anything_in(dataset, period):
         display(show.notice(
-            f"Nothing in the data falls in this period ({period.label()}): no deal was created or closed "
-            f"and no lead was created. The data runs up to {dataset.as_of:%d %b %Y}; check period_start "
+            f"Nothing in the data falls in this period ({period.label()}): no deal was created or closed, "
+            f"no lead was created and no order placed. The data runs up to {dataset.as_of:%d %b %Y}; check period_start "
             "and period_end.", "warning"))
     return Report(title, dataset, period, filters)
 
 
 def _anything_in(dataset: Dataset, period: Period) -> bool:
-    """Whether any deal was created or closed, or any lead created, in the period."""
+    """Whether any deal was created or closed, any lead created or any order placed in the period."""
     checks = []
     if dataset.has("opportunities"):
         deals = dataset.table("opportunities")
@@ -92,6 +92,9 @@ def _anything_in(dataset: Dataset, period: Period) -> bool:
     if dataset.has("leads"):
         leads = dataset.table("leads")
         checks.append(leads.filter(leads.created_at.date().between(period.start, period.end)))
+    if dataset.has("orders"):
+        orders = dataset.table("orders")
+        checks.append(orders.filter(orders.ordered_at.between(period.start, period.end)))
     return any(int(check.count().execute()) for check in checks) if checks else True
 
 

@@ -80,3 +80,8 @@ def test_orders_only_dataset(tmp_path):
     shown = json.dumps([output for cell in notebook.cells for output in cell.get("outputs", [])])
     assert "This whole report needs the &#x27;opportunities&#x27; table" in shown
     assert kpis == {}
+    # The account report runs on three orders: the default period (data date 7 Feb 2025) is
+    # Feb 2024 - Jan 2025, with A1's first order only; too few customers for the CLV model.
+    _, kpis = execute_notebook("05_accounts", {"data_dir": str(tmp_path)}, tmp_path)
+    assert (kpis["customers"], kpis["orders"], kpis["revenue"]) == (1, 1, 20)
+    assert kpis["top10_revenue_share"] == 1 and kpis["nrr"] is None and kpis["clv_holdout_error"] is None

@@ -25,6 +25,13 @@ def test_an_empty_period_says_so(tmp_path):
     assert "Nothing in the data falls in this period (01 Jan 2020 – 31 Dec 2020)" in html
 
 
+def test_a_period_with_only_orders_is_not_empty(tmp_path):
+    # The account report reads orders: a period with orders but no deal or lead is not empty.
+    (tmp_path / "orders.csv").write_text("order_id,account_id,ordered_at,amount\nO1,A1,2020-06-01,10\n")
+    _, html = _shown(tmp_path, period_start="2020-01-01", period_end="2020-12-31")
+    assert "Nothing in the data falls" not in html
+
+
 def test_header_names_the_filters_that_are_set_escaped(tmp_path):
     report, html = _shown(tmp_path, period_start="2025-01-01", period_end="2025-03-31",
                           filters={"team": "<b>Alpha</b>", "segment": None})
