@@ -1,7 +1,9 @@
 """The ``salesnb`` command: thin wrappers over functions a notebook or scheduler can call.
 
-Errors the user can cause (:class:`salesnb.errors.SalesnbError`) are printed as one clear
-message and exit with status 2; they never show a traceback.
+Errors the user can cause (:class:`salesnb.errors.SalesnbError`) and usage errors (an unknown
+option, a missing ``--data``, ``--jobs abc``) are printed as one clear message and exit with
+status 2; they never show a traceback. Every value from the data printed here goes through
+:func:`salesnb.errors.printable`, so control characters in it cannot drive the terminal.
 """
 
 from __future__ import annotations
@@ -12,20 +14,25 @@ from typing import Annotated, Optional
 
 import typer
 
-from salesnb.errors import SalesnbError
+from salesnb.errors import SalesnbError, printable
 
+# Plain (click-style) help: typer's rich panels print Python type names ("--help <bool>",
+# "--only <list[str]>"); every option names its value with a metavar instead.
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="salesnb: sales playbook notebooks and reports from CRM data.")
+                  rich_markup_mode=None, help="salesnb: sales playbook notebooks and reports from CRM data.")
 
-DataOption = Annotated[Path, typer.Option("--data", help="Folder (or export file) with the CRM tables.")]
-ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="Playbook YAML (default: the kit's playbook).")]
-MappingOption = Annotated[Optional[Path], typer.Option("--mapping", help="Mapping YAML that turns an export into the model.")]
-PresetOption = Annotated[Optional[str], typer.Option("--preset", help="CRM export preset: salesforce, hubspot or pipedrive.")]
+DataOption = Annotated[Path, typer.Option("--data", metavar="FOLDER",
+                                          help="Folder (or export file) with the CRM tables.")]
+ConfigOption = Annotated[Optional[Path], typer.Option("--config", metavar="FILE",
+                                                      help="Playbook YAML (default: the kit's playbook).")]
+MappingOption = Annotated[Optional[Path], typer.Option("--mapping", metavar="FILE",
+                                                       help="Mapping YAML that turns an export into the model.")]
+PresetOption = Annotated[Optional[str], typer.Option("--preset", metavar="NAME",
+                                                     help="CRM export preset: salesforce, hubspot or pipedrive.")]
 
 
-def _fail(message: str, code: int = 2):
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
+def _say(message: str, colour=None, err: bool = False) -> None:
+    typer.secho(printable(message), fg=colour, err=err)
 
 
 def _prepared_data(data: Path, mapping: Path | None, preset: str | None) -> Path:
@@ -39,15 +46,16 @@ def _prepared_data(data: Path, mapping: Path | None, preset: str | None) -> Path
 
 @app.command()
 def sample(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the sample dataset to.")],
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 42,
-    scale: Annotated[str, typer.Option(help="small, medium or large (about 1M deals, 10M activities).")] = "small",
+    out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder to write the sample dataset to.")],
+    seed: Annotated[int, typer.Option(metavar="N", help="Random seed; the same seed gives byte-identical files.")] = 42,
+    scale: Annotated[str, typer.Option(metavar="SIZE",
+                                       help="small, medium or large (about 1M deals, 10M activities).")] = "small",
 ):
     """Write a realistic, deterministic sample dataset."""
     from salesnb.data.sample import generate_sample
 
     written = generate_sample(out, seed=seed, scale=scale)
-    typer.echo(f"Wrote sample dataset ({scale}, seed {seed}) to {out}: {', '.join(sorted(written))}")
+    _say(f"Wrote sample dataset ({scale}, seed {seed}) to {out}: {', '.join(sorted(written))}")
 
 
 @app.command("validate")
@@ -61,37 +69,37 @@ def validate_command(data: DataOption, config: ConfigOption = None, mapping: Map
     dataset = open_dataset(folder, config, strict=False)
     found_errors, found_warnings = errors(dataset.findings), warnings(dataset.findings)
     for finding in found_errors:
-        typer.secho(f"ERROR   {finding.message}", fg=typer.colors.RED)
+        _say(f"ERROR   {finding.message}", typer.colors.RED)
     for finding in found_warnings:
-        typer.secho(f"WARNING {finding.message}", fg=typer.colors.YELLOW)
+        _say(f"WARNING {finding.message}", typer.colors.YELLOW)
     from salesnb.data.model import TABLE_NAMES
 
     # A table refused for a missing column is not loaded, but it was checked: name it too.
     named = set(dataset.table_names) | {finding.table for finding in dataset.findings}
     tables = ", ".join(name for name in TABLE_NAMES if name in named)
-    typer.echo(f"Checked {tables}: {len(found_errors)} error(s), {len(found_warnings)} warning(s).")
+    _say(f"Checked {tables}: {len(found_errors)} error(s), {len(found_warnings)} warning(s).")
     if found_errors:
         raise typer.Exit(1)
 
 
 @app.command()
 def run(
-    data: Annotated[Optional[Path], typer.Option("--data", help="Folder (or export file) with the CRM tables; default: the bundled sample, data/sample.")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", metavar="FOLDER", help="Folder (or export file) with the CRM tables; default: the bundled sample, data/sample.")] = None,
     config: ConfigOption = None,
-    period_start: Annotated[Optional[str], typer.Option(help="First day of the period, YYYY-MM-DD.")] = None,
-    period_end: Annotated[Optional[str], typer.Option(help="Last day of the period, YYYY-MM-DD.")] = None,
-    period: Annotated[Optional[str], typer.Option(help="A period rule instead of dates: all (the data's whole span), last_full_month, quarter_to_date or last_12_months.")] = None,
-    only: Annotated[Optional[list[str]], typer.Option(help="Run only this notebook (repeatable), e.g. 02_conversion.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Run folder (default: reports/<timestamp>).")] = None,
-    jobs: Annotated[Optional[int], typer.Option(help="Notebooks to run at once (default 1).")] = None,
+    period_start: Annotated[Optional[str], typer.Option(metavar="DATE", help="First day of the period, YYYY-MM-DD.")] = None,
+    period_end: Annotated[Optional[str], typer.Option(metavar="DATE", help="Last day of the period, YYYY-MM-DD.")] = None,
+    period: Annotated[Optional[str], typer.Option(metavar="RULE", help="A period rule instead of dates: all (the data's whole span), last_full_month, quarter_to_date or last_12_months.")] = None,
+    only: Annotated[Optional[list[str]], typer.Option(metavar="NAME", help="Run only this notebook (repeatable), e.g. 02_conversion.")] = None,
+    out: Annotated[Optional[Path], typer.Option(metavar="FOLDER", help="Run folder (default: reports/<timestamp>).")] = None,
+    jobs: Annotated[Optional[int], typer.Option(metavar="N", help="Notebooks to run at once (default 1).")] = None,
     mapping: MappingOption = None,
     preset: PresetOption = None,
-    plan: Annotated[Optional[Path], typer.Option("--plan", help="Run plan YAML (data, period rule, notebooks, fan-out, where runs go, how many to keep); options given here override it.")] = None,
-    each: Annotated[Optional[str], typer.Option("--each", help="Also run the notebooks that take this filter once per value, into one folder each: team, rep or segment.")] = None,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Per-notebook time limit in seconds; a notebook over it is stopped and marked failed.")] = None,
-    keep: Annotated[Optional[int], typer.Option("--keep", help="Keep this many finished runs in the reports folder; older ones are deleted.")] = None,
-    reports_dir: Annotated[Optional[Path], typer.Option("--reports-dir", help="Folder the run folders go to (default: the kit's reports/).")] = None,
-    lock_wait: Annotated[Optional[float], typer.Option("--lock-wait", help="Seconds to wait for another run on the same reports folder (default 600).")] = None,
+    plan: Annotated[Optional[Path], typer.Option("--plan", metavar="FILE", help="Run plan YAML (data, period rule, notebooks, fan-out, where runs go, how many to keep); options given here override it.")] = None,
+    each: Annotated[Optional[str], typer.Option("--each", metavar="FILTER", help="Also run the notebooks that take this filter once per value, into one folder each: team, rep or segment.")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", metavar="SECONDS", help="Per-notebook time limit in seconds; a notebook over it is stopped and marked failed.")] = None,
+    keep: Annotated[Optional[int], typer.Option("--keep", metavar="N", help="Keep this many finished runs in the reports folder; older ones are deleted.")] = None,
+    reports_dir: Annotated[Optional[Path], typer.Option("--reports-dir", metavar="FOLDER", help="Folder the run folders go to (default: the kit's reports/).")] = None,
+    lock_wait: Annotated[Optional[float], typer.Option("--lock-wait", metavar="SECONDS", help="Seconds to wait for another run on the same reports folder (default 600).")] = None,
 ):
     """Validate the data, execute the notebooks with papermill and render HTML reports."""
     from salesnb.report import plans
@@ -126,49 +134,57 @@ def run(
         full_selection=not only, data_label=str(source) if chosen.is_import else None,
         plan_name=chosen.path.name if chosen.path else None,
     )
-    typer.echo(f"Reports: {result.index_path}")
-    typer.echo(f"Summary: {result.summary_path}")
+    _say(f"Reports: {result.index_path}")
+    _say(f"Summary: {result.summary_path}")
     if result.latest_updated:
-        typer.echo(f"Open: {result.run_dir.parent / 'latest' / 'index.html'}")
+        _say(f"Open: {result.run_dir.parent / 'latest' / 'index.html'}")
     if not result.ok:
         raise typer.Exit(1)
 
 
-plan_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Run plans: check one before a scheduler uses it.")
+plan_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                       help="Run plans: check one before a scheduler uses it.")
 app.add_typer(plan_app, name="plan")
 
 
 @plan_app.command("check")
-def plan_check(path: Annotated[Path, typer.Argument(help="The run plan YAML to check.")]):
+def plan_check(path: Annotated[Path, typer.Argument(metavar="PLAN", help="The run plan YAML to check.")]):
     """Check a run plan without running it: keys, files, period rule, notebooks, filter."""
     from salesnb.report.plans import load_plan
 
     checked = load_plan(path)
-    typer.echo(f"Plan {path} is valid:")
+    _say(f"Plan {path} is valid:")
     for line in checked.describe():
-        typer.echo(f"  {line}")
+        _say(f"  {line}")
 
 
 @app.command("import")
 def import_command(
-    source: Annotated[Path, typer.Argument(help="An export file or a folder of export files.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the canonical dataset to.")],
+    source: Annotated[Path, typer.Argument(metavar="SOURCE", help="An export file or a folder of export files.")],
+    out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder to write the canonical dataset to.")],
     mapping: MappingOption = None,
     preset: PresetOption = None,
 ):
     """Turn CRM exports into a dataset in the canonical model."""
-    from salesnb.data.importing import import_dataset
+    from salesnb.data.importing import import_dataset, import_findings
 
     written = import_dataset(source, out, mapping=mapping, preset=preset)
-    typer.echo(f"Imported {', '.join(sorted(written))} into {out}")
+    # On the terminal, not only in import_report.json: sheets left unread, misspelt columns.
+    for finding in import_findings(out):
+        _say(f"WARNING {finding.message}", typer.colors.YELLOW, err=True)
+    _say(f"Imported {', '.join(sorted(written))} into {out}")
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Typer bundles its own click: its usage errors are typer._click exceptions, not the
+    # installed click's (catching click.ClickException let them through as tracebacks).
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
     try:
         # Without standalone mode click returns typer.Exit's code instead of raising it.
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, prog_name="salesnb", standalone_mode=False)
     except SalesnbError as error:
-        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        _say(str(error), typer.colors.RED, err=True)
         # Most errors mean "nothing ran, fix this" (2); a few have their own documented
         # code: another run holds the reports folder (75), interrupted (130, 143).
         return getattr(error, "exit_code", 2)
@@ -176,13 +192,12 @@ def main(argv: list[str] | None = None) -> int:
         return exit_.exit_code
     except (typer.Abort, KeyboardInterrupt):
         return 130
-    except Exception as error:  # click usage errors
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            return error.exit_code
-        raise
+    except NoArgsIsHelpError as error:  # `salesnb` alone: the help, as a usage error
+        typer.echo(error.ctx.get_help(), err=True)
+        return 2
+    except ClickException as error:  # unknown option, missing --data, --jobs abc ...
+        error.show()
+        return 2
     return code if isinstance(code, int) else 0
 
 

@@ -6,6 +6,21 @@ prints its message (never a traceback) and exits non-zero.
 
 from __future__ import annotations
 
+import re
+
+# C0 and C1 control characters and DEL, except newline and tab: an ESC or OSC sequence in
+# a stage name must not clear the user's screen or set the terminal's title.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text) -> str:
+    """``text`` safe to print on a terminal: control characters shown escaped (``\\x1b``).
+
+    Messages quote values from the data (stage names, IDs); every message the kit prints
+    goes through here.
+    """
+    return _CONTROL_CHARACTERS.sub(lambda match: repr(match.group())[1:-1], str(text))
+
 
 class SalesnbError(Exception):
     """Base class: something the user can fix. ``str(error)`` is the whole message."""
@@ -17,6 +32,15 @@ class ConfigError(SalesnbError):
 
 class DatasetNotFoundError(SalesnbError):
     """The data folder does not exist or holds no table the kit knows."""
+
+
+class UnreadableTableError(DatasetNotFoundError):
+    """A table's file is there but cannot be used: empty, a folder, a broken link, a CSV
+    in another layout. Never treated as "table absent"."""
+
+
+class CacheError(SalesnbError):
+    """The kit's cache folder cannot be used (not a folder, not writable, disk full)."""
 
 
 class MissingTableError(SalesnbError):

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import salesnb
-from salesnb.errors import SalesnbError
+from salesnb.errors import SalesnbError, printable
 from salesnb.report import pages, runs, trends
 from salesnb.report.kpis import KPI_OUTPUT_TAG, read_findings, read_headline, read_recorded
 from salesnb.report.lock import DEFAULT_LOCK_WAIT_SECONDS, reports_lock
@@ -262,7 +262,8 @@ class _Progress:
             line = f"[{self.done}/{self.total}] {_label(result)} ... {result.status} ({result.duration:.1f} s)"
             if result.error:
                 line += f"\n      {result.error.splitlines()[0] if result.error.splitlines() else result.error}"
-            self.console.print(line, style="green" if result.ok else "bold red", markup=False)
+            # The error can quote the data: control characters are shown, never sent to the terminal.
+            self.console.print(printable(line), style="green" if result.ok else "bold red", markup=False)
 
 
 def _label(result: NotebookResult) -> str:

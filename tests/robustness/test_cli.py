@@ -1,0 +1,85 @@
+"""Command-line usage: every mistake a user can type is a usage message and exit 2, never a traceback.
+
+docs/reports.md promises exit 2 for usage errors. Typer raises its own bundled click
+exceptions; before issue 13 ``salesnb.cli.main`` caught only the installed click's, so each
+of these printed a traceback and exited 1.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.robustness_fixtures import assert_refused, salesnb, untouched, validate, write_dataset
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    pytest.param([], ["Usage: salesnb", "Commands:", "validate"], id="no-arguments"),
+    pytest.param(["--bogus"], ["No such option: --bogus", "salesnb --help"], id="unknown-option"),
+    pytest.param(["validate"], ["Missing option '--data'", "salesnb validate --help"], id="validate-without-data"),
+    pytest.param(["run", "--jobs", "abc"], ["Invalid value for '--jobs'", "integer"], id="jobs-not-a-number"),
+    pytest.param(["frobnicate"], ["No such command 'frobnicate'"], id="unknown-command"),
+    pytest.param(["import"], ["Missing argument 'SOURCE'"], id="import-without-source"),
+])
+def test_usage_errors_print_usage_and_exit_2(args, words):
+    assert_refused(salesnb(*args), 2, *words)
+
+
+def test_jobs_zero_names_the_option(tmp_path):
+    data = write_dataset(tmp_path / "data")
+    with untouched(data):
+        outcome = salesnb("run", "--data", data, "--jobs", "0", "--out", tmp_path / "run")
+    assert_refused(outcome, 2, "--jobs must be 1 or more")
+
+
+def test_help_names_values_not_python_types():
+    outcome = salesnb("run", "--help")
+    assert outcome.code == 0
+    for python_type in ("<bool>", "<list[str]>", "<str>", "<int>", "<path>"):
+        assert python_type not in outcome.text
+    assert "--only NAME" in outcome.text and "--data FOLDER" in outcome.text and "--jobs N" in outcome.text
+
+
+def test_data_pointing_at_a_file_says_it_is_a_file(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# notes\n")
+    with untouched(tmp_path):
+        outcome = salesnb("validate", "--data", readme)
+    assert_refused(outcome, 2, "is a file, not a folder", f"--data {tmp_path}")
+    assert "does not exist" not in outcome.text
+
+
+def test_data_folder_that_does_not_exist(tmp_path):
+    assert_refused(salesnb("validate", "--data", tmp_path / "nowhere"), 2, "does not exist", "salesnb sample")
+
+
+def test_folder_without_any_table(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    assert_refused(validate(tmp_path), 2, "none of the kit's tables", "opportunities.csv")
+
+
+@pytest.mark.parametrize(("option", "value", "words"), [
+    pytest.param("--period-end", "9999-12-31", ["period_end 9999-12-31", "outside the dates"], id="year-9999"),
+    pytest.param("--period-start", "1066-10-14", ["period_start 1066-10-14", "outside the dates"], id="year-1066"),
+    pytest.param("--period-start", "03/04/2025", ["period_start must be a date written as YYYY-MM-DD"], id="us-date"),
+])
+def test_periods_out_of_range_or_unreadable_stop_before_any_notebook(tmp_path, option, value, words):
+    data = write_dataset(tmp_path / "data")
+    with untouched(data):
+        outcome = salesnb("run", "--data", data, option, value, "--out", tmp_path / "run")
+    assert_refused(outcome, 2, *words)
+    assert not (tmp_path / "run").exists()  # refused before a run folder was made
+
+
+def test_unknown_notebook_name_lists_the_names(tmp_path):
+    data = write_dataset(tmp_path / "data")
+    with untouched(data):
+        outcome = salesnb("run", "--data", data, "--only", "99_nothing", "--out", tmp_path / "run")
+    assert_refused(outcome, 2, "99_nothing", "02_conversion")
+
+
+def test_unknown_preset_lists_the_presets(tmp_path):
+    export = tmp_path / "export.csv"
+    export.write_text("a,b\n1,2\n")
+    with untouched(tmp_path):
+        outcome = salesnb("import", export, "--preset", "zoho", "--out", tmp_path / "out")
+    assert_refused(outcome, 2, "zoho", "salesforce")
