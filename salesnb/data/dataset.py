@@ -9,8 +9,10 @@ files are unchanged; the user's files are only ever read.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from functools import cached_property
@@ -21,12 +23,12 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from salesnb.data import model, validate
-from salesnb.data.cache import cache_root
+from salesnb.data.cache import cache_root, cache_write_error, content_digest
 from salesnb.data.importing import import_findings
 from salesnb.data.model import FILE_SUFFIXES, MODEL_VERSION, TABLE_NAMES, TABLES, convert, ibis_type
 from salesnb.data.periods import Period
 from salesnb.data.playbook import Playbook, load_playbook
-from salesnb.errors import DatasetNotFoundError, DataValidationError, MissingTableError
+from salesnb.errors import DatasetNotFoundError, DataValidationError, MissingTableError, UnreadableTableError
 
 
 def connect() -> ibis.BaseBackend:
@@ -212,7 +214,12 @@ class Dataset:
 
 
 def find_table_files(folder: Path) -> dict[str, Path]:
-    """The file for each canonical table in ``folder`` (Parquet preferred over CSV)."""
+    """The file for each canonical table in ``folder`` (Parquet preferred over CSV).
+
+    A table's name that is there but is not a readable file (a folder named
+    ``opportunities.csv``, a broken or looping symbolic link) is an error, never "absent":
+    a run without the table would succeed with wrong numbers.
+    """
     found = {}
     for name in TABLE_NAMES:
         for suffix in FILE_SUFFIXES:
@@ -220,7 +227,23 @@ def find_table_files(folder: Path) -> dict[str, Path]:
             if path.is_file():
                 found[name] = path
                 break
+            if os.path.lexists(path):
+                raise UnreadableTableError(f"{name}: {path} {_not_a_file(path)}, so the {name} table cannot be "
+                                           f"read. Replace it with the {name}{suffix} file, or remove it.")
     return found
+
+
+def _not_a_file(path: Path) -> str:
+    if path.is_dir():
+        return "is a folder, not a file"
+    if path.is_symlink():
+        try:
+            os.stat(path)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                return "is a symbolic link that loops back on itself"
+            return f"is a symbolic link to {os.readlink(path)}, which does not exist"
+    return "is not a regular file"
 
 
 def _typed_table(name: str, raw: ir.Table) -> ir.Table:
@@ -258,15 +281,20 @@ def _cache_key(files: dict[str, Path], playbook: Playbook) -> str:
     for module in (validate, model):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())
+    # The files' content, not their size and time: a file rewritten with the same size and
+    # modification time (a copy with -p, a sync tool) must not be served the old findings.
     for name, path in sorted(files.items()):
-        stat = path.stat()
-        digest.update(f"|{name}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+        digest.update(f"|{name}|{path.suffix}|{content_digest(path)}".encode())
     return digest.hexdigest()[:24]
 
 
 def _read_raw(connection, name: str, path: Path) -> ir.Table:
     import duckdb
 
+    if path.suffix == ".csv":
+        problem = _csv_layout_problem(path)
+        if problem:
+            raise UnreadableTableError(f"{name}: the file {path} {problem}")
     try:
         if path.suffix == ".csv":
             # Everything as text: the validator reports unreadable values instead of DuckDB
@@ -284,12 +312,56 @@ def _read_raw(connection, name: str, path: Path) -> ir.Table:
     except duckdb.Error as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if path.suffix == ".csv":
-            first_line = _csv_row_problem(path) or first_line
-        raise DatasetNotFoundError(
+            first_line = _mixed_line_endings(path) or _csv_row_problem(path) or first_line
+        raise UnreadableTableError(
             f"{name}: the file {path} cannot be read as a {path.suffix[1:].upper()} table ({first_line}). "
             "A canonical CSV is UTF-8, comma-separated, with one header row and one line ending style; "
             "for an export as it comes from a CRM or a spreadsheet, use 'salesnb import' (see docs/importing.md)."
         ) from None
+
+
+_DELIMITER_NAMES = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
+
+
+def _csv_layout_problem(path: Path) -> str | None:
+    """What makes a CSV unusable before any row is read: an empty file, another delimiter
+    than the comma, a header naming a column twice. None when the header looks right."""
+    import csv
+
+    with path.open("rb") as handle:
+        head = handle.read(65536)
+    text = head.decode("utf-8-sig", errors="replace")
+    if not text.strip():
+        return f"is empty ({len(head)} bytes, not even a header line). Export the table again, or remove the file."
+    header_line = text.splitlines()[0]
+    header = next(csv.reader([header_line]), [])
+    if len(header) == 1:
+        counts = {delimiter: header_line.count(delimiter) for delimiter in _DELIMITER_NAMES}
+        detected = max(counts, key=counts.get)
+        if counts[detected]:
+            return (f"is separated by {_DELIMITER_NAMES[detected]}, not commas (its header line reads as one column "
+                    f"{header_line[:60]!r}). Save it with commas as the delimiter, or import it with 'salesnb import' "
+                    f"and a mapping that says delimiter: \"{detected}\" (see docs/importing.md).")
+    names = [column.strip() for column in header]
+    repeated = sorted({column for column in names if names.count(column) > 1})
+    if repeated:
+        where = "; ".join(
+            f"'{column}' in columns {', '.join(str(index + 1) for index, name in enumerate(names) if name == column)}"
+            for column in repeated)
+        return (f"has a header that names a column more than once ({where}). Rename or remove the extra column so "
+                "each name appears once.")
+    return None
+
+
+def _mixed_line_endings(path: Path) -> str | None:
+    """Lines ending in both Windows (CRLF) and Unix (LF) style: the reader cannot tell the rows apart."""
+    data = path.read_bytes()
+    windows = data.count(b"\r\n")
+    unix = data.count(b"\n") - windows
+    if windows and unix:
+        return (f"it mixes line endings: {windows:,} line(s) end in Windows style (CRLF) and {unix:,} in Unix style "
+                "(LF); save it again with one style")
+    return None
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -333,6 +405,12 @@ def open_dataset(data_dir: str | Path, config: str | Path | Playbook | None = No
     if config is None and (folder / "playbook.yaml").is_file():
         config = folder / "playbook.yaml"  # the playbook 'salesnb import' wrote beside the data
     playbook = config if isinstance(config, Playbook) else load_playbook(config)
+    if folder.exists() and not folder.is_dir():
+        raise DatasetNotFoundError(
+            f"--data {folder} is a file, not a folder. Pass the folder that holds the tables "
+            f"(--data {folder.parent}), or import an export file with 'salesnb import {folder} --preset NAME "
+            "--out FOLDER' (or run with --preset / --mapping)."
+        )
     if not folder.is_dir():
         raise DatasetNotFoundError(
             f"Data folder {folder} does not exist. Create the sample with "
@@ -347,13 +425,10 @@ def open_dataset(data_dir: str | Path, config: str | Path | Playbook | None = No
             "docs/data-model.md, or import a CRM export with 'salesnb import'."
         )
     connection = connect()
-    cache = cache_root() / _cache_key(files, playbook)
-    if use_cache and (cache / "findings.json").is_file():
-        findings = [validate.Finding(**item) for item in json.loads((cache / "findings.json").read_text())]
-        tables = {
-            name: connection.read_parquet(cache / f"{name}.parquet", table_name=name)
-            for name in files if (cache / f"{name}.parquet").is_file()
-        }
+    cache = cache_root() / _cache_key(files, playbook) if use_cache else None
+    cached = _read_cache(connection, cache, files) if use_cache else None
+    if cached is not None:
+        findings, tables = cached
     else:
         raw_tables = {name: _read_raw(connection, name, path) for name, path in files.items()}
         typed, findings = _check_and_type(connection, raw_tables, playbook)
@@ -374,9 +449,48 @@ def _checked(dataset: Dataset, strict: bool) -> Dataset:
     return dataset
 
 
+def _read_cache(connection, cache: Path, files: dict[str, Path]):
+    """(findings, tables) from a cache entry, or None when there is none or it cannot be
+    read (truncated by a full disk, edited, half-deleted): such an entry is a miss, and is
+    moved aside so it is rebuilt."""
+    import duckdb
+
+    if not cache.exists():
+        return None
+    try:
+        findings = [validate.Finding(**item) for item in json.loads((cache / "findings.json").read_text())]
+        # Typed tables exist for the tables whose required columns are all there.
+        tables = {
+            name: connection.read_parquet(cache / f"{name}.parquet", table_name=name)
+            for name in files
+            if (cache / f"{name}.parquet").exists() or not any(f.table == name and f.check == "missing_column"
+                                                              for f in findings)
+        }
+        return findings, tables
+    except (OSError, ValueError, TypeError, duckdb.Error):
+        _discard(cache)
+        return None
+
+
+def _discard(cache: Path) -> None:
+    """Move a broken cache entry out of the way (renaming is atomic: a parallel reader sees
+    the old entry or none) and delete it."""
+    try:
+        retired = Path(tempfile.mkdtemp(prefix=".broken-", dir=cache.parent))
+        cache.rename(retired / cache.name)
+        shutil.rmtree(retired, ignore_errors=True)
+    except OSError:
+        pass  # another process discarded it first
+
+
 def _write_cache(connection, typed: dict[str, ir.Table], findings, cache: Path) -> dict[str, ir.Table]:
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=cache.parent))
+    import duckdb
+
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".building-", dir=cache.parent))
+    except OSError as error:
+        raise cache_write_error(cache.parent, error) from None
     try:
         for name, table in typed.items():
             table.to_parquet(staging / f"{name}.parquet")
@@ -385,6 +499,9 @@ def _write_cache(connection, typed: dict[str, ir.Table], findings, cache: Path) 
             staging.rename(cache)
         except OSError:
             pass  # another process (a parallel notebook) finished the same cache first
+    except (OSError, duckdb.Error) as error:
+        # A full disk or a read-only cache: nothing half-written is left to be read as an entry.
+        raise cache_write_error(cache.parent, error) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return {name: connection.read_parquet(cache / f"{name}.parquet", table_name=name) for name in typed}

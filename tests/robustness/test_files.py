@@ -1,0 +1,102 @@
+"""Bad files: each is an error that says what is wrong with the file, never "table absent"
+and never a generic "columns do not match"."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.robustness_fixtures import OPPORTUNITIES, assert_refused, validate, write_dataset
+
+
+def test_semicolon_delimited_table_names_the_delimiter_and_what_works(tmp_path):
+    # Before: five "required column missing" errors.
+    data = write_dataset(tmp_path, opportunities=OPPORTUNITIES.replace(",", ";"))
+    outcome = validate(data)
+    assert_refused(outcome, 2, "opportunities", "separated by semicolons (;), not commas",
+                   "Save it with commas", "delimiter: \";\"")
+    assert "required column" not in outcome.text
+
+
+def test_tab_delimited_table(tmp_path):
+    data = write_dataset(tmp_path, opportunities=OPPORTUNITIES.replace(",", "\t"))
+    assert_refused(validate(data), 2, "opportunities", "separated by tabs", "Save it with commas")
+
+
+def test_empty_file_is_an_error_of_its_own(tmp_path):
+    data = write_dataset(tmp_path, opportunities="")
+    outcome = validate(data)
+    assert_refused(outcome, 2, "opportunities", "is empty (0 bytes", "Export the table again")
+    assert "do not match" not in outcome.text
+
+
+def test_header_without_rows_is_an_error_not_an_all_zero_report(tmp_path):
+    # Before: validated clean, and every report ran with zero deals.
+    data = write_dataset(tmp_path, leads=None, quotas=None, opportunities=OPPORTUNITIES.splitlines()[0] + "\n")
+    assert_refused(validate(data), 1, "ERROR", "opportunities: the file has a header but no rows",
+                   "Export the table again with its rows")
+
+
+def test_empty_optional_table_is_an_error_too(tmp_path):
+    data = write_dataset(tmp_path, reps="rep_id,rep_name,team\n")
+    assert_refused(validate(data), 1, "reps: the file has a header but no rows")
+
+
+def test_duplicate_header_names_are_named(tmp_path):
+    header, *rows = OPPORTUNITIES.splitlines()
+    data = write_dataset(tmp_path, opportunities="\n".join([header.replace("lost_reason", "amount"), *rows]) + "\n")
+    outcome = validate(data)
+    assert_refused(outcome, 2, "opportunities", "names a column more than once", "'amount' in columns 8, 9",
+                   "Rename or remove the extra column")
+    assert "do not match" not in outcome.text
+
+
+def test_mixed_line_endings_are_named(tmp_path):
+    lines = OPPORTUNITIES.encode().splitlines()
+    mixed = b"".join(line + (b"\r\n" if index % 2 else b"\n") for index, line in enumerate(lines))
+    data = write_dataset(tmp_path, opportunities=mixed)
+    assert_refused(validate(data), 2, "opportunities", "mixes line endings", "Windows style (CRLF)",
+                   "Unix style (LF)", "save it again with one style")
+
+
+def test_row_with_too_many_fields_is_reported_by_line(tmp_path):
+    data = write_dataset(tmp_path, opportunities=OPPORTUNITIES + "O6,R1,,Webinar,2025-03-12,2025-05-20,Proposal,10,,x,y\n")
+    assert_refused(validate(data), 2, "opportunities", "line 7 has 11 fields where the header has 9")
+
+
+def test_folder_named_like_a_table_is_an_error_not_absent(tmp_path):
+    # Before: "table absent", and the run succeeded without the deals.
+    data = write_dataset(tmp_path, opportunities=None)
+    (data / "opportunities.csv").mkdir()
+    assert_refused(validate(data), 2, "opportunities", "is a folder, not a file", "Replace it with the "
+                   "opportunities.csv file, or remove it")
+
+
+def test_broken_symbolic_link_is_an_error_not_absent(tmp_path):
+    data = write_dataset(tmp_path / "data", reps=None)
+    os.symlink(tmp_path / "gone.csv", data / "reps.csv")
+    assert_refused(validate(data), 2, "reps", "is a symbolic link to", "which does not exist")
+
+
+def test_symbolic_link_loop_is_an_error_not_absent(tmp_path):
+    data = write_dataset(tmp_path, leads=None)
+    os.symlink("leads.csv", data / "leads.csv")
+    assert_refused(validate(data), 2, "leads", "symbolic link that loops back on itself")
+
+
+def test_parquet_file_that_is_not_parquet(tmp_path):
+    data = write_dataset(tmp_path, quotas=None)
+    (data / "quotas.parquet").write_bytes(b"PAR1 this is not a parquet file")
+    assert_refused(validate(data), 2, "quotas", "cannot be read as a PARQUET table")
+
+
+def test_csv_not_in_utf8(tmp_path):
+    data = write_dataset(tmp_path, reps="rep_id,rep_name,team\nR1,Jos\xe9 N\xfa\xf1ez,East\nR2,Bob,West\n".encode("latin-1"))
+    assert_refused(validate(data), 2, "reps", "cannot be read as a CSV table", "UTF-8", "salesnb import")
+
+
+def test_misspelt_required_column_suggests_the_header(tmp_path):
+    data = write_dataset(tmp_path, opportunities=OPPORTUNITIES.replace("close_date", "close_dat"))
+    assert_refused(validate(data), 1, "opportunities", "the required column 'close_date' is missing",
+                   "Did you mean 'close_dat'?")
