@@ -58,7 +58,7 @@ def write_dataset(folder: Path, **tables: str | bytes | None) -> Path:
 
 
 def replace_cell(text: str, row_id: str, column: str, value: str) -> str:
-    """``text`` (a CSV) with one cell changed: the row whose first field is ``row_id``."""
+    """``text`` (a CSV) with one cell changed: the first row whose first field is ``row_id``."""
     lines = text.splitlines()
     header = lines[0].split(",")
     for index, line in enumerate(lines):
@@ -66,6 +66,7 @@ def replace_cell(text: str, row_id: str, column: str, value: str) -> str:
         if fields[0] == row_id:
             fields[header.index(column)] = value
             lines[index] = ",".join(fields)
+            break
     return "\n".join(lines) + "\n"
 
 

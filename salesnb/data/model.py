@@ -214,6 +214,7 @@ def convert(value, column_type: str):
     """Ibis expression turning a raw column (text from a CSV, or any Parquet type) into
     its canonical type. Values that cannot be read become NULL; the validator reports them.
     """
+    import ibis
     import ibis.expr.datatypes as dt
 
     source = value.type()
@@ -231,6 +232,9 @@ def convert(value, column_type: str):
             stamp = value.cast("timestamp")
         else:
             stamp = value.cast("string").strip().nullif("").try_cast("timestamp")
+        # A year past 9999 (a typo such as 20240) is stored by the engine but cannot become a
+        # Python date: unreadable, like any other date the validator reports.
+        stamp = ibis.ifelse(stamp.year().between(1, 9999), stamp, ibis.null("timestamp"))
         return stamp.date() if column_type == "date" else stamp
     raise ValueError(f"unknown column type {column_type!r}")
 

@@ -15,6 +15,13 @@ import pandas as pd
 from salesnb.errors import SalesnbError
 
 
+# Reports compare a period with the one before and the year before, with pandas
+# timestamps (which end in 2262): periods beyond these bounds are refused with a message
+# instead of failing in a notebook ("year -5950 is out of range").
+EARLIEST_PERIOD_DATE = dt.date(1900, 1, 1)
+LATEST_PERIOD_DATE = dt.date(2199, 12, 31)
+
+
 @dataclass(frozen=True)
 class Period:
     start: dt.date
@@ -86,6 +93,12 @@ def resolve_period(start, end, as_of: dt.date, span: Period | None = None) -> Pe
         start = span.start if is_all(start) else start
         end = span.end if is_all(end) else end
     start_date, end_date = parse_date(start, "period_start"), parse_date(end, "period_end")
+    for name, value in (("period_start", start_date), ("period_end", end_date)):
+        if value is not None and not EARLIEST_PERIOD_DATE <= value <= LATEST_PERIOD_DATE:
+            raise SalesnbError(
+                f"{name} {value} is outside the dates the kit reports on ({EARLIEST_PERIOD_DATE} to "
+                f"{LATEST_PERIOD_DATE}); give a period within your data's years, or leave it out for the default."
+            )
     if end_date is None:
         month_end = (pd.Timestamp(as_of) + pd.offsets.MonthEnd(0)).date()
         end_date = month_end if month_end == as_of else (pd.Timestamp(as_of).replace(day=1) - pd.Timedelta(days=1)).date()

@@ -7,6 +7,7 @@ says what is wrong with it, instead of failing later inside a metric.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,8 +83,15 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
         )
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"Playbook config {path} is not UTF-8 text (byte {error.object[error.start]:#04x} at position "
+            f"{error.start} cannot be read): save it as UTF-8 (most editors: 'Save with encoding')."
+        ) from None
     except yaml.YAMLError as error:
         raise ConfigError(f"Playbook config {path} is not valid YAML: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"Playbook config {path} cannot be read ({error.strerror}).") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"Playbook config {path} must be a mapping of settings (see {DEFAULT_PLAYBOOK_PATH}).")
     return playbook_from_dict(raw, source=str(path))
@@ -94,6 +102,11 @@ def playbook_from_dict(raw: dict, source: str = "<dict>") -> Playbook:
 
     def fail(problem: str):
         raise ConfigError(f"Playbook config {source}: {problem}")
+
+    def is_number(value) -> bool:
+        # YAML reads `true` as a bool (an int in Python) and `.nan`/`.inf` as floats: none is a
+        # setting's number, and each would silently give a wrong report.
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
     known = {
         "stages", "currency", "fiscal_year_start_month", "qualified_stage",
@@ -112,8 +125,8 @@ def playbook_from_dict(raw: dict, source: str = "<dict>") -> Playbook:
             fail(f"stage {index} must have a 'name'.")
         name = str(item["name"]).strip()
         probability = item.get("probability")
-        if not isinstance(probability, (int, float)) or isinstance(probability, bool):
-            fail(f"stage '{name}' needs a numeric 'probability' between 0 and 1.")
+        if not is_number(probability):
+            fail(f"stage '{name}' needs a numeric 'probability' between 0 and 1, not {probability!r}.")
         if probability > 1:
             fail(f"stage '{name}' has probability {probability}; give probabilities as 0..1 (e.g. 0.25, not 25).")
         if probability < 0:
@@ -133,7 +146,7 @@ def playbook_from_dict(raw: dict, source: str = "<dict>") -> Playbook:
     # won and lost). The reports then say what such data cannot show (deals.process_gaps).
 
     month = raw.get("fiscal_year_start_month", 1)
-    if not isinstance(month, int) or not 1 <= month <= 12:
+    if not isinstance(month, int) or isinstance(month, bool) or not 1 <= month <= 12:
         fail(f"fiscal_year_start_month must be a month number 1..12, not {month!r}.")
     qualified = raw.get("qualified_stage")
     open_names = [stage.name for stage in stages if stage.outcome is None]
@@ -141,7 +154,7 @@ def playbook_from_dict(raw: dict, source: str = "<dict>") -> Playbook:
         fail(f"qualified_stage '{qualified}' is not one of the open stages ({', '.join(open_names)}).")
     for key in ("lead_response_sla_hours", "stale_deal_days", "min_deals_for_ranking"):
         value = raw.get(key)
-        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0):
+        if value is not None and (not is_number(value) or value <= 0):
             fail(f"{key} must be a positive number, not {value!r}.")
     statuses = raw.get("open_lead_statuses", ["New", "Working"])
     if not isinstance(statuses, list):

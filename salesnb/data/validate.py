@@ -7,19 +7,23 @@ message names the table, the column, how many rows, a few example rows and what 
 The checks are Ibis expressions, so they run inside the engine on any size of data.
 
 Errors (the run stops): a required column missing (with the closest header suggested),
-values that cannot be read as their type, duplicate or missing IDs, empty required
+a table with a header and no rows, values that cannot be read as their type (dates past
+year 9999 included), NaN and infinite numbers, duplicate or missing IDs, empty required
 values, stages the playbook does not know, amounts in another currency, negative amounts,
-probabilities on a 0..100 scale where 0..1 is used, and deals closed before they were
-created when that is more than ``CLOSE_BEFORE_CREATION_ERROR_SHARE`` of the deals.
+probabilities on a 0..100 scale where 0..1 is used, and two events of a row in the wrong
+order (``EVENT_ORDERS``: a deal closed before it was created, a lead answered or qualified
+before it was created, a quota ending before it starts) in more than ``ORDER_ERROR_SHARE``
+of the rows.
 
-Warnings (the analysis proceeds, the report's banner says so): a few deals closed before
-they were created, references to reps, accounts, leads or deals the dataset does not
-have, dates implausibly far in the past (before ``EARLIEST_PLAUSIBLE_DATE``) or the
-future (more than ``FUTURE_YEARS`` after the day of the check), dates far outside the rest
-of their column (:func:`date_fences`), won or open deals without an amount (or no amount
-at all), lost deals whose amounts the CRM zeroes (:func:`lost_amounts_zeroed`), and, at the
-data date, open deals without or past their expected close date
-(:func:`check_open_deal_close_dates`, run by the loader once the data date is known).
+Warnings (the analysis proceeds, the report's banner says so): a few rows with events in
+the wrong order, quota periods of one rep that overlap or leave a gap, references to reps,
+accounts, leads or deals the dataset does not have, dates implausibly far in the past
+(before ``EARLIEST_PLAUSIBLE_DATE``) or the future (more than ``FUTURE_YEARS`` after the day
+of the check), dates far outside the rest of their column (:func:`date_fences`), won or open
+deals without an amount (or no amount at all), lost deals whose amounts the CRM zeroes
+(:func:`lost_amounts_zeroed`), and, at the data date, open deals without or past their
+expected close date (:func:`check_open_deal_close_dates`, run by the loader once the data
+date is known).
 
 In ``opportunities`` only ``opportunity_id`` and ``stage`` are required: a deal without a
 date or an amount is valid, and each metric leaves it out only where it needs the value.
@@ -37,9 +41,11 @@ from salesnb.data.model import TABLES, Table, convert
 from salesnb.data.playbook import Playbook
 
 EXAMPLE_ROWS = 5
-# Above this share of deals closing before their creation date, the dates themselves are
-# wrong (e.g. swapped columns or day/month mixed up): an error. Below it, a few typos: a warning.
-CLOSE_BEFORE_CREATION_ERROR_SHARE = 0.01
+# Above this share of rows with two events in the wrong order (a deal closing before its
+# creation, a lead answered before it arrived), the dates themselves are wrong (e.g. swapped
+# columns or day/month mixed up): an error. Below it, a few typos: a warning.
+ORDER_ERROR_SHARE = 0.01
+CLOSE_BEFORE_CREATION_ERROR_SHARE = ORDER_ERROR_SHARE  # the name the first such check had
 # Dates before this, or more than FUTURE_YEARS after today, are almost surely typos
 # (1900-01-01 placeholders, 2204 for 2024).
 EARLIEST_PLAUSIBLE_DATE = dt.date(1990, 1, 1)
@@ -96,6 +102,12 @@ def _row_label(spec: Table) -> list[str]:
     if spec.key:
         return [spec.key]
     return [column.name for column in spec.columns if column.references][:1]
+
+
+def _share(count: int, total: int) -> str:
+    """A share for a message; a few rows of many read "<0.1%", never "0.0%"."""
+    share = count / total
+    return "<0.1%" if share < 0.001 else f"{share:.1%}"
 
 
 def make_finding(severity, spec: Table, column, check, count, problem, fix, examples) -> Finding:
@@ -164,10 +176,12 @@ def check_parsing(name: str, raw: ir.Table) -> list[Finding]:
         count = int(counts[column.name] or 0)
         if not count:
             continue
-        examples = example_rows(flagged, flagged[f"__bad_{column.name}"], label + [column.name])
+        # As text: a stored value may be one Python cannot represent (a timestamp in year 10000).
+        shown = flagged.mutate(**{column.name: flagged[column.name].cast("string")})
+        examples = example_rows(shown, shown[f"__bad_{column.name}"], label + [column.name])
         if column.type in ("date", "timestamp"):
             problem = "have a date that cannot be read"
-            fix = ("Write dates as YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS), or import the export with "
+            fix = ("Write dates as YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS), years up to 9999, or import the export with "
                    "'salesnb import --mapping' and state its date format.")
         else:
             problem = "have a value that is not a number"
@@ -287,28 +301,137 @@ def check_negative_amounts(name: str, typed: ir.Table) -> list[Finding]:
     return findings
 
 
-def check_close_before_creation(name: str, typed: ir.Table) -> list[Finding]:
-    """Deals whose close date is before their creation date: a negative sales cycle.
+@dataclass(frozen=True)
+class EventOrder:
+    """Two timestamps of a row that the metrics subtract: ``later`` must not be before ``earlier``.
 
-    An error when more than ``CLOSE_BEFORE_CREATION_ERROR_SHARE`` of the deals have it (the
-    date columns are probably swapped or misread), a warning for a few typos.
+    ``earlier`` lists columns tried in turn (the nearest earlier step the row has: a lead
+    converted without an SQL date is compared with its MQL date, else its creation).
     """
-    if name != "opportunities":
+
+    table: str
+    later: str
+    earlier: tuple[str, ...]
+    check: str
+    problem: str  # completes "N row(s) ..."
+    unit: str  # what a row is, for "(2.0% of deals)"
+    consequence: str  # what goes wrong in the numbers
+
+
+EVENT_ORDERS = (
+    EventOrder("opportunities", "close_date", ("created_at",), "close_before_creation",
+               "close before they were created", "deals", "Their sales cycle would be negative"),
+    EventOrder("leads", "first_response_at", ("created_at",), "response_before_creation",
+               "were answered before the lead was created", "leads",
+               "Response times would look faster than they are (counted as 0 hours)"),
+    EventOrder("leads", "mql_at", ("created_at",), "lead_stage_order",
+               "became MQL before the lead was created", "leads", "Their time to MQL would be negative"),
+    EventOrder("leads", "sql_at", ("mql_at", "created_at"), "lead_stage_order",
+               "became SQL before they were created or became MQL", "leads", "Their time to SQL would be wrong"),
+    EventOrder("leads", "converted_at", ("sql_at", "mql_at", "created_at"), "lead_stage_order",
+               "were converted before an earlier step (created, MQL or SQL)", "leads",
+               "Their time to opportunity would be wrong"),
+    EventOrder("quotas", "period_end", ("period_start",), "quota_end_before_start",
+               "end before they start", "quotas", "Attainment over such a quota period is meaningless"),
+)
+
+
+def check_event_order(name: str, typed: ir.Table) -> list[Finding]:
+    """Rows whose later event is dated before the earlier one (both present).
+
+    An error when more than ``ORDER_ERROR_SHARE`` of the rows have it (the date columns are
+    probably swapped or misread), a warning for a few typos.
+    """
+    spec = TABLES[name]
+    findings = []
+    for order in EVENT_ORDERS:
+        if order.table != name or order.later not in typed.columns:
+            continue
+        earlier_columns = [column for column in order.earlier if column in typed.columns]
+        earlier = ibis.coalesce(*[typed[column] for column in earlier_columns]) if len(earlier_columns) > 1 \
+            else typed[earlier_columns[0]]
+        early = (typed[order.later] < earlier).fill_null(False)
+        counts = typed.aggregate(total=typed.count(), early=early.cast("int64").sum()).execute().iloc[0]
+        count, total = int(counts["early"] or 0), int(counts["total"])
+        if not count:
+            continue
+        many = count > ORDER_ERROR_SHARE * total
+        shown = _row_label(spec) + [*earlier_columns, order.later] + (["stage"] if name == "opportunities" else [])
+        examples = example_rows(typed, early, shown)
+        fix = ("That many usually means the date columns are swapped or read with the wrong day/month order: check "
+               "the export or the mapping's date_order." if many else
+               f"{order.consequence}; correct the dates in the CRM.")
+        findings.append(make_finding(
+            "error" if many else "warning", spec, order.later, order.check, count,
+            f"{order.problem} ({_share(count, total)} of {order.unit})", fix, examples,
+        ))
+    return findings
+
+
+def check_quota_periods(name: str, typed: ir.Table) -> list[Finding]:
+    """Quota periods of one rep that overlap (a deal would count towards two quotas) or leave
+    a gap (deals closed in it count towards no quota): warnings."""
+    if name != "quotas":
         return []
     spec = TABLES[name]
-    early = typed.close_date < typed.created_at
-    counts = typed.aggregate(total=typed.count(), early=early.cast("int64").sum()).execute().iloc[0]
-    count, total = int(counts["early"] or 0), int(counts["total"])
-    if not count:
+    valid = typed.filter(typed.rep_id.notnull() & typed.period_start.notnull() & typed.period_end.notnull()
+                         & (typed.period_end >= typed.period_start))
+    by_rep = ibis.window(group_by="rep_id", order_by=["period_start", "period_end"])
+    ordered = valid.mutate(previous_end=valid.period_end.lag().over(by_rep))
+    ordered = ordered.filter(ordered.previous_end.notnull())
+    findings = []
+    for check, condition, problem, fix in (
+        ("overlapping_quotas", ordered.period_start <= ordered.previous_end,
+         "start before the rep's previous quota period ended (overlapping quotas)",
+         "A won deal would count towards both quotas: correct the periods, or keep one quota per rep and period."),
+        ("quota_gap", ordered.period_start > ordered.previous_end.add(ibis.interval(days=1)),
+         "start more than a day after the rep's previous quota period ended (a gap)",
+         "Deals closed in the gap count towards no quota; add the missing quota rows if the rep had one."),
+    ):
+        count = int(ordered.filter(condition).count().execute())
+        if count:
+            examples = example_rows(ordered, condition, ["rep_id", "period_start", "period_end"])
+            findings.append(make_finding("warning", spec, "period_start", check, count, problem, fix, examples))
+    return findings
+
+
+def check_finite(name: str, typed: ir.Table) -> list[Finding]:
+    """Money and number columns holding NaN, Infinity or an overflowing value (``1e309``):
+    they would show as "$inf" or turn a win rate by value into 0%."""
+    spec = TABLES[name]
+    columns = [column.name for column in spec.columns
+               if column.type in ("money", "number") and column.name in typed.columns]
+    if not columns:
         return []
-    many = count > CLOSE_BEFORE_CREATION_ERROR_SHARE * total
-    examples = example_rows(typed, early, _row_label(spec) + ["created_at", "close_date", "stage"])
-    fix = ("That many usually means the date columns are swapped or read with the wrong day/month order: check "
-           "the export or the mapping's date_order." if many else
-           "Their sales cycle would be negative; correct the dates in the CRM.")
-    return [make_finding(
-        "error" if many else "warning", spec, "close_date", "close_before_creation", count,
-        f"close before they were created ({count / total:.1%} of deals)", fix, examples,
+
+    def bad(column):
+        return (typed[column].isnan() | typed[column].isinf()).fill_null(False)
+
+    counts = typed.aggregate(**{column: bad(column).cast("int64").sum() for column in columns}).execute().iloc[0]
+    findings = []
+    for column in columns:
+        count = int(counts[column] or 0)
+        if count:
+            # As text: NaN would show as an empty value.
+            shown = typed.mutate(__non_finite=bad(column), **{column: typed[column].cast("string")})
+            examples = example_rows(shown, shown["__non_finite"], _row_label(spec) + [column])
+            findings.append(make_finding(
+                "error", spec, column, "non_finite", count, "have a value that is not a finite number (NaN or infinity)",
+                f"Write a real {'amount' if spec.column(column).type == 'money' else 'number'} or leave the cell empty; "
+                "values like NaN, Infinity or 1e309 (too large) are never counted.", examples,
+            ))
+    return findings
+
+
+def check_not_empty(name: str, raw: ir.Table) -> list[Finding]:
+    """A table present with a header but no rows: an error, never "no data" (every number
+    would be zero)."""
+    if int(raw.count().execute()):
+        return []
+    return [Finding(
+        "error", name, None, "empty_table", 0,
+        f"{name}: the file has a header but no rows. Export the table again with its rows, or remove the file "
+        "if the dataset has no such table.",
     )]
 
 
@@ -576,6 +699,9 @@ def validate_table(name: str, raw: ir.Table, typed: ir.Table | None, playbook: P
     findings = check_columns(name, raw)
     if typed is None or findings:
         return findings
+    findings += check_not_empty(name, raw)
+    if findings:
+        return findings
     findings += check_parsing(name, raw)
     findings += check_duplicate_ids(name, typed)
     findings += check_required_values(name, raw)
@@ -583,8 +709,10 @@ def validate_table(name: str, raw: ir.Table, typed: ir.Table | None, playbook: P
     findings += check_currency(name, typed, playbook)
     findings += check_deal_amounts(name, typed, playbook)
     findings += check_lost_amounts(name, typed, playbook)
+    findings += check_finite(name, typed)
     findings += check_negative_amounts(name, typed)
-    findings += check_close_before_creation(name, typed)
+    findings += check_event_order(name, typed)
+    findings += check_quota_periods(name, typed)
     findings += check_probability_scale(name, raw)
     findings += check_date_range(name, typed)
     findings += check_outlying_dates(name, typed)

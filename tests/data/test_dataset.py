@@ -121,9 +121,10 @@ def test_a_future_activity_does_not_move_the_data_date():
     assert "activity_id='A2'" in warnings[0].message
 
 
-def test_a_dataset_without_dated_rows_is_refused(tmp_path):
+def test_a_table_with_a_header_and_no_rows_is_an_error_not_an_empty_report(tmp_path):
+    # Before issue 13 this ran every report with all-zero numbers (or, later, said "no dated rows").
     (tmp_path / "opportunities.csv").write_text("opportunity_id,created_at,close_date,stage,amount\n")
-    with pytest.raises(DatasetNotFoundError, match="no dated rows"):
+    with pytest.raises(DataValidationError, match="opportunities: the file has a header but no rows"):
         open_dataset(tmp_path)
 
 

@@ -214,3 +214,72 @@ def test_a_wide_history_has_no_outliers():
 def test_duplicate_id_message_names_generated_ids():
     [finding] = only(findings({"opportunity_id": ["1", "1", "3"]}), "duplicate_id")
     assert "import it with 'generate_ids: true' for opportunities in the mapping" in finding.message
+
+
+# ----------------------------------------------------------------------------- issue 13
+
+LEADS = pd.DataFrame({
+    "lead_id": ["L1", "L2", "L3"],
+    "created_at": ["2024-01-02 09:00:00", "2024-01-05 09:00:00", "2024-01-09 09:00:00"],
+    "first_response_at": ["2024-01-02 10:00:00", "2024-01-05 08:00:00", None],
+    "mql_at": ["2024-01-03 09:00:00", None, "2024-01-10 09:00:00"],
+    "sql_at": ["2024-01-04 09:00:00", "2024-01-06 09:00:00", "2024-01-09 12:00:00"],
+    "converted_at": [None, "2024-01-05 12:00:00", None],
+})
+
+
+def test_lead_events_out_of_order_compare_with_the_nearest_earlier_step():
+    # L2: answered 08:00, created 09:00 -> response before creation (1 of 3 = 33.3%: error).
+    # L2: converted 01-05 12:00, SQL 01-06 -> before its SQL (MQL empty, so SQL is the nearest step).
+    # L3: SQL 01-09 12:00, MQL 01-10 -> SQL before MQL although after creation: counted.
+    # L1 is in order; L3's converted_at and first_response_at are empty: nothing to compare.
+    found = findings(leads=LEADS)
+    response = only(found, "response_before_creation")
+    stages = sorted((f.column, f.count, f.severity) for f in only(found, "lead_stage_order"))
+    assert [(f.column, f.count, f.severity) for f in response] == [("first_response_at", 1, "error")]
+    assert response[0].examples == [{"lead_id": "L2", "created_at": "2024-01-05 09:00:00",
+                                     "first_response_at": "2024-01-05 08:00:00"}]
+    assert stages == [("converted_at", 1, "error"), ("sql_at", 1, "error")]
+
+
+def test_a_few_events_out_of_order_are_a_warning():
+    # 1 lead of 101 answered before creation: 0.99% <= 1% -> a warning, not an error.
+    created = pd.date_range("2024-01-01 09:00", periods=101, freq="D")
+    leads = pd.DataFrame({
+        "lead_id": [f"L{index}" for index in range(101)],
+        "created_at": created.strftime("%Y-%m-%d %H:%M:%S"),
+        "first_response_at": (created + pd.Timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),
+    })
+    leads.loc[0, "first_response_at"] = "2023-12-31 09:00:00"
+    [finding] = only(findings(leads=leads), "response_before_creation")
+    assert (finding.severity, finding.count) == ("warning", 1)
+    assert "(1.0% of leads)" in finding.message and "correct the dates in the CRM" in finding.message
+
+
+QUOTAS = pd.DataFrame({
+    "rep_id": ["R1", "R1", "R1", "R2", "R2"],
+    "period_start": ["2024-01-01", "2024-03-01", "2024-08-01", "2024-01-01", "2024-04-01"],
+    "period_end": ["2024-03-31", "2024-06-30", "2024-09-30", "2024-03-31", "2024-03-15"],
+    "amount": ["100", "100", "100", "100", "100"],
+})
+
+
+def test_quota_periods_end_before_start_overlap_and_gaps():
+    # R2's second quota ends (03-15) before it starts (04-01): 1 of 5 = 20% -> error; it is
+    # left out of the overlap and gap checks. R1: 03-01 starts before 03-31 -> 1 overlap;
+    # 08-01 starts more than a day after 06-30 -> 1 gap. R2 01-01..03-31 alone: nothing.
+    found = findings(reps=REPS, quotas=QUOTAS)
+    assert [(f.severity, f.count) for f in only(found, "quota_end_before_start")] == [("error", 1)]
+    [overlap] = only(found, "overlapping_quotas")
+    [gap] = only(found, "quota_gap")
+    assert (overlap.severity, overlap.count, overlap.examples) == (
+        "warning", 1, [{"rep_id": "R1", "period_start": "2024-03-01", "period_end": "2024-06-30"}])
+    assert (gap.severity, gap.count, gap.examples) == (
+        "warning", 1, [{"rep_id": "R1", "period_start": "2024-08-01", "period_end": "2024-09-30"}])
+
+
+def test_non_finite_numbers_are_errors_and_nulls_are_not():
+    # "inf" and "NaN" are read as floats by the engine; "" is an empty amount (allowed on lost deals).
+    [finding] = only(findings({"amount": ["inf", "", "NaN"]}), "non_finite")
+    assert (finding.severity, finding.column, finding.count) == ("error", "amount", 2)
+    assert finding.examples == [{"opportunity_id": "1", "amount": "inf"}, {"opportunity_id": "3", "amount": "nan"}]
