@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from salesnb.data.cache import cache_root
+from salesnb.data.cache import cache_root, content_digest
 from salesnb.data.importing.errors import ImportFailedError, MappingError, SourceError, ValueProblemsError
 from salesnb.data.importing.mapping import NAME_COLUMNS, Mapping, TableMapping, convert_table
 from salesnb.data.importing.presets import load_preset, preset_names, resolve_mapping
@@ -32,6 +32,7 @@ from salesnb.data.importing.readers import (
     open_database,
     read_database_table,
     read_file,
+    sheets_like_the_first,
 )
 from salesnb.data.model import TABLES
 from salesnb.data.validate import Finding
@@ -39,10 +40,10 @@ from salesnb.data.validate import Finding
 __all__ = [
     "import_dataset", "import_to_cache", "convert_export", "ImportFailedError", "MappingError", "SourceError",
     "ValueProblemsError", "load_preset", "preset_names", "REPORT_FILE", "PLAYBOOK_FILE", "import_findings",
-    "imported_playbook",
+    "imported_playbook", "neutralise_formulas",
 ]
 
-IMPORTER_VERSION = "1"  # bump when the output for the same input changes: invalidates cached imports
+IMPORTER_VERSION = "2"  # bump when the output for the same input changes: invalidates cached imports
 REPORT_FILE = "import_report.json"
 PLAYBOOK_FILE = "playbook.yaml"
 
@@ -52,21 +53,44 @@ def _export_files(folder: Path) -> list[Path]:
                   if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.startswith((".", "~$")))
 
 
-def _source_frames(source, table: TableMapping, mapping: Mapping, connection=None) -> tuple[pd.DataFrame, str]:
-    """The export frame for one table and a label saying where it came from."""
+def _unread_sheets_note(path: Path, table: TableMapping) -> dict | None:
+    """A warning when only the first sheet of a workbook is read and others hold the same columns."""
+    if table.sheet is not None or path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return None
+    first, others = sheets_like_the_first(path)
+    if not others:
+        return None
+    return {
+        "severity": "warning", "table": table.name, "column": None, "check": "unread_sheets",
+        "count": len(others), "examples": [],
+        "message": (f"{table.name}: {path.name} has {len(others) + 1} sheets with the same columns, and only the first "
+                    f"({first!r}) was read; {', '.join(map(repr, others))} were not. If the rows continue there, copy "
+                    "them into one sheet, or import each with 'sheet:' in a mapping (see docs/importing.md)."),
+    }
+
+
+def _source_frames(source, table: TableMapping, mapping: Mapping, connection=None) -> tuple[pd.DataFrame, str, list]:
+    """The export frame for one table, a label saying where it came from, and notes on what was not read."""
+    notes: list[dict] = []
+
     def read(path: Path) -> pd.DataFrame:
-        return read_file(path, sheet=table.sheet, encoding=mapping.encoding, delimiter=mapping.delimiter)
+        frame = read_file(path, sheet=table.sheet, encoding=mapping.encoding, delimiter=mapping.delimiter)
+        note = _unread_sheets_note(path, table)  # once the workbook is known to open
+        if note:
+            notes.append(note)
+        return frame
 
     if connection is not None:
         if not table.source:
             raise MappingError(f"{mapping.label}: table '{table.name}' needs 'source: <database table>' to read from "
                                f"the database.")
         frames = [read_database_table(connection, name, source) for name in table.source]
-        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0], f"table {', '.join(table.source)}"
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        return frame, f"table {', '.join(table.source)}", notes
     path = Path(source)
     if path.is_file():
         label = path.name + (f" (sheet {table.sheet!r})" if table.sheet is not None else "")
-        return read(path), label
+        return read(path), label, notes
     files = _export_files(path)
     chosen: list[Path] = []
     for pattern in table.source:
@@ -85,7 +109,7 @@ def _source_frames(source, table: TableMapping, mapping: Mapping, connection=Non
         chosen = files
     frames = [read(file) for file in chosen]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return frame, ", ".join(file.name for file in chosen)
+    return frame, ", ".join(file.name for file in chosen), notes
 
 
 def convert_export(source, mapping: Mapping) -> tuple[dict[str, pd.DataFrame], dict | None, list[dict]]:
@@ -105,7 +129,8 @@ def convert_export(source, mapping: Mapping) -> tuple[dict[str, pd.DataFrame], d
         for table in mapping.tables.values():
             if table.from_names_in:
                 continue
-            raw, origin = _source_frames(source, table, mapping, connection)
+            raw, origin, read_notes = _source_frames(source, table, mapping, connection)
+            notes += read_notes
             converted = convert_table(mapping, table, raw, origin)
             frames[table.name] = converted.frame
             problems += converted.problems
@@ -161,12 +186,37 @@ def _check_destination(source, out: Path) -> None:
                                     "an earlier import wrote. Choose a new or empty folder.")
 
 
+# A cell starting with one of these is run as a formula when the CSV is opened in Excel or
+# LibreOffice (=HYPERLINK(...), +cmd|..., @SUM(...)); tab and carriage return start one too.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula, prefixed with ``'`` (the usual
+    CSV-injection defence): ``=HYPERLINK("http://x")`` is written as ``'=HYPERLINK("http://x")``.
+
+    Only text columns (IDs, names, categories, reasons): numbers and ISO dates never start
+    with a formula character except a minus sign, which is a number's, not a formula's.
+    """
+    spec = TABLES[table]
+    text_columns = [column for column in frame.columns if column in spec.column_names
+                    and spec.column(column).type in ("id", "text", "category")]
+    if not text_columns:
+        return frame
+
+    def neutral(value):
+        return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+    return frame.assign(**{column: frame[column].map(neutral) for column in text_columns})
+
+
 def _write(frames: dict[str, pd.DataFrame], playbook: dict | None, notes: list[dict], report: dict, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.importing-", dir=out.parent))
     try:
         for name, frame in frames.items():
-            frame.to_csv(staging / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
+            neutralise_formulas(frame, name).to_csv(staging / f"{name}.csv", index=False, encoding="utf-8",
+                                                    lineterminator="\n")
         if playbook is not None:
             header = "# Playbook written by 'salesnb import': the stages of the imported data. Edit as needed.\n"
             (staging / PLAYBOOK_FILE).write_text(header + yaml.safe_dump(playbook, sort_keys=False, allow_unicode=True),
@@ -211,14 +261,14 @@ def _fingerprint(source) -> tuple[str, bool]:
         if scheme in ("duckdb", "sqlite"):
             for candidate in (Path("/" + rest.lstrip("/")), Path(rest.lstrip("/"))):
                 if candidate.is_file():
-                    stat = candidate.stat()
-                    return f"{text}|{stat.st_size}|{stat.st_mtime_ns}", True
+                    return f"{text}|{content_digest(candidate)}", True
         return text, False  # a server database can change at any time: import afresh
     path = Path(source).expanduser()
     if not path.exists():
         raise SourceError(f"Export {source} does not exist.")
     files = [path] if path.is_file() else _export_files(path)
-    parts = [f"{file.resolve()}|{file.stat().st_size}|{file.stat().st_mtime_ns}" for file in files]
+    # Content, not size and time: an export rewritten with the same size and time is still new.
+    parts = [f"{file.resolve()}|{content_digest(file)}" for file in files]
     return "\n".join(parts), True
 
 

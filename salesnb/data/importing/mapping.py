@@ -277,6 +277,28 @@ def _example_ids(frame: pd.DataFrame, mask: pd.Series, column: str, label_column
     return "; ".join(f"row {index + 2}: {row[column]!r}" for index, row in rows.iterrows())
 
 
+def _absent_column_note(table: str, canonical: str, wanted: list[str], origin: str, unread: list[str]) -> dict:
+    """An optional column the export lacks: a note, or a warning with "did you mean" when an
+    unread header is close to the name the mapping asks for (``Lost Reasn`` for ``Lost Reason``),
+    since the column would otherwise stay empty without anyone noticing."""
+    folded = {" ".join(header.split()).casefold(): header for header in unread}
+    close = None
+    for item in wanted:
+        match = difflib.get_close_matches(" ".join(item.split()).casefold(), list(folded), n=1, cutoff=0.85)
+        if match:
+            close = folded[match[0]]
+            break
+    message = f"{table}.{canonical}: {origin} has no column {' or '.join(map(repr, wanted))}, so {canonical} is left empty."
+    if close is None:
+        message += " Add it to the export if the analyses should use it."
+    else:
+        message += (f" Did you mean '{close}'? Rename that header to {wanted[0]!r} in the export, or map "
+                    f"{canonical} to it in a mapping.")
+    return {"severity": "warning" if close else "info", "table": table, "column": canonical,
+            "check": "misspelt_column" if close else "column_not_in_export", "count": 0, "examples": [],
+            "message": message}
+
+
 def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, origin: str) -> Converted:
     """One export frame -> the canonical table ``table.name`` (text values, ISO dates)."""
     spec = TABLES[table.name]
@@ -333,6 +355,10 @@ def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, o
     flag_headers = {outcome: headers for outcome, headers in flag_headers.items() if headers}
     if generated_ids is not None:
         raw_values[spec.key] = generated_ids
+    # Headers no mapping entry reads: where a misspelt optional column would be.
+    read_by_mapping = [*table.columns.values(), *table.names.values(), *table.flags.values()]
+    mapped = {header for wanted in read_by_mapping for item in wanted if (header := _find_header(frame, item)) is not None}
+    unread = [str(column) for column in frame.columns if column not in mapped]
     for canonical, wanted in table.columns.items():
         required = canonical in spec.required_columns and canonical not in table.constants
         if canonical == "stage" and "won" in flag_headers:
@@ -343,12 +369,7 @@ def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, o
             if canonical == spec.key:
                 label_header = headers[0]
         elif canonical not in table.names:
-            notes.append({
-                "severity": "info", "table": table.name, "column": canonical, "check": "column_not_in_export",
-                "count": 0, "examples": [],
-                "message": (f"{table.name}.{canonical}: {origin} has no column {' or '.join(map(repr, wanted))}, so "
-                            f"{canonical} is left empty. Add it to the export if the analyses should use it."),
-            })
+            notes.append(_absent_column_note(table.name, canonical, wanted, origin, unread))
     names: dict[str, pd.DataFrame] = {}
     for canonical, wanted in table.names.items():
         headers = header_for(canonical, wanted, canonical in spec.required_columns and canonical not in raw_values)

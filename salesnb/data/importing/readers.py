@@ -93,6 +93,16 @@ def read_excel(path: Path, sheet=None) -> pd.DataFrame:
         return pd.read_excel(workbook, sheet_name=chosen, dtype=object, keep_default_na=False, na_filter=False)
 
 
+def sheets_like_the_first(path: Path) -> tuple[str, list[str]]:
+    """(the first sheet, the other sheets whose header row is the same): an export split over
+    several sheets (Excel's row limit, one sheet per quarter) of which only the first is read."""
+    with pd.ExcelFile(path, engine="openpyxl") as workbook:
+        sheets = workbook.sheet_names
+        headers = {name: [str(column).strip() for column in pd.read_excel(workbook, sheet_name=name, nrows=0).columns]
+                   for name in sheets}
+    return sheets[0], [name for name in sheets[1:] if headers[name] and headers[name] == headers[sheets[0]]]
+
+
 def read_parquet(path: Path) -> pd.DataFrame:
     try:
         return pd.read_parquet(path)
