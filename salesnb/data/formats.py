@@ -37,3 +37,14 @@ def format_value(value, kind: str, currency: str = "USD") -> str:
     if kind in FORMATS:
         return FORMATS[kind].format(value)
     return str(value)
+
+
+def shorten(value, limit: int):
+    """Text longer than ``limit`` characters cut to ``limit`` with an ellipsis; anything else as is.
+
+    Tables and chart labels show text from the CRM this way: one pasted e-mail as a loss
+    reason must not make a table megabytes long or a chart unreadable.
+    """
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 1].rstrip() + "…"
+    return value

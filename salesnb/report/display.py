@@ -5,6 +5,11 @@ it may execute in a shared HTML report. pandas' ``Styler`` does not escape by de
 a later ``.format()`` without ``escape=`` switches escaping off again, so every table goes
 through :func:`table`, which escapes cells and headers in its single ``format`` call and
 returns the finished HTML (a Styler handed back could still be re-formatted).
+
+Every HTML output is wrapped by :func:`kit_html` in the classes MathJax skips: JupyterLab
+typesets ``$...$`` in HTML outputs, so "cost per lead $1,457 on 222 leads is 16.3x $89"
+would render as LaTeX. Long text is cut with an ellipsis (``formats.shorten``): one
+100,000-character loss reason must not make a table (or a report) megabytes long.
 """
 
 from __future__ import annotations
@@ -15,9 +20,14 @@ import itertools
 import pandas as pd
 from IPython.display import HTML
 
-from salesnb.data.formats import FORMATS, format_value
+from salesnb.data.formats import FORMATS, format_value, shorten
 
 DEFAULT_MAX_ROWS = 25
+# Text cells longer than this are cut with an ellipsis (the frame keeps the full text).
+MAX_TEXT_LENGTH = 120
+# JupyterLab 4's MathJax skips elements with class "mathjax_ignore" (its default
+# ignoreHtmlClass); "tex2jax_ignore" is the same for MathJax 2 (classic notebook, nbconvert).
+NO_MATH_CLASSES = "mathjax_ignore tex2jax_ignore"
 
 # Styler ids are random by default; numbering tables in the order a notebook shows them
 # makes the same run give the same HTML.
@@ -30,6 +40,12 @@ TABLE_CSS = [
     {"selector": "td", "props": "padding: 3px 10px; border-bottom: 1px solid #eee;"},
     {"selector": "caption", "props": "caption-side: top; text-align: left; font-weight: 600; padding: 4px 0;"},
 ]
+
+
+def kit_html(markup: str) -> HTML:
+    """HTML the kit built (every value from the data already escaped), shown with ``$`` literal:
+    wrapped in the classes MathJax ignores."""
+    return HTML(f'<div class="{NO_MATH_CLASSES}">{markup}</div>')
 
 
 def column_label(name: str) -> str:
@@ -58,6 +74,12 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption
     headers = {column: column_label(column) for column in frame.columns if isinstance(column, str)}
     formats = {headers.get(column, column): kind for column, kind in formats.items()}
     shown = frame.head(max_rows).rename(columns=headers)
+    # Long text (a pasted e-mail as a loss reason) cut in the cells; numbers untouched.
+    text_cells = [column for column in shown.columns if shown[column].dtype == object
+                  or pd.api.types.is_string_dtype(shown[column])]
+    if text_cells:
+        shown = shown.assign(**{column: shown[column].map(lambda value: shorten(value, MAX_TEXT_LENGTH))
+                                for column in text_cells})
     note = ""
     if len(frame) > max_rows:
         note = f"<p><em>Showing the first {max_rows} of {len(frame):,} rows.</em></p>"
@@ -92,7 +114,7 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption
         styler = styler.set_caption(html.escape(caption))
     if not index:
         styler = styler.hide(axis="index")
-    return HTML(styler.to_html() + note)
+    return kit_html(styler.to_html() + note)
 
 
 def text(value) -> str:
@@ -104,14 +126,14 @@ def bullets(lines: list[str], title: str | None = None) -> HTML:
     """A bulleted list of sentences (e.g. computed findings); every line is escaped."""
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     heading = f"<p><strong>{html.escape(title)}</strong></p>" if title else ""
-    return HTML(f"{heading}<ul>{items}</ul>")
+    return kit_html(f"{heading}<ul>{items}</ul>")
 
 
 def notice(message: str, kind: str = "info") -> HTML:
     """A boxed note, e.g. a missing table or a data-quality warning; the message is escaped."""
     colours = {"info": ("#eff6ff", "#1d4ed8"), "warning": ("#fffbeb", "#b45309"), "error": ("#fef2f2", "#b91c1c")}
     background, border = colours.get(kind, colours["info"])
-    return HTML(
+    return kit_html(
         f'<div style="background:{background};border-left:4px solid {border};padding:8px 12px;margin:8px 0;">'
         f"{html.escape(message)}</div>"
     )
@@ -158,4 +180,4 @@ def kpi_tiles(tiles: list[tuple], currency: str = "USD") -> HTML:
             f'<div style="font-size:1.5em;font-weight:600;">{html.escape(format_value(value, kind, currency))}</div>'
             f'<div style="font-size:0.75em;color:#6b7280;">{html.escape(change)}</div></div>'
         )
-    return HTML(f"<div>{''.join(cells)}</div>")
+    return kit_html(f"<div>{''.join(cells)}</div>")

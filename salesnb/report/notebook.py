@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from IPython.display import HTML, display
+from IPython.display import display
 
 from salesnb.data.dataset import Dataset, open_dataset
 from salesnb.data.model import TABLES
 from salesnb.data.periods import Period, is_all, parse_date, resolve_period
 from salesnb.data.validate import warnings
 from salesnb.report import display as show
+from salesnb.report import plots
 
 
 @dataclass
@@ -68,7 +69,8 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
         f"currency {show.text(dataset.playbook.currency)} · "
         f"tables: {show.text(', '.join(dataset.table_names))}</p>"
     )
-    display(HTML(header))
+    display(show.kit_html(header))
+    plots.set_category_values(category_values(dataset))
     for finding in warnings(dataset.findings):
         display(show.notice(f"Data quality: {finding.message}", "warning"))
     clamped = _clamp_note(period_start, period_end, period, dataset)
@@ -80,6 +82,19 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
             f"no lead was created and no order placed. The data runs up to {dataset.as_of:%d %b %Y}; check period_start "
             "and period_end.", "warning"))
     return Report(title, dataset, period, filters)
+
+
+def category_values(dataset: Dataset) -> dict[str, list[str]]:
+    """Every value of each category column (source, team, segment, ...) across the dataset's
+    tables: what fixes each value's colour for all the charts of a run."""
+    values: dict[str, set] = {}
+    for name in dataset.table_names:
+        table = dataset.table(name)
+        for column in TABLES[name].columns:
+            if column.type == "category" and column.name in table.columns:
+                found = table.select(column.name).distinct().execute()[column.name]
+                values.setdefault(column.name, set()).update(value for value in found if isinstance(value, str))
+    return {column: sorted(found) for column, found in values.items()}
 
 
 def _anything_in(dataset: Dataset, period: Period) -> bool:

@@ -2,6 +2,12 @@
 
 Never sets a matplotlib backend: the notebook's inline backend is what puts figures into
 the executed notebook, and so into the HTML report (Agg silently drops them).
+
+A category value (a source, a team) has one colour in every chart of a run: each report
+calls :func:`set_category_values` with the values in the data (``notebook.start`` does),
+and colours are dealt in the values' sorted order, so two charts showing different
+subsets of sources still colour "Webinar" alike. Labels from the data are cut at
+``MAX_LABEL_LENGTH`` characters with an ellipsis.
 """
 
 from __future__ import annotations
@@ -11,10 +17,38 @@ import matplotlib.ticker as ticker
 import numpy as np
 import seaborn as sns
 
-from salesnb.data.formats import currency_symbol
+from salesnb.data.formats import currency_symbol, shorten
 
 PALETTE = "deep"
 FIGSIZE = (9, 4)
+MAX_LABEL_LENGTH = 40
+
+# column (e.g. "source") -> value -> colour, fixed from the data by set_category_values.
+_category_colours: dict[str, dict[str, tuple]] = {}
+
+
+def set_category_values(values_by_column: dict[str, list]) -> None:
+    """Fix one colour per value for every chart that follows: for each category column, its
+    values in sorted order take the palette's colours in turn."""
+    palette = sns.color_palette(PALETTE)
+    _category_colours.clear()
+    for column, values in values_by_column.items():
+        ordered = sorted({str(value) for value in values if value is not None})
+        _category_colours[column] = {value: palette[index % len(palette)] for index, value in enumerate(ordered)}
+
+
+def category_colours(column: str, values: list) -> list[tuple]:
+    """The colour of each value of ``column``: the one fixed from the data, else (a value the
+    data did not list) the next palette colours in sorted order."""
+    palette = sns.color_palette(PALETTE)
+    known = _category_colours.get(column, {})
+    others = sorted({str(value) for value in values} - set(known))
+    extra = {value: palette[(len(known) + index) % len(palette)] for index, value in enumerate(others)}
+    return [known.get(str(value)) or extra[str(value)] for value in values]
+
+
+def _labels(values) -> list[str]:
+    return [shorten(str(value), MAX_LABEL_LENGTH) for value in values]
 
 
 def apply_style() -> None:
@@ -93,15 +127,19 @@ def bar_chart(frame, category: str, value: str, *, title: str, category_label: s
     height = max(3.0, 0.38 * len(shown) + 1.2) if horizontal else FIGSIZE[1]
     figure, ax = new_figure(title, value_label if horizontal else category_label,
                             category_label if horizontal else value_label, figsize=(FIGSIZE[0], height))
-    names = shown[category].astype(str).tolist()
+    names = _labels(shown[category])
     values = shown[value].astype(float).fillna(0).tolist()
+    # Bars at positions, labels set on the ticks: two names cut to the same text stay two bars.
+    positions = list(range(len(names)))
     if horizontal:
-        bars = ax.barh(names[::-1], values[::-1], color=sns.color_palette(PALETTE)[0])
+        bars = ax.barh(positions, values[::-1], color=sns.color_palette(PALETTE)[0])
+        ax.set_yticks(positions, names[::-1])
         _format_axis(ax, kind, currency, "x")
         if kind == "percent":
             ax.set_xlim(0, min(1.05, max(values, default=0) * 1.3) or 1.0)
     else:
-        bars = ax.bar(names, values, color=sns.color_palette(PALETTE)[0])
+        bars = ax.bar(positions, values, color=sns.color_palette(PALETTE)[0])
+        ax.set_xticks(positions, names)
         _format_axis(ax, kind, currency, "y")
         if kind == "percent":
             ax.set_ylim(0, min(1.05, max(values, default=0) * 1.3) or 1.0)
@@ -142,8 +180,9 @@ def stacked_bar_chart(frame, x: str, series: str, value: str, *, title: str, xla
     figure, ax = new_figure(title, xlabel, ylabel)
     labels = stacked.index.strftime("%b %Y") if hasattr(stacked.index, "strftime") else stacked.index.astype(str)
     bottom = None
-    for name in sorted(stacked.columns, key=str):
-        ax.bar(labels, stacked[name], bottom=bottom, label=str(name))
+    names = sorted(stacked.columns, key=str)
+    for name, colour, label in zip(names, category_colours(series, names), _labels(names)):
+        ax.bar(labels, stacked[name], bottom=bottom, label=label, color=colour)
         bottom = stacked[name] if bottom is None else bottom + stacked[name]
     _format_axis(ax, kind, currency, "y")
     ax.tick_params(axis="x", rotation=45)
