@@ -229,7 +229,10 @@ def check_required_values(name: str, raw: ir.Table) -> list[Finding]:
         return []
 
     def empty(column):
-        return raw[column].cast("string").strip().nullif("").isnull()
+        value = raw[column]
+        # Only text can be blank; a typed Parquet column (a timestamp) is empty when NULL.
+        # Casting 12M timestamps to text to strip them took 32 s of the large sample's check.
+        return value.strip().nullif("").isnull() if value.type().is_string() else value.isnull()
 
     # One pass over the table counts every column's empty cells.
     counts = raw.aggregate(**{column: empty(column).cast("int64").sum() for column in columns}).execute().iloc[0]

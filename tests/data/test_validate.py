@@ -283,3 +283,11 @@ def test_non_finite_numbers_are_errors_and_nulls_are_not():
     [finding] = only(findings({"amount": ["inf", "", "NaN"]}), "non_finite")
     assert (finding.severity, finding.column, finding.count) == ("error", "amount", 2)
     assert finding.examples == [{"opportunity_id": "1", "amount": "inf"}, {"opportunity_id": "3", "amount": "nan"}]
+
+
+def test_empty_required_cells_of_typed_columns_are_counted_without_casting_to_text():
+    # A Parquet-like typed column: deal 2's created_at is NULL (NaT) -> 1 missing value.
+    created = pd.to_datetime(["2024-01-10", None, "2024-03-01"])
+    [finding] = only(findings({"created_at": created}), "missing_value")
+    assert (finding.severity, finding.column, finding.count) == ("error", "created_at", 1)
+    assert finding.examples == [{"opportunity_id": "2", "created_at": None}]
