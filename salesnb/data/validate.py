@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 import ibis
 import ibis.expr.types as ir
 
+from salesnb.data.formats import shorten
 from salesnb.data.model import TABLES, Table, convert
 from salesnb.data.playbook import Playbook
 
@@ -74,8 +75,17 @@ def warnings(findings: list[Finding]) -> list[Finding]:
     return [finding for finding in findings if finding.severity == "warning"]
 
 
+# Values quoted in a message are cut to this many characters: a pasted e-mail in a stage
+# or ID must not fill the terminal (the examples in the finding keep the whole value).
+MAX_QUOTED_LENGTH = 80
+
+
+def _quoted(value) -> str:
+    return repr(shorten(value, MAX_QUOTED_LENGTH))
+
+
 def _describe_examples(examples: list[dict]) -> str:
-    rows = ["(" + ", ".join(f"{key}={value!r}" for key, value in row.items()) + ")" for row in examples]
+    rows = ["(" + ", ".join(f"{key}={_quoted(value)}" for key, value in row.items()) + ")" for row in examples]
     return "; ".join(rows)
 
 
@@ -257,7 +267,7 @@ def check_stages(name: str, typed: ir.Table, playbook: Playbook) -> list[Finding
     if not count:
         return []
     values = typed.filter(unknown).stage.value_counts().order_by(ibis.desc("stage_count"), "stage").limit(10).execute()
-    listed = ", ".join(f"'{value}' ({n:,})" for value, n in zip(values["stage"], values["stage_count"]))
+    listed = ", ".join(f"{_quoted(value)} ({n:,})" for value, n in zip(values["stage"], values["stage_count"]))
     examples = example_rows(typed, unknown, _row_label(spec) + ["stage"])
     return [make_finding(
         "error", spec, "stage", "unknown_stage", count,

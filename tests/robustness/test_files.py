@@ -3,10 +3,12 @@ and never a generic "columns do not match"."""
 
 from __future__ import annotations
 
+import io
 import os
 
-import pytest
+import pandas as pd
 
+from tests.robustness_fixtures import LEADS as LEADS_TEXT
 from tests.robustness_fixtures import OPPORTUNITIES, assert_refused, validate, write_dataset
 
 
@@ -100,3 +102,32 @@ def test_misspelt_required_column_suggests_the_header(tmp_path):
     data = write_dataset(tmp_path, opportunities=OPPORTUNITIES.replace("close_date", "close_dat"))
     assert_refused(validate(data), 1, "opportunities", "the required column 'close_date' is missing",
                    "Did you mean 'close_dat'?")
+
+
+def test_a_byte_order_mark_and_windows_line_endings_are_fine(tmp_path):
+    # Not every unusual file is wrong: Excel's "CSV UTF-8" writes a BOM and CRLF throughout.
+    text = "\ufeff" + OPPORTUNITIES.replace("\n", "\r\n")
+    outcome = validate(write_dataset(tmp_path, opportunities=text.encode("utf-8")))
+    assert outcome.code == 0 and "0 error(s), 0 warning(s)" in outcome.text, outcome.text
+
+
+def test_a_quoted_line_break_inside_a_reason_is_fine(tmp_path):
+    text = OPPORTUNITIES.replace(",Price\n", ',"Price,\nand timing"\n')
+    outcome = validate(write_dataset(tmp_path, opportunities=text))
+    assert outcome.code == 0 and "0 error(s)" in outcome.text, outcome.text
+
+
+def test_parquet_timestamps_in_year_10000_are_unreadable_not_a_traceback(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # Stored as microseconds since 1970: 10000-01-02 is beyond Python's datetime.
+    late = (pd.Timestamp("9999-12-31") - pd.Timestamp("1970-01-01")) // pd.Timedelta(microseconds=1) + 2 * 86_400_000_000
+    data = write_dataset(tmp_path, leads=None)
+    frame = pd.read_csv(io.StringIO(LEADS_TEXT), dtype=str)
+    stamps = pd.to_datetime(frame["created_at"]).astype("datetime64[us]").astype("int64").tolist()
+    stamps[2] = late
+    table = pa.Table.from_pandas(frame.drop(columns="created_at"), preserve_index=False)
+    table = table.append_column("created_at", pa.array(stamps, type=pa.timestamp("us")))
+    pq.write_table(table, data / "leads.parquet")
+    assert_refused(validate(data), 1, "leads.created_at: 1 row(s) have a date that cannot be read", "lead_id='L3'")

@@ -116,3 +116,10 @@ def test_report_top_strip_is_in_the_report_font_not_serif(tmp_path):
     html = runner.render_html(path, tmp_path / "report.html", "report", run_note="run x · period y").read_text()
     [rule] = re.findall(r"\.salesnb-run-note \{[^}]*\}", html)
     assert "font-family" in rule and "sans-serif" in rule
+
+
+def test_a_huge_value_is_cut_in_terminal_messages(tmp_path):
+    deals = replace_cell(OPPORTUNITIES, "O4", "stage", "Verbal " + "y" * 100_000)
+    outcome = validate(write_dataset(tmp_path, opportunities=deals))
+    assert_refused(outcome, 1, "opportunities.stage", "'Verbal " + "y" * 72 + "…'")
+    assert len(outcome.text) < 2_000
