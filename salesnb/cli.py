@@ -126,7 +126,7 @@ def run(
     folder = _prepared_data(source, chosen.mapping, chosen.preset)
     result = run_reports(
         folder, config=chosen.playbook, period_start=chosen.period_start, period_end=chosen.period_end,
-        only=chosen.notebooks, out=out, jobs=chosen.jobs or 1, reports_dir=chosen.reports,
+        only=chosen.notebooks, out=out, jobs=1 if chosen.jobs is None else chosen.jobs, reports_dir=chosen.reports,
         timeout=chosen.timeout_seconds, keep=chosen.keep, each=chosen.each,
         lock_wait=DEFAULT_LOCK_WAIT_SECONDS if chosen.lock_wait_seconds is None else chosen.lock_wait_seconds,
         period_rule=chosen.period_rule,
