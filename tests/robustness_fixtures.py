@@ -22,7 +22,7 @@ O1,R1,L1,Webinar,2025-01-06,2025-02-10,Closed Won,1200,
 O2,R1,,Outbound,2025-01-08,2025-03-01,Closed Lost,800,Price
 O3,R2,L2,Webinar,2025-02-03,2025-04-15,Closed Won,2500,
 O4,R2,,Referral,2025-03-10,2025-06-30,Proposal,4000,
-O5,R1,,Outbound,2025-03-12,2025-05-20,Closed Lost,,No budget
+O5,R1,,Outbound,2025-03-12,2025-05-20,Closed Lost,600,No budget
 """
 LEADS = """lead_id,created_at,source,rep_id,status,first_response_at,mql_at,sql_at,converted_at,opportunity_id
 L1,2025-01-02 09:00:00,Webinar,R1,Converted,2025-01-02 10:30:00,2025-01-03 09:00:00,2025-01-04 09:00:00,2025-01-06 09:00:00,O1

@@ -202,7 +202,7 @@ def grouped_bar_chart(frame, category: str, values: list[str], *, title: str, ca
         offsets = [position - 0.4 + width * (index + 0.5) for position in positions]
         ax.bar(offsets, frame[column].astype(float).fillna(0), width=width, label=series_labels[index],
                color=palette[index % len(palette)])
-    ax.set_xticks(list(positions), frame[category].astype(str).tolist())
+    ax.set_xticks(list(positions), _labels(frame[category]))
     _format_axis(ax, kind, currency, "y")
     ax.legend(frameon=False)
     finish(figure)

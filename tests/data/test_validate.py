@@ -286,8 +286,9 @@ def test_non_finite_numbers_are_errors_and_nulls_are_not():
 
 
 def test_empty_required_cells_of_typed_columns_are_counted_without_casting_to_text():
-    # A Parquet-like typed column: deal 2's created_at is NULL (NaT) -> 1 missing value.
-    created = pd.to_datetime(["2024-01-10", None, "2024-03-01"])
-    [finding] = only(findings({"created_at": created}), "missing_value")
-    assert (finding.severity, finding.column, finding.count) == ("error", "created_at", 1)
-    assert finding.examples == [{"opportunity_id": "2", "created_at": None}]
+    # A Parquet-like typed column: lead L2's created_at (required) is NULL (NaT) -> 1 missing value.
+    leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3"],
+                          "created_at": pd.to_datetime(["2024-01-10", None, "2024-03-01"])})
+    [finding] = only(findings(leads=leads), "missing_value")
+    assert (finding.severity, finding.table, finding.column, finding.count) == ("error", "leads", "created_at", 1)
+    assert finding.examples == [{"lead_id": "L2", "created_at": None}]

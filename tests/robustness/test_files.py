@@ -99,9 +99,9 @@ def test_csv_not_in_utf8(tmp_path):
 
 
 def test_misspelt_required_column_suggests_the_header(tmp_path):
-    data = write_dataset(tmp_path, opportunities=OPPORTUNITIES.replace("close_date", "close_dat"))
-    assert_refused(validate(data), 1, "opportunities", "the required column 'close_date' is missing",
-                   "Did you mean 'close_dat'?")
+    data = write_dataset(tmp_path, opportunities=OPPORTUNITIES.replace(",stage,", ",stges,"))
+    assert_refused(validate(data), 1, "opportunities", "the required column 'stage' is missing",
+                   "Did you mean 'stges'?")
 
 
 def test_a_byte_order_mark_and_windows_line_endings_are_fine(tmp_path):

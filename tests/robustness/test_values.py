@@ -45,7 +45,7 @@ def test_non_finite_numbers_in_parquet_are_errors(tmp_path):
     frame = pd.read_csv(io.StringIO(OPPORTUNITIES), dtype=str)
     table = pa.Table.from_pandas(frame.drop(columns="amount"), preserve_index=False)
     # A NaN stored as a float (from_pandas=False keeps it NaN; pandas would write NULL).
-    amounts = pa.array([float("nan"), 800.0, 2500.0, 4000.0, None], type=pa.float64(), from_pandas=False)
+    amounts = pa.array([float("nan"), 800.0, 2500.0, 4000.0, 600.0], type=pa.float64(), from_pandas=False)
     pq.write_table(table.append_column("amount", amounts), data / "opportunities.parquet")
     assert_refused(validate(data), 1, "opportunities.amount: 1 row(s) have a value that is not a finite number",
                    "amount='nan'")
