@@ -326,6 +326,38 @@ def test_some_reps_are_ramping_with_lower_quotas(raw):
     assert (merged["period_end"] >= merged["hire_date"]).all()
 
 
+def test_most_reps_miss_their_quota_and_some_beat_it(raw):
+    """Attainment per rep and quarter of 2025 (won amount closed in the quarter / quota)."""
+    quotas = raw["quotas"].assign(amount=lambda frame: frame["amount"].astype(float))
+    quotas = quotas[quotas["period_start"] >= "2025-01-01"]
+    won = raw["opportunities"][raw["opportunities"]["stage"] == "Closed Won"].assign(
+        amount=lambda frame: frame["amount"].astype(float))
+    booked = [won.loc[(won["rep_id"] == row.rep_id) & won["close_date"].between(row.period_start, row.period_end),
+                      "amount"].sum() for row in quotas.itertuples()]
+    attainment = pd.Series(booked, index=quotas.index) / quotas["amount"]
+    assert 0.15 < (attainment >= 1).mean() < 0.5  # some beat it, most do not
+    company = sum(booked) / quotas["amount"].sum()
+    assert 0.7 < company < 1.0
+
+
+def test_a_busy_rep_with_a_low_win_rate(raw):
+    """Activity relates to outcomes, but not perfectly: in some team the established rep with
+    the most activities per deal owned has the lowest win rate of the team's established reps."""
+    reps = raw["reps"]
+    established = reps[(reps["hire_date"] < FIRST_DAY) & (reps["team"] != "Sales Leadership")]
+    deals = raw["opportunities"].merge(established[["rep_id", "team"]], on="rep_id")
+    closed = deals[_closed(deals)]
+    win_rate = (closed["stage"] == "Closed Won").groupby(closed["rep_id"]).mean()
+    per_deal = raw["activities"][raw["activities"]["opportunity_id"] != ""].groupby("rep_id").size() \
+        / deals.groupby("rep_id").size()
+    found = []
+    for team, members in established.groupby("team"):
+        if len(members) >= 2:
+            ids = members["rep_id"]
+            found.append(per_deal[ids].idxmax() == win_rate[ids].idxmin())
+    assert any(found)
+
+
 def test_names_with_accents_apostrophes_and_markup(raw):
     names = set(raw["reps"]["rep_name"])
     assert {"Siobhán O'Brien", "José Núñez"} <= names

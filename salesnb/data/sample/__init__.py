@@ -137,7 +137,7 @@ def build_sample(seed: int = 42, scale: str = "small") -> dict[str, pd.DataFrame
     leads = make_leads(rng, sizes["leads"], accounts, reps)
     deals = make_deals(rng, leads, accounts, reps, sizes["outbound_deals"])
     history, current = make_history(deals)
-    activities = make_activities(rng, deals, current, leads)
+    activities = make_activities(rng, deals, current, leads, reps)
     orders = make_orders(rng, deals, current, accounts)
     quotas = make_quotas(reps, deals, current)
     spend = make_marketing_spend(rng, leads)

@@ -11,7 +11,7 @@ from salesnb.data.sample.timeline import SNAPSHOT, business_time
 ACTIVITY_TYPES = ["call", "email", "meeting", "demo"]
 
 
-def make_activities(rng, deals, current, leads):
+def make_activities(rng, deals, current, leads, reps):
     """Touches on deals (more meetings on deals that are won), lead responses and follow-ups."""
     n = len(deals["account"])
     is_open = current["stage"] < OPEN_STAGES
@@ -35,6 +35,7 @@ def make_activities(rng, deals, current, leads):
     times = np.clip(business_time(rng, times), window_start[deal], window_end[deal])
     type_weights = np.array([[0.36, 0.40, 0.16, 0.08], [0.28, 0.34, 0.25, 0.13], [0.40, 0.42, 0.12, 0.06]])
     kinds = choose_per_row(rng, type_weights[outcome[deal]])
+    deal, times, kinds = _busy_touches(rng.spawn(1)[0], reps, deals, deal, times, kinds, rate, window_start, window_end)
     # Active open deals were touched in the last two weeks.
     recent = np.flatnonzero(is_open & ~quiet)
     recent_times = np.clip(SNAPSHOT - rng.uniform(0, 14, len(recent)), window_start[recent], SNAPSHOT)
@@ -67,3 +68,16 @@ def make_activities(rng, deals, current, leads):
         "account": np.r_[deals["account"][deal], lead_account[lead]],
     })
     return frame.sort_values(["time", "deal", "lead"], kind="stable", ignore_index=True)
+
+
+def _busy_touches(rng, reps, deals, deal, times, kinds, rate, window_start, window_end):
+    """Extra calls and emails on the deals of reps who work harder than their skill pays
+    (``reps["activity"]`` above 1): more activity, not more wins. ``rng`` is a child of the
+    sample's generator, so these draws leave every other table as it was."""
+    extra_rate = rate * (reps["activity"][deals["rep"]] - 1)
+    counts = rng.poisson(extra_rate * np.maximum(window_end - window_start, 0))
+    extra = np.repeat(np.arange(len(counts)), counts)
+    extra_times = window_start[extra] + rng.random(len(extra)) * (window_end - window_start)[extra]
+    extra_times = np.clip(business_time(rng, extra_times), window_start[extra], window_end[extra])
+    extra_kinds = rng.choice([0, 1], size=len(extra), p=[0.5, 0.5])  # calls and emails
+    return np.r_[deal, extra], np.r_[times, extra_times], np.r_[kinds, extra_kinds]
