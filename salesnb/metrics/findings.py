@@ -4,7 +4,8 @@ Generic building blocks any report can use on small aggregated frames (one row p
 never per deal or lead):
 
 - :func:`rate_changes`: a rate (successes / trials) that moved between two periods;
-- :func:`count_changes`: a count (e.g. leads) that moved between two periods;
+- :func:`count_changes`: a count (e.g. leads), or a count per unit of exposure (activities
+  per rep-week), that moved between two periods;
 - :func:`mean_changes`: a mean (e.g. days of sales cycle) that moved between two periods;
 - :func:`estimate_changes`: an estimate with its standard error (e.g. revenue retention) that moved;
 - :func:`value_outliers`: a group whose value (e.g. cost per lead) is far from the others'.
@@ -14,7 +15,7 @@ groups with enough observations (thresholds below, all parameters). Nothing move
 empty list, and the report says so; there are no sentences that hold whatever the data.
 
 Report-specific lists (:func:`lead_generation_findings`, :func:`conversion_findings`,
-:func:`account_findings`) combine these blocks.
+:func:`account_findings`, :func:`productivity_findings`) combine these blocks.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.data.formats import format_value
-from salesnb.metrics import concentration, conversion, leads, marketing, repeat, retention
+from salesnb.metrics import activity, concentration, conversion, leads, marketing, quota, ramp, repeat, retention, roster
 from salesnb.metrics.orders import NO_SEGMENT
 from salesnb.metrics.statistics import MIN_N  # groups smaller than this (in either period) are not compared
 
@@ -34,6 +35,8 @@ from salesnb.metrics.statistics import MIN_N  # groups smaller than this (in eit
 MIN_RATE_CHANGE = 0.05
 # ... a count at least this much relative to the earlier period (0.25 = 25%) ...
 MIN_COUNT_CHANGE = 0.25
+# ... an amount against its target (quota attainment) at least this much (0.10 = 10 points) ...
+MIN_TARGET_CHANGE = 0.10
 # ... and by at least this many standard errors (two-proportion z-test for rates,
 # Poisson approximation for counts), so small groups' noise is not reported as news.
 MIN_Z = 2.0
@@ -110,37 +113,55 @@ def rate_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | No
 def count_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, count: str, what: str,
                   topic: str, subject_prefix: str = "", min_n: int = MIN_N,
                   min_change: float = MIN_COUNT_CHANGE, min_z: float = MIN_Z,
-                  label: str | None = None, overall: str = "All leads") -> list[Movement]:
+                  label: str | None = None, overall: str = "All leads", exposure: str | None = None,
+                  unit: str = "") -> list[Movement]:
     """Groups whose count moved between the previous and the current period (same length).
 
     Kept when the count is >= ``min_n`` in BOTH periods (as for rates: a group too small in
     either period is not compared), |c1 / c0 - 1| >= ``min_change`` and |z| >= ``min_z``
     with z = (c1 - c0) / sqrt(c1 + c0). A group new this period (c0 = 0) is therefore only
     reported with ``min_n`` = 0. ``key`` matches groups, ``label`` is shown (default ``key``).
+
+    With ``exposure`` (a column such as rep-weeks, e.g. for activities per rep-week) the
+    rate c / exposure is compared instead: change = (c1/e1) / (c0/e0) - 1 and, given the
+    c0 + c1 events, z = (c1 - N p) / sqrt(N p (1 - p)) with N = c0 + c1 and p = e1 / (e0 + e1)
+    (the conditional test of two Poisson rates; with e0 = e1 it is the z above). ``unit``
+    names the exposure in the sentence ("rep-week").
     """
-    before = _keyed(previous, key, label, overall)[["group_key", "group_label", count]].rename(
-        columns={"group_label": "label_before", count: f"{count}_before"})
-    merged = _keyed(current, key, label, overall)[["group_key", "group_label", count]].merge(
+    columns = [count] + ([exposure] if exposure else [])
+    before = _keyed(previous, key, label, overall)[["group_key", "group_label", *columns]].rename(
+        columns={"group_label": "label_before", **{column: f"{column}_before" for column in columns}})
+    merged = _keyed(current, key, label, overall)[["group_key", "group_label", *columns]].merge(
         before, on="group_key", how="outer")
     # A group gone this period keeps the label it had before.
     merged["group_label"] = merged["group_label"].fillna(merged["label_before"])
-    merged = merged.fillna({count: 0, f"{count}_before": 0})
+    merged = merged.fillna({column: 0 for column in (*columns, *(f"{column}_before" for column in columns))})
     c1, c0 = merged[count].astype(float), merged[f"{count}_before"].astype(float)
-    merged = merged.assign(
-        c1=c1, c0=c0, z=(c1 - c0) / np.sqrt((c1 + c0).where(c1 + c0 > 0)),
-        relative=(c1 / c0.where(c0 > 0)) - 1,
-    )
+    e1, e0 = (merged[exposure].astype(float), merged[f"{exposure}_before"].astype(float)) if exposure else (1.0, 1.0)
+    share = e1 / (e0 + e1) if exposure else 0.5
+    total = c0 + c1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (c1 - total * share) / np.sqrt((total * share * (1 - share)).where(total * share * (1 - share) > 0))
+        r1, r0 = c1 / e1, c0 / e0
+    merged = merged.assign(c1=c1, c0=c0, r1=r1, r0=r0, z=z, relative=(r1 / r0.where(r0 > 0)) - 1)
     big_enough = np.minimum(c1, c0) >= min_n
     large = merged["relative"].abs().fillna(math.inf) >= min_change
     moved = merged[big_enough & large & (merged["z"].abs() >= min_z)]
     movements = []
     for row in moved.itertuples(index=False):
         subject = f"{subject_prefix}{row.group_label}"
+        direction = "rose" if row.r1 > row.r0 else "fell"
         if row.c0 == 0:
             change = f"rose from none to {int(row.c1):,}"
+        elif exposure:
+            change = f"{direction} {abs(row.relative):.0%} from {row.r0:,.1f} to {row.r1:,.1f}"
         else:
-            change = f"{'rose' if row.c1 > row.c0 else 'fell'} {abs(row.relative):.0%} from {int(row.c0):,} to {int(row.c1):,}"
-        sentence = f"{subject}: {what} {change} against the previous period of the same length."
+            change = f"{direction} {abs(row.relative):.0%} from {int(row.c0):,} to {int(row.c1):,}"
+        sentence = f"{subject}: {what} {change} against the previous period of the same length"
+        if exposure and row.c0:
+            e1, e0 = getattr(row, exposure), getattr(row, f"{exposure}_before")
+            sentence += f" ({int(row.c1):,} in {e1:,.0f} {unit}s; before, {int(row.c0):,} in {e0:,.0f})"
+        sentence += "."
         movements.append(Movement(topic, subject, sentence, abs(float(row.z)), int(row.c1)))
     return _strongest(movements)
 
@@ -446,4 +467,75 @@ def account_findings(dataset, period, *, segment: str | None = None, min_n: int 
             f"({now_n:,} customers) against {before_share:.1%} ({before_n:,} customers) in the previous period, "
             f"{(now_share - before_share) * 100:+.1f} points: revenue is {direction} concentrated.",
             abs(now_share - before_share) / MIN_RATE_CHANGE, now_n))
+    return found
+
+
+# ----------------------------------------------------------------------------- people and productivity
+
+
+def productivity_findings(dataset, period, *, team: str | None = None, rep: str | None = None,
+                          ramp_share: float = ramp.DEFAULT_RAMP_SHARE, min_n: int = MIN_N) -> list[Movement]:
+    """What moved most for people, this period against the previous one.
+
+    In this order, at most :data:`PER_TOPIC` per topic, strongest first, for teams and reps
+    (matched by ``rep_id``, shown by name; with ``rep``, that rep and their team):
+
+    1. attainment (with quotas): quota attainment with its standard error
+       (``quota.quota_attainment``: √Σ amount² / Σ quota), :func:`estimate_changes`, at
+       least :data:`MIN_TARGET_CHANGE`, n = won deals;
+    2. win rate: won / closed, :func:`rate_changes`, n = closed deals;
+    3. activity: activities per rep-week, :func:`count_changes` with the rep-weeks as
+       exposure, n = activities;
+    4. ramp (with hire dates): reps still ramping while more than half of their peers had
+       ramped by the same month since hire (``ramp.ramp``: peers = the hire cohort, or all
+       hires when fewer than two of the cohort can be compared).
+    """
+    scope = roster.scope(dataset, team, rep)
+    previous = period.previous()
+    levels = (("team", "team", None, "Team "), ("rep", "rep_id", "rep_label", "Rep "))
+
+    def frames(compute, by):
+        now, before = (compute(window, by) for window in (period, previous))
+        if by == "rep":
+            now, before = (_rep_labels(scope.rows(frame)) for frame in (now, before))
+        return now, before
+
+    found: list[Movement] = []
+    if dataset.has("quotas"):
+        attainment: list[Movement] = []
+        for by, key, label, prefix in levels:
+            now, before = frames(lambda window, by: quota.quota_attainment(dataset, window, by=by, team=scope.team), by)
+            attainment += estimate_changes(now, before, key=key, value="attainment", error="attainment_error",
+                                           n="won_deals", what="quota attainment", topic="attainment",
+                                           n_label="won deals", subject_prefix=prefix, min_n=min_n,
+                                           min_change=MIN_TARGET_CHANGE, label=label)
+        found += _strongest(attainment)
+
+    win_rate: list[Movement] = []
+    for by, key, label, prefix in levels:
+        now, before = frames(lambda window, by: conversion.win_rates(dataset, window, by=by, team=scope.team), by)
+        win_rate += rate_changes(now, before, key=key, successes="won", trials="closed", what="win rate",
+                                 topic="win rate", subject_prefix=prefix, min_n=min_n, label=label)
+    found += _strongest(win_rate)
+
+    if dataset.has("activities"):
+        busy: list[Movement] = []
+        for by, key, label, prefix in levels:
+            now, before = frames(lambda window, by: activity.activity_rates(dataset, window, by=by, team=scope.team), by)
+            busy += count_changes(now, before, key=key, count="activities", exposure="rep_weeks", unit="rep-week",
+                                  what="activities per rep-week", topic="activity", subject_prefix=prefix,
+                                  min_n=min_n, label=label)
+        found += _strongest(busy)
+
+    if ramp.ramp_measured(dataset):
+        ramping = ramp.ramp(dataset, period, ramp_share, team=scope.team, rep=rep).reps
+        behind = ramping[ramping["behind_peers"]].sort_values(["months_observed", "rep_name"], ascending=[False, True])
+        found += _strongest([
+            Movement("ramp", f"Rep {row.rep_name}",
+                     f"Rep {row.rep_name} (hired {row.hire_date:%b %Y}) is still ramping after {int(row.months_observed)} "
+                     f"months: {int(row.peers_reached)} of the {int(row.peers_known)} reps {row.peer_group} who were "
+                     f"observed that long had reached {ramp_share:.0%} of a tenured rep's monthly won amount by then.",
+                     row.peers_reached / row.peers_known, int(row.peers_known))
+            for row in behind.itertuples(index=False)
+        ])
     return found

@@ -1,0 +1,250 @@
+"""Activity: how much each rep does (calls, emails, meetings, demos ...) per week employed,
+and what it produces (activity to outcome).
+
+An activity counts for the rep in its ``rep_id``, in the period of its ``occurred_at``
+date, from the rep's hire date on. The denominator is the weeks each rep was employed in
+the period (``roster.employed_days`` / 7), so a rep hired mid-period is not compared on
+weeks before they joined; a team's or the company's rate is Σ activities / Σ rep-weeks.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from salesnb.data.dataset import Dataset
+from salesnb.data.periods import Period
+from salesnb.metrics import conversion, roster
+from salesnb.metrics.deals import WON, closed_in, created_in, deals
+from salesnb.metrics.exclusions import Excluded, count_excluded
+from salesnb.metrics.leads import month_spine
+from salesnb.metrics.statistics import poisson_rate_interval
+
+# Activity types that are meetings with the buyer (compared case-insensitively).
+MEETING_TYPES = ("meeting", "demo")
+NO_TYPE = "(no type)"
+
+
+def count_column(activity_type: str) -> str:
+    """The column holding one type's activity count, e.g. ``call (count)`` (types come from
+    the data: a suffix keeps a type named like another column from colliding with it)."""
+    return f"{activity_type} (count)"
+
+
+def per_week_column(activity_type: str) -> str:
+    """The column holding one type's activities per rep-week, e.g. ``call / week``."""
+    return f"{activity_type} / week"
+
+
+def observed(dataset: Dataset, period: Period) -> Period:
+    """The part of the period the activities cover (``roster.observed``)."""
+    return roster.observed(dataset, period, "activities", "occurred_at")
+
+
+def _employed(dataset: Dataset, period: Period, team: str | None) -> ir.Table:
+    """Selling reps with ``employed_days`` in the observed part of the period."""
+    reps = roster.selling_reps(dataset, team)
+    window = observed(dataset, period)
+    return reps.mutate(employed_days=roster.employed_days(reps.hire_date, window.start, window.end))
+
+
+def _activities_in(dataset: Dataset, period: Period) -> ir.Table:
+    activities = dataset.table("activities")
+    day = activities.occurred_at.date()
+    window = observed(dataset, period)
+    return activities.filter(day.between(window.start, window.end)).mutate(day=day)
+
+
+def _activity_facts(dataset: Dataset, period: Period, team: str | None) -> ir.Table:
+    """Activities of the period by selling reps (of ``team``), from each rep's hire date on:
+    ``rep_id``, ``type`` ("(no type)" when empty), ``day``, ``meeting``."""
+    activities = _activities_in(dataset, period)
+    reps = roster.selling_reps(dataset, team).select("rep_id", "hire_date")
+    joined = activities.join(reps, "rep_id")
+    joined = joined.filter(joined.hire_date.isnull() | (joined.day >= joined.hire_date))
+    kind = joined.type.fill_null(NO_TYPE)
+    return joined.select("rep_id", "day", type=kind, meeting=kind.lower().isin(MEETING_TYPES))
+
+
+def activity_by_rep(dataset: Dataset, period: Period, team: str | None = None) -> pd.DataFrame:
+    """Per selling rep of ``team`` employed in the period: ``employed_days``, ``rep_weeks``
+    (= employed days / 7), ``activities``, ``meetings`` and a count per activity type
+    (:func:`count_column`). Without an activities table the counts are NaN (not measured)."""
+    reps = _employed(dataset, period, team)
+    per_rep = reps.filter(reps.employed_days > 0).execute()
+    per_rep["rep_weeks"] = per_rep["employed_days"] / roster.WEEK_DAYS
+    if not dataset.has("activities"):
+        return per_rep.assign(activities=float("nan"), meetings=float("nan"))
+    facts = _activity_facts(dataset, period, team)
+    counts = facts.group_by(["rep_id", "type"]).aggregate(
+        activities=facts.count(), meetings=facts.meeting.cast("int64").sum()).execute()
+    by_type = counts.pivot_table(index="rep_id", columns="type", values="activities", aggfunc="sum", fill_value=0)
+    by_type.columns = [count_column(activity_type) for activity_type in by_type.columns]
+    totals = counts.groupby("rep_id")[["activities", "meetings"]].sum()
+    per_rep = per_rep.merge(totals, on="rep_id", how="left").merge(
+        by_type.reset_index(), on="rep_id", how="left")
+    count_columns = ["activities", "meetings", *by_type.columns]
+    per_rep[count_columns] = per_rep[count_columns].fillna(0).astype("int64")  # no activity logged: 0
+    return per_rep
+
+
+def activity_types(dataset: Dataset, period: Period, team: str | None = None) -> list[str]:
+    """The activity types present in the period, most frequent first (then by name)."""
+    if not dataset.has("activities"):
+        return []
+    facts = _activity_facts(dataset, period, team)
+    counts = facts.group_by("type").aggregate(activities=facts.count()).execute()
+    return counts.sort_values(["activities", "type"], ascending=[False, True])["type"].tolist()
+
+
+def activity_rates(dataset: Dataset, period: Period, by: str | None = "rep", team: str | None = None,
+                   rep: str | None = None) -> pd.DataFrame:
+    """Activities per rep-week, total and by type, per rep, team, manager or overall.
+
+    - ``rep_weeks`` = Σ days employed in the period / 7 (hire date on; the period is cut
+      to the dates the activities cover: from the first activity to the snapshot date);
+    - ``activities_per_rep_week`` = Σ activities / Σ rep-weeks, with a 95% interval
+      (``poisson_rate_interval``); for a team, Σ over its reps (ratio of sums);
+    - ``<type> / week`` = Σ activities of the type / Σ rep-weeks.
+
+    ``rep`` shows that rep's row (and makes the overall row the rep's); team and manager rows
+    cover the comparison group (``roster.scope``).
+    """
+    scope = roster.scope(dataset, team, rep)
+    types = activity_types(dataset, period, scope.team)
+    per_rep = activity_by_rep(dataset, period, scope.team)
+    sums = ["employed_days", "rep_weeks", "activities", "meetings", *map(count_column, types)]
+    grouped = roster.rollup(per_rep, by, sums, scope)
+    grouped["activities_per_rep_week"] = grouped["activities"] / grouped["rep_weeks"].where(grouped["rep_weeks"] > 0)
+    low, high = poisson_rate_interval(grouped["activities"], grouped["rep_weeks"])
+    measured = grouped["activities"].notna()
+    grouped["per_week_low"], grouped["per_week_high"] = low.where(measured), high.where(measured)
+    for activity_type in types:
+        grouped[per_week_column(activity_type)] = (grouped[count_column(activity_type)]
+                                                   / grouped["rep_weeks"].where(grouped["rep_weeks"] > 0))
+    return grouped
+
+
+def activity_trend(dataset: Dataset, period: Period, team: str | None = None, rep: str | None = None) -> pd.DataFrame:
+    """Activities per rep-week by calendar month and type (long: ``month``, ``type``,
+    ``activities``, ``rep_weeks``, ``activities_per_rep_week``), over the scope's reps.
+
+    Each month's rep-weeks are the days the reps were employed in that month (within the
+    observed period) / 7. Months without an activity of a type show 0.
+    """
+    scope = roster.scope(dataset, team, rep)
+    window = observed(dataset, period)
+    months = month_spine(window)
+    windows = ibis.memtable(pd.DataFrame({
+        "month": months,
+        "window_start": [max(month, window.start) for month in months],
+        "window_end": [min((pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date(), window.end) for month in months],
+    }))
+    reps = roster.selling_reps(dataset, scope.team)
+    if scope.rep_id:
+        reps = reps.filter(reps.rep_id == scope.rep_id)
+    employed = reps.cross_join(windows)
+    employed = employed.group_by("month").aggregate(
+        employed_days=roster.employed_days(employed.hire_date, employed.window_start, employed.window_end).sum())
+    frame = employed.execute()
+    frame["month"] = pd.to_datetime(frame["month"])
+    frame["rep_weeks"] = frame["employed_days"] / roster.WEEK_DAYS
+    facts = _activity_facts(dataset, period, scope.team)
+    if scope.rep_id:
+        facts = facts.filter(facts.rep_id == scope.rep_id)
+    counts = facts.group_by([facts.day.truncate("M").name("month"), "type"]).aggregate(activities=facts.count()).execute()
+    counts["month"] = pd.to_datetime(counts["month"])
+    types = sorted(counts["type"].unique().tolist())
+    grid = pd.MultiIndex.from_product([frame["month"], types], names=["month", "type"]).to_frame(index=False)
+    result = grid.merge(counts, on=["month", "type"], how="left").merge(frame, on="month", how="left")
+    result["activities"] = result["activities"].fillna(0).astype("int64")
+    result["activities_per_rep_week"] = result["activities"] / result["rep_weeks"].where(result["rep_weeks"] > 0)
+    return result.sort_values(["month", "type"]).reset_index(drop=True)
+
+
+def activity_exclusions(dataset: Dataset, period: Period) -> list[Excluded]:
+    """Activities of the period the activity numbers leave out: without a rep, or dated
+    before their rep's hire date (a rep is compared from the day they joined)."""
+    if not dataset.has("activities"):
+        return []
+    activities = _activities_in(dataset, period)
+    excluded = [count_excluded(activities, activities.rep_id.isnull(), "activities in the period",
+                               "have no rep_id, so no rep or team can be credited")]
+    reps = roster.selling_reps(dataset).select("rep_id", "hire_date")
+    joined = activities.join(reps, "rep_id")
+    early = count_excluded(joined, joined.hire_date.notnull() & (joined.day < joined.hire_date),
+                           "activities in the period", "are dated before their rep's hire date")
+    excluded.append(early._replace(total=excluded[0].total))
+    return excluded
+
+
+# ----------------------------------------------------------------------------- activity to outcome
+
+
+def _deals_by_rep(dataset: Dataset, period: Period, team: str | None) -> pd.DataFrame:
+    """Per rep: ``opportunities_created`` and ``pipeline_created`` (Σ amount; NaN when none
+    of its created deals has an amount) of the deals created in the period, and the win
+    rate counts and won amount of the deals closed in it (``conversion.win_rates``)."""
+    created = created_in(deals(dataset, team), period)
+    created = created.filter(created.rep_id.notnull())
+    pipeline = created.group_by("rep_id").aggregate(
+        opportunities_created=created.count(), pipeline_created=created.amount.sum()).execute()
+    rates = conversion.win_rates(dataset, period, by="rep", team=team)
+    rates = rates[rates["rep_id"] != "(none)"][["rep_id", "won", "lost", "closed", "won_amount"]]
+    return pipeline.merge(rates, on="rep_id", how="outer")
+
+
+def activity_to_outcome(dataset: Dataset, period: Period, by: str | None = "rep", team: str | None = None,
+                        rep: str | None = None) -> pd.DataFrame:
+    """What activity produces, per rep, team, manager or overall (ratios of sums):
+
+    - ``meetings_per_opportunity`` = meetings (types in :data:`MEETING_TYPES`) / deals
+      created in the period;
+    - ``activities_per_won_deal`` = activities / deals won in the period;
+    - ``pipeline_created`` = Σ amount of deals created in the period (deals without an
+      amount left out); ``won_amount`` = Σ amount of deals won in the period;
+    - ``win_rate`` = won / (won + lost) over deals closed in the period, n = ``closed``.
+
+    Deals count for their owner (``rep_id``), activities for the rep who logged them.
+    Without activities the activity ratios are NaN (not measured).
+    """
+    scope = roster.scope(dataset, team, rep)
+    per_rep = activity_by_rep(dataset, period, scope.team)[
+        ["rep_id", "rep_name", "team", "manager_id", "manager_name", "rep_weeks", "activities", "meetings"]]
+    outcomes = _deals_by_rep(dataset, period, scope.team)
+    # Reps who sold in the period but were not employed in it by their hire date still count.
+    everyone = roster.selling_reps(dataset, scope.team).execute()
+    missing = everyone[everyone["rep_id"].isin(outcomes["rep_id"]) & ~everyone["rep_id"].isin(per_rep["rep_id"])]
+    per_rep = pd.concat([per_rep, missing.drop(columns=["hire_date"])], ignore_index=True)
+    per_rep = per_rep.merge(outcomes, on="rep_id", how="left")
+    counts = ["opportunities_created", "won", "lost", "closed"]
+    per_rep[counts] = per_rep[counts].fillna(0).astype("int64")
+    # A rep with no deal created (won) has pipeline (won amount) 0; NaN only when deals lack amounts.
+    for column, count in (("pipeline_created", "opportunities_created"), ("won_amount", "won")):
+        per_rep[column] = per_rep[column].where(per_rep[count] > 0, 0.0)
+    sums = ["rep_weeks", "activities", "meetings", *counts, "pipeline_created", "won_amount"]
+    grouped = roster.rollup(per_rep, by, sums, scope)
+    grouped["meetings_per_opportunity"] = grouped["meetings"] / grouped["opportunities_created"].where(
+        grouped["opportunities_created"] > 0)
+    grouped["activities_per_won_deal"] = grouped["activities"] / grouped["won"].where(grouped["won"] > 0)
+    grouped["win_rate"] = grouped["won"] / grouped["closed"].where(grouped["closed"] > 0)
+    return grouped
+
+
+def deal_exclusions(dataset: Dataset, period: Period, team: str | None = None) -> list[Excluded]:
+    """Deals of the period that per-rep numbers leave out: created or closed in the period
+    without an owner, and created or won without an amount (left out of pipeline created
+    and won amount, still counted as deals)."""
+    table = deals(dataset, team)
+    created = created_in(table, period)
+    closed = closed_in(table, period)
+    won = closed.filter(closed.outcome == WON)
+    return [
+        count_excluded(created, created.rep_id.isnull(), "deals created in the period", "have no owner (rep_id)"),
+        count_excluded(closed, closed.rep_id.isnull(), "deals closed in the period", "have no owner (rep_id)"),
+        count_excluded(created, created.amount.isnull(), "deals created in the period",
+                       "have no amount, so pipeline created leaves them out"),
+        count_excluded(won, won.amount.isnull(), "deals won in the period",
+                       "have no amount, so won amount leaves them out"),
+    ]

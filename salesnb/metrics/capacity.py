@@ -1,0 +1,81 @@
+"""Capacity: how much each rep carries against the typical rep of their team.
+
+- **Open deals** of a rep on the period's last observed day D (the period's end, or the
+  data's date if earlier): deals they own created on or before D that were still open
+  then (open now, or closed after D). Without stage history this is exact for "open", as a
+  closed deal's close date says when it stopped being open.
+- **New deals per month** = deals the rep created in the period / months employed in it
+  (employed days / 30.44; from the hire date, and from the first deal in the data when
+  the period starts before it).
+- Each is compared with the **median** rep of the same team (the typical peer, not the
+  average pulled by one outlier): ``*_vs_team`` = rep / team median. A rep at
+  :data:`OVERLOADED` times the team median of open deals or more is *overloaded*, at
+  :data:`LIGHT` times or less *light*.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from salesnb.data.dataset import Dataset
+from salesnb.data.periods import Period
+from salesnb.metrics import roster
+from salesnb.metrics.deals import OPEN, created_in, deals
+from salesnb.metrics.exclusions import Excluded, count_excluded
+
+OVERLOADED = 1.5
+LIGHT = 0.5
+
+
+def _open_on(table, day):
+    """Deals open at the end of ``day``: created by then, and open now or closed after it."""
+    return table.filter((table.created_at <= day) & ((table.outcome == OPEN) | (table.close_date > day)))
+
+
+def rep_capacity(dataset: Dataset, period: Period, team: str | None = None, rep: str | None = None) -> pd.DataFrame:
+    """Per selling rep employed in the period: ``open_deals`` and ``open_amount`` (Σ amount
+    of those with one) on the last observed day, ``deals_created``, ``months_employed``,
+    ``new_deals_per_month``, the team medians (``team_median_open_deals``,
+    ``team_median_new_deals_per_month``), the ratios to them and ``load`` (overloaded,
+    typical or light, by open deals)."""
+    scope = roster.scope(dataset, team, rep)
+    window = roster.observed(dataset, period, "opportunities", "created_at")
+    end = window.end
+    reps = roster.selling_reps(dataset, scope.team)
+    reps = reps.mutate(employed_days=roster.employed_days(reps.hire_date, window.start, end))
+    per_rep = reps.filter(reps.employed_days > 0).execute()
+    table = deals(dataset, scope.team)
+    table = table.filter(table.rep_id.notnull())
+    open_deals = _open_on(table, end)
+    opened = open_deals.group_by("rep_id").aggregate(open_deals=open_deals.count(), open_amount=open_deals.amount.sum())
+    created = created_in(table, period)
+    new = created.group_by("rep_id").aggregate(deals_created=created.count())
+    per_rep = per_rep.merge(opened.execute(), on="rep_id", how="left").merge(new.execute(), on="rep_id", how="left")
+    per_rep[["open_deals", "deals_created"]] = per_rep[["open_deals", "deals_created"]].fillna(0).astype("int64")
+    per_rep["open_amount"] = per_rep["open_amount"].where(per_rep["open_deals"] > 0, 0.0)
+    per_rep["months_employed"] = per_rep["employed_days"] / roster.MONTH_DAYS
+    per_rep["new_deals_per_month"] = per_rep["deals_created"] / per_rep["months_employed"]
+    team_key = per_rep["team"].fillna(roster.NO_TEAM)
+    for column in ("open_deals", "new_deals_per_month"):
+        median = per_rep.groupby(team_key)[column].transform("median")
+        per_rep[f"team_median_{column}"] = median
+        per_rep[f"{column}_vs_team"] = per_rep[column] / median.where(median > 0)
+    ratio = per_rep["open_deals_vs_team"]
+    per_rep["load"] = ratio.map(lambda value: "–" if pd.isna(value) else
+                                "overloaded" if value >= OVERLOADED else "light" if value <= LIGHT else "typical")
+    per_rep = per_rep.drop(columns=["hire_date", "employed_days"])
+    return scope.rows(per_rep.sort_values(["team", "rep_name", "rep_id"])).reset_index(drop=True)
+
+
+def capacity_exclusions(dataset: Dataset, period: Period, team: str | None = None) -> list[Excluded]:
+    """Deals the open-deal count cannot place: without a creation date, or closed without a
+    close date (whether they were open on the day is unknown)."""
+    table = deals(dataset, team)
+    table = table.filter(table.rep_id.notnull())
+    noun = "deals with an owner"
+    return [
+        count_excluded(table, table.created_at.isnull(), noun, "have no created_at, so whether they were open is unknown"),
+        count_excluded(table, (table.outcome != OPEN) & table.close_date.isnull(), noun,
+                       "are closed without a close_date, so whether they were open is unknown"),
+    ]
+

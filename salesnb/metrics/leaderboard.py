@@ -1,0 +1,133 @@
+"""Fair leaderboards: every rate with its n and a 95% interval, ranks only on enough data.
+
+- **Win rate** = won / (won + lost) over deals closed in the period, n = closed, with the
+  Wilson interval (``statistics.wilson_interval``). Reps are ranked by win rate, highest
+  first, only with at least ``min_n`` closed deals (default: the playbook's
+  ``min_deals_for_ranking``); equal rates share a rank. Smaller reps are listed, after the
+  ranked ones, as *not ranked*.
+- ``versus_team``: *above* (*below*) when the rep's whole interval lies above (below) the
+  team's win rate (Σ won / Σ closed of the team), else *within noise*.
+- **Quota attainment** = Σ won / Σ quota with its interval (``quota``), n = won deals.
+- **Activities per rep-week** with its Poisson interval (``activity``), n = activities.
+- **Managers** (``reps.manager_id``) get a roll-up of their reps: every number is a ratio
+  of the sums over their reps, never a mean of the reps' rates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from salesnb.data.dataset import Dataset
+from salesnb.data.periods import Period
+from salesnb.metrics import activity, quota, roster
+from salesnb.metrics.statistics import poisson_rate_interval, total_to_target_interval, wilson_interval
+
+RANKED, NOT_RANKED = "ranked", "not ranked (small n)"
+ABOVE, BELOW, WITHIN = "above", "below", "within noise"
+QUOTA_SUMS = ["quota", "won_against_quota", "won_deals_against_quota", "won_against_quota_squares"]
+SUMS = ["rep_weeks", "activities", "opportunities_created", "pipeline_created", "won", "lost", "closed",
+        "won_amount", *QUOTA_SUMS]
+
+
+def scorecard(dataset: Dataset, period: Period, team: str | None = None) -> pd.DataFrame:
+    """Per selling rep of ``team`` (or everyone): the sums every leaderboard number comes
+    from (activity, deals, win rate counts, quota), one row per rep."""
+    per_rep = activity.activity_to_outcome(dataset, period, by="rep", team=team)
+    if dataset.has("quotas"):
+        attained = quota.quota_attainment(dataset, period, by="rep", team=team)[
+            ["rep_id", "quota", "won_amount", "won_deals", "won_amount_squares"]]
+        attained.columns = ["rep_id", *QUOTA_SUMS]
+        per_rep = per_rep.merge(attained, on="rep_id", how="left")
+    else:
+        per_rep = per_rep.assign(**{column: np.nan for column in QUOTA_SUMS})
+    return per_rep
+
+
+def _rates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Win rate, attainment and activity rate with their intervals, from the sums."""
+    frame = frame.copy()
+    closed = frame["closed"].astype(float)
+    frame["win_rate"] = frame["won"] / closed.where(closed > 0)
+    frame["win_rate_low"], frame["win_rate_high"] = wilson_interval(frame["won"], closed)
+    frame["attainment"] = frame["won_against_quota"] / frame["quota"].where(frame["quota"] > 0)
+    frame["attainment_low"], frame["attainment_high"] = total_to_target_interval(
+        frame["won_against_quota"], frame["won_against_quota_squares"], frame["won_deals_against_quota"], frame["quota"])
+    frame["activities_per_rep_week"] = frame["activities"] / frame["rep_weeks"].where(frame["rep_weeks"] > 0)
+    low, high = poisson_rate_interval(frame["activities"], frame["rep_weeks"])
+    measured = frame["activities"].notna()
+    frame["activities_low"], frame["activities_high"] = low.where(measured), high.where(measured)
+    return frame
+
+
+def rep_leaderboard(dataset: Dataset, period: Period, min_n: int | None = None, team: str | None = None,
+                    rep: str | None = None) -> pd.DataFrame:
+    """One row per rep: win rate with n (``closed``) and Wilson interval, ``ranking`` and
+    ``rank`` (1 = highest win rate among reps with at least ``min_n`` closed deals; equal
+    rates share a rank), ``team_win_rate`` and ``versus_team``, quota attainment and
+    activities per rep-week with their intervals. Ranked reps first by rank, then the
+    others by closed deals. With ``rep``, that rep's row, ranked among their team."""
+    min_n = dataset.playbook.min_deals_for_ranking if min_n is None else int(min_n)
+    scope = roster.scope(dataset, team, rep)
+    board = _rates(roster.rollup(scorecard(dataset, period, scope.team), "rep", SUMS, roster.Scope(scope.team)))
+    teams = board.groupby("team")[["won", "closed"]].sum()
+    team_rate = board["team"].map(teams["won"] / teams["closed"].where(teams["closed"] > 0))
+    board["team_win_rate"] = team_rate
+    board["versus_team"] = np.select(
+        [board["win_rate_low"] > team_rate, board["win_rate_high"] < team_rate], [ABOVE, BELOW], WITHIN)
+    board.loc[board["closed"] == 0, "versus_team"] = "–"
+    eligible = board["closed"] >= min_n
+    board["ranking"] = np.where(eligible, RANKED, NOT_RANKED)
+    board["rank"] = board["win_rate"].where(eligible).rank(method="min", ascending=False)
+    board = board.sort_values(["rank", "closed", "rep_name", "rep_id"], ascending=[True, False, True, True],
+                              na_position="last")
+    return scope.rows(board).reset_index(drop=True)
+
+
+def manager_rollup(dataset: Dataset, period: Period, team: str | None = None, rep: str | None = None) -> pd.DataFrame:
+    """Per manager (``reps.manager_id``, shown by the manager's name): the number of reps and
+    every leaderboard number as a ratio of sums over them, with n and intervals. With
+    ``rep``, the rep's manager."""
+    scope = roster.scope(dataset, team, rep)
+    per_rep = scorecard(dataset, period, scope.team)
+    managers = _rates(roster.rollup(per_rep, "manager", SUMS, roster.Scope(scope.team)))
+    if scope.rep_id:
+        own = per_rep.loc[per_rep["rep_id"] == scope.rep_id, "manager_id"].fillna("")
+        managers = managers[managers["manager_id"].isin(own)]
+    return managers.sort_values(["manager_name", "manager_id"]).reset_index(drop=True)
+
+
+def summary(dataset: Dataset, period: Period, team: str | None = None, rep: str | None = None) -> dict:
+    """The headline numbers of the people report for the scope (the team, the rep, or
+    everyone), each a ratio of sums over its reps:
+
+    ``reps`` (selling reps employed in the period), ``activities_per_rep_week`` and
+    ``activities_per_rep_week_by_type`` (map), ``meetings_per_opportunity_created``,
+    ``activities_per_won_deal``, ``win_rate`` (n = ``closed``), ``won_amount``,
+    ``pipeline_created``, and with quotas ``company_quota_attainment`` = Σ won / Σ quota,
+    ``reps_with_quota`` and ``share_reps_at_quota``. Not measured: None (an empty map).
+    """
+    rates = activity.activity_rates(dataset, period, by=None, team=team, rep=rep).iloc[0]
+    outcome = activity.activity_to_outcome(dataset, period, by=None, team=team, rep=rep).iloc[0]
+    types = activity.activity_types(dataset, period, roster.scope(dataset, team, rep).team)
+    result = {
+        "reps": int(rates["reps"]),
+        "activities_per_rep_week": _number(rates["activities_per_rep_week"]),
+        "activities_per_rep_week_by_type": {kind: _number(rates.get(activity.per_week_column(kind))) for kind in types},
+        "meetings_per_opportunity_created": _number(outcome["meetings_per_opportunity"]),
+        "activities_per_won_deal": _number(outcome["activities_per_won_deal"]),
+        "win_rate": _number(outcome["win_rate"]),
+        "closed": int(outcome["closed"]),
+        "won_amount": _number(outcome["won_amount"]),
+        "pipeline_created": _number(outcome["pipeline_created"]),
+        "company_quota_attainment": None, "reps_with_quota": None, "share_reps_at_quota": None,
+    }
+    if dataset.has("quotas"):
+        attained = quota.quota_attainment(dataset, period, by=None, team=team, rep=rep).iloc[0]
+        result.update(company_quota_attainment=_number(attained["attainment"]), reps_with_quota=int(attained["reps"]),
+                      share_reps_at_quota=_number(attained["share_reps_at_quota"]))
+    return result
+
+
+def _number(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)

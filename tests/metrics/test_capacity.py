@@ -1,0 +1,49 @@
+"""Capacity against hand-worked numbers (tests/people_fixtures.py, Q1 2025).
+
+Open on 31 March (created by then, open now or closed later): Ann O12 (open, 2000) and O13
+(won on 15 April, 700) = 2; Cy O14 = 1; Di O16 (no amount) = 1; Bo none.
+"""
+
+import math
+
+import pytest
+
+from salesnb import dataset_from_frames
+from salesnb.metrics import capacity
+from tests.lead_fixtures import by_key
+from tests.people_fixtures import Q1, people_frames
+
+
+@pytest.fixture(scope="module")
+def load():
+    return by_key(capacity.rep_capacity(dataset_from_frames(people_frames()), Q1), "rep_id")
+
+
+def test_open_deals_at_the_end_of_the_period(load):
+    assert {rep: row["open_deals"] for rep, row in load.items()} == {"R1": 2, "R2": 0, "R3": 1, "R4": 1}
+    assert load["R1"]["open_amount"] == 2700.0  # O12 2000 + O13 700
+    assert math.isnan(load["R4"]["open_amount"])  # O16 has no amount: not measured, not 0
+    assert load["R2"]["open_amount"] == 0.0  # nothing open
+
+
+def test_against_the_team_median(load):
+    # Alpha: Ann 2, Bo 0, Di 1 -> median 1: Ann 2.0x (overloaded, >= 1.5x), Bo 0x (light), Di 1.0x
+    assert load["R1"]["team_median_open_deals"] == 1
+    assert (load["R1"]["open_deals_vs_team"], load["R1"]["load"]) == (2.0, "overloaded")
+    assert load["R2"]["load"] == "light"
+    assert load["R4"]["load"] == "typical"
+
+
+def test_new_deals_per_month_employed(load):
+    # Bo: 1 deal (O11) in 28 days employed = 28 / 30.4375 months -> 1.087 a month
+    assert load["R2"]["new_deals_per_month"] == pytest.approx(1 / (28 / 30.4375))
+    # Ann: O1, O2, O3, O12, O13 = 5 deals in 90 days
+    assert load["R1"]["new_deals_per_month"] == pytest.approx(5 / (90 / 30.4375))
+    # Alpha median of Ann 1.691, Bo 1.087, Di 4 / 2.957 = 1.353 -> 1.353
+    assert load["R1"]["team_median_new_deals_per_month"] == pytest.approx(4 / (90 / 30.4375))
+
+
+def test_rep_filter_keeps_the_team_median():
+    only_bo = capacity.rep_capacity(dataset_from_frames(people_frames()), Q1, rep="R2")
+    assert only_bo["rep_id"].tolist() == ["R2"]
+    assert only_bo["team_median_open_deals"].iloc[0] == 1  # still Alpha's median
