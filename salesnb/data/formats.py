@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-# Column formats: name -> kind. Kinds: currency, percent, days, count, number, hours, text.
+# Column formats: name -> kind. Kinds: currency, percent, days, months, count, number, hours, text.
 FORMATS = {
     "currency": "{:,.0f}",
     "percent": "{:.1%}",
     "days": "{:,.0f} d",
     "hours": "{:,.1f} h",
+    "months": "{:,.0f} mo",
     "count": "{:,.0f}",
     "number": "{:,.2f}",
     "ratio": "{:,.2f}x",

@@ -146,7 +146,8 @@ def rollup(per_rep: pd.DataFrame, by: str | None, sums: list[str], scope: Scope)
         return rows.assign(reps=1).reset_index(drop=True)
     if by is None:
         frame = scope.rows(frame)
-        totals = frame[sums].sum(min_count=1).to_frame().T  # all-NaN column stays NaN: not measured
+        # A column of NaN stays NaN (not measured); no reps at all add up to 0.
+        totals = frame[sums].sum(min_count=1 if len(frame) else 0).to_frame().T
         return totals.assign(reps=len(frame)).reset_index(drop=True)
     columns = LEVELS[by]
     grouped = frame.groupby(columns, dropna=False, sort=True)

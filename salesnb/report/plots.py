@@ -13,6 +13,7 @@ subsets of sources still colour "Webinar" alike. Labels from the data are cut at
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import matplotlib.ticker as ticker
 import numpy as np
 import seaborn as sns
@@ -153,19 +154,74 @@ def bar_chart(frame, category: str, value: str, *, title: str, category_label: s
 
 
 def line_chart(frame, x: str, values: list[str] | str, *, title: str, xlabel: str, ylabel: str,
-               kind: str = "count", currency: str = "USD", series_labels: list[str] | None = None):
-    """One line per column in ``values`` over ``x`` (e.g. months), with markers."""
+               kind: str = "count", currency: str = "USD", series_labels: list[str] | None = None,
+               reference: tuple[float, str] | None = None):
+    """One line per column in ``values`` over ``x`` (e.g. months), with markers.
+
+    ``reference``: (value, label) of a dashed horizontal line, e.g. a target; percent
+    charts then also reach above it.
+    """
     values = [values] if isinstance(values, str) else values
     figure, ax = new_figure(title, xlabel, ylabel)
     for index, column in enumerate(values):
         label = series_labels[index] if series_labels else column
         ax.plot(frame[x], frame[column], marker="o", label=label)
     _format_axis(ax, kind, currency, "y")
+    highest = max(float(frame[values].max().max() or 0), reference[0] if reference else 0)
     if kind == "percent":
-        ax.set_ylim(0, min(1.05, max(0.1, float(frame[values].max().max() or 0) * 1.3)))
-    if len(values) > 1:
+        ax.set_ylim(0, max(0.1, highest * 1.3) if reference else min(1.05, max(0.1, highest * 1.3)))
+    if reference:
+        ax.axhline(reference[0], color="#6b7280", linestyle="--", linewidth=1, label=reference[1])
+    if len(values) > 1 or reference:
         ax.legend(frameon=False)
-    figure.autofmt_xdate()
+    if pd.api.types.is_integer_dtype(frame[x]):
+        count_axis(ax, "x")  # e.g. months since hire: whole numbers
+    else:
+        figure.autofmt_xdate()
+    finish(figure)
+
+
+def interval_chart(frame, category: str, value: str, low: str, high: str, *, title: str, category_label: str,
+                   value_label: str, kind: str = "percent", currency: str = "USD", reference: str | None = None,
+                   reference_label: str | None = None, max_rows: int = 20):
+    """A dot per ``category`` (in the frame's order, top down) at ``value`` with a bar from
+    ``low`` to ``high`` (an interval), and optionally a tick at each row's ``reference``
+    column (e.g. its team's rate): overlapping bars are differences that may be noise."""
+    shown = frame.head(max_rows)
+    height = max(3.0, 0.38 * len(shown) + 1.2)
+    figure, ax = new_figure(title, value_label, category_label, figsize=(FIGSIZE[0], height))
+    positions = list(range(len(shown)))[::-1]
+    centre = shown[value].astype(float).to_numpy()
+    errors = [centre - shown[low].astype(float).to_numpy(), shown[high].astype(float).to_numpy() - centre]
+    ax.errorbar(centre, positions, xerr=errors, fmt="o", color=sns.color_palette(PALETTE)[0], ecolor="#9ca3af",
+                elinewidth=3, capsize=0, label=f"{value_label.split(' (')[0]} with 95% interval")
+    if reference:
+        ax.scatter(shown[reference].astype(float), positions, marker="|", s=250, color="#b45309",
+                   label=reference_label or reference, zorder=3)
+    ax.set_yticks(positions, shown[category].astype(str).tolist())
+    _format_axis(ax, kind, currency, "x")
+    if kind == "percent":
+        ax.set_xlim(0, min(1.05, max(0.1, float(shown[high].max() or 0) * 1.1)))
+    # Above the plot, under the title: inside it would cover a row's interval.
+    ax.set_title(title, loc="left", pad=28)
+    ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize=9)
+    finish(figure)
+
+
+def scatter_chart(frame, x: str, y: str, label: str, *, title: str, xlabel: str, ylabel: str,
+                  x_kind: str = "count", y_kind: str = "percent", currency: str = "USD"):
+    """One labelled point per row (e.g. a rep) at (``x``, ``y``): how two measures relate."""
+    figure, ax = new_figure(title, xlabel, ylabel)
+    ax.scatter(frame[x].astype(float), frame[y].astype(float), color=sns.color_palette(PALETTE)[0])
+    for _, row in frame.iterrows():
+        ax.annotate(str(row[label]), (float(row[x]), float(row[y])), textcoords="offset points", xytext=(5, 4),
+                    fontsize=8)
+    _format_axis(ax, x_kind, currency, "x")
+    _format_axis(ax, y_kind, currency, "y")
+    if y_kind == "percent":
+        ax.set_ylim(0, min(1.05, max(0.1, float(frame[y].max() or 0) * 1.25)))
+    if x_kind != "percent":
+        ax.set_xlim(0, max(1.0, float(frame[x].max() or 0) * 1.15))
     finish(figure)
 
 

@@ -31,6 +31,12 @@ def test_opportunities_only(sample_dir, tmp_path):
     # The lead report names what is missing and records no lead numbers.
     assert "leads" in _page(result, "01_lead_generation")
     assert "leads_created" not in result.result("01_lead_generation").kpis
+    # The people report works from the deal owners alone and names the tables it would use.
+    people = result.result("04_productivity").kpis
+    assert people["won_amount_by_rep"] and people["activities_per_rep_week"] is None
+    assert people["company_quota_attainment"] is None and people["median_ramp_months"] is None
+    page = _page(result, "04_productivity").replace("&#x27;", "'")
+    assert "needs the 'activities' table" in page and "needs the 'quotas' table" in page
 
 
 def test_leads_only(sample_dir, tmp_path):
@@ -42,6 +48,8 @@ def test_leads_only(sample_dir, tmp_path):
     assert 0 < lead_kpis["share_responded_within_sla"] < 1
     assert result.result("02_conversion").kpis == {}
     assert "opportunities" in _page(result, "02_conversion")
+    assert result.result("04_productivity").kpis == {}
+    assert "opportunities" in _page(result, "04_productivity")
     # The account report says it needs orders and records nothing.
     assert result.result("05_accounts").kpis == {}
     assert "orders" in _page(result, "05_accounts")
@@ -57,3 +65,5 @@ def test_orders_only(sample_dir, tmp_path):
     assert result.result("02_conversion").kpis == {}
     assert "opportunities" in _page(result, "02_conversion")
     assert "leads" in _page(result, "01_lead_generation")
+    assert result.result("04_productivity").kpis == {}
+    assert "opportunities" in _page(result, "04_productivity")
