@@ -209,12 +209,19 @@ def interval_chart(frame, category: str, value: str, low: str, high: str, *, tit
 
 
 def scatter_chart(frame, x: str, y: str, label: str, *, title: str, xlabel: str, ylabel: str,
-                  x_kind: str = "count", y_kind: str = "percent", currency: str = "USD"):
-    """One labelled point per row (e.g. a rep) at (``x``, ``y``): how two measures relate."""
+                  x_kind: str = "count", y_kind: str = "percent", currency: str = "USD", max_labels: int = 15):
+    """One point per row (e.g. a rep) at (``x``, ``y``): how two measures relate.
+
+    Points are named by ``label``; with more than ``max_labels`` points only the ones
+    furthest from the middle (in standard deviations from the medians) are named, so the
+    names stay readable and the outliers, the ones worth a question, are the named ones.
+    """
     figure, ax = new_figure(title, xlabel, ylabel)
-    ax.scatter(frame[x].astype(float), frame[y].astype(float), color=sns.color_palette(PALETTE)[0])
-    for _, row in frame.iterrows():
-        ax.annotate(str(row[label]), (float(row[x]), float(row[y])), textcoords="offset points", xytext=(5, 4),
+    xs, ys = frame[x].astype(float), frame[y].astype(float)
+    ax.scatter(xs, ys, color=sns.color_palette(PALETTE)[0])
+    spread = ((xs - xs.median()) / (xs.std() or 1)) ** 2 + ((ys - ys.median()) / (ys.std() or 1)) ** 2
+    for index in spread.sort_values(ascending=False, kind="stable").index[:max_labels]:
+        ax.annotate(str(frame.loc[index, label]), (xs[index], ys[index]), textcoords="offset points", xytext=(5, 4),
                     fontsize=8)
     _format_axis(ax, x_kind, currency, "x")
     _format_axis(ax, y_kind, currency, "y")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.lead_fixtures import frames_with_shared_deal, lead_frames
-from tests.notebook_runner import execute_notebook
+from tests.notebook_runner import assert_kpis_match, execute_notebook
 
 NAME = "01_lead_generation"
 PERIOD = ("2025-01-01", "2025-12-31")
@@ -63,19 +63,6 @@ def expected_kpis(folder, start: str, end: str) -> dict:
         result["cost_per_lead"] = spent / len(cohort)
         result["cost_per_won_deal"] = spent / won_deals
     return result
-
-
-def assert_kpis_match(recorded: dict, expected: dict):
-    assert set(expected) <= set(recorded)
-    for name, value in expected.items():
-        if isinstance(value, dict):
-            assert set(recorded[name]) == set(value), name
-            for key, item in value.items():
-                assert recorded[name][key] == pytest.approx(item, rel=1e-9, abs=1e-12), f"{name}[{key}]"
-        elif value is None:
-            assert recorded[name] is None, name
-        else:
-            assert recorded[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
 
 
 def run_on_frames(frames: dict, tmp_path) -> tuple:

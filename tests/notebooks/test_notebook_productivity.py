@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.notebook_runner import execute_notebook
+from tests.notebook_runner import assert_kpis_match, execute_notebook
 from tests.people_fixtures import people_frames
 
 pytestmark = pytest.mark.notebook
@@ -157,19 +157,6 @@ def expected_kpis(folder, start=START, end=END, team=None, ramp_share=0.5) -> di
     else:
         result["median_ramp_months"] = None
     return result
-
-
-def assert_kpis_match(recorded: dict, expected: dict):
-    for name, value in expected.items():
-        assert name in recorded, name
-        if isinstance(value, dict):
-            assert set(recorded[name]) == set(value), name
-            for key, item in value.items():
-                assert recorded[name][key] == pytest.approx(item, rel=1e-9, abs=1e-9), f"{name}[{key}]"
-        elif value is None:
-            assert recorded[name] is None, name
-        else:
-            assert recorded[name] == pytest.approx(value, rel=1e-9), name
 
 
 def shown_html(notebook) -> str:
