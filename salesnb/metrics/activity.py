@@ -135,7 +135,10 @@ def activity_trend(dataset: Dataset, period: Period, team: str | None = None, re
     """
     scope = roster.scope(dataset, team, rep)
     window = observed(dataset, period)
-    months = month_spine(window)
+    months = month_spine(window) if window.start <= window.end else []
+    if not months:  # the activities do not reach into the period
+        return pd.DataFrame({column: [] for column in ["month", "type", "activities", "employed_days", "rep_weeks",
+                                                       "activities_per_rep_week"]})
     windows = ibis.memtable(pd.DataFrame({
         "month": months,
         "window_start": [max(month, window.start) for month in months],

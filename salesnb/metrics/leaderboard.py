@@ -70,6 +70,8 @@ def rep_leaderboard(dataset: Dataset, period: Period, min_n: int | None = None, 
     min_n = dataset.playbook.min_deals_for_ranking if min_n is None else int(min_n)
     scope = roster.scope(dataset, team, rep)
     board = _rates(roster.rollup(scorecard(dataset, period, scope.team), "rep", SUMS, roster.Scope(scope.team)))
+    if board.empty:  # nobody employed or selling in the period
+        return board.assign(team_win_rate=np.nan, versus_team="", ranking="", rank=np.nan)
     teams = board.groupby("team")[["won", "closed"]].sum()
     team_rate = board["team"].map(teams["won"] / teams["closed"].where(teams["closed"] > 0))
     board["team_win_rate"] = team_rate

@@ -1,11 +1,12 @@
 """Ramp: how fast new hires become productive, cohort by cohort.
 
-- **Benchmark**: a *tenured* rep was hired at least :data:`TENURED_MONTHS` months before
-  the period starts. Their monthly won amount = won amount in the period (deals they own,
-  won with ``close_date`` in the period, with an amount) / months of the period (days /
-  30.44, counted from the first deal in the data when the period starts before it). The benchmark of a team is the median of its tenured reps' monthly won amount;
-  a team without tenured reps uses the company's (all tenured reps). Per team, because a
-  month of Enterprise bookings is not a month of SMB bookings.
+- **Benchmark**: the 12 months up to the period's end (the *benchmark window*, cut to the
+  data). A *tenured* rep was hired at least :data:`TENURED_MONTHS` months before the window
+  starts. Their monthly won amount = won amount in the window (deals they own, won with
+  ``close_date`` in it, with an amount) / its months (days / 30.44). The benchmark of a
+  team is the median of its tenured reps' monthly won amount; a team without tenured reps
+  uses the company's (all tenured reps). Per team, because a month of Enterprise bookings
+  is not a month of SMB bookings.
 - **Month since hire**: the calendar month of the hire date is month 0 (a partial month),
   the next one month 1, and so on.
 - **Ramp time** of a rep hired during the data (on or after the first month with a deal;
@@ -36,6 +37,7 @@ from salesnb.metrics.leads import column_has_data
 from salesnb.metrics.statistics import kaplan_meier_median
 
 TENURED_MONTHS = 12
+BENCHMARK_MONTHS = 12
 DEFAULT_RAMP_SHARE = 0.5
 RAMPED, STILL_RAMPING = "ramped", "still ramping"
 # The ramp curve covers the first months since hire, each point over the trailing months.
@@ -60,16 +62,25 @@ def _month_index(date: dt.date) -> int:
     return date.year * 12 + date.month
 
 
+def benchmark_window(dataset: Dataset, period: Period) -> Period:
+    """The :data:`BENCHMARK_MONTHS` months up to the period's end (or the data's date), from
+    the first deal when the data begins later: a year of bookings, however short the
+    report period, so one lumpy month does not set the bar."""
+    end = roster.observed_end(dataset, period)
+    start = (pd.Timestamp(end) + pd.Timedelta(days=1) - pd.DateOffset(months=BENCHMARK_MONTHS)).date()
+    return roster.observed(dataset, Period(start, end), "opportunities", "created_at")
+
+
 def tenured_benchmark(dataset: Dataset, period: Period) -> pd.DataFrame:
     """Per team (and ``None`` for the company): ``tenured_reps`` and ``benchmark`` = the
-    median over its tenured reps of their monthly won amount in the period."""
-    cutoff = (pd.Timestamp(period.start) - pd.DateOffset(months=TENURED_MONTHS)).date()
+    median over its tenured reps of their monthly won amount in :func:`benchmark_window`."""
+    window = benchmark_window(dataset, period)
+    cutoff = (pd.Timestamp(window.start) - pd.DateOffset(months=TENURED_MONTHS)).date()
     reps = roster.selling_reps(dataset)
     tenured = reps.filter(reps.hire_date <= cutoff).execute()
-    won = closed_in(deals(dataset), period)
+    won = closed_in(deals(dataset), window)
     won = won.filter((won.outcome == WON) & won.rep_id.notnull() & won.amount.notnull())
     booked = won.group_by("rep_id").aggregate(won_amount=won.amount.sum()).execute()
-    window = roster.observed(dataset, period, "opportunities", "created_at")
     months = max((window.end - window.start).days + 1, 0) / roster.MONTH_DAYS
     tenured = tenured.merge(booked, on="rep_id", how="left").fillna({"won_amount": 0.0})
     tenured["monthly_won"] = tenured["won_amount"] / months if months > 0 else np.nan
@@ -119,7 +130,8 @@ def ramp(dataset: Dataset, period: Period, ramp_share: float = DEFAULT_RAMP_SHAR
     hires = reps.filter(reps.hire_date.notnull() & (reps.hire_date >= data_start) & (reps.hire_date <= end)).execute()
     monthly = _monthly_won(dataset, end)
     frame = _rep_ramp(hires, monthly, benchmark, ramp_share, end, dataset.playbook.fiscal_year_start_month)
-    frame = _with_peers(frame[frame["benchmark"].notna()].reset_index(drop=True))
+    frame = _with_peers(frame[frame["benchmark"].notna()].reset_index(drop=True)) if len(frame) else \
+        frame.assign(peer_group=None, peers_reached=np.nan, peers_known=np.nan, behind_peers=False)
     in_team = roster.selling_reps(dataset, scope.team).execute()
     excluded = [
         Excluded(int(in_team["hire_date"].isna().sum()), len(in_team), "reps", "have no hire date (reps.hire_date)"),
@@ -148,6 +160,10 @@ def _monthly_won(dataset: Dataset, end: dt.date) -> pd.DataFrame:
 
 def _rep_ramp(hires: pd.DataFrame, monthly: pd.DataFrame, benchmark: pd.DataFrame, ramp_share: float,
               end: dt.date, fiscal_start: int) -> pd.DataFrame:
+    columns = ["hire_month", "cohort_start", "cohort", "benchmark_of", "benchmark", "threshold", "months_observed",
+               "ramp_months", "status"]
+    if hires.empty:
+        return hires.assign(**{column: pd.Series(dtype=float) for column in columns})
     frame = hires.copy()
     frame["hire_date"] = pd.to_datetime(frame["hire_date"])
     frame["hire_month"] = frame["hire_date"].dt.year * 12 + frame["hire_date"].dt.month

@@ -4,11 +4,14 @@
 Closed in Q1 by owner: Ann 2 won of 3, Cy 2 of 3, Di 1 of 4, Bo 0 of 1 (O15 has no owner).
 """
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
 from salesnb import dataset_from_frames
-from salesnb.metrics import leaderboard
+from salesnb.data.periods import Period
+from salesnb.metrics import activity, leaderboard, ramp
 from salesnb.metrics.statistics import wilson_interval
 from tests.lead_fixtures import by_key
 from tests.people_fixtures import Q1, WEEKS_Q1, people_frames
@@ -97,3 +100,12 @@ def test_summary_of_the_scope(dataset):
     assert bare["company_quota_attainment"] is None and bare["share_reps_at_quota"] is None
     assert bare["activities_per_rep_week"] is None and bare["activities_per_rep_week_by_type"] == {}
     assert bare["win_rate"] == pytest.approx(5 / 11)
+
+
+def test_a_period_before_the_data_gives_empty_tables_not_errors(dataset):
+    before = Period(dt.date(2023, 1, 1), dt.date(2023, 3, 31))
+    assert leaderboard.rep_leaderboard(dataset, before).empty
+    assert activity.activity_trend(dataset, before).empty
+    assert ramp.ramp(dataset, before).reps.empty and ramp.ramp(dataset, before).median_months is None
+    summary = leaderboard.summary(dataset, before)
+    assert summary["reps"] == 0 and summary["win_rate"] is None and summary["company_quota_attainment"] is None

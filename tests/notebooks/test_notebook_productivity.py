@@ -135,10 +135,11 @@ def expected_kpis(folder, start=START, end=END, team=None, ramp_share=0.5) -> di
             created_at=lambda frame: pd.to_datetime(frame["created_at"]),
             close_date=lambda frame: pd.to_datetime(frame["close_date"]), amount=lambda frame: frame["amount"].astype(float))
         all_won = all_deals[(all_deals["stage"] == WON) & all_deals["amount"].notna() & all_deals["rep_id"].notna()]
-        tenured = company[company["hire_date"] <= start - pd.DateOffset(months=12)].copy()
-        window = max(start, all_deals["created_at"].min())
+        # The bar: the median tenured month over the 12 months up to the period's end.
+        window = max(last + pd.Timedelta(days=1) - pd.DateOffset(months=12), all_deals["created_at"].min())
+        tenured = company[company["hire_date"] <= window - pd.DateOffset(months=12)].copy()
         months = ((last - window).days + 1) / MONTH_DAYS
-        in_period = all_won[all_won["close_date"].between(start, end)]
+        in_period = all_won[all_won["close_date"].between(window, last)]
         tenured["monthly"] = tenured["rep_id"].map(in_period.groupby("rep_id")["amount"].sum()).fillna(0) / months
         by_team = tenured.groupby("team")["monthly"].median()
         data_start = all_deals["created_at"].min().replace(day=1)
