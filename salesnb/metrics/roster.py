@@ -106,7 +106,8 @@ def scope(dataset: Dataset, team: str | None = None, rep: str | None = None) -> 
 
     ``rep`` is a rep_id, or a rep name that only one rep has. With a rep and no team, the
     comparison group is the rep's team. An unknown team or rep, or a rep of another team
-    than ``team``, is an error that lists what exists.
+    than ``team``, is an error that lists what exists; a rep (or team) with nothing to
+    measure is not (:func:`nothing_to_show` says so).
     """
     team = team or None
     if team:
@@ -114,12 +115,17 @@ def scope(dataset: Dataset, team: str | None = None, rep: str | None = None) -> 
     if rep in (None, ""):
         return Scope(team)
     reps = selling_reps(dataset).execute()
+    if dataset.has("reps"):
+        # Reps who sell nothing (managers) are still reps: their report is empty, not an error
+        # (``salesnb run --each rep`` runs one report per row of the reps table).
+        others = dataset.table("reps").select("rep_id", "rep_name", "team").execute()
+        reps = pd.concat([reps, others[~others["rep_id"].isin(reps["rep_id"])]], ignore_index=True)
     match = reps[reps["rep_id"] == str(rep)]
     if match.empty:
         match = reps[reps["rep_name"] == str(rep)]
     if len(match) != 1:
         known = ", ".join(f"{row.rep_name} ({row.rep_id})" for row in reps.sort_values("rep_id").head(12).itertuples())
-        problem = "is the name of several reps; give the rep_id" if len(match) > 1 else "matches no selling rep"
+        problem = "is the name of several reps; give the rep_id" if len(match) > 1 else "matches no rep"
         raise SalesnbError(f"rep = {rep!r} {problem}. Reps (rep_id): {known}{', ...' if len(reps) > 12 else ''}.")
     row = match.iloc[0]
     rep_team = None if pd.isna(row["team"]) else str(row["team"])
@@ -161,3 +167,18 @@ def missing_hire_dates(dataset: Dataset, team: str | None = None) -> tuple[int, 
     reps = selling_reps(dataset, team)
     counts = reps.aggregate(missing=reps.hire_date.isnull().cast("int64").sum(), total=reps.count()).execute().iloc[0]
     return int(counts["missing"] or 0), int(counts["total"] or 0)
+
+
+def nothing_to_show(dataset: Dataset, scope: Scope) -> str | None:
+    """The sentence a report shows when its scope has no selling rep (a manager who sells
+    nothing, a team of managers), else None."""
+    reps = selling_reps(dataset, scope.team)
+    if scope.rep_id:
+        if int(reps.filter(reps.rep_id == scope.rep_id).count().execute()):
+            return None
+        return (f"Rep {scope.rep_id} owns no deal, carries no quota and logged no activity in the data, so there is "
+                "nothing to measure for them here; their team is shown for comparison.")
+    if int(reps.count().execute()):
+        return None
+    return (f"No rep {'of team ' + repr(scope.team) + ' ' if scope.team else ''}owns a deal, carries a quota or "
+            "logged an activity in the data: there is nothing to measure.")

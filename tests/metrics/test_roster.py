@@ -31,7 +31,7 @@ def test_scope_from_filters(dataset):
     assert roster.scope(dataset) == roster.Scope(None)
     assert roster.scope(dataset, rep="Bo") == roster.Scope("Alpha", "R2")  # the rep's team is the comparison
     assert roster.scope(dataset, team="Alpha", rep="R1") == roster.Scope("Alpha", "R1")
-    with pytest.raises(SalesnbError, match="matches no selling rep.*Ann \\(R1\\)"):
+    with pytest.raises(SalesnbError, match="matches no rep.*Ann \\(R1\\)"):
         roster.scope(dataset, rep="Zed")
     with pytest.raises(SalesnbError, match="is in team 'Beta', not 'Alpha'"):
         roster.scope(dataset, team="Alpha", rep="R3")
@@ -48,3 +48,13 @@ def test_observed_window_is_cut_to_the_data(dataset):
 
 def test_missing_hire_dates(dataset):
     assert roster.missing_hire_dates(dataset) == (0, 4)
+
+
+def test_a_manager_who_sells_nothing_has_an_empty_report_not_an_error(dataset):
+    # salesnb run --each rep runs the report for every row of reps, managers too.
+    scope = roster.scope(dataset, rep="M1")
+    assert scope == roster.Scope("Leadership", "M1")
+    assert "owns no deal" in roster.nothing_to_show(dataset, scope)
+    assert "No rep of team 'Leadership'" in roster.nothing_to_show(dataset, roster.scope(dataset, team="Leadership"))
+    assert roster.nothing_to_show(dataset, roster.scope(dataset, rep="R1")) is None
+    assert roster.nothing_to_show(dataset, roster.scope(dataset)) is None
