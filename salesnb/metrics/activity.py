@@ -16,7 +16,7 @@ import pandas as pd
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
 from salesnb.metrics import conversion, roster
-from salesnb.metrics.deals import WON, closed_in, created_in, deals
+from salesnb.metrics.deals import WON, closed_in, created_in, deals, missing_counts
 from salesnb.metrics.exclusions import Excluded, count_excluded
 from salesnb.metrics.leads import month_spine
 from salesnb.metrics.statistics import poisson_rate_interval
@@ -207,7 +207,8 @@ def activity_to_outcome(dataset: Dataset, period: Period, by: str | None = "rep"
     - ``activities_per_won_deal`` = activities / deals won in the period;
     - ``pipeline_created`` = Σ amount of deals created in the period (deals without an
       amount left out); ``won_amount`` = Σ amount of deals won in the period;
-    - ``win_rate`` = won / (won + lost) over deals closed in the period, n = ``closed``.
+    - ``win_rate`` = won / (won + lost) over deals closed in the period, n = ``closed``
+      (not measured when the playbook has no lost stage).
 
     Deals count for their owner (``rep_id``), activities for the rep who logged them.
     Without activities the activity ratios are NaN (not measured).
@@ -231,19 +232,28 @@ def activity_to_outcome(dataset: Dataset, period: Period, by: str | None = "rep"
     grouped["meetings_per_opportunity"] = grouped["meetings"] / grouped["opportunities_created"].where(
         grouped["opportunities_created"] > 0)
     grouped["activities_per_won_deal"] = grouped["activities"] / grouped["won"].where(grouped["won"] > 0)
-    grouped["win_rate"] = grouped["won"] / grouped["closed"].where(grouped["closed"] > 0)
+    # Without lost stages only won deals are recorded: the rate would always read 100%.
+    records_lost = bool(dataset.playbook.lost_stages)
+    grouped["win_rate"] = grouped["won"] / grouped["closed"].where(grouped["closed"] > 0) if records_lost else float("nan")
     return grouped
 
 
 def deal_exclusions(dataset: Dataset, period: Period, team: str | None = None) -> list[Excluded]:
-    """Deals of the period that per-rep numbers leave out: created or closed in the period
-    without an owner, and created or won without an amount (left out of pipeline created
-    and won amount, still counted as deals)."""
+    """Deals that per-rep numbers leave out: without a creation date (in no period's deals
+    or pipeline created) or closed without a close date (in no period's wins, win rates,
+    won amount or attainment; ``deals.missing_counts``); created or closed in the period
+    without an owner; created or won without an amount (left out of pipeline created and
+    won amount, still counted as deals)."""
+    missing = missing_counts(dataset, period, team)
     table = deals(dataset, team)
     created = created_in(table, period)
     closed = closed_in(table, period)
     won = closed.filter(closed.outcome == WON)
     return [
+        Excluded(missing["without_created_at"], missing["deals"], "deals",
+                 "have no created_at, so they are in no period's deals or pipeline created"),
+        Excluded(missing["closed_without_close_date"], missing["closed"], "closed deals",
+                 "have no close_date, so they are in no period's wins, win rates, won amount or attainment"),
         count_excluded(created, created.rep_id.isnull(), "deals created in the period", "have no owner (rep_id)"),
         count_excluded(closed, closed.rep_id.isnull(), "deals closed in the period", "have no owner (rep_id)"),
         count_excluded(created, created.amount.isnull(), "deals created in the period",

@@ -10,7 +10,8 @@
 - Each is compared with the **median** rep of the same team (the typical peer, not the
   average pulled by one outlier): ``*_vs_team`` = rep / team median. A rep at
   :data:`OVERLOADED` times the team median of open deals or more is *overloaded*, at
-  :data:`LIGHT` times or less *light*.
+  :data:`LIGHT` times or less *light*. A process without open stages (the playbook records
+  only closed deals) has no open deals to count: not measured.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def rep_capacity(dataset: Dataset, period: Period, team: str | None = None, rep:
     ratio = per_rep["open_deals_vs_team"]
     per_rep["load"] = ratio.map(lambda value: "–" if pd.isna(value) else
                                 "overloaded" if value >= OVERLOADED else "light" if value <= LIGHT else "typical")
+    if not dataset.playbook.open_stages:  # the process records no open deals: not measured, not 0
+        per_rep[["open_deals", "open_amount", "team_median_open_deals", "open_deals_vs_team"]] = float("nan")
+        per_rep["load"] = "–"
     per_rep = per_rep.drop(columns=["hire_date", "employed_days"])
     return scope.rows(per_rep.sort_values(["team", "rep_name", "rep_id"])).reset_index(drop=True)
 

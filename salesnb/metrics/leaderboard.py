@@ -23,7 +23,7 @@ from salesnb.data.periods import Period
 from salesnb.metrics import activity, quota, roster
 from salesnb.metrics.statistics import poisson_rate_interval, total_to_target_interval, wilson_interval
 
-RANKED, NOT_RANKED = "ranked", "not ranked (small n)"
+RANKED, NOT_RANKED, NOT_MEASURED = "ranked", "not ranked (small n)", "not ranked (win rate not measured)"
 ABOVE, BELOW, WITHIN = "above", "below", "within noise"
 QUOTA_SUMS = ["quota", "won_against_quota", "won_deals_against_quota", "won_against_quota_squares"]
 SUMS = ["rep_weeks", "activities", "opportunities_created", "pipeline_created", "won", "lost", "closed",
@@ -44,10 +44,11 @@ def scorecard(dataset: Dataset, period: Period, team: str | None = None) -> pd.D
     return per_rep
 
 
-def _rates(frame: pd.DataFrame) -> pd.DataFrame:
-    """Win rate, attainment and activity rate with their intervals, from the sums."""
+def _rates(frame: pd.DataFrame, records_lost: bool = True) -> pd.DataFrame:
+    """Win rate, attainment and activity rate with their intervals, from the sums. Without
+    lost stages in the playbook (only won deals recorded) the win rate is not measured."""
     frame = frame.copy()
-    closed = frame["closed"].astype(float)
+    closed = frame["closed"].astype(float) if records_lost else frame["closed"] * 0.0  # no lost: no n, no rate
     frame["win_rate"] = frame["won"] / closed.where(closed > 0)
     frame["win_rate_low"], frame["win_rate_high"] = wilson_interval(frame["won"], closed)
     frame["attainment"] = frame["won_against_quota"] / frame["quota"].where(frame["quota"] > 0)
@@ -69,7 +70,9 @@ def rep_leaderboard(dataset: Dataset, period: Period, min_n: int | None = None, 
     others by closed deals. With ``rep``, that rep's row, ranked among their team."""
     min_n = dataset.playbook.min_deals_for_ranking if min_n is None else int(min_n)
     scope = roster.scope(dataset, team, rep)
-    board = _rates(roster.rollup(scorecard(dataset, period, scope.team), "rep", SUMS, roster.Scope(scope.team)))
+    records_lost = bool(dataset.playbook.lost_stages)
+    board = _rates(roster.rollup(scorecard(dataset, period, scope.team), "rep", SUMS, roster.Scope(scope.team)),
+                   records_lost)
     if board.empty:  # nobody employed or selling in the period
         return board.assign(team_win_rate=np.nan, versus_team="", ranking="", rank=np.nan)
     teams = board.groupby("team")[["won", "closed"]].sum()
@@ -78,8 +81,8 @@ def rep_leaderboard(dataset: Dataset, period: Period, min_n: int | None = None, 
     board["versus_team"] = np.select(
         [board["win_rate_low"] > team_rate, board["win_rate_high"] < team_rate], [ABOVE, BELOW], WITHIN)
     board.loc[board["closed"] == 0, "versus_team"] = "–"
-    eligible = board["closed"] >= min_n
-    board["ranking"] = np.where(eligible, RANKED, NOT_RANKED)
+    eligible = (board["closed"] >= min_n) & board["win_rate"].notna()
+    board["ranking"] = np.where(eligible, RANKED, NOT_RANKED if records_lost else NOT_MEASURED)
     board["rank"] = board["win_rate"].where(eligible).rank(method="min", ascending=False)
     board = board.sort_values(["rank", "closed", "rep_name", "rep_id"], ascending=[True, False, True, True],
                               na_position="last")
@@ -92,7 +95,7 @@ def manager_rollup(dataset: Dataset, period: Period, team: str | None = None, re
     ``rep``, the rep's manager."""
     scope = roster.scope(dataset, team, rep)
     per_rep = scorecard(dataset, period, scope.team)
-    managers = _rates(roster.rollup(per_rep, "manager", SUMS, roster.Scope(scope.team)))
+    managers = _rates(roster.rollup(per_rep, "manager", SUMS, roster.Scope(scope.team)), bool(dataset.playbook.lost_stages))
     if scope.rep_id:
         own = per_rep.loc[per_rep["rep_id"] == scope.rep_id, "manager_id"].fillna("")
         managers = managers[managers["manager_id"].isin(own)]

@@ -23,7 +23,7 @@ import pandas as pd
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
 from salesnb.metrics import roster
-from salesnb.metrics.deals import WON, closed_in, deals
+from salesnb.metrics.deals import WON, amounts_recorded, closed_in, deals
 from salesnb.metrics.exclusions import Excluded, count_excluded
 from salesnb.metrics.statistics import total_to_target_interval
 
@@ -92,14 +92,18 @@ def quota_attainment(dataset: Dataset, period: Period, by: str | None = "rep", t
       attainment ≥ 100%) and ``share_reps_at_quota`` = reps at quota / reps.
 
     ``rep`` shows that rep's rows and makes the overall row the rep's; team and manager rows
-    cover the comparison group. Without a ``quotas`` table: an empty frame.
+    cover the comparison group. Without a ``quotas`` table: an empty frame; when no deal has
+    an amount, the won amounts and attainments are not measured (NaN), never 0%.
     """
     scope = roster.scope(dataset, team, rep)
     if not dataset.has("quotas"):
         return pd.DataFrame(columns=[*roster.LEVELS.get(by or "team", []), *SUMS, "attainment"])
     rows = attainment_by_quota_period(dataset, period, scope.team).assign(quota_periods=1)
     if by == "quota_period":
-        return _with_attainment(scope.rows(rows))
+        rows = _with_attainment(scope.rows(rows))
+        if not amounts_recorded(dataset):
+            rows[["won_amount", "won_amount_squares", "attainment", "attainment_low", "attainment_high"]] = float("nan")
+        return rows
     identity = ["rep_id", "rep_name", "team", "manager_id", "manager_name"]
     per_rep = rows.groupby("rep_id", sort=True).agg(
         {**{column: "first" for column in identity[1:]}, **{column: "sum" for column in SUMS}}).reset_index()
@@ -108,6 +112,10 @@ def quota_attainment(dataset: Dataset, period: Period, by: str | None = "rep", t
     grouped = _with_attainment(grouped)
     if by != "rep":
         grouped["share_reps_at_quota"] = grouped["reps_at_quota"] / grouped["reps"].where(grouped["reps"] > 0)
+    if not amounts_recorded(dataset):  # no deal has an amount: attainment is unknown, not 0%
+        unknown = ["won_amount", "won_amount_squares", "attainment", "attainment_low", "attainment_high",
+                   "reps_at_quota", "share_reps_at_quota"]
+        grouped[[column for column in unknown if column in grouped]] = float("nan")
     return grouped
 
 

@@ -31,7 +31,7 @@ import pandas as pd
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period, fiscal_quarter_label, fiscal_quarter_start
 from salesnb.metrics import roster
-from salesnb.metrics.deals import WON, closed_in, deals
+from salesnb.metrics.deals import WON, amounts_recorded, closed_in, deals, recorded
 from salesnb.metrics.exclusions import Excluded
 from salesnb.metrics.leads import column_has_data
 from salesnb.metrics.statistics import kaplan_meier_median
@@ -48,9 +48,23 @@ TRAILING_MONTHS = 3
 MIN_PEERS = 2
 
 
+def unmeasured(dataset: Dataset) -> str | None:
+    """Why ramp cannot be measured on this data (the sentence the report shows), or None."""
+    if not column_has_data(dataset, "reps", "hire_date"):
+        return ("Ramp needs the reps' hire dates: the data has no reps.hire_date values. Add reps.hire_date "
+                "(YYYY-MM-DD) to see how fast new hires become productive.")
+    if not dataset.has("opportunities") or not amounts_recorded(dataset):
+        return ("Ramp compares won amounts, and no deal has an amount: add opportunities.amount to see how fast "
+                "new hires become productive.")
+    if not recorded(dataset, "close_date"):
+        return "Ramp places wins by month, and no deal has a close_date: add opportunities.close_date."
+    return None
+
+
 def ramp_measured(dataset: Dataset) -> bool:
-    """Whether ramp can be measured at all: reps with hire dates, and deals."""
-    return column_has_data(dataset, "reps", "hire_date") and dataset.has("opportunities")
+    """Whether ramp can be measured at all: reps with hire dates, and deals with amounts and
+    close dates (:func:`unmeasured` says what is missing)."""
+    return unmeasured(dataset) is None
 
 
 def _month_number(date: ir.DateValue) -> ir.IntegerValue:

@@ -86,7 +86,7 @@ def test_activity_to_outcome_by_hand(dataset):
 
 
 def test_deals_left_out_of_per_rep_numbers_are_counted(dataset):
-    created_no_owner, closed_no_owner, created_no_amount, won_no_amount = activity.deal_exclusions(dataset, Q1)
+    created_no_owner, closed_no_owner, created_no_amount, won_no_amount = activity.deal_exclusions(dataset, Q1)[2:]
     # Created in Q1: 15 deals (all but O4 and O17); O15 has no owner; O6 and O16 no amount
     assert (created_no_owner.count, created_no_owner.total) == (1, 15)
     assert (created_no_amount.count, created_no_amount.total) == (2, 15)
@@ -114,3 +114,19 @@ def test_without_activities_the_activity_numbers_are_not_measured():
     assert outcome["activities_per_won_deal"] != outcome["activities_per_won_deal"]
     assert outcome["won_amount"] == 5000.0  # the deal numbers still work
     assert activity.activity_exclusions(dataset, Q1) == []
+
+
+def test_deals_without_a_creation_or_close_date_are_counted():
+    frames = people_frames()
+    opportunities = frames["opportunities"].copy()
+    opportunities.loc[opportunities["opportunity_id"] == "O12", "created_at"] = None
+    opportunities.loc[opportunities["opportunity_id"] == "O3", "close_date"] = None
+    frames["opportunities"] = opportunities
+    dataset = dataset_from_frames(frames, strict=False)
+    no_created, no_close = activity.deal_exclusions(dataset, Q1)[:2]
+    assert (no_created.count, no_created.total) == (1, 17)
+    assert (no_close.count, no_close.total) == (1, 14)  # 14 closed deals: O12, O14, O16 are open
+    ann = by_key(activity.activity_to_outcome(dataset, Q1, by="rep"), "rep_id")["R1"]
+    # O12 is in no period's pipeline (4 deals, 2,500); O3 is in no period's win rate (2 of 2)
+    assert (ann["opportunities_created"], ann["pipeline_created"]) == (4, 2500.0)
+    assert (ann["won"], ann["closed"]) == (2, 2)

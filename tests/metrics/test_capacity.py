@@ -47,3 +47,25 @@ def test_rep_filter_keeps_the_team_median():
     only_bo = capacity.rep_capacity(dataset_from_frames(people_frames()), Q1, rep="R2")
     assert only_bo["rep_id"].tolist() == ["R2"]
     assert only_bo["team_median_open_deals"].iloc[0] == 1  # still Alpha's median
+
+
+def test_deals_without_dates_are_counted_and_a_process_without_open_stages_is_not_measured():
+    from salesnb.data.playbook import playbook_from_dict
+
+    frames = people_frames()
+    opportunities = frames["opportunities"].copy()
+    opportunities.loc[opportunities["opportunity_id"] == "O12", "created_at"] = None  # open, no creation date
+    opportunities.loc[opportunities["opportunity_id"] == "O3", "close_date"] = None  # lost, no close date
+    frames["opportunities"] = opportunities
+    dataset = dataset_from_frames(frames, strict=False)
+    no_created, no_close = capacity.capacity_exclusions(dataset, Q1)
+    assert (no_created.count, no_close.count) == (1, 1)
+    assert by_key(capacity.rep_capacity(dataset, Q1), "rep_id")["R1"]["open_deals"] == 1  # only O13 is placed
+    # Only closed deals recorded: open deals are not measured (not 0, not "light").
+    closed_only = people_frames()
+    deals = closed_only["opportunities"]
+    closed_only["opportunities"] = deals[deals["stage"].isin(["Closed Won", "Closed Lost"])]
+    playbook = playbook_from_dict({"stages": [{"name": "Closed Won", "probability": 1.0, "outcome": "won"},
+                                              {"name": "Closed Lost", "probability": 0.0, "outcome": "lost"}]})
+    load = capacity.rep_capacity(dataset_from_frames(closed_only, playbook), Q1)
+    assert load["open_deals"].isna().all() and (load["load"] == "–").all()

@@ -11,6 +11,7 @@ import pytest
 
 from salesnb import dataset_from_frames
 from salesnb.data.periods import Period
+from salesnb.data.playbook import playbook_from_dict
 from salesnb.metrics import activity, leaderboard, ramp
 from salesnb.metrics.statistics import wilson_interval
 from tests.lead_fixtures import by_key
@@ -109,3 +110,18 @@ def test_a_period_before_the_data_gives_empty_tables_not_errors(dataset):
     assert ramp.ramp(dataset, before).reps.empty and ramp.ramp(dataset, before).median_months is None
     summary = leaderboard.summary(dataset, before)
     assert summary["reps"] == 0 and summary["win_rate"] is None and summary["company_quota_attainment"] is None
+
+
+def test_without_lost_stages_the_win_rate_is_not_measured_and_nobody_is_ranked():
+    """A funnel export that records only won deals: won / (won + lost) would always be 100%."""
+    frames = people_frames()
+    opportunities = frames["opportunities"]
+    frames["opportunities"] = opportunities[opportunities["stage"] != "Closed Lost"]
+    stages = [{"name": name, "probability": 0.5} for name in ("Prospecting", "Qualification", "Discovery", "Proposal")]
+    playbook = playbook_from_dict({"stages": stages + [{"name": "Closed Won", "probability": 1.0, "outcome": "won"}]})
+    dataset = dataset_from_frames(frames, playbook)
+    board = leaderboard.rep_leaderboard(dataset, Q1, min_n=1)
+    assert board["win_rate"].isna().all() and board["win_rate_low"].isna().all()
+    assert (board["ranking"] == leaderboard.NOT_MEASURED).all()
+    assert leaderboard.summary(dataset, Q1)["win_rate"] is None
+    assert leaderboard.manager_rollup(dataset, Q1)["win_rate"].isna().all()

@@ -106,3 +106,14 @@ def test_a_rep_with_a_quota_and_no_won_deal_is_at_zero_with_no_interval():
     bo = quota.quota_attainment(dataset_from_frames(frames), Q1, by="rep", rep="R2").iloc[0]
     assert bo["attainment"] == 0.0  # measured: a quota and nothing won
     assert math.isnan(bo["attainment_low"]) and math.isnan(bo["attainment_high"])
+
+
+def test_without_any_amount_attainment_is_not_measured():
+    frames = people_frames()
+    frames["opportunities"] = frames["opportunities"].drop(columns=["amount"])
+    dataset = dataset_from_frames(frames)
+    overall = quota.quota_attainment(dataset, Q1, by=None).iloc[0]
+    # Not 0% and not "nobody at quota": the won amounts are unknown.
+    assert math.isnan(overall["attainment"]) and math.isnan(overall["share_reps_at_quota"])
+    assert quota.quota_attainment(dataset, Q1, by="quota_period")["attainment"].isna().all()
+    assert overall["quota"] == 6000.0  # the quotas themselves are known

@@ -93,3 +93,13 @@ def test_without_hire_dates_ramp_is_not_measured():
     # With hire dates: Bo (hired 4 March) is the only hire during the data, still ramping at 31 March.
     bo = ramp.ramp(dataset_from_frames(people_frames()), Q1).reps.iloc[0]
     assert (bo["rep_id"], bo["status"], bo["months_observed"]) == ("R2", ramp.STILL_RAMPING, 0)
+
+
+def test_without_amounts_or_close_dates_ramp_says_what_to_add():
+    frames = ramp_frames()
+    frames["opportunities"] = frames["opportunities"].drop(columns=["amount"])
+    assert "opportunities.amount" in ramp.unmeasured(dataset_from_frames(frames))
+    frames = ramp_frames()
+    frames["opportunities"] = frames["opportunities"].drop(columns=["close_date"])
+    assert "opportunities.close_date" in ramp.unmeasured(dataset_from_frames(frames, strict=False))
+    assert ramp.unmeasured(dataset_from_frames(ramp_frames())) is None
