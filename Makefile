@@ -5,12 +5,16 @@ BIN := $(VENV)/bin
 SAMPLE := data/sample
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
+SPARKSTAMP := $(VENV)/.installed-spark
+SCALE ?= small
 
-.PHONY: report test lab sample validate bench clean help
+.PHONY: report test test-spark lab sample validate bench clean help
 
 help:
 	@echo "make report  - set up .venv, generate sample data, run every notebook, render HTML"
 	@echo "make test    - set up .venv with dev extras and run the whole suite"
+	@echo "make test-spark - the lead and conversion metrics on a local Spark (Java 17) against DuckDB"
+	@echo "make bench SCALE=small|medium|large|xlarge - time and memory figures into benchmarks/README.md"
 	@echo "make lab     - open JupyterLab on the notebooks"
 
 $(BIN)/python:
@@ -24,6 +28,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 $(DEVSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@ $(STAMP)
+
+$(SPARKSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev,spark]"
+	touch $@ $(DEVSTAMP) $(STAMP)
 
 $(SAMPLE)/opportunities.csv: | $(STAMP)
 	$(BIN)/salesnb sample --out $(SAMPLE) --scale small --seed 42
@@ -45,8 +53,13 @@ test: $(DEVSTAMP) sample
 	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest --nbval-lax notebooks -p no:cacheprovider
 
+# The same KPIs from a local Spark session as from DuckDB (tests marked 'spark').
+test-spark: $(SPARKSTAMP)
+	$(BIN)/python -m pytest --spark -m spark -p no:cacheprovider
+
+# Time and peak memory per scale; the figures are written into benchmarks/README.md.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/run_all.py --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -21,7 +21,7 @@ from salesnb.errors import SalesnbError, printable
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None, help="salesnb: sales playbook notebooks and reports from CRM data.")
 
-DataOption = Annotated[Path, typer.Option("--data", metavar="FOLDER",
+DataOption = Annotated[Optional[Path], typer.Option("--data", metavar="FOLDER",
                                           help="Folder (or export file) with the CRM tables.")]
 ConfigOption = Annotated[Optional[Path], typer.Option("--config", metavar="FILE",
                                                       help="Playbook YAML (default: the kit's playbook).")]
@@ -29,6 +29,9 @@ MappingOption = Annotated[Optional[Path], typer.Option("--mapping", metavar="FIL
                                                        help="Mapping YAML that turns an export into the model.")]
 PresetOption = Annotated[Optional[str], typer.Option("--preset", metavar="NAME",
                                                      help="CRM export preset: salesforce, hubspot or pipedrive.")]
+BackendOption = Annotated[Optional[str], typer.Option(
+    "--backend", metavar="URL", help="Instead of --data: where the tables live, e.g. pyspark, duckdb:///crm.duckdb, "
+                                     "postgres://user@host/db (docs/scaling.md).")]
 
 
 def _say(message: str, colour=None, err: bool = False) -> None:
@@ -59,14 +62,16 @@ def sample(
 
 
 @app.command("validate")
-def validate_command(data: DataOption, config: ConfigOption = None, mapping: MappingOption = None,
-                     preset: PresetOption = None):
+def validate_command(data: DataOption = None, config: ConfigOption = None, mapping: MappingOption = None,
+                     preset: PresetOption = None, backend: BackendOption = None):
     """Check a dataset against the data model and the playbook; exit 1 on errors."""
     from salesnb.data.dataset import open_dataset
     from salesnb.data.validate import errors, warnings
 
-    folder = _prepared_data(data, mapping, preset)
-    dataset = open_dataset(folder, config, strict=False)
+    if (data is None) == (backend is None):
+        _fail("Give either --data FOLDER or --backend URL.")
+    folder = _prepared_data(data, mapping, preset) if data is not None else None
+    dataset = open_dataset(folder, config, strict=False, backend=backend)
     found_errors, found_warnings = errors(dataset.findings), warnings(dataset.findings)
     for finding in found_errors:
         _say(f"ERROR   {finding.message}", typer.colors.RED)
@@ -91,7 +96,7 @@ def run(
     period: Annotated[Optional[str], typer.Option(metavar="RULE", help="A period rule instead of dates: all (the data's whole span), last_full_month, quarter_to_date or last_12_months.")] = None,
     only: Annotated[Optional[list[str]], typer.Option(metavar="NAME", help="Run only this notebook (repeatable), e.g. 02_conversion.")] = None,
     out: Annotated[Optional[Path], typer.Option(metavar="FOLDER", help="Run folder (default: reports/<timestamp>).")] = None,
-    jobs: Annotated[Optional[int], typer.Option(metavar="N", help="Notebooks to run at once (default 1).")] = None,
+    jobs: Annotated[Optional[int], typer.Option(metavar="N", help="Notebooks to run at once (default: the number of cores).")] = None,
     mapping: MappingOption = None,
     preset: PresetOption = None,
     plan: Annotated[Optional[Path], typer.Option("--plan", metavar="FILE", help="Run plan YAML (data, period rule, notebooks, fan-out, where runs go, how many to keep); options given here override it.")] = None,
@@ -100,6 +105,7 @@ def run(
     keep: Annotated[Optional[int], typer.Option("--keep", metavar="N", help="Keep this many finished runs in the reports folder; older ones are deleted.")] = None,
     reports_dir: Annotated[Optional[Path], typer.Option("--reports-dir", metavar="FOLDER", help="Folder the run folders go to (default: the kit's reports/).")] = None,
     lock_wait: Annotated[Optional[float], typer.Option("--lock-wait", metavar="SECONDS", help="Seconds to wait for another run on the same reports folder (default 600).")] = None,
+    backend: BackendOption = None,
 ):
     """Validate the data, execute the notebooks with papermill and render HTML reports."""
     from salesnb.report import plans
@@ -121,17 +127,19 @@ def run(
         if period_start or period_end:
             _fail(f"--period {period} already sets both ends; leave out --period-start and --period-end.")
         chosen.period_rule, chosen.period_start, chosen.period_end = period, None, None
+    if data is not None and backend is not None:
+        _fail("Give either --data FOLDER or --backend URL, not both.")
     # Anchored to the project, not the working directory.
     source = chosen.data if chosen.data is not None else PROJECT_ROOT / "data" / "sample"
-    folder = _prepared_data(source, chosen.mapping, chosen.preset)
+    folder = None if backend else _prepared_data(source, chosen.mapping, chosen.preset)
     result = run_reports(
         folder, config=chosen.playbook, period_start=chosen.period_start, period_end=chosen.period_end,
-        only=chosen.notebooks, out=out, jobs=1 if chosen.jobs is None else chosen.jobs, reports_dir=chosen.reports,
+        only=chosen.notebooks, out=out, jobs=chosen.jobs, reports_dir=chosen.reports, backend=backend,
         timeout=chosen.timeout_seconds, keep=chosen.keep, each=chosen.each,
         lock_wait=DEFAULT_LOCK_WAIT_SECONDS if chosen.lock_wait_seconds is None else chosen.lock_wait_seconds,
         period_rule=chosen.period_rule,
         # A plan's notebook list is its complete set; --only on the command line is a partial run.
-        full_selection=not only, data_label=str(source) if chosen.is_import else None,
+        full_selection=not only, data_label=str(source) if chosen.is_import and not backend else None,
         plan_name=chosen.path.name if chosen.path else None,
     )
     _say(f"Reports: {result.index_path}")

@@ -34,3 +34,18 @@ def sample_dir(tmp_path_factory) -> Path:
 def notebook_paths() -> dict[str, Path]:
     """Notebook name (stem) -> path, for every report notebook."""
     return {path.stem: path for path in sorted(NOTEBOOKS.glob("*.ipynb"))}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--spark", action="store_true", default=False,
+                     help="also run the tests marked 'spark' (a local Spark session; make test-spark)")
+
+
+def pytest_collection_modifyitems(config, items):
+    # Spark starts a JVM and takes minutes: its tier runs on request only (make test-spark).
+    if config.getoption("--spark"):
+        return
+    skip = pytest.mark.skip(reason="Spark tier: run with --spark (make test-spark)")
+    for item in items:
+        if "spark" in item.keywords:
+            item.add_marker(skip)

@@ -15,7 +15,8 @@ def _normalise(requirement: str) -> str:
 
 def test_environment_yml_mirrors_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = {_normalise(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    extras = [requirement for group in project["optional-dependencies"].values() for requirement in group]
+    declared = {_normalise(r) for r in project["dependencies"] + extras}
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(item["pip"] for item in environment["dependencies"] if isinstance(item, dict))
     assert {_normalise(r) for r in pip_section} == declared
@@ -23,7 +24,8 @@ def test_environment_yml_mirrors_pyproject():
 
 def test_every_dependency_is_pinned():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    for requirement in project["dependencies"] + project["optional-dependencies"]["dev"]:
+    extras = [requirement for group in project["optional-dependencies"].values() for requirement in group]
+    for requirement in project["dependencies"] + extras:
         assert "==" in requirement, f"{requirement} is not pinned"
 
 
@@ -31,3 +33,4 @@ def test_readme_quick_start_has_the_two_commands():
     readme = (ROOT / "README.md").read_text()
     assert "make report" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+    assert "make test-spark" in (ROOT / ".ci" / "run").read_text()

@@ -1,9 +1,12 @@
-"""The one loader: a data folder (or in-memory frames) becomes Ibis tables on DuckDB.
+"""The one loader: a data folder, a backend (Spark, a warehouse) or in-memory frames
+becomes Ibis tables.
 
 Every table is converted to its canonical types (``salesnb.data.model``) and checked
-(``salesnb.data.validate``). A file dataset is converted once to Parquet in a cache outside the
-user's folder (``$SALESNB_CACHE_DIR`` or ``~/.cache/salesnb``) and reused while the source
-files are unchanged; the user's files are only ever read.
+(``salesnb.data.validate``). A file dataset is read by DuckDB in-process and converted once to
+Parquet in a cache outside the user's folder (``$SALESNB_CACHE_DIR`` or ``~/.cache/salesnb``),
+reused while the source files are unchanged; the user's files are only ever read. A backend
+dataset (``backend=``, see ``salesnb.data.backends``) is typed and checked where its tables
+live, and every metric then runs there.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from salesnb.data import model, validate
+from salesnb.data import backends, model, validate
 from salesnb.data.cache import cache_root, cache_write_error, content_digest
 from salesnb.data.importing import import_findings
 from salesnb.data.model import FILE_SUFFIXES, MODEL_VERSION, TABLE_NAMES, TABLES, convert, ibis_type
@@ -32,17 +35,8 @@ from salesnb.errors import DatasetNotFoundError, DataValidationError, MissingTab
 
 
 def connect() -> ibis.BaseBackend:
-    """The embedded default backend: DuckDB in-process."""
-    connection = ibis.duckdb.connect()
-    # No progress bar: DuckDB prints it to stdout on long queries, into logs and notebooks.
-    # Backend setup, not metric code: the one place a backend-specific statement belongs.
-    import duckdb
-
-    try:
-        connection.raw_sql("SET enable_progress_bar = false")
-    except duckdb.Error:
-        pass  # inside Jupyter without ipywidgets DuckDB refuses the setting and shows no bar anyway
-    return connection
+    """The embedded default backend: DuckDB in-process, with the kit's memory settings."""
+    return backends.connect_duckdb()
 
 
 class Dataset:
@@ -188,8 +182,7 @@ class Dataset:
             return self._tables[name]
         key = ("empty", name)
         if key not in self._memo:
-            schema = ibis.schema({column.name: ibis_type(column.type) for column in TABLES[name].columns})
-            self._memo[key] = self.connection.create_table(f"empty_{name}", schema=schema, temp=True)
+            self._memo[key] = backends.empty_table({column.name: ibis_type(column.type) for column in TABLES[name].columns})
         return self._memo[key]
 
     def remembered(self, key, compute):
@@ -200,13 +193,21 @@ class Dataset:
         return self._memo[key]
 
     def materialized(self, key, build) -> ir.Table:
-        """``build()`` materialized once per dataset in the backend (Ibis ``Table.cache``).
+        """``build()`` materialized once per dataset in the backend (``backends.materialize``).
 
         For intermediate tables many metrics start from (deals with their rep and segment,
         one row per lead): without it every metric re-runs the same joins.
         """
         if key not in self._memo:
-            self._memo[key] = build().cache()
+            name = f"salesnb_{len(self._memo)}_{hashlib.sha1(repr(key).encode()).hexdigest()[:8]}"
+            self._memo[key] = backends.materialize(self.connection, name, build())
+        return self._memo[key]
+
+    def memo(self, key, compute):
+        """``compute()`` once per dataset: small facts many metrics ask (which columns hold data)."""
+        key = ("memo", key)
+        if key not in self._memo:
+            self._memo[key] = compute()
         return self._memo[key]
 
 
@@ -264,7 +265,7 @@ def _check_and_type(connection, raw_tables: dict[str, ir.Table], playbook: Playb
         missing = validate.check_columns(name, raw)
         # Typed once into a table: every check (and the cache) then reads it instead of
         # re-running the conversions (84 s -> 53 s to check the large sample).
-        table = None if missing else connection.create_table(f"typed_{name}", _typed_table(name, raw), temp=True)
+        table = None if missing else backends.materialize(connection, f"typed_{name}", _typed_table(name, raw))
         findings += validate.validate_table(name, raw, table, playbook)
         if table is not None:
             typed[name] = table
@@ -389,9 +390,9 @@ def _csv_row_problem(path: Path) -> str | None:
     return None
 
 
-def open_dataset(data_dir: str | Path, config: str | Path | Playbook | None = None, *,
-                 strict: bool = True, use_cache: bool = True) -> Dataset:
-    """Load and check the dataset in ``data_dir``.
+def open_dataset(data_dir=None, config: str | Path | Playbook | None = None, *,
+                 strict: bool = True, use_cache: bool = True, backend=None) -> Dataset:
+    """Load and check the dataset in ``data_dir``, or the tables of ``backend``.
 
     Parameters
     ----------
@@ -400,7 +401,15 @@ def open_dataset(data_dir: str | Path, config: str | Path | Playbook | None = No
     strict : raise :class:`DataValidationError` when the data has errors (default). With
         ``strict=False`` the dataset is returned with its findings (for the health report).
     use_cache : reuse the Parquet conversion while the source files are unchanged.
+    backend : instead of a folder, a backend URL (``pyspark``, ``duckdb:///crm.duckdb``,
+        ``postgres://...``) or an Ibis connection whose current database holds the canonical
+        tables by name; they are typed and checked there and every metric runs there
+        (``data_dir`` is then not read). See ``salesnb.data.backends``.
     """
+    if backend not in (None, ""):
+        return _open_backend(backend, config, strict)
+    if data_dir is None:
+        raise DatasetNotFoundError("Give a data folder (--data) or a backend URL (--backend).")
     folder = Path(data_dir).expanduser()
     if config is None and (folder / "playbook.yaml").is_file():
         config = folder / "playbook.yaml"  # the playbook 'salesnb import' wrote beside the data
@@ -436,6 +445,27 @@ def open_dataset(data_dir: str | Path, config: str | Path | Playbook | None = No
     findings = findings + import_findings(folder)  # e.g. duplicate rows an import dropped
     dataset = Dataset(connection, tables, playbook, findings, source=str(folder))
     return _checked(dataset, strict)
+
+
+def _open_backend(backend, config, strict: bool) -> Dataset:
+    """The canonical tables where they live (Spark, a warehouse, a DuckDB file), typed and
+    checked there; no cache: the engine keeps the data."""
+    playbook = config if isinstance(config, Playbook) else load_playbook(config)
+    connection = backends.connect(backend)
+    where = backends.describe(backend)
+    try:
+        present = {name.lower(): name for name in connection.list_tables()}
+    except Exception as error:  # a driver error listing tables: say where, not a traceback
+        raise DatasetNotFoundError(f"Cannot list the tables of {where} ({str(error).strip()[:200]}).") from None
+    raw_tables = {name: connection.table(present[name]) for name in TABLE_NAMES if name in present}
+    if not raw_tables:
+        raise DatasetNotFoundError(
+            f"{where} has none of the kit's tables in its current database (it has: "
+            f"{', '.join(sorted(present)[:10]) or 'nothing'}); it needs at least 'opportunities'. "
+            "See docs/data-model.md for the tables and docs/scaling.md for choosing the database."
+        )
+    typed, findings = _check_and_type(connection, raw_tables, playbook)
+    return _checked(Dataset(connection, typed, playbook, findings, source=where), strict)
 
 
 def _checked(dataset: Dataset, strict: bool) -> Dataset:

@@ -38,6 +38,7 @@ import ibis
 import ibis.expr.types as ir
 
 from salesnb.data.formats import shorten
+from salesnb.data.backends import as_count
 from salesnb.data.model import TABLES, Table, convert
 from salesnb.data.playbook import Playbook
 
@@ -183,7 +184,7 @@ def check_parsing(name: str, raw: ir.Table) -> list[Finding]:
     findings = []
     label = _row_label(spec)
     for column in checked:
-        count = int(counts[column.name] or 0)
+        count = as_count(counts[column.name])
         if not count:
             continue
         # As text: a stored value may be one Python cannot represent (a timestamp in year 10000).
@@ -208,7 +209,7 @@ def check_duplicate_ids(name: str, typed: ir.Table) -> list[Finding]:
     key = typed[spec.key]
     counted = typed.filter(key.notnull()).group_by(spec.key).aggregate(copies=key.count())
     duplicated = counted.filter(counted.copies > 1)
-    total = int(duplicated.copies.sum().execute() or 0)
+    total = as_count(duplicated.copies.sum().execute())
     findings = []
     if total:
         examples = duplicated.order_by(ibis.desc("copies"), spec.key).limit(EXAMPLE_ROWS).execute()
@@ -248,7 +249,7 @@ def check_required_values(name: str, raw: ir.Table) -> list[Finding]:
     counts = raw.aggregate(**{column: empty(column).cast("int64").sum() for column in columns}).execute().iloc[0]
     findings = []
     for column in columns:
-        count = int(counts[column] or 0)
+        count = as_count(counts[column])
         if count:
             examples = example_rows(raw, empty(column), _row_label(spec) + [column])
             findings.append(make_finding(
@@ -489,7 +490,7 @@ def check_date_range(name: str, typed: ir.Table, today: dt.date | None = None) -
     counts = typed.aggregate(**{column: implausible(column).cast("int64").sum() for column in columns}).execute().iloc[0]
     findings = []
     for column in columns:
-        count = int(counts[column] or 0)
+        count = as_count(counts[column])
         if not count:
             continue
         examples = example_rows(typed, implausible(column), _row_label(spec) + [column])

@@ -10,6 +10,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from salesnb.data.backends import as_count
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period, fiscal_quarter_start_expression
 from salesnb.errors import SalesnbError
@@ -200,7 +201,7 @@ def sales_velocity(dataset: Dataset, period: Period, team: str | None = None, se
     # Means over the won deals that have the value (an amount; a creation date).
     won_stats = won.aggregate(average_won_amount=won.amount.mean(),
                               average_cycle_days=_cycle_days(won).mean()).execute().iloc[0]
-    won_count, closed_count = int(stats["won"] or 0), int(stats["closed"] or 0)
+    won_count, closed_count = as_count(stats["won"]), as_count(stats["closed"])
     win_rate = won_count / closed_count if closed_count and dataset.playbook.lost_stages else None
     average_won_amount = _number(won_stats["average_won_amount"])
     average_cycle_days = _number(won_stats["average_cycle_days"])

@@ -62,7 +62,9 @@ def column_has_data(dataset: Dataset, table: str, column: str) -> bool:
     """True if ``table.column`` exists in the dataset and holds at least one value."""
     if not dataset.has(table):
         return False
-    return int(dataset.table(table)[column].count().execute()) > 0
+    # Asked by most lead metrics: one query per column and dataset, not one per call.
+    return dataset.memo(("has_data", table, column),
+                        lambda: int(dataset.table(table)[column].count().execute()) > 0)
 
 
 def _has_opportunity_link(dataset: Dataset) -> bool:

@@ -52,15 +52,18 @@ class Report:
 
 
 def start(title: str, data_dir, config_path=None, period_start=None, period_end=None, *,
-          strict: bool = True, filters: dict | None = None) -> Report:
+          strict: bool = True, filters: dict | None = None, backend: str | None = None) -> Report:
     """Open the dataset, resolve the reporting period and show the report header.
+
+    ``backend`` (a URL string such as ``"pyspark"`` or ``"duckdb:///crm.duckdb"``, the
+    notebooks' ``backend`` parameter) reads the tables where they live instead of ``data_dir``.
 
     The header states the period, the data's snapshot date, the filters that are set
     (``filters``, e.g. ``{"team": team, "segment": segment}``; None values are left out) and,
     in a banner, every data-quality warning the validator found.
     """
     filters = {name: value for name, value in (filters or {}).items() if value not in (None, "")}
-    dataset = open_dataset(data_dir, config_path, strict=strict)
+    dataset = open_dataset(data_dir, config_path, strict=strict, backend=backend)
     period = resolve_period(period_start, period_end, dataset.as_of, span=dataset.span)
     header = (
         f"<p style='color:#4b5563'>Period <strong>{show.text(period.label())}</strong> · "

@@ -30,6 +30,7 @@ import html
 import logging
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -40,6 +41,12 @@ from pathlib import Path
 
 import salesnb
 from salesnb.errors import SalesnbError, printable
+
+# jsonschema (which nbformat imports to check notebooks) imports the optional rfc3987_syntax
+# when installed: it builds a grammar at import, 2-4 s per runner process, for a URL format
+# check notebook files never use. Marking it absent makes that optional import fail fast.
+if "rfc3987_syntax" not in sys.modules and "jsonschema" not in sys.modules:
+    sys.modules["rfc3987_syntax"] = None
 from salesnb.report import pages, runs, trends
 from salesnb.report.kpis import KPI_OUTPUT_TAG, read_findings, read_headline, read_recorded
 from salesnb.report.lock import DEFAULT_LOCK_WAIT_SECONDS, reports_lock
@@ -472,6 +479,12 @@ def _stop_on_signals():
             signal.signal(number, handler)
 
 
+def default_jobs() -> int:
+    """Notebooks run at once by default: one per core (each is its own kernel process, and a
+    report's own work is mostly single-threaded Python and small queries)."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
 def _execute_all(jobs: list[_Job], execution: _Execution, workers: int) -> list[NotebookResult]:
     """Run the jobs on ``workers`` threads; on a stop (signal, disk fault) kill every kernel."""
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="salesnb-run")
@@ -574,24 +587,28 @@ def _notebook_status(item: NotebookResult) -> dict:
 # ----------------------------------------------------------------------------- the run
 
 
-def run_reports(data_dir, config=None, period_start=None, period_end=None, only=None, out=None,
-                jobs: int = 1, notebooks_dir=None, reports_dir=None, *, timeout: float | None = None,
+def run_reports(data_dir=None, config=None, period_start=None, period_end=None, only=None, out=None,
+                jobs: int | None = None, notebooks_dir=None, reports_dir=None, *, timeout: float | None = None,
                 keep: int | None = None, each: str | None = None,
                 lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS, period_rule: str | None = None,
                 full_selection: bool | None = None, data_label: str | None = None,
-                plan_name: str | None = None) -> RunResult:
+                plan_name: str | None = None, backend: str | None = None) -> RunResult:
     """Validate the data, execute the report notebooks with papermill and render HTML.
 
     Parameters
     ----------
     data_dir : folder with the CRM tables (see docs/data-model.md).
+    backend : instead of a folder, a backend URL (``pyspark``, ``duckdb:///crm.duckdb``,
+        ``postgres://...``): the notebooks read, check and compute where the tables live
+        (docs/scaling.md). Passed to the notebooks as their ``backend`` parameter.
     config : playbook YAML path, or None for the kit's default playbook.
     period_start, period_end : the reporting period as ``YYYY-MM-DD`` (None: each notebook's default,
         the twelve full months up to the data's snapshot date; ``"all"``: the data's own span).
     only : notebook name(s) (file stems, e.g. ``02_conversion``) to run instead of all.
     out : the run folder; default ``<reports_dir>/<timestamp>``. With ``out`` the ``latest``
         link and retention are left alone.
-    jobs : notebooks to execute at once (each runs in its own kernel process).
+    jobs : notebooks to execute at once (each runs in its own kernel process); default
+        :func:`default_jobs`, the number of cores.
     notebooks_dir : where the notebooks are (default: the project's ``notebooks/``).
     reports_dir : where default run folders go (default: the project's ``reports/``).
     timeout : per-notebook time limit in seconds; a notebook over it is stopped and failed.
@@ -613,11 +630,13 @@ def run_reports(data_dir, config=None, period_start=None, period_end=None, only=
     :class:`RunInterrupted`; another run holding the folder too long raises
     :class:`salesnb.report.lock.LockBusyError`.
     """
+    from salesnb.data.backends import describe as describe_backend
     from salesnb.data.dataset import open_dataset
     from salesnb.data.periods import period_from_rule, resolve_period
 
     notebooks_dir = Path(notebooks_dir or DEFAULT_NOTEBOOKS_DIR).expanduser().resolve()
     reports_dir = Path(reports_dir or DEFAULT_REPORTS_DIR).expanduser().resolve()
+    jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:
         raise SalesnbError(f"--jobs must be 1 or more, not {jobs}.")
     if timeout is not None and timeout <= 0:
@@ -627,16 +646,19 @@ def run_reports(data_dir, config=None, period_start=None, period_end=None, only=
     inputs = find_notebooks(notebooks_dir, only)
     complete_set = (not only) if full_selection is None else full_selection
 
-    data_dir = Path(data_dir).expanduser().resolve()
-    # The kit never writes into the user's data (a run folder there would also be read as data).
-    runs.refuse_inside_data(Path(out) if out is not None else reports_dir,
-                            data_dir, "--out" if out is not None else "The reports folder")
+    if backend:
+        data_dir, data_label = None, data_label or describe_backend(backend)
+    else:
+        data_dir = Path(data_dir).expanduser().resolve()
+        # The kit never writes into the user's data (a run folder there would also be read as data).
+        runs.refuse_inside_data(Path(out) if out is not None else reports_dir,
+                                data_dir, "--out" if out is not None else "The reports folder")
     if out is None:
         runs.check_latest(reports_dir)  # before hours of work, not after
 
     # Validate first: bad data stops the run before any kernel starts (and warms the cache).
     config_path = Path(config).expanduser().resolve() if config is not None else None
-    dataset = open_dataset(data_dir, config_path)
+    dataset = open_dataset(data_dir, config_path, backend=backend)
     if period_start or period_end:
         period_rule = None  # dates given (e.g. on the command line) replace a plan's rule
     elif period_rule:
@@ -653,11 +675,13 @@ def run_reports(data_dir, config=None, period_start=None, period_end=None, only=
 
     # JSON-native values only: papermill writes them into the notebook as literals.
     parameters = {
-        "data_dir": str(data_dir),
+        "data_dir": str(data_dir) if data_dir else None,
         "config_path": str(config_path) if config_path else None,
         "period_start": str(period_start) if period_start else None,
         "period_end": str(period_end) if period_end else None,
     }
+    if backend:
+        parameters["backend"] = str(backend)
     progress = _Progress(len(inputs) + len(packs) * len(taking_part))
     folder_of_runs = reports_dir if out is None else Path(out).expanduser().resolve().parent
     lock = reports_lock(reports_dir, wait_seconds=lock_wait, say=progress.say) if out is None else contextlib.nullcontext(lambda run: None)
@@ -723,7 +747,7 @@ def run_reports(data_dir, config=None, period_start=None, period_end=None, only=
                 comparison=trends.compare(status, previous),
             )
             pages.write_run_pages(result, context)
-            _write_log(result.log_path, result, started=started, finished=finished, data_dir=data_dir,
+            _write_log(result.log_path, result, started=started, finished=finished, data_dir=data_dir or data_label,
                        config_path=config_path, period_label=period_label, notebooks_dir=notebooks_dir,
                        findings=findings, jobs=jobs, notes=notes)
             # Only a finished, fully successful run of the complete set, in the reports folder, becomes latest.

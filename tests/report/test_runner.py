@@ -392,3 +392,36 @@ def test_each_team_runs_the_declaring_notebooks_once_per_team_into_safe_folders(
     status = json.loads(result.status_path.read_text())
     assert [pack["folder"] for pack in status["packs"]] == ["team-west-b", "team-east"]
     assert status["state"] == "finished" and status["ok"] and status["latest"]
+
+
+def test_a_backend_run_passes_the_url_to_the_notebooks_and_reads_no_folder(tmp_path, monkeypatch):
+    import duckdb
+    import papermill
+
+    # The deals as a table of a DuckDB database file: a warehouse the runner reads in place.
+    database = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        connection.register("deals", DEALS)
+        connection.execute("CREATE TABLE opportunities AS SELECT * FROM deals")
+    fake = FakePapermill(tmp_path / "reports")
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+    url = f"duckdb://{database}"
+    result = runner.run_reports(backend=url, only=["00_summary"], notebooks_dir=FIXTURE_NOTEBOOKS,
+                                out=tmp_path / "run", jobs=1)
+    assert result.ok
+    assert fake.parameters == [{"data_dir": None, "backend": url, "config_path": None,
+                                "period_start": None, "period_end": None}]
+    assert f"data      {url}" in result.log_path.read_text()
+    # Either a folder or a backend, never both, from the command line.
+    code = cli.main(["run", "--data", str(tmp_path), "--backend", url, "--out", str(tmp_path / "run2")])
+    assert code == 2
+
+
+def test_jobs_default_to_the_cores(tmp_path, monkeypatch):
+    import papermill
+
+    data = write_dataset(tmp_path / "data", DEALS)
+    monkeypatch.setattr(papermill, "execute_notebook", FakePapermill(tmp_path / "reports"))
+    monkeypatch.setattr(runner, "default_jobs", lambda: 3)
+    result = runner.run_reports(data, only=["00_summary"], notebooks_dir=FIXTURE_NOTEBOOKS, out=tmp_path / "run")
+    assert "jobs      3" in result.log_path.read_text()

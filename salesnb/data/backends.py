@@ -1,0 +1,185 @@
+"""Where the metrics run: the embedded DuckDB (folders), or a connection to where the tables live.
+
+A dataset is either a folder of files, read by an in-process DuckDB, or a backend URL that
+Ibis connects to (``pyspark``, ``duckdb:///crm.duckdb``, ``postgres://user@host/db`` ...):
+the canonical tables are read where they live, checked there and every metric runs there;
+only results come back to pandas. This module is the one place with backend-specific
+setup; metric code never is.
+
+DuckDB settings (environment variables, read when a connection opens; docs/scaling.md):
+
+- ``SALESNB_MEMORY_LIMIT``: DuckDB's memory limit, e.g. ``4GB`` (default: a quarter of the
+  machine's memory, so two parallel notebooks and the runner fit with room to spare);
+  beyond it DuckDB spills intermediate results to disk instead of failing.
+- ``SALESNB_TEMP_DIR``: where it spills (default ``<cache>/duckdb-spill``, outside the
+  user's folders and the notebooks folder).
+- ``SALESNB_THREADS``: DuckDB threads (default: DuckDB's own, the number of cores).
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+
+from salesnb.data.cache import cache_root
+from salesnb.errors import DatasetNotFoundError
+
+# Bare names people type for a local engine.
+_BARE_NAMES = {"pyspark": "pyspark://", "spark": "pyspark://", "duckdb": "duckdb://"}
+
+
+def duckdb_memory_limit() -> str:
+    """``SALESNB_MEMORY_LIMIT`` or a quarter of the machine's physical memory."""
+    configured = os.environ.get("SALESNB_MEMORY_LIMIT", "").strip()
+    if configured:
+        return configured
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "4GB"
+    return f"{max(total // 4 // 2**20, 256)}MB"
+
+
+def duckdb_temp_dir() -> Path:
+    configured = os.environ.get("SALESNB_TEMP_DIR", "").strip()
+    return Path(configured).expanduser() if configured else cache_root() / "duckdb-spill"
+
+
+def _configure_duckdb(connection) -> None:
+    import duckdb
+
+    settings = {"memory_limit": duckdb_memory_limit(), "temp_directory": str(duckdb_temp_dir())}
+    threads = os.environ.get("SALESNB_THREADS", "").strip()
+    if threads:
+        settings["threads"] = threads
+    for name, value in settings.items():
+        try:
+            connection.con.execute(f"SET {name} = ?", [value])
+        except duckdb.Error as error:
+            raise DatasetNotFoundError(f"DuckDB refused {name} = {value!r} ({error}); check the SALESNB_* "
+                                       "settings (docs/scaling.md).") from None
+    try:
+        # No progress bar: DuckDB prints it to stdout on long queries, into logs and notebooks.
+        connection.con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:
+        pass  # inside Jupyter without ipywidgets DuckDB refuses the setting and shows no bar anyway
+
+
+def connect_duckdb(database: str = ":memory:") -> ibis.BaseBackend:
+    """DuckDB in-process (a folder dataset's engine), with the kit's memory settings."""
+    connection = ibis.duckdb.connect(database)
+    _configure_duckdb(connection)
+    return connection
+
+
+def connect(backend) -> ibis.BaseBackend:
+    """An Ibis connection for a backend URL, or the connection itself when given one.
+
+    ``pyspark`` (or ``spark``) is a local Spark session, ``duckdb:///path/crm.duckdb`` a DuckDB
+    database file, ``postgres://user:password@host:5432/database`` a PostgreSQL database, and
+    any other URL ``ibis.connect`` knows (its backend's driver must be installed).
+    """
+    if isinstance(backend, ibis.BaseBackend):
+        return backend
+    url = _BARE_NAMES.get(str(backend).strip().lower(), str(backend).strip())
+    if "://" not in url:
+        raise DatasetNotFoundError(
+            f"--backend {describe(url)!r} is not a backend URL: write e.g. 'pyspark', 'duckdb:///crm.duckdb' "
+            "or 'postgres://user@host/database' (docs/scaling.md); for a folder of files use --data."
+        )
+    scheme = url.split("://", 1)[0]
+    try:
+        if scheme == "duckdb":
+            path = urllib.parse.urlparse(url).path
+            return connect_duckdb(path if path not in ("", "/") else ":memory:")
+        if scheme == "pyspark":
+            return connect_spark(url)
+        return ibis.connect(url)
+    except ImportError as error:
+        raise DatasetNotFoundError(
+            f"The {scheme} backend needs a driver that is not installed ({error}). Install the Ibis extra, "
+            f"e.g. pip install 'ibis-framework[{scheme}]' (for Spark: pip install 'salesnb[spark]')."
+        ) from None
+    except Exception as error:  # a refused connection: a clear message, not a driver traceback
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DatasetNotFoundError(f"Cannot connect to {describe(url)} ({first}).") from None
+
+
+# A local Spark session for reports: no console progress bars (they would land in the
+# notebooks and logs), no web UI, few shuffle partitions (report queries are small).
+SPARK_DEFAULTS = {
+    "spark.ui.showConsoleProgress": "false",
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "8",
+}
+
+
+def connect_spark(url: str = "pyspark://") -> ibis.BaseBackend:
+    """The Spark session a ``pyspark://`` URL names: the active one (e.g. on a cluster, or
+    built by a test), else a local one. Query parameters are Spark settings
+    (``pyspark://?spark.master=spark://host:7077``); a path is the warehouse directory."""
+    from pyspark.sql import SparkSession
+
+    parsed = urllib.parse.urlparse(url)
+    settings = dict(urllib.parse.parse_qsl(parsed.query))
+    if parsed.path not in ("", "/"):
+        settings["spark.sql.warehouse.dir"] = str(Path(parsed.path).absolute())
+    session = SparkSession.getActiveSession()
+    if session is None:
+        builder = SparkSession.builder.appName("salesnb")
+        if "spark.master" not in settings:
+            builder = builder.master("local[*]")
+        for key, value in {**SPARK_DEFAULTS, **settings}.items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
+    return ibis.pyspark.connect(session)
+
+
+def describe(backend) -> str:
+    """The backend as people may see it in a report: the URL without user name or password."""
+    if isinstance(backend, ibis.BaseBackend):
+        return f"{backend.name} connection"
+    parsed = urllib.parse.urlparse(str(backend))
+    if not parsed.scheme:
+        return str(backend)
+    host = parsed.hostname or ""
+    if parsed.port:
+        host += f":{parsed.port}"
+    return f"{parsed.scheme}://{host}{parsed.path}"
+
+
+def is_duckdb(connection) -> bool:
+    return getattr(connection, "name", None) == "duckdb"
+
+
+def materialize(connection, name: str, expression: ir.Table) -> ir.Table:
+    """``expression`` computed once and kept in the backend, for tables many queries read.
+
+    DuckDB: a temporary table. Other engines: Ibis ``Table.cache`` (Spark persists the
+    DataFrame, SQL warehouses make a temporary table); where an engine cannot, the expression
+    itself (recomputed by each query: slower, the same numbers).
+    """
+    if is_duckdb(connection):
+        return connection.create_table(name, expression, temp=True, overwrite=True)
+    try:
+        return expression.cache()
+    except (NotImplementedError, ibis.common.exceptions.UnsupportedOperationError):
+        return expression
+
+
+def empty_table(schema: dict[str, str]) -> ir.Table:
+    """A typed table with no rows, usable on any backend (a memtable)."""
+    return ibis.memtable(ibis.schema(schema).to_pyarrow().empty_table())
+
+
+def as_count(value) -> int:
+    """A count or sum from an engine as an int: an empty group's SUM is NULL, which comes back
+    as None from DuckDB and as NaN from Spark; both are 0 rows."""
+    if value is None or value != value:
+        return 0
+    return int(value)

@@ -1,0 +1,123 @@
+"""The same metrics on two engines: what each report's metric layer returns, flattened, and
+a comparison that is exact for counts and within 1e-9 for rates and amounts.
+
+``METRIC_SETS`` names, per report, a function of (dataset, period) returning every number the
+report's metric layer gives (its KPIs and its tables). A new report's metrics are one more
+line there (the pipeline report of issue 8: ``"pipeline": pipeline_metrics``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+
+from salesnb.data.periods import Period
+from salesnb.metrics import conversion, funnel, leads, marketing
+
+PERIOD = Period(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+TOLERANCE = 1e-9
+
+
+def conversion_metrics(dataset, period: Period) -> dict:
+    return {
+        "summary": conversion.summary(dataset, period),
+        "summary_previous": conversion.summary(dataset, period.previous()),
+        "velocity": conversion.sales_velocity(dataset, period),
+        **{f"win_rates_by_{by}": conversion.win_rates(dataset, period, by=by)
+           for by in ("rep", "team", "source", "segment", "month", "quarter")},
+        "sales_cycle_by_segment": conversion.sales_cycle(dataset, period, by="segment"),
+        "open_deal_age": conversion.open_deal_age(dataset),
+        "loss_reasons": conversion.loss_reasons(dataset, period),
+        "stage_funnel": funnel.stage_funnel(dataset, period),
+        "time_in_stage": funnel.time_in_stage(dataset, period),
+        "team_filter": conversion.summary(dataset, period, team="Enterprise"),
+    }
+
+
+def lead_metrics(dataset, period: Period) -> dict:
+    return {
+        "measured_steps": leads.measured_steps(dataset),
+        "conversion": leads.lead_conversion(dataset, period),
+        "conversion_by_source": leads.lead_conversion(dataset, period, by="source"),
+        "conversion_by_month": leads.lead_conversion(dataset, period, by="month"),
+        "source_ranking": leads.source_quality_ranking(dataset, period),
+        "lead_to_won_lag": leads.lead_to_won_lag(dataset),
+        "response_speed": leads.response_speed(dataset, period),
+        "response_speed_by_rep": leads.response_speed(dataset, period, by="rep"),
+        "conversion_by_response_time": leads.conversion_by_response_time(dataset, period),
+        "leads_by_month": leads.leads_by_month(dataset, period, by="source"),
+        "volume_comparison": leads.lead_volume_comparison(dataset, period, by="source"),
+        "backlog_by_age": leads.open_lead_backlog(dataset, by="age"),
+        "backlog_by_rep": leads.open_lead_backlog(dataset, by="rep"),
+        "costs_by_campaign": marketing.marketing_costs(dataset, period, by="campaign"),
+        "total_costs": marketing.total_costs(dataset, period),
+        "pipeline_by_source": marketing.pipeline_by_source(dataset, period),
+        "pipeline_by_source_month": marketing.pipeline_by_source_month(dataset, period),
+    }
+
+
+METRIC_SETS = {
+    "conversion": conversion_metrics,
+    "leads": lead_metrics,
+    # "pipeline": pipeline_metrics,  (issue 8: the pipeline report's metrics, one line)
+}
+
+
+def _plain(value):
+    """One cell as a comparable Python value: dates and timestamps as ISO text (engines
+    differ in time-zone tagging and date types), numbers as float, missing as None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        stamp = pd.Timestamp(value)
+        stamp = stamp.tz_convert(None) if stamp.tzinfo else stamp
+        return stamp.isoformat()
+    if isinstance(value, dt.date):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) or hasattr(value, "__float__"):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def flatten(result) -> dict:
+    """``{name: value}`` for a dict or frame: a frame's cells keyed by row number and column."""
+    if isinstance(result, pd.DataFrame):
+        frame = result.reset_index(drop=True)
+        return {f"[{row}].{column}": _plain(frame.at[row, column]) for row in frame.index for column in frame.columns}
+    if isinstance(result, pd.Series):
+        return flatten(result.to_dict())
+    if isinstance(result, dict):
+        flat = {}
+        for key, value in result.items():
+            inner = flatten(value) if isinstance(value, (dict, pd.DataFrame, pd.Series)) else {"": _plain(value)}
+            flat.update({f"{key}{name}": item for name, item in inner.items()})
+        return flat
+    return {"": _plain(result)}
+
+
+def differences(expected: dict, actual: dict) -> list[str]:
+    """Every number that differs: counts (whole numbers) exactly, others within 1e-9
+    (relative, or absolute near 0); text and missing values exactly."""
+    problems = []
+    for name in sorted(set(expected) | set(actual)):
+        if name not in expected or name not in actual:
+            problems.append(f"{name}: only on {'the first' if name in expected else 'the second'} engine")
+            continue
+        left, right = expected[name], actual[name]
+        if isinstance(left, float) and isinstance(right, float):
+            if left.is_integer() and right.is_integer():
+                same = left == right
+            else:
+                same = math.isclose(left, right, rel_tol=TOLERANCE, abs_tol=TOLERANCE)
+        else:
+            same = left == right
+        if not same:
+            problems.append(f"{name}: {left!r} != {right!r}")
+    return problems

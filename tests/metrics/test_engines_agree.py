@@ -1,0 +1,106 @@
+"""The same metric code on other engines gives the same numbers as on the embedded DuckDB.
+
+The small sample is loaded where a warehouse or Spark would hold it (a DuckDB database file;
+a Spark session's tables), opened with ``open_dataset(backend=...)`` (typed and validated
+there), and every number of the lead and conversion metric layers is compared with the
+folder dataset's: counts exactly, rates and amounts within 1e-9 (``engine_fixtures``).
+
+The Spark test starts a local Spark (Java 17, ``pip install -e '.[spark]'``) and runs only
+with ``pytest --spark`` (``make test-spark``).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from salesnb import open_dataset
+from salesnb.data import backends
+from salesnb.data.model import TABLE_NAMES
+from salesnb.data.validate import errors
+from salesnb.errors import DatasetNotFoundError
+from tests.engine_fixtures import METRIC_SETS, PERIOD, differences, flatten
+
+
+@pytest.fixture(scope="module")
+def duckdb_numbers(sample_dir) -> dict:
+    """Every metric set on the folder dataset (the embedded DuckDB): the reference."""
+    dataset = open_dataset(sample_dir)
+    return {name: flatten(compute(dataset, PERIOD)) for name, compute in METRIC_SETS.items()}
+
+
+@pytest.fixture(scope="module")
+def warehouse_file(sample_dir, tmp_path_factory):
+    """The sample as tables of a DuckDB database file, typed by DuckDB's own CSV reader (as a
+    warehouse load would type them: dates, timestamps and numbers, not text)."""
+    path = tmp_path_factory.mktemp("warehouse") / "crm.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        for name in TABLE_NAMES:
+            connection.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv(?, header = true)",
+                               [str(sample_dir / f"{name}.csv")])
+    return path
+
+
+@pytest.mark.parametrize("metric_set", sorted(METRIC_SETS))
+def test_a_duckdb_database_file_gives_the_same_numbers(warehouse_file, duckdb_numbers, metric_set):
+    dataset = open_dataset(backend=f"duckdb://{warehouse_file}")
+    assert errors(dataset.findings) == []
+    assert dataset.source == f"duckdb://{warehouse_file}"
+    numbers = flatten(METRIC_SETS[metric_set](dataset, PERIOD))
+    assert len(numbers) > 50  # the comparison covers whole tables, not one figure
+    assert differences(duckdb_numbers[metric_set], numbers) == []
+
+
+def test_differences_catch_a_changed_count_and_a_drifted_rate():
+    # The comparison itself must be able to fail: one more won deal, a rate off by 1e-6.
+    reference = {"won": 320.0, "win_rate": 0.2684563758389262, "source": "Webinar"}
+    assert differences(reference, dict(reference)) == []
+    assert differences(reference, {**reference, "won": 321.0}) == ["won: 320.0 != 321.0"]
+    assert len(differences(reference, {**reference, "win_rate": 0.2684573758389262})) == 1
+    assert differences(reference, {**reference, "win_rate": 0.2684563758389262 + 1e-12}) == []
+
+
+def test_backend_url_errors_say_what_to_write(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match="is not a backend URL"):
+        open_dataset(backend="crm.duckdb")
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    with pytest.raises(DatasetNotFoundError, match="has none of the kit's tables"):
+        open_dataset(backend=f"duckdb://{empty}")
+    with pytest.raises(DatasetNotFoundError, match="Give a data folder"):
+        open_dataset()
+
+
+def test_the_backend_is_described_without_credentials():
+    assert backends.describe("postgres://analyst:s3cret@db.example:5432/crm") == "postgres://db.example:5432/crm"
+    assert backends.describe("duckdb:///srv/crm.duckdb") == "duckdb:///srv/crm.duckdb"
+
+
+# ----------------------------------------------------------------------------- Spark
+
+
+@pytest.fixture(scope="module")
+def spark_dataset(sample_dir):
+    """The sample's CSV files as tables of a local Spark session (every column text, as a raw
+    landing zone holds them), opened through the ``pyspark`` backend URL."""
+    pyspark_sql = pytest.importorskip("pyspark.sql", reason="make test-spark installs pyspark (the 'spark' extra)")
+    session = (pyspark_sql.SparkSession.builder.master("local[2]").appName("salesnb-tests")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.shuffle.partitions", "4").getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        for name in TABLE_NAMES:
+            session.read.csv(str(sample_dir / f"{name}.csv"), header=True).createOrReplaceTempView(name)
+        # The URL, as `salesnb run --backend pyspark` gives it: it picks up the active session.
+        yield open_dataset(backend="pyspark")
+    finally:
+        session.stop()
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("metric_set", sorted(METRIC_SETS))
+def test_spark_gives_the_same_numbers(spark_dataset, duckdb_numbers, metric_set):
+    assert spark_dataset.connection.name == "pyspark"
+    assert errors(spark_dataset.findings) == []
+    numbers = flatten(METRIC_SETS[metric_set](spark_dataset, PERIOD))
+    assert differences(duckdb_numbers[metric_set], numbers) == []
