@@ -52,7 +52,7 @@ def sample(
     out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder to write the sample dataset to.")],
     seed: Annotated[int, typer.Option(metavar="N", help="Random seed; the same seed gives byte-identical files.")] = 42,
     scale: Annotated[str, typer.Option(metavar="SIZE",
-                                       help="small, medium or large (about 1M deals, 10M activities).")] = "small",
+                                       help="small, medium, large (about 1M deals, 12M activities) or xlarge (10x large).")] = "small",
 ):
     """Write a realistic, deterministic sample dataset."""
     from salesnb.data.sample import generate_sample

@@ -401,3 +401,59 @@ def test_crm_probability_is_a_share_mostly_the_playbook_default(raw):
     open_deals = ~closed
     overridden = (opportunities.loc[open_deals, "probability"] != default[open_deals]).mean()
     assert 0.05 < overridden < 0.35  # reps changed some, most keep the stage default
+
+
+# ----------------------------------------------------------------------------- shards (large, xlarge)
+
+
+@pytest.fixture(scope="module")
+def sharded_sample(tmp_path_factory):
+    """A three-shard scale of small shards, made the way large and xlarge are (one shard at
+    a time, appended to the files)."""
+    from salesnb.data import sample
+
+    patch = pytest.MonkeyPatch()
+    patch.setitem(sample.SCALES, "sharded_test", dict(reps=10, accounts=300, leads=2_000, outbound_deals=100, shards=3))
+    folder = tmp_path_factory.mktemp("sharded")
+    generate_sample(folder, seed=42, scale="sharded_test")
+    again = tmp_path_factory.mktemp("sharded_again")
+    generate_sample(again, seed=42, scale="sharded_test")
+    yield folder, again
+    patch.undo()
+
+
+def test_sharded_scales_are_parquet_and_byte_identical(sharded_sample):
+    folder, again = sharded_sample
+    assert sorted(path.name for path in folder.iterdir()) == sorted(f"{name}.parquet" for name in TABLE_NAMES)
+    for name in TABLE_NAMES:
+        assert (folder / f"{name}.parquet").read_bytes() == (again / f"{name}.parquet").read_bytes(), name
+
+
+def test_shards_have_their_own_ids_and_every_reference_resolves(sharded_sample):
+    folder, _ = sharded_sample
+    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLE_NAMES}
+    deals, reps = tables["opportunities"], tables["reps"]
+    # Three shards of 10 reps and 4 managers each, IDs tagged with their shard.
+    assert len(reps) == 3 * 14 and reps["rep_id"].is_unique
+    assert sorted(reps["rep_id"].str[1:3].unique()) == ["00", "01", "02"]
+    for name in ("opportunities", "leads", "accounts", "activities", "orders"):
+        key = TABLES[name].key
+        assert tables[name][key].is_unique, name
+        assert tables[name][key].str.contains(r"^[A-Z]+0[0-2]-\d+$").all(), name
+    assert deals["rep_id"].isin(reps["rep_id"]).all()
+    assert deals["account_id"].isin(tables["accounts"]["account_id"]).all()
+    linked = tables["leads"]["opportunity_id"].dropna()
+    assert linked.isin(deals["opportunity_id"]).all()
+    # A deal's rep, account and lead come from the deal's own shard.
+    assert (deals["opportunity_id"].str[1:3] == deals["rep_id"].str[1:3]).all()
+    # Spend: one row per month, source and campaign, the shards' spend added up.
+    spend = tables["marketing_spend"]
+    assert not spend.duplicated(["month", "source", "campaign"]).any()
+    assert (spend["amount"] > 0).all()
+
+
+def test_a_sharded_sample_passes_validation(sharded_sample):
+    folder, _ = sharded_sample
+    dataset = open_dataset(folder)
+    assert errors(dataset.findings) == []
+    assert dataset.as_of.isoformat() == SNAPSHOT

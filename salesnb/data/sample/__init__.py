@@ -96,10 +96,12 @@ __all__ = [
 ]
 
 SCALES = {
-    # reps (quota-carrying), accounts, leads, deals created directly by outbound prospecting
+    # reps (quota-carrying), accounts, leads, deals created directly by outbound prospecting;
+    # with ``shards``, each size is one shard's and the company is that many shards (below).
     "small": dict(reps=18, accounts=600, leads=8_000, outbound_deals=450),
     "medium": dict(reps=150, accounts=6_000, leads=80_000, outbound_deals=4_500),
-    "large": dict(reps=1_800, accounts=300_000, leads=4_000_000, outbound_deals=225_000),
+    "large": dict(reps=225, accounts=37_500, leads=500_000, outbound_deals=28_125, shards=8),
+    "xlarge": dict(reps=225, accounts=37_500, leads=500_000, outbound_deals=28_125, shards=80),
 }
 
 
@@ -111,37 +113,125 @@ def generate_sample(out_dir, seed: int = 42, scale: str = "small", file_format: 
     out_dir : folder to write to (created if needed). Files of the same tables in the other
         format are removed, so the loader cannot pick up a stale copy.
     seed : random seed; the same seed and scale give byte-identical files.
-    scale : ``small`` (about 2,000 deals), ``medium`` (10x) or ``large`` (about 1M deals and
-        10M activities, written as Parquet).
-    file_format : ``csv`` or ``parquet``; by default CSV, except Parquet for ``large``.
+    scale : ``small`` (about 2,000 deals), ``medium`` (10x), ``large`` (about 1M deals and
+        12M activities) or ``xlarge`` (10x large), the last two written as Parquet.
+    file_format : ``csv`` or ``parquet``; by default CSV, except Parquet for ``large`` and ``xlarge``.
+
+    ``large`` and ``xlarge`` are made of shards (regional business units: their own reps,
+    accounts, leads and deals, IDs tagged with the shard, e.g. ``O03-000123``), each drawn
+    from its own generator seeded with (seed, shard) and appended to the files before the
+    next is made, so memory stays that of one shard whatever the scale.
     """
     if scale not in SCALES:
         raise SalesnbError(f"Unknown sample scale {scale!r}; use one of {', '.join(SCALES)}.")
-    file_format = file_format or ("parquet" if scale == "large" else "csv")
+    file_format = file_format or ("parquet" if SCALES[scale].get("shards") else "csv")
     if file_format not in ("csv", "parquet"):
         raise SalesnbError(f"Unknown file format {file_format!r}; use csv or parquet.")
-    frames = build_sample(seed=seed, scale=scale)
     folder = Path(out_dir).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
-    for name in TABLE_NAMES:
-        _write_table(frames[name], name, folder, file_format)
+    shards = SCALES[scale].get("shards")
+    if not shards:
+        frames = build_sample(seed=seed, scale=scale)
+        for name in TABLE_NAMES:
+            _write_table(frames[name], name, folder, file_format)
+        return list(TABLE_NAMES)
+    writers = {name: _TableWriter(name, folder, file_format) for name in TABLE_NAMES}
+    spend = []
+    try:
+        for shard in range(shards):
+            frames = build_sample(seed=seed, scale=scale, shard=shard)
+            spend.append(frames.pop("marketing_spend"))  # one row per month and campaign, summed below
+            for name, frame in frames.items():
+                writers[name].append(frame)
+            del frames
+        writers["marketing_spend"].append(_summed_spend(spend))
+        for writer in writers.values():
+            writer.finish()
+    finally:
+        for writer in writers.values():
+            writer.abandon()
     return list(TABLE_NAMES)
 
 
-def build_sample(seed: int = 42, scale: str = "small") -> dict[str, pd.DataFrame]:
-    """The sample tables as pandas frames, times still as ``datetime64`` values."""
+def build_sample(seed: int = 42, scale: str = "small", shard: int | None = None) -> dict[str, pd.DataFrame]:
+    """The sample tables as pandas frames, times still as ``datetime64`` values; for a
+    sharded scale, the tables of one ``shard``."""
     sizes = SCALES[scale]
-    rng = np.random.default_rng(seed)
-    reps = make_reps(rng, sizes["reps"])
-    accounts = make_accounts(rng, sizes["accounts"])
-    leads = make_leads(rng, sizes["leads"], accounts, reps)
-    deals = make_deals(rng, leads, accounts, reps, sizes["outbound_deals"])
+    if sizes.get("shards") and shard is None:
+        raise SalesnbError(f"The {scale} sample is built one shard at a time: pass shard=0..{sizes['shards'] - 1}.")
+    rng = np.random.default_rng(seed if shard is None else [seed, shard])
+    tag = "" if shard is None else f"{shard:02d}-"
+    reps = tagged(make_reps(rng, sizes["reps"]), tag, "rep_id", "manager_id")
+    accounts = tagged(make_accounts(rng, sizes["accounts"]), tag, "account_id")
+    leads = tagged(make_leads(rng, sizes["leads"], accounts, reps), tag, "lead_id")
+    deals = tagged(make_deals(rng, leads, accounts, reps, sizes["outbound_deals"]), tag, "opportunity_id")
     history, current = make_history(deals)
     activities = make_activities(rng, deals, current, leads, reps)
     orders = make_orders(rng, deals, current, accounts)
     quotas = make_quotas(reps, deals, current)
     spend = make_marketing_spend(rng, leads)
-    return to_frames(rng, reps, accounts, leads, deals, history, current, activities, orders, quotas, spend)
+    return to_frames(rng, reps, accounts, leads, deals, history, current, activities, orders, quotas, spend, tag=tag)
+
+
+def tagged(columns: dict, tag: str, *id_columns: str) -> dict:
+    """IDs of one shard made unique across shards: ``O000123`` -> ``O03-000123``."""
+    if not tag:
+        return columns
+    columns = dict(columns)
+    for name in id_columns:
+        values = np.array(columns[name], dtype=object)
+        present = pd.notna(values)
+        values[present] = [value[:1] + tag + value[1:] for value in values[present]]
+        columns[name] = values
+    return columns
+
+
+def _summed_spend(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    spend = pd.concat(frames, ignore_index=True)
+    summed = spend.groupby(["month", "source", "campaign"], as_index=False, sort=True)["amount"].sum()
+    return summed.assign(amount=summed["amount"].round(2))[TABLES["marketing_spend"].column_names]
+
+
+class _TableWriter:
+    """One table's file written shard by shard: Parquet row groups appended with one
+    writer, or CSV rows appended after one header; atomic (a partial file is renamed at the end)."""
+
+    def __init__(self, name: str, folder: Path, file_format: str):
+        self.name, self.folder, self.file_format = name, folder, file_format
+        self.suffix = ".csv" if file_format == "csv" else ".parquet"
+        self.staging = folder / f".{name}{self.suffix}.partial"
+        self.writer = None
+        self.schema = None
+        self.rows = 0
+
+    def append(self, frame: pd.DataFrame) -> None:
+        if self.file_format == "csv":
+            _text_frame(frame, self.name).to_csv(self.staging, index=False, lineterminator="\n", encoding="utf-8",
+                                                 mode="a" if self.rows else "w", header=not self.rows)
+        else:
+            import pyarrow.parquet as pq
+
+            table = _arrow_table(frame, self.name)
+            if self.writer is None:
+                self.schema = table.schema
+                self.writer = pq.ParquetWriter(self.staging, self.schema, compression="zstd")
+            self.writer.write_table(table.cast(self.schema))
+        self.rows += len(frame)
+
+    def finish(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        os.replace(self.staging, self.folder / f"{self.name}{self.suffix}")
+        other = self.folder / f"{self.name}{'.parquet' if self.suffix == '.csv' else '.csv'}"
+        if other.exists():
+            other.unlink()
+
+    def abandon(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        self.staging.unlink(missing_ok=True)
 
 
 def _write_table(frame: pd.DataFrame, name: str, folder: Path, file_format: str) -> None:
@@ -153,19 +243,25 @@ def _write_table(frame: pd.DataFrame, name: str, folder: Path, file_format: str)
     if file_format == "csv":
         _text_frame(frame, name).to_csv(staging, index=False, lineterminator="\n", encoding="utf-8")
     else:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
-        for position, column in enumerate(TABLES[name].columns):
-            if column.type == "date":  # calendar dates as Parquet dates, not timestamps
-                table = table.set_column(position, column.name, table[column.name].cast(pa.date32()))
-            elif pa.types.is_dictionary(table.schema.field(position).type):  # categorical -> plain text
-                table = table.set_column(position, column.name, table[column.name].cast(pa.large_string()))
-        pq.write_table(table, staging, compression="zstd")
+        pq.write_table(_arrow_table(frame, name), staging, compression="zstd")
     os.replace(staging, target)
     if other.exists():
         other.unlink()
+
+
+def _arrow_table(frame: pd.DataFrame, name: str):
+    """The frame as Arrow: calendar dates as Parquet dates, categoricals as plain text."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    for position, column in enumerate(TABLES[name].columns):
+        if column.type == "date":  # calendar dates as Parquet dates, not timestamps
+            table = table.set_column(position, column.name, table[column.name].cast(pa.date32()))
+        elif pa.types.is_dictionary(table.schema.field(position).type):  # categorical -> plain text
+            table = table.set_column(position, column.name, table[column.name].cast(pa.large_string()))
+    return table
 
 
 def _text_frame(frame: pd.DataFrame, name: str) -> pd.DataFrame:

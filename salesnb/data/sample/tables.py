@@ -45,7 +45,8 @@ def _crm_probability(rng, current):
     return np.where(overridden, adjusted, probability)
 
 
-def to_frames(rng, reps, accounts, leads, deals, history, current, activities, orders, quotas, spend):
+def to_frames(rng, reps, accounts, leads, deals, history, current, activities, orders, quotas, spend, tag=""):
+    """The model's tables; ``tag`` marks the IDs numbered here (activities, orders) with a shard."""
     frames = {}
     frames["reps"] = pd.DataFrame({
         "rep_id": reps["rep_id"], "rep_name": reps["rep_name"], "team": reps["team"],
@@ -96,7 +97,7 @@ def to_frames(rng, reps, accounts, leads, deals, history, current, activities, o
         "amount": history["amount"].to_numpy(), "close_date": _date(history["close"].to_numpy()),
     })
     frames["activities"] = pd.DataFrame({
-        "activity_id": numbered_ids("ACT", len(activities)), "rep_id": _pick(reps["rep_id"], activities["rep"].to_numpy()),
+        "activity_id": numbered_ids("ACT" + tag, len(activities)), "rep_id": _pick(reps["rep_id"], activities["rep"].to_numpy()),
         "type": _pick(ACTIVITY_TYPES, activities["type"].to_numpy()),
         "occurred_at": _stamp(activities["time"].to_numpy()),
         "lead_id": _pick(leads["lead_id"], activities["lead"].to_numpy()),
@@ -104,7 +105,7 @@ def to_frames(rng, reps, accounts, leads, deals, history, current, activities, o
         "account_id": _pick(accounts["account_id"], activities["account"].to_numpy()),
     })
     frames["orders"] = pd.DataFrame({
-        "order_id": numbered_ids("ORD", len(orders)), "account_id": _pick(accounts["account_id"], orders["account"].to_numpy()),
+        "order_id": numbered_ids("ORD" + tag, len(orders)), "account_id": _pick(accounts["account_id"], orders["account"].to_numpy()),
         "ordered_at": _date(orders["day"].to_numpy()), "amount": orders["amount"].to_numpy(),
         "product": _pick(PRODUCTS, orders["product"].to_numpy()),
         "opportunity_id": _pick(deals["opportunity_id"], orders["deal"].to_numpy()),
