@@ -1,18 +1,19 @@
-"""Engine benchmark: the kit's Ibis-on-DuckDB metrics against a plain pandas baseline.
+"""Engine benchmark: the kit's metric layer (Ibis on DuckDB) against a plain pandas
+baseline and against hand-written DuckDB SQL for the same metrics.
 
-Both compute the same conversion numbers (win rate by rep, sales cycle, stage funnel from
-history) on the same generated dataset, each in its own process so peak memory is its own.
-The comparison is within one run on one machine: timings on shared machines are noisy,
-so read the ratio, not the seconds, and never turn this into a test assertion.
+All three compute the same conversion numbers (win rate by rep, sales cycle, stage funnel
+from history) on the same generated dataset, each in its own process so peak memory is its
+own, alternating so load changes hit all alike; their results must agree. The comparison is
+within one run on one machine: timings on shared machines are noisy, so read the ratios,
+not the seconds, and never turn this into a test assertion.
 
-    python benchmarks/bench_engine.py [--scale small|medium|large] [--repeat 3]
+    python benchmarks/bench_engine.py [--scale small|medium|large|xlarge] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -76,15 +77,58 @@ def run_pandas(folder: str) -> dict:
     return {"reps": len(by_rep), "median_cycle": float(median_cycle), "reached_second_stage": int((furthest >= 1).sum())}
 
 
+def _source(folder: Path, name: str) -> str:
+    parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
+    return f"read_parquet('{parquet}')" if parquet.exists() else f"read_csv('{csv}', header = true)"
+
+
+def run_sql(folder: str) -> dict:
+    """The same three numbers as one hand-written DuckDB SQL script (what an analyst fluent
+    in SQL would write against the files, with no typing or validation)."""
+    import duckdb
+
+    from salesnb.data.playbook import load_playbook
+
+    folder = Path(folder)
+    playbook = load_playbook()
+    won, lost = playbook.won_stages[0], playbook.lost_stages[0]
+    positions = " ".join(f"WHEN '{name}' THEN {index}" for index, name in enumerate(playbook.open_stages))
+    positions += f" WHEN '{won}' THEN {len(playbook.open_stages)}"
+    connection = duckdb.connect()
+    connection.execute(f"CREATE VIEW opportunities AS SELECT * FROM {_source(folder, 'opportunities')}")
+    connection.execute(f"CREATE VIEW history AS SELECT * FROM {_source(folder, 'opportunity_history')}")
+    window = f"BETWEEN DATE '{START}' AND DATE '{END}'"
+    reps = connection.execute(f"""
+        SELECT count(*) FROM (
+            SELECT rep_id, sum((stage = '{won}')::INT) AS won, count(*) AS closed FROM opportunities
+            WHERE stage IN ('{won}', '{lost}') AND close_date::DATE {window} GROUP BY rep_id)""").fetchone()[0]
+    median_cycle = connection.execute(f"""
+        SELECT median(close_date::DATE - created_at::DATE) FROM opportunities
+        WHERE stage = '{won}' AND close_date::DATE {window}""").fetchone()[0]
+    reached = connection.execute(f"""
+        WITH cohort AS (SELECT opportunity_id, stage FROM opportunities WHERE created_at::DATE {window}),
+        stages AS (SELECT opportunity_id, stage FROM cohort
+                   UNION ALL SELECT h.opportunity_id, h.stage FROM history h SEMI JOIN cohort USING (opportunity_id)),
+        furthest AS (SELECT opportunity_id, coalesce(max(CASE stage {positions} END), 0) AS position
+                     FROM stages GROUP BY opportunity_id)
+        SELECT count(*) FROM furthest WHERE position >= 1""").fetchone()[0]
+    return {"reps": int(reps), "median_cycle": float(median_cycle), "reached_second_stage": int(reached)}
+
+
+ENGINES = {"ibis": run_ibis, "pandas": run_pandas, "sql": run_sql}
+
+
 def _child(engine: str, folder: str) -> None:
     # Imports are not what is compared: load them before the clock starts.
     import pandas  # noqa: F401
+
+    import duckdb  # noqa: F401
 
     import salesnb.metrics.conversion  # noqa: F401
     import salesnb.metrics.funnel  # noqa: F401
 
     started = time.perf_counter()
-    result = (run_ibis if engine == "ibis" else run_pandas)(folder)
+    result = ENGINES[engine](folder)
     elapsed = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"engine": engine, "seconds": elapsed, "peak_mb": peak_mb, "result": result}))
@@ -92,39 +136,41 @@ def _child(engine: str, folder: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", default="medium", choices=["small", "medium", "large"])
+    parser.add_argument("--scale", default="medium", choices=["small", "medium", "large", "xlarge"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
         return
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from common import environment, machine_note, sample_folder
+
+    folder = sample_folder(args.scale)
+    print(f"# {machine_note()}", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch) / "data"
-        started = time.perf_counter()
-        # In its own process: a child forked from a process that held the generated data
-        # would inherit its peak memory (ru_maxrss) and spoil the comparison.
-        subprocess.run([sys.executable, "-c", "import sys; from salesnb.data.sample import generate_sample; "
-                        "generate_sample(sys.argv[1], seed=42, scale=sys.argv[2])", str(folder), args.scale],
-                       check=True, cwd=str(ROOT))
-        print(f"generated {args.scale} sample in {time.perf_counter() - started:.1f} s")
-        env = {**os.environ, "SALESNB_CACHE_DIR": str(Path(scratch) / "cache")}
-        # Warm the Parquet cache once so every timed ibis run measures the metrics, not the CSV conversion.
+        env = environment(SALESNB_CACHE_DIR=Path(scratch) / "cache")
+        # Warm the Parquet cache once so every timed ibis run measures the metrics, not the conversion.
         subprocess.run([sys.executable, __file__, "--child", "ibis", str(folder)], env=env, check=True, capture_output=True)
         rows = []
         for _ in range(args.repeat):
-            for engine in ("ibis", "pandas"):
+            for engine in ENGINES:
                 out = subprocess.run([sys.executable, __file__, "--child", engine, str(folder)], env=env,
                                      check=True, capture_output=True, text=True).stdout
                 rows.append(json.loads(out.strip().splitlines()[-1]))
-        best = {engine: min((r for r in rows if r["engine"] == engine), key=lambda r: r["seconds"]) for engine in ("ibis", "pandas")}
-        assert best["ibis"]["result"]["reps"] == best["pandas"]["result"]["reps"], "engines disagree"
-        assert abs(best["ibis"]["result"]["median_cycle"] - best["pandas"]["result"]["median_cycle"]) < 1e-9, "engines disagree"
-        assert best["ibis"]["result"]["reached_second_stage"] == best["pandas"]["result"]["reached_second_stage"], "engines disagree"
-        for engine, row in best.items():
-            print(f"{engine:7s} best of {args.repeat}: {row['seconds']:.2f} s, peak {row['peak_mb']:.0f} MB")
-        print(f"speed-up ibis/duckdb vs pandas: {best['pandas']['seconds'] / best['ibis']['seconds']:.2f}x; "
-              f"memory ratio: {best['ibis']['peak_mb'] / best['pandas']['peak_mb']:.2f}")
+                print(json.dumps(rows[-1]), flush=True)
+    best = {engine: min((r for r in rows if r["engine"] == engine), key=lambda r: r["seconds"]) for engine in ENGINES}
+    for engine in ("pandas", "sql"):
+        ours, theirs = best["ibis"]["result"], best[engine]["result"]
+        assert ours["reps"] == theirs["reps"], f"ibis and {engine} disagree"
+        assert abs(ours["median_cycle"] - theirs["median_cycle"]) < 1e-9, f"ibis and {engine} disagree"
+        assert ours["reached_second_stage"] == theirs["reached_second_stage"], f"ibis and {engine} disagree"
+    summary = {"bench": "engine", "scale": args.scale, "repeat": args.repeat, "machine": machine_note(),
+               **{f"{engine}_seconds": row["seconds"] for engine, row in best.items()},
+               **{f"{engine}_peak_mb": row["peak_mb"] for engine, row in best.items()},
+               "speedup_vs_pandas": best["pandas"]["seconds"] / best["ibis"]["seconds"],
+               "ratio_to_sql": best["ibis"]["seconds"] / best["sql"]["seconds"]}
+    print(json.dumps(summary), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,84 @@
+"""What every benchmark script shares: the machine note, timing a command in its own
+process with its peak memory, medians, and the sample data of a scale.
+
+Timings on a shared machine are noisy: every figure is taken in the same run as what it is
+compared with, each engine or command in its own process, and the machine's load is noted.
+Nothing here is a test: no figure is ever asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SALESNB = [sys.executable, "-m", "salesnb.cli"]
+
+
+def machine_note() -> str:
+    """Cores, memory, load average and versions: printed with every set of figures."""
+    import duckdb
+    import ibis
+
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (f"{os.cpu_count()} cores, {memory_gb:.0f} GB, load average {load}; Python {platform.python_version()}, "
+            f"DuckDB {duckdb.__version__}, Ibis {ibis.__version__}")
+
+
+def environment(**extra) -> dict:
+    """The child's environment: this checkout first on the import path."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, **{key: str(value) for key, value in extra.items()}}
+
+
+def timed(command: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
+    """Run ``command`` to completion in its own process: wall seconds, and the peak resident
+    memory (MB) of the largest process it started (itself or a child such as a kernel)."""
+    # ru_maxrss of RUSAGE_CHILDREN is the largest of the children waited for so far: take the
+    # figure in a fresh helper process so earlier commands do not count.
+    helper = (
+        "import json, resource, subprocess, sys, time\n"
+        "started = time.perf_counter()\n"
+        "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "seconds = time.perf_counter() - started\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+        "print(json.dumps({'seconds': seconds, 'peak_mb': peak, 'code': done.returncode,"
+        " 'stdout': done.stdout[-4000:], 'stderr': done.stderr[-4000:]}))\n"
+    )
+    finished = subprocess.run([sys.executable, "-c", helper, *command], env=env or environment(),
+                              cwd=str(cwd or ROOT), capture_output=True, text=True, check=True)
+    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    if result["code"] != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({result['code']}):\n{result['stderr']}")
+    return result
+
+
+def median_of(runs: list[dict], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def sample_folder(scale: str, data_root: Path | None = None) -> Path:
+    """The sample of ``scale`` (seed 42), generated once into ``data/bench/<scale>`` (git-ignored)."""
+    folder = (data_root or ROOT / "data" / "bench") / scale
+    if not (folder / ".complete").is_file():
+        started = time.perf_counter()
+        timed([*SALESNB, "sample", "--out", str(folder), "--scale", scale, "--seed", "42"])
+        (folder / ".complete").write_text(f"{time.perf_counter() - started:.1f} s\n")
+    return folder
+
+
+def peak_mb_self() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def print_json(payload: dict) -> None:
+    print(json.dumps(payload), flush=True)
