@@ -90,7 +90,8 @@ def spark_dataset(sample_dir):
     session.sparkContext.setLogLevel("ERROR")
     try:
         for name in TABLE_NAMES:
-            session.read.csv(str(sample_dir / f"{name}.csv"), header=True).createOrReplaceTempView(name)
+            # The canonical CSV doubles a quote inside a quoted value ("" as in RFC 4180).
+            session.read.csv(str(sample_dir / f"{name}.csv"), header=True, escape='"').createOrReplaceTempView(name)
         # The URL, as `salesnb run --backend pyspark` gives it: it picks up the active session.
         yield open_dataset(backend="pyspark")
     finally:
