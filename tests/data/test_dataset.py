@@ -163,3 +163,23 @@ def test_a_row_with_extra_fields_is_named_by_its_line(tmp_path):
     )
     with pytest.raises(DatasetNotFoundError, match="line 3 has 7 fields where the header has 5"):
         open_dataset(tmp_path)
+
+
+def test_a_second_open_of_unchanged_files_reuses_the_data_date_and_its_checks(folder, monkeypatch):
+    # GOOD's latest dated event is the close of deal 008 on 2025-03-01 (009's close date
+    # 2025-05-01 is a plan: open deals do not date the data); an activity on 2025-06-01
+    # comes after it and is warned.
+    (folder / "activities.csv").write_text("activity_id,type,occurred_at\nA1,call,2025-06-01 10:00:00\n")
+    first = open_dataset(folder)
+    warned = [finding.message for finding in first.findings if finding.check == "after_data_date"]
+    assert first.as_of.isoformat() == "2025-03-01" and len(warned) == 1
+
+    from salesnb.data.dataset import Dataset
+
+    def no_queries(self):
+        raise AssertionError("the data date's checks ran again on unchanged files")
+
+    monkeypatch.setattr(Dataset, "events_after_as_of", no_queries)
+    second = open_dataset(folder)
+    assert second.as_of == first.as_of
+    assert [finding.message for finding in second.findings if finding.check == "after_data_date"] == warned
