@@ -26,7 +26,7 @@ import ibis
 import ibis.expr.types as ir
 
 from salesnb.data.cache import cache_root
-from salesnb.errors import DatasetNotFoundError
+from salesnb.errors import ConfigError, DatasetNotFoundError
 
 # Bare names people type for a local engine.
 _BARE_NAMES = {"pyspark": "pyspark://", "spark": "pyspark://", "duckdb": "duckdb://"}
@@ -60,8 +60,8 @@ def _configure_duckdb(connection) -> None:
         try:
             connection.con.execute(f"SET {name} = ?", [value])
         except duckdb.Error as error:
-            raise DatasetNotFoundError(f"DuckDB refused {name} = {value!r} ({error}); check the SALESNB_* "
-                                       "settings (docs/scaling.md).") from None
+            raise ConfigError(f"DuckDB refused {name} = {value!r} ({str(error).strip().splitlines()[0]}); check "
+                              "SALESNB_MEMORY_LIMIT, SALESNB_TEMP_DIR and SALESNB_THREADS (docs/scaling.md).") from None
     try:
         # No progress bar: DuckDB prints it to stdout on long queries, into logs and notebooks.
         connection.con.execute("SET enable_progress_bar = false")
