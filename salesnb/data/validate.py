@@ -524,10 +524,11 @@ def check_references(typed_tables: dict[str, ir.Table]) -> list[Finding]:
             if target is None or target not in typed_tables or column.name not in table.columns:
                 continue
             key = TABLES[target].key
-            known = typed_tables[target].select(known_reference_id=typed_tables[target][key]).distinct()
-            joined = table.select(column.name).left_join(known, table[column.name] == known["known_reference_id"])
-            orphans = joined.filter(joined[column.name].notnull() & joined["known_reference_id"].isnull())
-            count = int(orphans.count().execute())
+            known = typed_tables[target].select(known_reference_id=typed_tables[target][key])
+            # An anti-join: the rows whose ID has no match, without building the joined rows.
+            referencing = table.select(column.name).filter(table[column.name].notnull())
+            orphans = referencing.anti_join(known, referencing[column.name] == known["known_reference_id"])
+            count = as_count(orphans.count().execute())
             if not count:
                 continue
             values = (orphans.group_by(column.name).aggregate(rows=orphans.count())
