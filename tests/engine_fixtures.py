@@ -14,7 +14,7 @@ import math
 import pandas as pd
 
 from salesnb.data.periods import Period
-from salesnb.metrics import conversion, funnel, leads, marketing
+from salesnb.metrics import conversion, findings, funnel, leads, marketing
 
 PERIOD = Period(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
 TOLERANCE = 1e-9
@@ -33,6 +33,7 @@ def conversion_metrics(dataset, period: Period) -> dict:
         "stage_funnel": funnel.stage_funnel(dataset, period),
         "time_in_stage": funnel.time_in_stage(dataset, period),
         "team_filter": conversion.summary(dataset, period, team="Enterprise"),
+        "findings": findings.sentences(findings.conversion_findings(dataset, period)),
     }
 
 
@@ -55,6 +56,7 @@ def lead_metrics(dataset, period: Period) -> dict:
         "total_costs": marketing.total_costs(dataset, period),
         "pipeline_by_source": marketing.pipeline_by_source(dataset, period),
         "pipeline_by_source_month": marketing.pipeline_by_source_month(dataset, period),
+        "findings": findings.sentences(findings.lead_generation_findings(dataset, period)),
     }
 
 
@@ -93,10 +95,12 @@ def flatten(result) -> dict:
         return {f"[{row}].{column}": _plain(frame.at[row, column]) for row in frame.index for column in frame.columns}
     if isinstance(result, pd.Series):
         return flatten(result.to_dict())
+    if isinstance(result, list):  # e.g. the findings' sentences, numbers formatted in them
+        return flatten({f"[{index}]": item for index, item in enumerate(result)})
     if isinstance(result, dict):
         flat = {}
         for key, value in result.items():
-            inner = flatten(value) if isinstance(value, (dict, pd.DataFrame, pd.Series)) else {"": _plain(value)}
+            inner = flatten(value) if isinstance(value, (dict, list, pd.DataFrame, pd.Series)) else {"": _plain(value)}
             flat.update({f"{key}{name}": item for name, item in inner.items()})
         return flat
     return {"": _plain(result)}
