@@ -69,9 +69,9 @@ def _configure_duckdb(connection) -> None:
         pass  # inside Jupyter without ipywidgets DuckDB refuses the setting and shows no bar anyway
 
 
-def connect_duckdb(database: str = ":memory:") -> ibis.BaseBackend:
+def connect_duckdb(database: str = ":memory:", read_only: bool = False) -> ibis.BaseBackend:
     """DuckDB in-process (a folder dataset's engine), with the kit's memory settings."""
-    connection = ibis.duckdb.connect(database)
+    connection = ibis.duckdb.connect(database, read_only=read_only)
     _configure_duckdb(connection)
     return connection
 
@@ -95,7 +95,11 @@ def connect(backend) -> ibis.BaseBackend:
     try:
         if scheme == "duckdb":
             path = urllib.parse.urlparse(url).path
-            return connect_duckdb(path if path not in ("", "/") else ":memory:")
+            if path in ("", "/"):
+                return connect_duckdb()
+            # Read-only: the kit never writes into a user's database, and only read-only
+            # connections can be shared by the runner and its parallel notebooks.
+            return connect_duckdb(path, read_only=True)
         if scheme == "pyspark":
             return connect_spark(url)
         return ibis.connect(url)

@@ -46,6 +46,8 @@ def test_a_duckdb_database_file_gives_the_same_numbers(warehouse_file, duckdb_nu
     dataset = open_dataset(backend=f"duckdb://{warehouse_file}")
     assert errors(dataset.findings) == []
     assert dataset.source == f"duckdb://{warehouse_file}"
+    # Opened read-only: the runner and its notebooks hold the same file at once.
+    assert open_dataset(backend=f"duckdb://{warehouse_file}").has("opportunities")
     numbers = flatten(METRIC_SETS[metric_set](dataset, PERIOD))
     assert len(numbers) > 50  # the comparison covers whole tables, not one figure
     assert differences(duckdb_numbers[metric_set], numbers) == []
