@@ -53,6 +53,15 @@ def test_a_duckdb_database_file_gives_the_same_numbers(warehouse_file, duckdb_nu
     assert differences(duckdb_numbers[metric_set], numbers) == []
 
 
+def test_validate_command_checks_the_tables_where_they_live(warehouse_file, capsys):
+    from salesnb import cli
+
+    assert cli.main(["validate", "--backend", f"duckdb://{warehouse_file}"]) == 0
+    assert "Checked opportunities, opportunity_history, reps" in capsys.readouterr().out
+    assert cli.main(["validate"]) == 2  # neither --data nor --backend
+    assert "Give either --data FOLDER or --backend URL" in capsys.readouterr().err
+
+
 def test_differences_catch_a_changed_count_and_a_drifted_rate():
     # The comparison itself must be able to fail: one more won deal, a rate off by 1e-6.
     reference = {"won": 320.0, "win_rate": 0.2684563758389262, "source": "Webinar"}

@@ -425,3 +425,17 @@ def test_jobs_default_to_the_cores(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "default_jobs", lambda: 3)
     result = runner.run_reports(data, only=["00_summary"], notebooks_dir=FIXTURE_NOTEBOOKS, out=tmp_path / "run")
     assert "jobs      3" in result.log_path.read_text()
+
+
+def test_the_runner_process_skips_jsonschemas_slow_optional_import_and_still_checks_notebooks():
+    import subprocess
+    import sys
+
+    # rfc3987_syntax builds a grammar on import (2-4 s per run); nbformat's checks never need it.
+    # The runner first, as `salesnb run` imports it, then nbformat checking a notebook.
+    code = ("import sys, salesnb.report.runner, nbformat\n"
+            "nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')]))\n"
+            "print(sys.modules.get('rfc3987_syntax', 'absent'))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert done.stdout.strip() == "None"
