@@ -457,3 +457,19 @@ def test_a_sharded_sample_passes_validation(sharded_sample):
     dataset = open_dataset(folder)
     assert errors(dataset.findings) == []
     assert dataset.as_of.isoformat() == SNAPSHOT
+
+
+def test_a_sharded_scale_as_csv_has_one_header_and_every_shards_rows(sharded_sample, tmp_path):
+    from salesnb.data import sample
+
+    folder, _ = sharded_sample
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sample.SCALES, "sharded_test", dict(reps=10, accounts=300, leads=2_000, outbound_deals=100, shards=3))
+        generate_sample(tmp_path, seed=42, scale="sharded_test", file_format="csv")
+    for name in ("reps", "leads", "activities"):
+        text = (tmp_path / f"{name}.csv").read_text(encoding="utf-8")
+        header = ",".join(TABLES[name].column_names)
+        assert text.count(header) == 1, name
+        as_csv = pd.read_csv(tmp_path / f"{name}.csv", dtype=str, keep_default_na=False)
+        assert len(as_csv) == len(pd.read_parquet(folder / f"{name}.parquet")), name
+    assert not list(tmp_path.glob(".*.partial"))
