@@ -586,7 +586,7 @@ def lost_amount_counts(deals: ir.Table, playbook: Playbook) -> dict[str, int]:
         lost_without_value=(lost & (deals.amount.isnull() | (deals.amount == 0))).cast("int64").sum(),
         won_with_amount=(won & (deals.amount > 0)).fill_null(False).cast("int64").sum(),
     ).execute().iloc[0]
-    return {key: int(value or 0) for key, value in counts.items()}
+    return {key: as_count(value) for key, value in counts.items()}
 
 
 def lost_amounts_zeroed(counts: dict[str, int]) -> bool:
@@ -643,7 +643,7 @@ def date_fences(table: ir.Table, column: str) -> tuple[dt.date, dt.date] | None:
     stats = plausible.aggregate(
         values=plausible_day.count(), low=epoch.quantile(low), high=epoch.quantile(high),
     ).execute().iloc[0]
-    if int(stats["values"] or 0) < OUTLYING_DATE_MIN_VALUES:
+    if as_count(stats["values"]) < OUTLYING_DATE_MIN_VALUES:
         return None
     margin = max(float(stats["high"]) - float(stats["low"]), OUTLYING_DATE_MIN_DAYS)
     start = dt.date(1970, 1, 1)
@@ -702,7 +702,7 @@ def check_open_deal_close_dates(typed: ir.Table, playbook: Playbook, as_of: dt.d
                                 for check, condition, _, _ in checks}).execute().iloc[0]
     findings = []
     for check, condition, problem, fix in checks:
-        count = int(counts[check] or 0)
+        count = as_count(counts[check])
         if count:
             examples = example_rows(typed, condition.fill_null(False), ["opportunity_id", "stage", "close_date"])
             findings.append(make_finding("warning", spec, "close_date", check, count, problem, fix, examples))

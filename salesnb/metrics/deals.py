@@ -17,6 +17,7 @@ import ibis
 import ibis.expr.types as ir
 
 from salesnb.data import validate
+from salesnb.data.backends import as_count
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
 from salesnb.errors import SalesnbError
@@ -144,7 +145,7 @@ def missing_counts(dataset: Dataset, period: Period, team: str | None = None,
         open=count(is_open), open_without_amount=count(is_open & no_amount),
         open_without_created_at=count(is_open & no_created), open_without_close_date=count(is_open & no_close),
     ).execute().iloc[0]
-    return {key: int(value or 0) for key, value in counts.items()}
+    return {key: as_count(value) for key, value in counts.items()}
 
 
 def value_win_rate_measured(dataset: Dataset) -> bool:
