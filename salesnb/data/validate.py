@@ -366,7 +366,7 @@ def check_event_order(name: str, typed: ir.Table) -> list[Finding]:
             else typed[earlier_columns[0]]
         early = (typed[order.later] < earlier).fill_null(False)
         counts = typed.aggregate(total=typed.count(), early=early.cast("int64").sum()).execute().iloc[0]
-        count, total = int(counts["early"] or 0), int(counts["total"])
+        count, total = as_count(counts["early"]), as_count(counts["total"])
         if not count:
             continue
         many = count > ORDER_ERROR_SHARE * total
@@ -424,7 +424,7 @@ def check_finite(name: str, typed: ir.Table) -> list[Finding]:
     counts = typed.aggregate(**{column: bad(column).cast("int64").sum() for column in columns}).execute().iloc[0]
     findings = []
     for column in columns:
-        count = int(counts[column] or 0)
+        count = as_count(counts[column])
         if count:
             # As text: NaN would show as an empty value.
             shown = typed.mutate(__non_finite=bad(column), **{column: typed[column].cast("string")})
