@@ -38,6 +38,14 @@ def _say(message: str, colour=None, err: bool = False) -> None:
     typer.secho(printable(message), fg=colour, err=err)
 
 
+def _fail(message: str):
+    """A usage error: the command's usage, the message, exit 2 (as for a missing option)."""
+    from typer._click.exceptions import UsageError
+    from typer._click.globals import get_current_context
+
+    raise UsageError(message, ctx=get_current_context(silent=True))
+
+
 def _prepared_data(data: Path, mapping: Path | None, preset: str | None) -> Path:
     """The data folder to read: the folder itself, or an on-the-fly import of an export."""
     if mapping is None and preset is None:
@@ -69,7 +77,7 @@ def validate_command(data: DataOption = None, config: ConfigOption = None, mappi
     from salesnb.data.validate import errors, warnings
 
     if (data is None) == (backend is None):
-        _fail("Give either --data FOLDER or --backend URL.")
+        _fail("Missing option '--data' (a data folder), or give '--backend' (where the tables live), not both.")
     folder = _prepared_data(data, mapping, preset) if data is not None else None
     dataset = open_dataset(folder, config, strict=False, backend=backend)
     found_errors, found_warnings = errors(dataset.findings), warnings(dataset.findings)
@@ -128,7 +136,7 @@ def run(
             _fail(f"--period {period} already sets both ends; leave out --period-start and --period-end.")
         chosen.period_rule, chosen.period_start, chosen.period_end = period, None, None
     if data is not None and backend is not None:
-        _fail("Give either --data FOLDER or --backend URL, not both.")
+        _fail("Give either '--data' (a data folder) or '--backend' (where the tables live), not both.")
     # Anchored to the project, not the working directory.
     source = chosen.data if chosen.data is not None else PROJECT_ROOT / "data" / "sample"
     folder = None if backend else _prepared_data(source, chosen.mapping, chosen.preset)
