@@ -12,6 +12,8 @@ import hashlib
 import os
 from pathlib import Path
 
+import xxhash
+
 from salesnb.errors import CacheError
 
 
@@ -30,9 +32,12 @@ def cache_root() -> Path:
 
 
 def content_digest(path: Path) -> str:
-    """A hash of the file's bytes (SHA-256: hashlib's fastest here, see docs/validation.md)."""
+    """A hash of the file's bytes: XXH3-128, not a cryptographic hash (nobody forges a CRM
+    export to fool a cache) but about 4x faster than SHA-256. Every notebook kernel hashes
+    the dataset when it opens it: 0.06 s instead of 0.25 s for the large sample's 250 MB,
+    0.6 s instead of 2.5 s at xlarge (benchmarks/README.md)."""
     with Path(path).open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+        return hashlib.file_digest(handle, xxhash.xxh3_128).hexdigest()
 
 
 def cache_write_error(folder: Path, error: Exception) -> CacheError:
