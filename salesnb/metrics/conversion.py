@@ -221,8 +221,10 @@ def _number(value):
     return None if value is None or pd.isna(value) else float(value)
 
 
-def loss_reasons(dataset: Dataset, period: Period, team: str | None = None, segment: str | None = None) -> pd.DataFrame:
-    """Deals lost in the period by reason and by the stage they were lost at.
+def loss_reasons(dataset: Dataset, period: Period, team: str | None = None, segment: str | None = None, *,
+                 by_stage: bool = True) -> pd.DataFrame:
+    """Deals lost in the period by reason and by the stage they were lost at (``by_stage``;
+    with ``by_stage=False`` by reason only, the stages added together).
 
     ``share_of_lost`` = deals lost for the reason at the stage / all deals lost in the
     period; ``share_of_lost_amount`` likewise on the amounts present (a lost deal without
@@ -233,7 +235,8 @@ def loss_reasons(dataset: Dataset, period: Period, team: str | None = None, segm
     closed = closed_in(deals(dataset, team, segment), period)
     lost = with_stage_reached(dataset, closed.filter(closed.outcome == LOST))
     lost = lost.mutate(reason=lost.lost_reason.fill_null("(no reason given)"))
-    result = lost.group_by(["reason", "lost_at_stage"]).aggregate(deals=lost.count(), lost_amount=lost.amount.sum()).execute()
+    keys = ["reason", "lost_at_stage"] if by_stage else ["reason"]
+    result = lost.group_by(keys).aggregate(deals=lost.count(), lost_amount=lost.amount.sum()).execute()
     if result.empty:
         return result.assign(share_of_lost=[], share_of_lost_amount=[])
     result["share_of_lost"] = result["deals"] / result["deals"].sum()
@@ -242,7 +245,7 @@ def loss_reasons(dataset: Dataset, period: Period, team: str | None = None, segm
         result["lost_amount"] = float("nan")
     total_amount = result["lost_amount"].sum()
     result["share_of_lost_amount"] = result["lost_amount"].fillna(0.0) / total_amount if total_amount else float("nan")
-    return result.sort_values(["deals", "reason", "lost_at_stage"], ascending=[False, True, True]).reset_index(drop=True)
+    return result.sort_values(["deals", *keys], ascending=[False, *[True] * len(keys)]).reset_index(drop=True)
 
 
 def summary(dataset: Dataset, period: Period, team: str | None = None, segment: str | None = None) -> dict:

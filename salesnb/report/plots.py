@@ -249,7 +249,8 @@ def stacked_bar_chart(frame, x: str, series: str, value: str, *, title: str, xla
         bottom = stacked[name] if bottom is None else bottom + stacked[name]
     _format_axis(ax, kind, currency, "y")
     ax.tick_params(axis="x", rotation=45)
-    ax.legend(frameon=False, fontsize=8, ncols=2)
+    # Beside the plot, not over it: inside, the legend hides the tallest months' bars.
+    ax.legend(frameon=False, fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), reverse=True)
     finish(figure)
 
 

@@ -150,6 +150,18 @@ def test_loss_reasons_without_history(dataset):
     assert set(reasons["lost_at_stage"]) == {"(unknown: no stage history)"}
 
 
+def test_loss_reasons_by_reason_only_adds_the_stages_together():
+    dataset = dataset_from_frames(frames(history=True))
+    reasons = conversion.loss_reasons(dataset, PERIOD, by_stage=False)
+    # Price: O2 (lost at Proposal) + O9 (at Prospecting) = 2 of 3 lost deals, 500 + 700;
+    # Competitor: O5 = 1 of 3, no amount. Most deals first.
+    assert list(reasons.columns[:3]) == ["reason", "deals", "lost_amount"]
+    assert reasons["reason"].tolist() == ["Price", "Competitor"]
+    assert reasons["deals"].tolist() == [2, 1]
+    assert reasons["share_of_lost"].tolist() == pytest.approx([2 / 3, 1 / 3])
+    assert reasons["lost_amount"].iloc[0] == pytest.approx(1200)
+
+
 def test_loss_reasons_by_stage_with_history():
     dataset = dataset_from_frames(frames(history=True))
     reasons = conversion.loss_reasons(dataset, PERIOD)
