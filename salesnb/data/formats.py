@@ -31,7 +31,9 @@ def format_value(value, kind: str, currency: str = "USD") -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "–"
     if kind == "currency":
-        return currency_symbol(currency) + FORMATS["currency"].format(value)
+        # -1200 is "-$1,200", not "$-1,200"; a rounded -0 is "$0".
+        sign = "-" if value < 0 and round(value) != 0 else ""
+        return sign + currency_symbol(currency) + FORMATS["currency"].format(abs(value))
     if kind in ("date", "month"):
         stamp = pd.Timestamp(value)
         return stamp.strftime("%b %Y") if kind == "month" else stamp.strftime("%Y-%m-%d")

@@ -156,6 +156,34 @@ def fiscal_quarter_label(date: dt.date, fiscal_year_start_month: int) -> str:
     return f"FY{year} Q{quarter}"
 
 
+def fiscal_quarter(date: dt.date, fiscal_year_start_month: int) -> Period:
+    """The fiscal quarter that contains ``date``, first to last day."""
+    start = fiscal_quarter_start(date, fiscal_year_start_month)
+    end = (pd.Timestamp(start) + pd.DateOffset(months=3) - pd.Timedelta(days=1)).date()
+    return Period(start, end)
+
+
+def resolve_quarter(start, end, as_of: dt.date, fiscal_year_start_month: int) -> Period:
+    """A target period from the notebook parameters, by default a fiscal quarter.
+
+    Without parameters: the fiscal quarter that contains ``as_of`` (the data's date), unless
+    ``as_of`` is that quarter's last day: the quarter is then over (nothing is left to
+    forecast or cover) and the target is the next one, i.e. the quarter that contains the
+    day after ``as_of``. With one end given, the other is the matching end of the fiscal
+    quarter containing it.
+    """
+    start_date, end_date = parse_date(start, "period_start"), parse_date(end, "period_end")
+    if start_date is None and end_date is None:
+        return fiscal_quarter(as_of + dt.timedelta(days=1), fiscal_year_start_month)
+    if start_date is None:
+        start_date = fiscal_quarter(end_date, fiscal_year_start_month).start
+    if end_date is None:
+        end_date = fiscal_quarter(start_date, fiscal_year_start_month).end
+    if start_date > end_date:
+        raise SalesnbError(f"period_start {start_date} is after period_end {end_date}; swap them.")
+    return Period(start_date, end_date)
+
+
 # Period rules for scheduled runs (run plans): each resolves, against the data's snapshot
 # date, to concrete dates, so the notebooks receive plain period_start / period_end.
 PERIOD_RULES = {

@@ -38,16 +38,18 @@ def outcome(stage: ir.StringValue, playbook) -> ir.StringValue:
     )
 
 
-def deals(dataset: Dataset, team: str | None = None, segment: str | None = None) -> ir.Table:
+def deals(dataset: Dataset, team: str | None = None, segment: str | None = None,
+          rep: str | None = None) -> ir.Table:
     """Opportunities with ``outcome``, ``rep_name``, ``team`` and ``segment``, optionally filtered.
 
     ``rep_name`` falls back to the rep_id when there is no reps table (or no match), so a
     rep is never silently dropped; ``team``/``segment`` are NULL without reps/accounts.
+    ``rep`` keeps one rep's deals, given by ``rep_id`` or by name.
     """
-    return dataset.materialized(("deals", team, segment), lambda: _deals(dataset, team, segment))
+    return dataset.materialized(("deals", team, segment, rep), lambda: _deals(dataset, team, segment, rep))
 
 
-def _deals(dataset: Dataset, team: str | None, segment: str | None) -> ir.Table:
+def _deals(dataset: Dataset, team: str | None, segment: str | None, rep: str | None = None) -> ir.Table:
     opportunities = dataset.table("opportunities")
     table = opportunities.mutate(outcome=outcome(opportunities.stage, dataset.playbook))
     if dataset.has("reps"):
@@ -69,6 +71,8 @@ def _deals(dataset: Dataset, team: str | None, segment: str | None) -> ir.Table:
     if segment:
         check_segment(dataset, segment)
         table = table.filter(table.segment == segment)
+    if rep:
+        table = table.filter(table.rep_id == _rep_id(dataset, table, rep))
     return table
 
 
@@ -94,6 +98,22 @@ def check_segment(dataset: Dataset, segment: str) -> None:
     if not dataset.has("accounts"):
         raise SalesnbError("The segment filter needs the 'accounts' table (account_id, segment); add accounts.csv or set segment = None.")
     _check_filter_value(dataset.table("accounts").segment, "segment", segment)
+
+
+def _rep_id(dataset: Dataset, table: ir.Table, rep: str) -> str:
+    """The rep_id a rep filter means: a known rep_id as written (a rep without deals gives an
+    empty report, as for ``--each rep`` over every rep), else the id of a unique rep name."""
+    known = sorted(set(_distinct_values(table.rep_id)) | set(filter_values(dataset, "rep")))
+    if rep in known:
+        return rep
+    people = dataset.table("reps") if dataset.has("reps") else table
+    named = _distinct_values(people.filter(people.rep_name == rep).rep_id)
+    if len(named) == 1:
+        return named[0]
+    if len(named) > 1:
+        raise SalesnbError(f"rep = {rep!r} is the name of several reps ({', '.join(named)}); give the rep_id.")
+    shown = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
+    raise SalesnbError(f"rep = {rep!r} matches no rep (as a rep_id or a rep name); the rep_ids are: {shown}.")
 
 
 def _check_filter_value(column: ir.StringValue, name: str, value: str) -> None:

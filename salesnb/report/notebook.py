@@ -16,7 +16,7 @@ from IPython.display import display
 
 from salesnb.data.dataset import Dataset, open_dataset
 from salesnb.data.model import TABLES
-from salesnb.data.periods import Period, is_all, parse_date, resolve_period
+from salesnb.data.periods import Period, is_all, parse_date, resolve_period, resolve_quarter
 from salesnb.data.validate import warnings
 from salesnb.report import display as show
 from salesnb.report import plots
@@ -52,11 +52,15 @@ class Report:
 
 
 def start(title: str, data_dir, config_path=None, period_start=None, period_end=None, *,
-          strict: bool = True, filters: dict | None = None, backend: str | None = None) -> Report:
+          strict: bool = True, filters: dict | None = None, backend: str | None = None,
+          default_period: str = "last_12_months") -> Report:
     """Open the dataset, resolve the reporting period and show the report header.
 
     ``backend`` (a URL string such as ``"pyspark"`` or ``"duckdb:///crm.duckdb"``, the
     notebooks' ``backend`` parameter) reads the tables where they live instead of ``data_dir``.
+    ``default_period`` is the period when ``period_start``/``period_end`` are not given:
+    ``last_12_months`` (the twelve full months up to the data's date) or ``fiscal_quarter``
+    (the fiscal quarter still open at the data's date, for the pipeline review).
 
     The header states the period, the data's snapshot date, the filters that are set
     (``filters``, e.g. ``{"team": team, "segment": segment}``; None values are left out) and,
@@ -64,7 +68,10 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     """
     filters = {name: value for name, value in (filters or {}).items() if value not in (None, "")}
     dataset = open_dataset(data_dir, config_path, strict=strict, backend=backend)
-    period = resolve_period(period_start, period_end, dataset.as_of, span=dataset.span)
+    if default_period == "fiscal_quarter" and not (is_all(period_start) or is_all(period_end)):
+        period = resolve_quarter(period_start, period_end, dataset.as_of, dataset.playbook.fiscal_year_start_month)
+    else:
+        period = resolve_period(period_start, period_end, dataset.as_of, span=dataset.span)
     header = (
         f"<p style='color:#4b5563'>Period <strong>{show.text(period.label())}</strong> · "
         f"data as of <strong>{dataset.as_of:%d %b %Y}</strong> · "

@@ -71,3 +71,19 @@ def test_a_period_far_wider_than_the_data_is_clamped_to_its_months():
 def test_a_period_value_that_is_neither_a_date_nor_all():
     with pytest.raises(SalesnbError, match="YYYY-MM-DD or 'all'"):
         resolve_period("everything", None, SPAN.end, span=SPAN)
+
+
+def test_target_quarter_defaults_to_the_fiscal_quarter_still_open():
+    from salesnb.data.periods import fiscal_quarter, resolve_quarter
+
+    # Mid-quarter: the quarter containing the data's date (fiscal year from April: Q3 is Oct-Dec).
+    assert resolve_quarter(None, None, D(2025, 11, 14), 4) == Period(D(2025, 10, 1), D(2025, 12, 31))
+    # On a quarter's last day that quarter is over: the next one (nothing is left to forecast).
+    assert resolve_quarter(None, None, D(2025, 12, 31), 1) == Period(D(2026, 1, 1), D(2026, 3, 31))
+    assert fiscal_quarter(D(2025, 12, 31), 1) == Period(D(2025, 10, 1), D(2025, 12, 31))
+    # One end given: the other end of its fiscal quarter; both given: as written.
+    assert resolve_quarter("2025-02-10", None, D(2025, 12, 31), 1) == Period(D(2025, 2, 10), D(2025, 3, 31))
+    assert resolve_quarter(None, "2025-05-31", D(2025, 12, 31), 1) == Period(D(2025, 4, 1), D(2025, 5, 31))
+    assert resolve_quarter("2025-01-01", "2025-12-31", D(2025, 6, 1), 1) == Period(D(2025, 1, 1), D(2025, 12, 31))
+    with pytest.raises(SalesnbError, match="is after period_end"):
+        resolve_quarter("2025-03-01", "2025-01-01", D(2025, 12, 31), 1)

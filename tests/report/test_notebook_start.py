@@ -38,3 +38,12 @@ def test_header_names_the_filters_that_are_set_escaped(tmp_path):
     assert "team <strong>&lt;b&gt;Alpha&lt;/b&gt;</strong>" in html
     assert "segment" not in html  # a filter left at None is not a filter
     assert report.filters == {"team": "<b>Alpha</b>"}
+
+
+def test_a_report_can_default_to_the_fiscal_quarter(tmp_path):
+    # The fixture's data date is 10 Apr 2025: the quarter still open is Q2 2025.
+    report, html = _shown(tmp_path, default_period="fiscal_quarter")
+    assert (str(report.period.start), str(report.period.end)) == ("2025-04-01", "2025-06-30")
+    assert "01 Apr 2025 – 30 Jun 2025" in html
+    report, _ = _shown(tmp_path, period_start="2025-01-01", default_period="fiscal_quarter")
+    assert str(report.period.end) == "2025-03-31"
