@@ -16,6 +16,7 @@ from salesnb.data.periods import Period, fiscal_quarter_start_expression
 from salesnb.errors import SalesnbError
 from salesnb.metrics.deals import LOST, OPEN, WON, closed_in, created_in, deals, recorded, value_win_rate_measured
 from salesnb.metrics.funnel import with_stage_reached
+from salesnb.metrics.pipeline import pipeline_as_of
 
 GROUPINGS = {
     "rep": ["rep_id", "rep_name"],
@@ -49,7 +50,7 @@ def _cycle_days(table: ir.Table) -> ir.IntegerValue:
 
 
 def win_rates(dataset: Dataset, period: Period, by: str | None = None,
-              team: str | None = None, segment: str | None = None) -> pd.DataFrame:
+              team: str | None = None, segment: str | None = None, rep: str | None = None) -> pd.DataFrame:
     """Win rate by count and by value over deals closed in the period (by ``close_date``;
     closed deals without one are left out, see ``deals.missing_counts``).
 
@@ -62,7 +63,7 @@ def win_rates(dataset: Dataset, period: Period, by: str | None = None,
     - ``won_amount`` / ``lost_amount``: sums of the amounts present (NaN when none is).
     - ``closed`` (= won + lost) is the n of the rate.
     """
-    table, columns = _group_columns(closed_in(deals(dataset, team, segment), period), by, dataset.playbook)
+    table, columns = _group_columns(closed_in(deals(dataset, team, segment, rep), period), by, dataset.playbook)
     has_amount = table.amount.notnull()
     aggregates = dict(
         won=(table.outcome == WON).cast("int64").sum(),
@@ -153,31 +154,21 @@ def open_deal_age(dataset: Dataset, team: str | None = None, segment: str | None
     return result
 
 
-def open_qualified_deals(dataset: Dataset, table: ir.Table, date) -> int | None:
-    """Deals open in a qualified stage (``qualified_stage`` onwards) on ``date``.
+def open_qualified_deals(dataset: Dataset, date, team: str | None = None, segment: str | None = None) -> int | None:
+    """Deals open in a qualified stage (``qualified_stage`` onwards) at the end of ``date``.
 
-    At or after the snapshot date this is the current pipeline. For an earlier date the
-    stage a deal was in comes from its history (the last change on or before the date);
-    a deal without history rows counts with its current stage if it is still open.
-    Without any history an earlier date cannot be answered: None.
+    The pipeline as it stood then (:func:`salesnb.metrics.pipeline.pipeline_as_of`): at or
+    after the snapshot date the current pipeline; before it, each deal's stage from its
+    history (a deal without history rows counts with its current stage if it is still
+    open). Without any history an earlier date cannot be answered: None.
     """
     qualified = dataset.playbook.qualified_stages
     if not qualified:
         return None  # the process records no open deals: the pipeline is not measured, not 0
-    if date >= dataset.as_of:
-        return int(table.filter((table.outcome == OPEN) & table.stage.isin(qualified)).count().execute())
-    if not dataset.has("opportunity_history"):
+    if date < dataset.as_of and not dataset.has("opportunity_history"):
         return None
-    history = dataset.table("opportunity_history")
-    until = history.filter(history.changed_at.date() <= date)
-    latest = ibis.window(group_by="opportunity_id", order_by=[ibis.desc("changed_at")])
-    stage_then = (
-        until.mutate(rank=ibis.row_number().over(latest)).filter(lambda rows: rows["rank"] == 0)
-        .select("opportunity_id", stage_then="stage")
-    )
-    existing = table.filter(table.created_at <= date).left_join(stage_then, "opportunity_id")
-    stage = existing.stage_then.fill_null(ibis.cases((existing.outcome == OPEN, existing.stage), else_=ibis.null()))
-    return int(existing.filter(stage.isin(qualified)).count().execute())
+    states = pipeline_as_of(dataset, [date], team=team, segment=segment)
+    return int(states.filter((states.outcome == OPEN) & states.stage.isin(qualified)).count().execute())
 
 
 def sales_velocity(dataset: Dataset, period: Period, team: str | None = None, segment: str | None = None) -> dict:
@@ -192,7 +183,7 @@ def sales_velocity(dataset: Dataset, period: Period, team: str | None = None, se
       the period; all four from the same team/segment filter.
     """
     table = deals(dataset, team, segment)
-    open_qualified = open_qualified_deals(dataset, table, period.end)
+    open_qualified = open_qualified_deals(dataset, period.end, team, segment)
     closed = closed_in(table, period)
     won = closed.filter(closed.outcome == WON)
     stats = closed.aggregate(

@@ -1,0 +1,288 @@
+"""The pipeline as it stood on any date, the open pipeline now, and calibrated probabilities.
+
+:func:`pipeline_as_of` is the one building block for every view that looks back (the
+waterfall, slips, calibration, the forecast's training data and the backtest): each deal's
+stage, amount and expected close date at the end of a date, rebuilt from
+``opportunity_history`` (each row is the deal's state from ``changed_at`` on). On or after
+the data's date the current snapshot is the answer. Before it, without history, nothing
+is known: the function raises :class:`~salesnb.errors.MissingTableError` (reports show
+what is missing) instead of passing today's snapshot off as the past.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from salesnb.data.dataset import Dataset
+from salesnb.data.periods import fiscal_quarter_label
+from salesnb.errors import SalesnbError
+from salesnb.metrics.deals import OPEN, WON, deals, outcome
+
+# What pipeline_as_of returns for each (date, deal).
+STATE_COLUMNS = ("as_of_date", "opportunity_id", "account_id", "rep_id", "rep_name", "team", "segment",
+                 "created_at", "stage", "amount", "close_date", "outcome", "state_known")
+# Closed deals of this many days before a date calibrate the stage probabilities.
+CALIBRATION_WINDOW_DAYS = 365
+
+
+def _as_dates(dates) -> list[dt.date]:
+    if isinstance(dates, (dt.date, str)) or not isinstance(dates, Iterable):
+        dates = [dates]
+    parsed = sorted({pd.Timestamp(date).date() for date in dates})
+    if not parsed:
+        raise SalesnbError("pipeline_as_of needs at least one date.")
+    return parsed
+
+
+def _stage_order(stage: ir.StringValue, playbook) -> ir.IntegerValue:
+    """Open stages in process order, then the closed ones: on equal timestamps the close is last."""
+    names = playbook.open_stages + playbook.closed_stages
+    return ibis.cases(*[(stage == name, index) for index, name in enumerate(names)], else_=len(names)).cast("int64")
+
+
+def deal_states(dataset: Dataset) -> ir.Table:
+    """Every ``opportunity_history`` row, ordered within its deal, with:
+
+    - ``day``: the date the state took effect; ``next_day``: the date the deal's next row took
+      effect (NULL for its last row). The row is the deal's state at the end of day D when
+      ``day <= D`` and (``next_day`` is NULL or ``next_day > D``);
+    - ``previous_close_date``: the expected close date of the row before;
+    - ``pushed``: the row moved the expected close date later while the deal stayed open
+      (a slip). The close itself is not a push, even when it comes after the expected date;
+    - ``stage_changed``: the row entered a stage (the deal's first row, or a stage other than
+      the row before's).
+
+    Rows with the same ``changed_at`` are ordered open stages first (in process order), then
+    the close, so the same data always gives the same states.
+    """
+    return dataset.materialized("deal_states", lambda: _deal_states(dataset))
+
+
+def _deal_states(dataset: Dataset) -> ir.Table:
+    history = dataset.table("opportunity_history", needed_for="the pipeline on a past date")
+    history = history.filter(history.changed_at.notnull() & history.opportunity_id.notnull())
+    history = history.mutate(stage_order=_stage_order(history.stage, dataset.playbook), day=history.changed_at.date())
+    ordered = ibis.window(group_by="opportunity_id", order_by=["changed_at", "stage_order", "close_date", "amount"])
+    history = history.mutate(next_day=history.day.lead().over(ordered), previous_stage=history.stage.lag().over(ordered),
+                             previous_close_date=history.close_date.lag().over(ordered))
+    pushed = history.stage.isin(dataset.playbook.open_stages) & (history.close_date > history.previous_close_date)
+    stage_changed = history.previous_stage.isnull() | (history.stage != history.previous_stage)
+    return history.mutate(pushed=pushed.fill_null(False), stage_changed=stage_changed).drop("stage_order", "previous_stage")
+
+
+def pipeline_as_of(dataset: Dataset, dates, *, team: str | None = None, segment: str | None = None,
+                   rep: str | None = None) -> ir.Table:
+    """Every deal's state at the end of each date: one row per (``as_of_date``, deal that existed then).
+
+    Columns: ``as_of_date``, ``opportunity_id``, ``account_id``, ``rep_id``, ``rep_name``, ``team``,
+    ``segment``, ``created_at``, ``stage``, ``amount``, ``close_date``, ``outcome`` (won, lost,
+    open) and ``state_known``.
+
+    - On or after the data's date (``dataset.as_of``): the current snapshot.
+    - Before it: the deal's last ``opportunity_history`` row dated on or before the date, as
+      it is (a row without an amount means the deal had none then). A deal exists on a date
+      when it was created on or before it, or has a history row by then.
+    - A deal without any history row is taken as it is now when it is still open (no change
+      was recorded), or when it was closed on or before the date. A deal that existed but
+      has no state by then otherwise (history starting later, or closed after the date
+      without history) is open with unknown stage, amount and close date:
+      ``state_known`` is False, and each view counts it as left out.
+
+    Owner, team, segment and creation date are the deal's current ones. Needs
+    ``opportunity_history`` for any date before the data's date.
+    """
+    dates = _as_dates(dates)
+    selected = deals(dataset, team, segment, rep)
+    now = [date for date in dates if date >= dataset.as_of]
+    past = [date for date in dates if date < dataset.as_of]
+    parts = []
+    if now:
+        current = selected.cross_join(ibis.memtable({"as_of_date": now}))
+        parts.append(current.mutate(state_known=ibis.literal(True)).select(*STATE_COLUMNS))
+    if past:
+        parts.append(_past_states(dataset, selected, past))
+    return parts[0] if len(parts) == 1 else ibis.union(*parts)
+
+
+def deal_timeline(dataset: Dataset) -> ir.Table:
+    """Every deal's states as intervals of days: ``opportunity_id``, ``day`` (first day),
+    ``next_day`` (first day of the next state, NULL for the last), ``stage``, ``amount``,
+    ``close_date``, ``state_known``; the state at the end of day D is the row with
+    ``day <= D < next_day``. Built once per dataset, so every date asked is one filter:
+
+    - the history rows (:func:`deal_states`);
+    - a deal created before its first history row: unknown from creation to that row;
+    - a deal without history: as it is now from creation when still open; when closed,
+      unknown from creation to its close date, closed from then on.
+    """
+    return dataset.materialized("deal_timeline", lambda: _deal_timeline(dataset))
+
+
+def _deal_timeline(dataset: Dataset) -> ir.Table:
+    states = deal_states(dataset)
+    current = deals(dataset).select("opportunity_id", "created_at", "stage", "amount", "close_date", "outcome")
+    first = states.group_by("opportunity_id").aggregate(first_day=states.day.min())
+    current = current.left_join(first, "opportunity_id").drop("opportunity_id_right")
+    columns = ("opportunity_id", "day", "next_day", "stage", "amount", "close_date", "state_known")
+    unknown = dict(stage=ibis.null().cast("string"), amount=ibis.null().cast("float64"),
+                   close_date=ibis.null().cast("date"), state_known=ibis.literal(False))
+    no_date = ibis.null().cast("date")
+    history = states.mutate(state_known=ibis.literal(True)).select(*columns)
+    late = current.filter(current.first_day.notnull() & (current.created_at < current.first_day))
+    before_history = late.mutate(day=late.created_at, next_day=late.first_day, **unknown).select(*columns)
+    without = current.filter(current.first_day.isnull())
+    still_open = without.filter((without.outcome == OPEN) & without.created_at.notnull())
+    as_now = still_open.mutate(day=still_open.created_at, next_day=no_date, state_known=ibis.literal(True)).select(*columns)
+    closed = without.filter(without.outcome != OPEN)
+    opened = closed.filter(closed.created_at.notnull() & (closed.close_date.isnull() | (closed.created_at < closed.close_date)))
+    until_close = opened.mutate(day=opened.created_at, next_day=opened.close_date, **unknown).select(*columns)
+    closed = closed.filter(closed.close_date.notnull())
+    after_close = closed.mutate(day=closed.close_date, next_day=no_date, state_known=ibis.literal(True)).select(*columns)
+    return ibis.union(history, before_history, as_now, until_close, after_close)
+
+
+def _past_states(dataset: Dataset, selected: ir.Table, dates: list[dt.date]) -> ir.Table:
+    timeline = deal_timeline(dataset)
+    rows = timeline.cross_join(ibis.memtable({"as_of_date": dates}))
+    rows = rows.filter((rows.day <= rows.as_of_date) & (rows.next_day.isnull() | (rows.next_day > rows.as_of_date)))
+    attributes = selected.select("opportunity_id", "account_id", "rep_id", "rep_name", "team", "segment", "created_at")
+    joined = attributes.join(rows, "opportunity_id")
+    outcome_then = ibis.cases((joined.stage.isnull(), OPEN), else_=outcome(joined.stage, dataset.playbook))
+    return joined.mutate(outcome=outcome_then).select(*STATE_COLUMNS)
+
+
+# ----------------------------------------------------------------------------- the open pipeline now
+
+
+def _stage_probability(stage: ir.StringValue, probabilities: dict) -> ir.FloatingValue:
+    cases = [(stage == name, float(value)) for name, value in probabilities.items() if value is not None and value == value]
+    return ibis.cases(*cases, else_=ibis.null()).cast("float64") if cases else ibis.null().cast("float64")
+
+
+PIPELINE_GROUPS = {"stage": ["stage"], "close_month": ["close_month"], "rep": ["rep_id", "rep_name", "team"],
+                   "team": ["team"]}
+
+
+def open_pipeline(dataset: Dataset, by: str | None = None, calibrated: dict | None = None, *,
+                  team: str | None = None, rep: str | None = None) -> pd.DataFrame:
+    """The deals open at the data's date, weighted three ways.
+
+    - ``deals``: count of open deals; ``amount``: sum of their amounts; ``without_amount``:
+      open deals with no amount (counted in ``deals``, not in any amount);
+    - ``weighted_playbook`` = sum(amount x the playbook's probability of the deal's stage);
+    - ``weighted_CRM`` = sum(amount x the CRM's ``probability``), the playbook's probability
+      where the CRM's is empty;
+    - ``weighted_calibrated`` = sum(amount x calibrated probability of the stage), with
+      ``calibrated`` a map stage -> probability (:func:`calibrated_probabilities`); empty
+      (NaN) when ``calibrated`` is None (no history to calibrate on).
+
+    ``by``: None (one row), ``stage`` (playbook order), ``close_month`` (expected close month,
+    with its fiscal quarter; deals without a close date as an empty month), ``rep`` or
+    ``team`` (largest amount first).
+    """
+    if by is not None and by not in PIPELINE_GROUPS:
+        raise SalesnbError(f"by must be one of {', '.join(PIPELINE_GROUPS)}, not {by!r}.")
+    playbook = dataset.playbook
+    table = deals(dataset, team, rep=rep)
+    table = table.filter(table.outcome == OPEN)
+    stage_probability = _stage_probability(table.stage, {stage: playbook.probability(stage) for stage in playbook.open_stages})
+    table = table.mutate(
+        p_playbook=stage_probability, p_crm=table.probability.fill_null(stage_probability),
+        p_calibrated=_stage_probability(table.stage, calibrated or {}), close_month=table.close_date.truncate("M"),
+    )
+    columns = PIPELINE_GROUPS.get(by, [])
+    # Deals without an owner or team stay visible as "(none)".
+    table = table.mutate(**{column: table[column].fill_null("(none)") for column in columns
+                            if table[column].type().is_string()})
+    aggregates = dict(
+        deals=table.count(), amount=table.amount.sum(), without_amount=table.amount.isnull().cast("int64").sum(),
+        weighted_playbook=(table.amount * table.p_playbook).sum(), weighted_CRM=(table.amount * table.p_crm).sum(),
+        weighted_calibrated=(table.amount * table.p_calibrated).sum(),
+    )
+    result = (table.group_by(columns).aggregate(**aggregates) if columns else table.aggregate(**aggregates)).execute()
+    result[["deals", "without_amount"]] = result[["deals", "without_amount"]].fillna(0).astype("int64")
+    for column in ("amount", "weighted_playbook", "weighted_CRM"):
+        result[column] = result[column].fillna(0.0)
+    if calibrated is None:
+        result["weighted_calibrated"] = float("nan")
+    else:
+        result["weighted_calibrated"] = result["weighted_calibrated"].fillna(0.0)
+    if by == "stage":
+        result = result.set_index("stage").reindex(playbook.open_stages).reset_index()
+        result[["deals", "without_amount"]] = result[["deals", "without_amount"]].fillna(0).astype("int64")
+        result[["amount", "weighted_playbook", "weighted_CRM"]] = result[["amount", "weighted_playbook", "weighted_CRM"]].fillna(0.0)
+        if calibrated is not None:
+            result["weighted_calibrated"] = result["weighted_calibrated"].fillna(0.0)
+        return result
+    if by == "close_month":
+        result["close_month"] = pd.to_datetime(result["close_month"])
+        result["fiscal_quarter"] = [
+            fiscal_quarter_label(month.date(), playbook.fiscal_year_start_month) if pd.notna(month) else None
+            for month in result["close_month"]]
+        return result.sort_values("close_month", na_position="last").reset_index(drop=True)
+    if columns:
+        result = result.sort_values(["amount", *columns], ascending=[False] + [True] * len(columns))
+    return result.reset_index(drop=True)
+
+
+def stage_calibration(dataset: Dataset, as_of_date: dt.date | None = None, *, window_days: int = CALIBRATION_WINDOW_DAYS,
+                      team: str | None = None, rep: str | None = None) -> pd.DataFrame:
+    """Per open stage, the playbook's, the CRM's and the observed (calibrated) win probability, with n.
+
+    - ``calibrated_probability`` = won / ``deals``, where ``deals`` = the deals closed (won or
+      lost) in the ``window_days`` up to ``as_of_date`` that were at the stage at some point
+      (per their history up to that date), and ``won`` those of them that were won. A deal
+      that skipped the stage does not count for it. Needs ``opportunity_history``; empty
+      (NaN, n = 0) without it or without closed deals at the stage.
+    - ``CRM_probability``: mean of the CRM's ``probability`` over the deals open at the stage
+      now (the playbook's where empty), ``open_deals`` their count.
+    - ``ranked``: n reaches the playbook's ``min_deals_for_ranking``.
+
+    Closed deals and the stages they were at come from :func:`pipeline_as_of` and the
+    history up to ``as_of_date``, so a past date sees only what was known then.
+    """
+    playbook = dataset.playbook
+    as_of_date = as_of_date or dataset.as_of
+    frame = pd.DataFrame({"stage": playbook.open_stages,
+                          "playbook_probability": [playbook.probability(stage) for stage in playbook.open_stages]})
+    if dataset.has("opportunity_history"):
+        then = pipeline_as_of(dataset, [as_of_date], team=team, rep=rep)
+        window_start = as_of_date - dt.timedelta(days=window_days - 1)
+        closed = then.filter((then.outcome != OPEN) & then.close_date.between(window_start, as_of_date))
+        states = deal_states(dataset)
+        visits = states.filter((states.day <= as_of_date) & states.stage.isin(playbook.open_stages))
+        visits = visits.select("opportunity_id", "stage").distinct()
+        visited = visits.join(closed.select("opportunity_id", "outcome"), "opportunity_id")
+        observed = visited.group_by("stage").aggregate(
+            deals=visited.count(), won=(visited.outcome == WON).cast("int64").sum()).execute()
+        frame = frame.merge(observed, on="stage", how="left")
+    else:
+        frame = frame.assign(deals=0, won=0)
+    frame[["deals", "won"]] = frame[["deals", "won"]].fillna(0).astype("int64")
+    frame["calibrated_probability"] = (frame["won"] / frame["deals"]).where(frame["deals"] > 0)
+    frame["ranked"] = frame["deals"] >= playbook.min_deals_for_ranking
+
+    current = deals(dataset, team, rep=rep)
+    current = current.filter(current.outcome == OPEN)
+    playbook_probability = _stage_probability(current.stage, dict(zip(frame["stage"], frame["playbook_probability"])))
+    crm = current.group_by("stage").aggregate(
+        open_deals=current.count(), CRM_probability=current.probability.fill_null(playbook_probability).mean()).execute()
+    frame = frame.merge(crm, on="stage", how="left")
+    frame["open_deals"] = frame["open_deals"].fillna(0).astype("int64")
+    return frame[["stage", "playbook_probability", "CRM_probability", "open_deals", "calibrated_probability",
+                  "deals", "won", "ranked"]]
+
+
+def calibrated_probabilities(calibration: pd.DataFrame) -> dict[str, float] | None:
+    """Stage -> probability for the calibrated weighted pipeline: the observed rate where any
+    closed deal was at the stage, else the playbook's (those stages are named on the page).
+    None when nothing at all could be calibrated (no history, or no closed deal in the window)."""
+    if not (calibration["deals"] > 0).any():
+        return None
+    observed = calibration["calibrated_probability"].where(calibration["deals"] > 0, calibration["playbook_probability"])
+    return dict(zip(calibration["stage"], observed.astype(float)))
