@@ -1,0 +1,61 @@
+"""Inspection lists against tests/pipeline_fixtures.py, worked out by hand at as_of 2025-02-15
+(stale_deal_days 30)."""
+
+import pytest
+
+from salesnb import dataset_from_frames
+from salesnb.metrics import inspection
+from tests.pipeline_fixtures import frames
+
+
+@pytest.fixture(scope="module")
+def checks():
+    return inspection.inspect_open_deals(dataset_from_frames(frames()))
+
+
+def listed(checks, name):
+    return set(checks.deals_in(name)["opportunity_id"])
+
+
+def test_every_open_deal_is_checked_once(checks):
+    assert sorted(checks.deals["opportunity_id"]) == ["D1", "D10", "D12", "D3", "D5", "D6", "D9"]
+
+
+def test_stale_means_no_activity_and_no_stage_change(checks):
+    touch = checks.deals.set_index("opportunity_id")["days_since_touch"].to_dict()
+    # D3: last activity 01-10, stage entered 12-10; its close-date pushes (02-08, 02-12) are
+    # not touches -> 36 days. D6: activity 2024-12-01 -> 76. D9: no history, created 01-05;
+    # its meeting on 03-01 lies after the data's date and is not a touch yet -> 41.
+    # D1: entered Proposal 02-05 -> 10; D5 entered Discovery 02-15 -> 0; D12: call 02-14 -> 1.
+    assert touch == {"D1": 10, "D3": 36, "D5": 0, "D6": 76, "D9": 41, "D10": 10, "D12": 1}
+    assert listed(checks, "stale") == {"D3", "D6", "D9"}
+    assert checks.count("stale") == 3
+
+
+def test_past_due_pushed_missing_and_old(checks):
+    assert listed(checks, "past_due") == {"D6"}  # expected 2024-12-31
+    assert listed(checks, "pushed_twice") == {"D3"}
+    assert checks.slipped == 1
+    assert listed(checks, "missing_amount_or_close_date") == {"D12"}
+    # Won in the last year: D2 in 101 days, D11 in 39 -> p90 = 39 + 0.9 x 62 = 94.8 days;
+    # D6 is 137 days old, the next oldest (D1) 76.
+    assert checks.won_cycle_p90_days == pytest.approx(94.8) and checks.won_cycle_deals == 2
+    assert listed(checks, "older_than_won") == {"D6"}
+
+
+def test_per_rep_summary(checks):
+    summary = inspection.by_rep(checks).set_index("rep_id")
+    # R3 (Cy): D5, D6, D10, D12; D6 stale + past due + old, D12 without amount -> 2 flagged.
+    assert summary.loc["R3", ["open_deals", "flagged", "stale", "past_due", "missing_amount_or_close_date"]].tolist() \
+        == [4, 2, 1, 1, 1]
+    # R1 (Ann): D1, D9 (stale); R2: D3 (stale, pushed twice).
+    assert summary.loc["R1", ["open_deals", "flagged", "stale"]].tolist() == [2, 1, 1]
+    assert summary.loc["R2", ["open_deals", "flagged", "pushed_twice"]].tolist() == [1, 1, 1]
+    assert summary.index[0] == "R3"  # most flagged first
+
+
+def test_checks_the_data_cannot_support_are_not_measured():
+    checks = inspection.inspect_open_deals(dataset_from_frames(frames(history=False, activities=False)))
+    assert checks.count("stale") is None and checks.count("pushed_twice") is None and checks.slipped is None
+    assert checks.count("past_due") == 1
+    assert inspection.by_rep(checks)["stale"].isna().all()  # "–", not 0
