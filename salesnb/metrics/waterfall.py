@@ -1,0 +1,196 @@
+"""The pipeline waterfall: how the open pipeline due in a period moved between two dates.
+
+``start + new + pulled in - pushed out - won - lost + amount changes = end``, over the deals
+due in the target period, from :func:`salesnb.metrics.pipeline.pipeline_as_of` at both
+dates. Every deal lands in exactly one way in (start, new or pulled in) and one way out
+(end, pushed out, won or lost), with fixed precedence, so the totals always reconcile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import ibis
+import pandas as pd
+
+from salesnb.data.dataset import Dataset
+from salesnb.data.periods import Period, parse_date
+from salesnb.errors import SalesnbError
+from salesnb.metrics.deals import LOST, OPEN, WON
+from salesnb.metrics.pipeline import pipeline_as_of
+
+# The bars, in the order of the equation; the sign each adds to the start.
+BUCKETS = {"start": 1, "new": 1, "pulled_in": 1, "pushed_out": -1, "won": -1, "lost": -1, "amount_change": 1, "end": 1}
+LABELS = {"start": "Start", "new": "New", "pulled_in": "Pulled in", "pushed_out": "Pushed out", "won": "Won",
+          "lost": "Lost", "amount_change": "Amount changes", "end": "End"}
+# The default comparison: the pipeline a week before the data's date (the weekly review).
+DEFAULT_COMPARE_DAYS = 7
+# Two sums of the same amounts differ only by float rounding (cents) if they reconcile.
+TOLERANCE = 0.005
+
+
+@dataclass
+class Waterfall:
+    """``totals``: bucket -> amount (BUCKETS order; the signs are in BUCKETS); ``counts``:
+    bucket -> deals; ``deals``: one row per deal that moved, with how it came in, how it
+    left and its amount change; ``check``: the equation and the two independent pipeline
+    totals it must match; ``left_out``: deals whose state on a date is unknown;
+    ``without_amount``: deals counted at 0 where an amount is missing."""
+
+    period: Period
+    start_date: dt.date
+    end_date: dt.date
+    totals: dict
+    counts: dict
+    deals: pd.DataFrame
+    check: dict
+    left_out: int
+    considered: int
+    without_amount: int
+
+    @property
+    def reconciles(self) -> bool:
+        return self.check["reconciles"]
+
+    def table(self) -> pd.DataFrame:
+        """The bars as a table: step, deals, amount (signed as it adds to the start)."""
+        rows = [{"step": LABELS[name], "deals": self.counts[name],
+                 "amount": self.totals[name] * (1 if name in ("start", "end") else BUCKETS[name])} for name in BUCKETS]
+        return pd.DataFrame(rows)
+
+
+def compare_date(compare_from, as_of: dt.date) -> dt.date:
+    """The waterfall's start date: ``compare_from`` (YYYY-MM-DD), by default seven days
+    before the data's date (last week's review)."""
+    date = parse_date(compare_from, "compare_from")
+    if date is None:
+        return as_of - dt.timedelta(days=DEFAULT_COMPARE_DAYS)
+    if date >= as_of:
+        raise SalesnbError(f"compare_from {date} must be before the data's date {as_of}: the waterfall compares "
+                           "an earlier date with the data's date.")
+    return date
+
+
+def waterfall(dataset: Dataset, period: Period, start_date, end_date=None, *, team: str | None = None,
+              rep: str | None = None) -> Waterfall:
+    """How the open pipeline due in ``period`` moved from ``start_date`` to ``end_date``.
+
+    A deal is *due* on a date when it is open then with an expected close date in the
+    period. The deals considered are those due on either date, and those won between the
+    dates with a close date in the period (pulled in, or new, and won). A deal lost between
+    the dates that was not due at start_date was not in this period's pipeline (e.g. an
+    overdue deal closed out) and is not part of it. Each deal gets one way in and one way
+    out, in this order:
+
+    - in: **start** (due at start_date, at its amount then) > **new** (created after
+      start_date, at its amount at end_date) > **pulled in** (open at start_date but not
+      due, at its amount then: the close date moved into the period, from later or earlier);
+    - out: **won** / **lost** (closed after start_date) > **end** (due at end_date) >
+      **pushed out** (still open, close date moved out of the period or removed), at its
+      amount at end_date;
+    - **amount change** = amount out - amount in.
+
+    So for each deal: in + amount change - out = 0, or = its end amount when it is still
+    due, and the totals satisfy start + new + pulled in - pushed out - won - lost + amount
+    change = end exactly. A missing amount counts as 0 at that date, except that a closed
+    deal without an amount leaves at its amount on the way in (CRMs often blank the
+    amount of lost deals: that is a loss, not an amount change). Deals whose state is
+    unknown at a date are left out (counted). ``end_date`` defaults to the data's date.
+    """
+    end_date = pd.Timestamp(end_date).date() if end_date is not None else dataset.as_of
+    start_date = pd.Timestamp(start_date).date()
+    # Cached: the classification below reads the two dates' states several times.
+    states = pipeline_as_of(dataset, [start_date, end_date], team=team, rep=rep).cache()
+    before = states.filter(states.as_of_date == start_date).select(
+        "opportunity_id", stage_before="stage", amount_before="amount", close_before="close_date",
+        outcome_before="outcome", known_before="state_known")
+    after = states.filter(states.as_of_date == end_date)
+    joined = after.left_join(before, "opportunity_id").drop("opportunity_id_right")
+    existed = joined.outcome_before.notnull()
+    due_before = existed & (joined.outcome_before == OPEN) & _in(joined.close_before, period)
+    due_after = (joined.outcome == OPEN) & _in(joined.close_date, period)
+    closed = joined.outcome != OPEN
+    closed_since = closed & (~existed | (joined.outcome_before == OPEN))
+    won_in_period = closed_since & (joined.outcome == WON) & _in(joined.close_date, period)
+    new = ~due_before & (~existed | (joined.outcome_before != OPEN))
+    amount_in = ibis.cases((new, joined.amount), else_=joined.amount_before)
+    amount_out = ibis.cases((closed, joined.amount.fill_null(amount_in.fill_null(0))), else_=joined.amount).fill_null(0)
+    # One projection, then one filter: cheap to compile, and run once per waterfall.
+    moved = joined.select(
+        "opportunity_id", "rep_id", "rep_name", "team", "stage_before", "stage", "close_before", "close_date",
+        way_in=ibis.cases((due_before, "start"), (new, "new"), else_="pulled_in"),
+        way_out=ibis.cases((joined.outcome == WON, "won"), (joined.outcome == LOST, "lost"), (due_after, "end"),
+                           else_="pushed_out"),
+        amount_in=amount_in.fill_null(0), amount_out=amount_out, amount_change=amount_out - amount_in.fill_null(0),
+        missing_amount=amount_in.isnull() | (~closed & joined.amount.isnull()),
+        known=joined.state_known & joined.known_before.fill_null(True),
+        considered=due_before | due_after | won_in_period,
+    )
+    moved = moved.filter(moved.considered).drop("considered").order_by(["way_out", "way_in", "opportunity_id"]).execute()
+    moved = moved[["opportunity_id", "rep_id", "rep_name", "team", "way_in", "way_out", "amount_in", "amount_change",
+                   "amount_out", "stage_before", "stage", "close_before", "close_date", "missing_amount", "known"]]
+    # Deals whose state on a date is unknown cannot be placed: counted, left out.
+    left_out = int((~moved["known"]).sum())
+    moved = moved[moved["known"]].drop(columns="known").reset_index(drop=True)
+
+    totals, counts = {}, {}
+    for name in ("start", "new", "pulled_in"):
+        rows = moved[moved["way_in"] == name]
+        totals[name], counts[name] = float(rows["amount_in"].sum()), len(rows)
+    for name in ("won", "lost", "pushed_out", "end"):
+        rows = moved[moved["way_out"] == name]
+        totals[name], counts[name] = float(rows["amount_out"].sum()), len(rows)
+    changed = moved[moved["amount_change"] != 0]
+    totals["amount_change"], counts["amount_change"] = float(changed["amount_change"].sum()), len(changed)
+    totals = {name: totals[name] for name in BUCKETS}
+    counts = {name: counts[name] for name in BUCKETS}
+    check = _check(dataset, states, period, start_date, end_date, totals)
+    return Waterfall(period, start_date, end_date, totals, counts, moved, check, left_out, len(moved) + left_out,
+                     int(moved["missing_amount"].sum()))
+
+
+def _in(date, period: Period):
+    """The date lies in the period (False when there is no date)."""
+    return date.between(period.start, period.end).fill_null(False)
+
+
+def _check(dataset, states, period: Period, start_date, end_date, totals: dict) -> dict:
+    """The equation, and start and end against the pipeline due in the period summed
+    directly from the states on each date (a deal lost or counted twice would show), over
+    the same deals: those whose state is known on both dates."""
+    unknown = states.filter(~states.state_known).select("opportunity_id").distinct()
+    due = states.filter((states.outcome == OPEN) & states.close_date.between(period.start, period.end))
+    due = due.anti_join(unknown, "opportunity_id")
+    sums = due.group_by("as_of_date").aggregate(amount=due.amount.sum()).execute()
+    by_date = {pd.Timestamp(date).date(): float(amount or 0) for date, amount in zip(sums["as_of_date"], sums["amount"])}
+    pipeline_start, pipeline_end = by_date.get(start_date, 0.0), by_date.get(end_date, 0.0)
+    computed_end = sum(totals[name] * sign for name, sign in BUCKETS.items() if name != "end")
+    return {
+        "computed_end": computed_end, "pipeline_start": pipeline_start, "pipeline_end": pipeline_end,
+        "reconciles": abs(computed_end - totals["end"]) < TOLERANCE
+        and abs(pipeline_start - totals["start"]) < TOLERANCE and abs(pipeline_end - totals["end"]) < TOLERANCE,
+    }
+
+
+def deals_behind_bars(result: Waterfall) -> pd.DataFrame:
+    """The deals behind the bars: every deal that moved (came in other than at the start,
+    left other than at the end, or changed amount), largest movement first, with its stage
+    and expected close date on both dates ("before → after")."""
+    deals = result.deals
+    moved = deals[(deals["way_in"] != "start") | (deals["way_out"] != "end") | (deals["amount_change"] != 0)]
+
+    def then_and_now(before, after):
+        def text(value):
+            return "–" if value is None or pd.isna(value) else (
+                f"{pd.Timestamp(value):%Y-%m-%d}" if not isinstance(value, str) else value)
+        return [text(old) if text(old) == text(new) else f"{text(old)} → {text(new)}" for old, new in zip(before, after)]
+
+    moved = moved.assign(
+        came_in=moved["way_in"].map(LABELS), left=moved["way_out"].map(LABELS),
+        stage_then_and_now=then_and_now(moved["stage_before"], moved["stage"]),
+        close_date_then_and_now=then_and_now(moved["close_before"], moved["close_date"]),
+        size=moved[["amount_in", "amount_out"]].abs().max(axis=1))
+    moved = moved.sort_values(["size", "opportunity_id"], ascending=[False, True])
+    return moved[["opportunity_id", "rep_name", "came_in", "left", "amount_in", "amount_change", "amount_out",
+                  "stage_then_and_now", "close_date_then_and_now"]].reset_index(drop=True)
