@@ -1,0 +1,140 @@
+"""The forecast's backtest: how accurate the method has been on this data.
+
+As time-series libraries do it (darts' historical forecasts): freeze at the start of each
+of the last few periods of the same length as the target period, forecast that period from
+what was known on the freeze date only (:func:`salesnb.metrics.forecast.forecast` reads
+everything through ``pipeline_as_of`` up to that date), and compare with what was actually
+won. The naive forecast, the playbook-weighted pipeline due in the period on the same
+date, is scored beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from salesnb.data.dataset import Dataset
+from salesnb.data.periods import Period
+from salesnb.metrics.deals import WON, deals
+from salesnb.metrics.forecast import DEFAULT_SEED, DEFAULT_SIMULATIONS, data_start, forecast
+
+DEFAULT_PERIODS = 6
+MIN_PERIODS, MAX_PERIODS = 4, 8
+
+
+def backtest_periods(dataset: Dataset, period: Period, periods: int = DEFAULT_PERIODS) -> list[Period]:
+    """The last ``periods`` periods of the same length before ``period`` that ended by the
+    data's date and have at least one whole period of data before them (something to learn
+    from), oldest first."""
+    periods = min(max(periods, MIN_PERIODS), MAX_PERIODS)
+    start = data_start(dataset)
+    chosen, earlier = [], period
+    for _ in range(periods):
+        earlier = earlier.previous()
+        if start is None or earlier.previous().start < start:
+            break
+        if earlier.end <= dataset.as_of:
+            chosen.append(earlier)
+    return chosen[::-1]
+
+
+def accuracy(forecast_amount, actual) -> float | None:
+    """1 - |actual - forecast| / actual; None when nothing was won (no scale to judge by)."""
+    if forecast_amount is None or actual is None or actual <= 0:
+        return None
+    return 1 - abs(actual - forecast_amount) / actual
+
+
+def bias(forecast_amount, actual) -> float | None:
+    """(forecast - actual) / actual: above 0 the forecast was too high."""
+    if forecast_amount is None or actual is None or actual <= 0:
+        return None
+    return (forecast_amount - actual) / actual
+
+
+def actual_won(dataset: Dataset, period: Period, *, team: str | None = None, rep: str | None = None) -> tuple[float, int]:
+    """What was won in the period, as the data knows it now: amount and count of the deals
+    won with a close date in the period."""
+    table = deals(dataset, team, rep=rep)
+    won = table.filter((table.outcome == WON) & table.close_date.between(period.start, period.end))
+    row = won.aggregate(count=won.count(), amount=won.amount.sum()).execute().iloc[0]
+    return (float(row["amount"]) if pd.notna(row["amount"]) else 0.0), int(row["count"] or 0)
+
+
+def backtest(dataset: Dataset, period: Period, *, periods: int = DEFAULT_PERIODS,
+             simulations: int = DEFAULT_SIMULATIONS, seed: int = DEFAULT_SEED, team: str | None = None,
+             rep: str | None = None) -> pd.DataFrame:
+    """One row per backtest period (:func:`backtest_periods`), oldest first.
+
+    Frozen on ``freeze_date`` = the day before the period starts (the pipeline as it stood
+    when the period began): ``p10``, ``p50``, ``p90`` of the simulated won amount, and
+    ``naive`` (the playbook-weighted pipeline due in the period on that date). Against
+    ``actual`` (won amount with a close date in the period, as known now):
+    ``accuracy`` = 1 - |actual - p50| / actual, ``bias`` = (p50 - actual) / actual,
+    ``in_band`` = p10 <= actual <= p90, and ``naive_accuracy``, ``naive_bias`` likewise.
+    ``simulation_closer``: the simulation's P50 was nearer the actual than the naive forecast.
+    """
+    rows = []
+    for earlier in backtest_periods(dataset, period, periods):
+        freeze = earlier.start - dt.timedelta(days=1)
+        frozen = forecast(dataset, earlier, as_of=freeze, simulations=simulations, seed=seed, team=team, rep=rep)
+        quantiles = frozen.quantiles()
+        actual, won_deals = actual_won(dataset, earlier, team=team, rep=rep)
+        p50 = quantiles["p50"]
+        rows.append({
+            "period": _short_label(earlier), "period_start": earlier.start, "period_end": earlier.end, "freeze_date": freeze,
+            "actual": actual, "won_deals": won_deals, **quantiles, "naive": frozen.naive_amount,
+            "in_band": (quantiles["p10"] <= actual <= quantiles["p90"]) if frozen.measured else None,
+            "accuracy": accuracy(p50, actual), "bias": bias(p50, actual),
+            "naive_accuracy": accuracy(frozen.naive_amount, actual), "naive_bias": bias(frozen.naive_amount, actual),
+            "simulation_closer": (abs(p50 - actual) < abs(frozen.naive_amount - actual)) if frozen.measured else None,
+        })
+    columns = ["period", "period_start", "period_end", "freeze_date", "actual", "won_deals", "p10", "p50", "p90", "naive",
+               "in_band", "accuracy", "bias", "naive_accuracy", "naive_bias", "simulation_closer"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _short_label(period: Period) -> str:
+    """``Jul–Sep 2025`` for whole months, else the two dates."""
+    if period.whole_months:
+        first = f"{period.start:%b}" if period.start.year == period.end.year else f"{period.start:%b %Y}"
+        return f"{first}–{period.end:%b %Y}" if period.whole_months > 1 else f"{period.end:%b %Y}"
+    return f"{period.start:%d %b %Y}–{period.end:%d %b %Y}"
+
+
+def summary(results: pd.DataFrame) -> dict:
+    """Over the backtest periods: ``backtest_accuracy`` and ``backtest_bias`` (medians),
+    ``backtest_p10_p90_hit_rate`` (share of periods whose actual fell in P10..P90),
+    ``naive_backtest_accuracy`` and ``naive_backtest_bias`` (medians), ``periods`` (n) and
+    ``simulation_closer`` (periods where the simulation's P50 beat the naive forecast).
+    None where no period could be scored."""
+    def median(column):
+        values = pd.to_numeric(results[column], errors="coerce").dropna()
+        return float(np.median(values)) if len(values) else None
+
+    scored = results.dropna(subset=["p50"]) if len(results) else results
+    hits = scored["in_band"].dropna().astype(bool) if len(scored) else pd.Series(dtype=bool)
+    closer = scored["simulation_closer"].dropna().astype(bool) if len(scored) else pd.Series(dtype=bool)
+    return {
+        "backtest_accuracy": median("accuracy"), "backtest_bias": median("bias"),
+        "backtest_p10_p90_hit_rate": float(hits.mean()) if len(hits) else None,
+        "naive_backtest_accuracy": median("naive_accuracy"), "naive_backtest_bias": median("naive_bias"),
+        "periods": int(len(scored)), "simulation_closer": int(closer.sum()),
+    }
+
+
+def verdict(stats: dict) -> str:
+    """One plain sentence: did the simulation beat the naive forecast on this data?"""
+    if not stats["periods"] or stats["backtest_accuracy"] is None or stats["naive_backtest_accuracy"] is None:
+        return "Not enough history to backtest the forecast on this data: no past period could be scored."
+    ours, naive, periods = stats["backtest_accuracy"], stats["naive_backtest_accuracy"], stats["periods"]
+    closer = f"its P50 was closer to the actual in {stats['simulation_closer']} of {periods} periods"
+    if ours > naive:
+        return (f"On this data the simulation beat the naive forecast: median accuracy {ours:.0%} against "
+                f"{naive:.0%} for the playbook-weighted pipeline, and {closer}.")
+    if ours < naive:
+        return (f"On this data the simulation did NOT beat the naive forecast: median accuracy {ours:.0%} against "
+                f"{naive:.0%} for the playbook-weighted pipeline ({closer}). Prefer the naive number here.")
+    return f"On this data the simulation and the naive forecast were equally accurate (median {ours:.0%}); {closer}."

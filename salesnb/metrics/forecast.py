@@ -1,0 +1,356 @@
+"""The period forecast: a Monte Carlo simulation of what the open pipeline and the deals
+not created yet will win in the target period, learned from the data's own history.
+
+At a forecast date ``T`` (the data's date, or a past freeze date in the backtest), for a
+target period ``P``:
+
+1. **Learn** (:func:`learn`) from the pipeline as it stood on each of the 12 month-ends
+   before ``T`` (:func:`salesnb.metrics.pipeline.pipeline_as_of`): for each deal open on a
+   month-end, its stage, its age (days since creation) and what became of it by ``T``.
+   For each stage and age band, over the deals that have closed since:
+   ``win probability`` = won / closed and ``timing`` = the share of the won deals that were
+   won within the days the target period leaves after a forecast date (between
+   ``P.start - T`` and ``P.end - T`` days later). Their product is the deal's probability
+   to be won *in the period*: won in the window / closed.
+2. **Simulate** (:func:`simulate`): each deal open at ``T`` is won in the period with that
+   probability, independently, in every simulation; deals not created yet arrive as a
+   Poisson number with the historical run rate (:func:`new_deal_run_rate`), with amounts
+   drawn from the deals that arrived that way before. Vectorised over all deals and
+   simulations at once with ``numpy.random.default_rng(seed)``: the same seed gives the
+   same numbers.
+3. **Report** P10, P50 and P90 of the won amount and count, already won included.
+
+Everything is read through ``pipeline_as_of`` on dates up to ``T``, so a forecast frozen at
+a past date uses only what was known then (the backtest relies on it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from salesnb.data.dataset import Dataset
+from salesnb.data.periods import Period
+from salesnb.metrics.deals import OPEN, WON
+from salesnb.metrics.pipeline import _stage_probability, deal_states, pipeline_as_of
+
+DEFAULT_SIMULATIONS = 2000
+DEFAULT_SEED = 42
+# Month-ends before the forecast date whose open deals the model learns from.
+TRAINING_MONTHS = 12
+# Age bands (days since creation), lower bound included: 0-30, 31-90, 91-180, over 180.
+AGE_BANDS = ((0, "0–30 d"), (31, "31–90 d"), (91, "91–180 d"), (181, "over 180 d"))
+# Previous periods of the same length the run rate of new deals is averaged over.
+RUN_RATE_PERIODS = 4
+# At most this many random numbers are held at once (simulations are drawn in blocks).
+BLOCK_SIZE = 4_000_000
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+@dataclass
+class Model:
+    """What :func:`learn` found: ``cells`` (stage x age band) and ``stages`` (all ages), each
+    with ``closed`` (n), ``won``, ``won_in_window``, ``win_probability`` = won / closed,
+    ``timing`` = won_in_window / won and ``in_period_probability`` = won_in_window / closed;
+    ``window`` the days after a forecast date that fall in the period."""
+
+    as_of: dt.date
+    window: tuple[int, int]
+    cells: pd.DataFrame
+    stages: pd.DataFrame
+    overall_timing: float | None
+    snapshots: list[dt.date]
+    min_n: int
+
+    @property
+    def learned(self) -> bool:
+        return bool(self.stages["closed"].sum() > 0)
+
+
+@dataclass
+class Forecast:
+    """A forecast of the won amount and count in ``period``, made at ``as_of``.
+
+    ``open_deals``: the deals open at ``as_of`` with their ``probability`` of being won in
+    the period and its ``basis`` (stage and age band, stage, or playbook); ``won_amount``
+    and ``won_count``: one value per simulation, already won included. ``measured`` is False
+    (with ``reason``) when nothing can be learned: no history, or no deal closed yet.
+    """
+
+    period: Period
+    as_of: dt.date
+    simulations: int
+    seed: int
+    measured: bool
+    reason: str | None = None
+    already_won_amount: float = 0.0
+    already_won_count: int = 0
+    naive_amount: float | None = None
+    open_deals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    model: Model | None = None
+    run_rate: dict = field(default_factory=dict)
+    won_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    won_count: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    left_out: int = 0
+
+    def quantiles(self, what: str = "amount") -> dict:
+        """P10, P50 and P90 (linear interpolation) of the simulated won amount or count."""
+        values = self.won_amount if what == "amount" else self.won_count
+        if not self.measured or not len(values):
+            return {"p10": None, "p50": None, "p90": None}
+        p10, p50, p90 = np.quantile(values, QUANTILES)
+        return {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
+
+    @property
+    def expected_from_open(self) -> float:
+        """Expected won amount from the open deals: sum(probability x amount)."""
+        if self.open_deals.empty:
+            return 0.0
+        return float((self.open_deals["probability"] * self.open_deals["amount"].fillna(0)).sum())
+
+    @property
+    def expected_from_new(self) -> float:
+        return float(self.run_rate.get("deals_per_period", 0.0) * self.run_rate.get("mean_amount", 0.0))
+
+
+def _period_window(period: Period, as_of: dt.date) -> tuple[int, int]:
+    """Days after the forecast date that fall in the period: (first, last), first >= 1."""
+    return max((period.start - as_of).days, 1), (period.end - as_of).days
+
+
+def _age_band(age: ibis.Value) -> ibis.Value:
+    cases = [(age >= lower, label) for lower, label in reversed(AGE_BANDS)]
+    return ibis.cases(*cases, else_=ibis.null()).cast("string")
+
+
+def _training_dates(dataset: Dataset, as_of: dt.date) -> list[dt.date]:
+    """The month-ends before ``as_of`` (at most TRAINING_MONTHS), from the data's first day on."""
+    first = data_start(dataset)
+    ends = pd.date_range(end=pd.Timestamp(as_of) - pd.Timedelta(days=1), periods=TRAINING_MONTHS, freq="ME")
+    return [end.date() for end in ends if first is not None and end.date() >= first]
+
+
+def data_start(dataset: Dataset) -> dt.date | None:
+    """The first day anything happened to a deal: earliest creation or history row."""
+    deals = dataset.table("opportunities")
+    dates = [deals.created_at.min().execute()]
+    if dataset.has("opportunity_history"):
+        dates.append(deal_states(dataset).day.min().execute())
+    dates = [pd.Timestamp(date).date() for date in dates if date is not None and not pd.isna(date)]
+    return min(dates) if dates else None
+
+
+def learn(dataset: Dataset, period: Period, as_of: dt.date, *, team: str | None = None, rep: str | None = None) -> Model:
+    """Win probability and timing by stage and age band, from the month-ends before ``as_of``.
+
+    For each deal open (with a known stage) on a month-end ``d`` before ``as_of`` and closed
+    by ``as_of``: closed = 1, won = 1 if it was won, won_in_window = 1 if it was won between
+    ``first`` and ``last`` days after ``d`` (the period's window after ``as_of``; a close
+    dated on or before ``d`` counts as day 1). A deal open on several month-ends counts once
+    per month-end (deals that stay open long weigh more, as they do in any open pipeline).
+    """
+    window = _period_window(period, as_of)
+    snapshots = _training_dates(dataset, as_of)
+    empty = pd.DataFrame(columns=["stage", "age_band", "closed", "won", "won_in_window"])
+    if not snapshots:
+        cells = empty
+    else:
+        states = pipeline_as_of(dataset, [*snapshots, as_of], team=team, rep=rep).cache()
+        later = states.filter(states.as_of_date == as_of).select(
+            "opportunity_id", outcome_later="outcome", closed_on="close_date")
+        then = states.filter((states.as_of_date < as_of) & (states.outcome == OPEN) & states.stage.notnull())
+        rows = then.join(later, "opportunity_id")
+        rows = rows.filter(rows.outcome_later != OPEN)
+        days = ibis.greatest(rows.closed_on.delta(rows.as_of_date, unit="day"), 1)
+        won = rows.outcome_later == WON
+        in_window = won & days.between(*window).fill_null(False) if window[1] >= window[0] else ibis.literal(False)
+        rows = rows.mutate(age_band=_age_band(rows.as_of_date.delta(rows.created_at, unit="day")),
+                           is_won=won.cast("int64"), is_won_in_window=in_window.cast("int64"))
+        cells = rows.group_by(["stage", "age_band"]).aggregate(
+            closed=rows.count(), won=rows.is_won.sum(), won_in_window=rows.is_won_in_window.sum()).execute()
+    stage_order = {stage: index for index, stage in enumerate(dataset.playbook.open_stages)}
+    band_order = {label: index for index, (_, label) in enumerate(AGE_BANDS)}
+    cells = cells.assign(stage_index=cells["stage"].map(stage_order), band_index=cells["age_band"].map(band_order))
+    cells = cells.sort_values(["stage_index", "band_index"], na_position="last").drop(columns=["stage_index", "band_index"])
+    stages = cells.groupby("stage", sort=False)[["closed", "won", "won_in_window"]].sum().reindex(
+        dataset.playbook.open_stages).fillna(0).astype("int64").reset_index()
+    cells = cells.dropna(subset=["age_band"]).reset_index(drop=True)
+    for frame in (cells, stages):
+        frame[["closed", "won", "won_in_window"]] = frame[["closed", "won", "won_in_window"]].astype("int64")
+        _rates(frame)
+    won_total = int(stages["won"].sum())
+    overall_timing = float(stages["won_in_window"].sum() / won_total) if won_total else None
+    return Model(as_of, window, cells, stages, overall_timing, snapshots, dataset.playbook.min_deals_for_ranking)
+
+
+def _rates(frame: pd.DataFrame) -> None:
+    closed, won = frame["closed"].astype(float), frame["won"].astype(float)
+    frame["win_probability"] = (frame["won"] / closed).where(closed > 0)
+    frame["timing"] = (frame["won_in_window"] / won).where(won > 0)
+    frame["in_period_probability"] = (frame["won_in_window"] / closed).where(closed > 0)
+
+
+def deal_probabilities(model: Model, open_deals: pd.DataFrame, playbook) -> pd.DataFrame:
+    """Each open deal's probability of being won in the period, and its basis.
+
+    The stage-and-age-band cell when it has at least ``min_deals_for_ranking`` closed deals;
+    else the stage over all ages when that has; else the playbook's stage probability times
+    the share of all won deals that were won within the window (``overall_timing``, 0 when
+    nothing was won yet).
+    """
+    cells = model.cells[["stage", "age_band", "closed", "in_period_probability"]]
+    stages = model.stages[["stage", "closed", "in_period_probability"]]
+    merged = open_deals[["stage", "age_band"]].merge(cells, on=["stage", "age_band"], how="left") \
+        .merge(stages, on="stage", how="left", suffixes=("_cell", "_stage"))
+    use_cell = merged["closed_cell"].fillna(0).to_numpy() >= model.min_n
+    use_stage = ~use_cell & (merged["closed_stage"].fillna(0).to_numpy() >= model.min_n)
+    fallback = open_deals["stage"].map(playbook.probability).to_numpy(dtype=float) * (model.overall_timing or 0.0)
+    probability = np.select([use_cell, use_stage], [merged["in_period_probability_cell"].to_numpy(dtype=float),
+                                                    merged["in_period_probability_stage"].to_numpy(dtype=float)], fallback)
+    basis = np.select([use_cell, use_stage], ["stage and age", "stage"], "playbook")
+    return open_deals.assign(probability=probability, basis=basis)
+
+
+def new_deal_run_rate(dataset: Dataset, period: Period, as_of: dt.date, *, team: str | None = None,
+                      rep: str | None = None) -> dict:
+    """Deals not created yet that will be created and won within the period, from history.
+
+    The rest of the period from ``as_of`` is ``[first creation day, period.end]`` (the whole
+    period when it has not started). In each of the last :data:`RUN_RATE_PERIODS` periods
+    of the same length that ended by ``as_of`` and started on or after the data's first day,
+    the same stretch (as many days from its start) is looked at: the deals created in it
+    and won by that period's end (as known at ``as_of``). ``deals_per_period`` is their mean
+    count per period, ``amounts`` their amounts (the pool new deals' amounts are drawn from).
+    """
+    first_day = max(period.start, as_of + dt.timedelta(days=1))
+    offset = (first_day - period.start).days
+    result = {"deals_per_period": 0.0, "amounts": np.zeros(0), "mean_amount": 0.0, "periods": [], "counts": []}
+    if first_day > period.end:
+        return result
+    start = data_start(dataset)
+    windows, earlier = [], period
+    for _ in range(RUN_RATE_PERIODS):
+        earlier = earlier.previous()
+        if start is None or earlier.start < start:
+            break
+        if earlier.end <= as_of:
+            windows.append((earlier, earlier.start + dt.timedelta(days=offset)))
+    if not windows:
+        return result
+    states = pipeline_as_of(dataset, [as_of], team=team, rep=rep)
+    won = states.filter((states.outcome == WON) & states.created_at.notnull() & states.close_date.notnull())
+    pieces = []
+    for index, (earlier, window_start) in enumerate(windows):
+        pieces.append(won.filter(won.created_at.between(window_start, earlier.end) & (won.close_date <= earlier.end)
+                                 & (won.close_date >= won.created_at)).mutate(window=ibis.literal(index))
+                      .select("window", "opportunity_id", "amount"))
+    rows = (pieces[0] if len(pieces) == 1 else ibis.union(*pieces)).order_by(["window", "opportunity_id"]).execute()
+    counts = [int((rows["window"] == index).sum()) for index in range(len(windows))]
+    amounts = rows["amount"].dropna().to_numpy(dtype=float)
+    return {"deals_per_period": float(np.mean(counts)), "amounts": amounts,
+            "mean_amount": float(amounts.mean()) if len(amounts) else 0.0,
+            "periods": [earlier for earlier, _ in windows], "counts": counts}
+
+
+def simulate(probabilities, amounts, *, simulations: int = DEFAULT_SIMULATIONS, seed: int = DEFAULT_SEED,
+             new_deals_per_period: float = 0.0, new_deal_amounts=()) -> tuple[np.ndarray, np.ndarray]:
+    """Won amount and won count in each simulation (without the already won part).
+
+    Deal i is won with ``probabilities[i]``, independently, in every simulation (a missing
+    amount counts as 0 in the amount, 1 in the count). New deals: a Poisson number with
+    mean ``new_deals_per_period``, each with an amount drawn (with replacement) from
+    ``new_deal_amounts``. Simulations are drawn in blocks of rows, which consumes the random
+    stream exactly as one draw would: the result does not depend on the block size.
+    """
+    rng = np.random.default_rng(seed)
+    probabilities = np.asarray(probabilities, dtype=float)
+    amounts = np.nan_to_num(np.asarray(amounts, dtype=float))
+    deals = len(probabilities)
+    won_amount, won_count = np.zeros(simulations), np.zeros(simulations)
+    block = max(1, min(simulations, BLOCK_SIZE // max(deals, 1)))
+    for first in range(0, simulations, block):  # blocks of simulations, never a loop over deals
+        rows = min(block, simulations - first)
+        won = rng.random((rows, deals)) < probabilities
+        # A sum per row (not a matrix product, whose summation order depends on the block).
+        won_amount[first:first + rows] = np.where(won, amounts, 0.0).sum(axis=1)
+        won_count[first:first + rows] = won.sum(axis=1)
+    new_deal_amounts = np.asarray(new_deal_amounts, dtype=float)
+    if new_deals_per_period > 0:
+        arrivals = rng.poisson(new_deals_per_period, simulations)
+        won_count += arrivals
+        if len(new_deal_amounts):
+            drawn = rng.choice(new_deal_amounts, size=int(arrivals.sum()))
+            won_amount += np.bincount(np.repeat(np.arange(simulations), arrivals), weights=drawn, minlength=simulations)
+    return won_amount, won_count
+
+
+def forecast(dataset: Dataset, period: Period, *, as_of: dt.date | None = None, simulations: int = DEFAULT_SIMULATIONS,
+             seed: int = DEFAULT_SEED, team: str | None = None, rep: str | None = None) -> Forecast:
+    """Forecast the won amount and count of ``period`` at ``as_of`` (default: the data's date).
+
+    won = already won (deals won from the period's start to ``as_of``, by close date) +
+    simulated wins of the deals open at ``as_of`` + simulated new deals (module doc).
+    ``naive_amount`` = already won + sum(amount x playbook stage probability) over the deals
+    open at ``as_of`` with an expected close date in the period (the weighted pipeline a
+    CRM would forecast). Open deals of unknown stage are left out (counted in ``left_out``).
+    """
+    as_of = as_of or dataset.as_of
+    result = Forecast(period, as_of, simulations, seed, measured=False)
+    no_history = ("the forecast learns win probabilities and close timing from the pipeline's history: "
+                  "it needs the 'opportunity_history' table")
+    if not dataset.has("opportunity_history") and as_of < dataset.as_of:
+        result.reason = no_history
+        return result
+    playbook = dataset.playbook
+    now = pipeline_as_of(dataset, [as_of], team=team, rep=rep)
+    won_so_far = now.filter((now.outcome == WON) & now.close_date.between(period.start, min(period.end, as_of)))
+    already = won_so_far.aggregate(count=won_so_far.count(), amount=won_so_far.amount.sum()).execute().iloc[0]
+    result.already_won_count = int(already["count"] or 0)
+    result.already_won_amount = float(already["amount"]) if pd.notna(already["amount"]) else 0.0
+    open_now = now.filter(now.outcome == OPEN)
+    open_now = open_now.mutate(age_days=ibis.date(as_of.isoformat()).delta(open_now.created_at, unit="day"))
+    open_now = open_now.mutate(age_band=_age_band(open_now.age_days))
+    open_deals = open_now.select("opportunity_id", "rep_id", "rep_name", "team", "stage", "amount", "close_date",
+                                 "age_days", "age_band").order_by("opportunity_id").execute()
+    unknown = open_deals["stage"].isna()
+    result.left_out = int(unknown.sum())
+    open_deals = open_deals[~unknown].reset_index(drop=True)
+    due = open_now.filter(open_now.close_date.between(period.start, period.end))
+    stage_probability = _stage_probability(due.stage, {stage: playbook.probability(stage) for stage in playbook.open_stages})
+    weighted = due.aggregate(weighted=(due.amount * stage_probability).sum()).execute().iloc[0]["weighted"]
+    result.naive_amount = result.already_won_amount + (float(weighted) if pd.notna(weighted) else 0.0)
+    if not dataset.has("opportunity_history"):
+        result.reason = no_history
+        return result
+
+    model = learn(dataset, period, as_of, team=team, rep=rep)
+    result.model = model
+    if not model.learned:
+        result.reason = (f"no deal open on a month-end before {as_of:%d %b %Y} has closed since: there is no "
+                         "history to learn win probabilities and close timing from yet")
+        return result
+    result.open_deals = deal_probabilities(model, open_deals, playbook)
+    result.run_rate = new_deal_run_rate(dataset, period, as_of, team=team, rep=rep)
+    won_amount, won_count = simulate(
+        result.open_deals["probability"].to_numpy(), result.open_deals["amount"].to_numpy(dtype=float),
+        simulations=simulations, seed=seed, new_deals_per_period=result.run_rate["deals_per_period"],
+        new_deal_amounts=result.run_rate["amounts"])
+    result.won_amount = won_amount + result.already_won_amount
+    result.won_count = won_count + result.already_won_count
+    result.measured = True
+    return result
+
+
+def largest_contributions(result: Forecast) -> pd.DataFrame:
+    """The open deals that carry the forecast: ``expected`` = probability x amount, largest first."""
+    deals = result.open_deals
+    if deals.empty:
+        return deals
+    deals = deals.assign(expected=deals["probability"] * deals["amount"])
+    deals = deals.sort_values(["expected", "opportunity_id"], ascending=[False, True], na_position="last")
+    return deals[["opportunity_id", "rep_name", "stage", "age_days", "amount", "probability", "basis",
+                  "expected"]].reset_index(drop=True)

@@ -1,0 +1,172 @@
+"""The forecast: the simulation against analytic expectations, and what it learns from
+history worked out by hand on a small fixture.
+
+Fixture (all deals start in Proposal; forecast at T = 2025-03-31 for April 2025, so a deal
+must be won 1..30 days after a snapshot to count as won *in the window*):
+
+    deal created     amount  outcome               open on month-ends (age)
+    F1   2025-01-02   1,000  won 02-10             01-31 (29 d)
+    F2   2025-01-02   1,000  lost 03-01            01-31 (29 d), 02-28 (57 d)
+    F3   2025-01-02   1,000  won 03-20             01-31 (29 d), 02-28 (57 d)
+    F4   2025-01-02  10,000  open (due 04-15)      01-31, 02-28: not closed by T, not learned from
+    F6   2025-03-15   6,000  open (due 04-20)
+    F7   2025-03-20   8,000  open (due 04-25), Negotiation
+    F8   2025-03-05   4,000  won 03-25             (created and won in March)
+    F9   2025-02-03   2,000  won 02-20             (created and won in February)
+"""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesnb import dataset_from_frames
+from salesnb.data.periods import Period
+from salesnb.metrics import forecast
+from tests.pipeline_fixtures import playbook
+
+D = dt.date
+APRIL = Period(D(2025, 4, 1), D(2025, 4, 30))
+T = D(2025, 3, 31)
+
+
+def fixture_frames():
+    deals = [  # id, created, expected close, final stage, final amount, closed on
+        ("F1", "2025-01-02", "2025-02-15", "Closed Won", 1000.0, "2025-02-10"),
+        ("F2", "2025-01-02", "2025-03-10", "Closed Lost", 1000.0, "2025-03-01"),
+        ("F3", "2025-01-02", "2025-03-01", "Closed Won", 1000.0, "2025-03-20"),
+        ("F4", "2025-01-02", "2025-04-15", "Proposal", 10000.0, None),
+        ("F6", "2025-03-15", "2025-04-20", "Proposal", 6000.0, None),
+        ("F7", "2025-03-20", "2025-04-25", "Negotiation", 8000.0, None),
+        ("F8", "2025-03-05", "2025-03-28", "Closed Won", 4000.0, "2025-03-25"),
+        ("F9", "2025-02-03", "2025-02-25", "Closed Won", 2000.0, "2025-02-20"),
+    ]
+    opportunities, history = [], []
+    for deal, created, expected, stage, amount, closed in deals:
+        first_stage = "Negotiation" if stage == "Negotiation" else "Proposal"
+        history.append((deal, f"{created} 09:00:00", first_stage, amount, expected))
+        if closed:
+            history.append((deal, f"{closed} 15:00:00", stage, amount, closed))
+        opportunities.append((deal, "R1", created, closed or expected, stage, amount))
+    return {
+        "opportunities": pd.DataFrame(opportunities, columns=["opportunity_id", "rep_id", "created_at", "close_date",
+                                                              "stage", "amount"]),
+        "opportunity_history": pd.DataFrame(history, columns=["opportunity_id", "changed_at", "stage", "amount",
+                                                              "close_date"]),
+    }
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return dataset_from_frames(fixture_frames(), playbook(min_deals_for_ranking=3))
+
+
+# ----------------------------------------------------------------------------- the simulation
+
+
+def test_p50_matches_the_analytic_expectation_within_two_percent():
+    rng = np.random.default_rng(7)
+    probabilities = rng.uniform(0.05, 0.95, 1500)
+    amounts = rng.lognormal(9, 0.8, 1500)
+    won_amount, won_count = forecast.simulate(probabilities, amounts, simulations=4000, seed=1)
+    expected = float((probabilities * amounts).sum())
+    assert np.median(won_amount) == pytest.approx(expected, rel=0.02)
+    assert np.median(won_count) == pytest.approx(probabilities.sum(), rel=0.02)
+
+
+def test_new_deals_add_their_run_rate():
+    # No open deal; 40 new deals a period on average, amounts 1,000 or 3,000 (mean 2,000).
+    won_amount, won_count = forecast.simulate([], [], simulations=4000, seed=3, new_deals_per_period=40.0,
+                                              new_deal_amounts=[1000.0, 3000.0])
+    assert won_count.mean() == pytest.approx(40, rel=0.02)
+    assert np.median(won_amount) == pytest.approx(80000, rel=0.02)
+
+
+def test_certain_and_impossible_deals():
+    won_amount, won_count = forecast.simulate([1.0, 0.0, 1.0], [100.0, 1e9, float("nan")], simulations=50, seed=0)
+    # A deal without amount counts as won deal but adds nothing to the amount.
+    assert set(won_amount) == {100.0} and set(won_count) == {2.0}
+
+
+def test_same_seed_same_numbers_whatever_the_block_size(monkeypatch):
+    probabilities, amounts = np.linspace(0.1, 0.9, 300), np.linspace(1000, 5000, 300)
+    first = forecast.simulate(probabilities, amounts, simulations=500, seed=42, new_deals_per_period=3,
+                              new_deal_amounts=[10.0, 20.0])
+    monkeypatch.setattr(forecast, "BLOCK_SIZE", 7 * 300)  # blocks of 7 simulations
+    second = forecast.simulate(probabilities, amounts, simulations=500, seed=42, new_deals_per_period=3,
+                               new_deal_amounts=[10.0, 20.0])
+    assert np.array_equal(first[0], second[0]) and np.array_equal(first[1], second[1])
+    other = forecast.simulate(probabilities, amounts, simulations=500, seed=43)
+    assert not np.array_equal(first[0], other[0])
+
+
+# ----------------------------------------------------------------------------- what it learns
+
+
+def test_learned_win_probability_and_timing_by_stage_and_age(dataset):
+    model = forecast.learn(dataset, APRIL, T)
+    assert model.snapshots == [D(2025, 1, 31), D(2025, 2, 28)] and model.window == (1, 30)
+    cells = model.cells.set_index(["stage", "age_band"])
+    # 0-30 d: F1 (won 10 days after 01-31: in the window), F2 (lost), F3 (won 48 days later: not).
+    young = cells.loc[("Proposal", "0–30 d")]
+    assert young[["closed", "won", "won_in_window"]].tolist() == [3, 2, 1]
+    assert young[["win_probability", "timing", "in_period_probability"]].tolist() == pytest.approx([2 / 3, 1 / 2, 1 / 3])
+    # 31-90 d (on 02-28): F2 lost, F3 won 20 days later.
+    assert cells.loc[("Proposal", "31–90 d"), ["closed", "won", "won_in_window"]].tolist() == [2, 1, 1]
+    stage = model.stages.set_index("stage").loc["Proposal"]
+    assert stage[["closed", "won", "won_in_window"]].tolist() == [5, 3, 2]
+    assert model.overall_timing == pytest.approx(2 / 3)
+
+
+def test_each_open_deal_gets_the_most_specific_probability_with_enough_n(dataset):
+    result = forecast.forecast(dataset, APRIL, as_of=T, simulations=20000, seed=5)
+    deals = result.open_deals.set_index("opportunity_id")
+    # F4 is 88 days old: its cell has 2 closed deals (< 3), so the stage: 2 / 5 = 0.4.
+    # F6 is 16 days old: its cell has 3: 1 / 3. F7 (Negotiation) has no history: the
+    # playbook's 0.75 x the share of won deals won within the window (2 / 3) = 0.5.
+    assert deals["probability"].to_dict() == pytest.approx({"F4": 0.4, "F6": 1 / 3, "F7": 0.5})
+    assert deals["basis"].to_dict() == {"F4": "stage", "F6": "stage and age", "F7": "playbook"}
+    assert result.expected_from_open == pytest.approx(0.4 * 10000 + 6000 / 3 + 0.5 * 8000)  # 10,000
+
+
+def test_new_deals_come_from_the_same_stretch_of_earlier_periods(dataset):
+    rate = forecast.new_deal_run_rate(dataset, APRIL, T)
+    # March: F8 created 03-05 and won 03-25; February: F9 created 02-03 and won 02-20.
+    # January starts before the data's first day (01-02): not used.
+    assert rate["counts"] == [1, 1] and rate["deals_per_period"] == 1.0
+    assert sorted(rate["amounts"]) == [2000.0, 4000.0] and rate["mean_amount"] == 3000.0
+    # Half way through April only deals created from 04-16 on are still to come: in March
+    # that stretch (from 03-16) created nothing that was won by 03-31.
+    later = forecast.new_deal_run_rate(dataset, APRIL, D(2025, 4, 15))
+    assert later["counts"] == [0, 0] and later["deals_per_period"] == 0
+
+
+def test_forecast_adds_up_and_the_naive_forecast(dataset):
+    result = forecast.forecast(dataset, APRIL, as_of=T, simulations=20000, seed=5)
+    assert result.measured and result.already_won_amount == 0
+    # Expected: 10,000 from open deals + 1 new deal x 3,000 = 13,000.
+    assert result.won_amount.mean() == pytest.approx(13000, rel=0.02)
+    assert result.won_count.mean() == pytest.approx(0.4 + 1 / 3 + 0.5 + 1, rel=0.02)
+    quantiles = result.quantiles()
+    assert quantiles["p10"] <= quantiles["p50"] <= quantiles["p90"]
+    # Naive: open deals due in April x the playbook: 10,000 x .5 + 6,000 x .5 + 8,000 x .75
+    assert result.naive_amount == pytest.approx(14000)
+    again = forecast.forecast(dataset, APRIL, as_of=T, simulations=20000, seed=5)
+    assert again.quantiles() == quantiles  # same seed, same numbers
+
+
+def test_already_won_counts_in_the_forecast(dataset):
+    march = Period(D(2025, 3, 1), D(2025, 3, 31))
+    result = forecast.forecast(dataset, march, as_of=T, simulations=200, seed=1)
+    # Won in March by 03-31: F3 (1,000) and F8 (4,000); nothing of March is left to simulate.
+    assert (result.already_won_amount, result.already_won_count) == (5000, 2)
+    assert result.quantiles() == {"p10": 5000, "p50": 5000, "p90": 5000}
+
+
+def test_no_history_no_forecast():
+    frames = fixture_frames()
+    del frames["opportunity_history"]
+    result = forecast.forecast(dataset_from_frames(frames), APRIL)
+    assert not result.measured and "opportunity_history" in result.reason
+    assert result.quantiles() == {"p10": None, "p50": None, "p90": None}
