@@ -234,9 +234,10 @@ def stage_calibration(dataset: Dataset, as_of_date: dt.date | None = None, *, wi
                       team: str | None = None, rep: str | None = None) -> pd.DataFrame:
     """Per open stage, the playbook's, the CRM's and the observed (calibrated) win probability, with n.
 
-    - ``calibrated_probability`` = won / ``deals``, where ``deals`` = the deals closed (won or
-      lost) in the ``window_days`` up to ``as_of_date`` that were at the stage at some point
-      (per their history up to that date), and ``won`` those of them that were won. A deal
+    - ``calibrated_probability`` = ``won_deals`` / ``closed_deals``, where ``closed_deals`` =
+      the deals closed (won or lost) in the ``window_days`` up to ``as_of_date`` that were at
+      the stage at some point (per their history up to that date), and ``won_deals`` those of
+      them that were won. A deal
       that skipped the stage does not count for it. Needs ``opportunity_history``; empty
       (NaN, n = 0) without it or without closed deals at the stage.
     - ``CRM_probability``: mean of the CRM's ``probability`` over the deals open at the stage
@@ -259,13 +260,13 @@ def stage_calibration(dataset: Dataset, as_of_date: dt.date | None = None, *, wi
         visits = visits.select("opportunity_id", "stage").distinct()
         visited = visits.join(closed.select("opportunity_id", "outcome"), "opportunity_id")
         observed = visited.group_by("stage").aggregate(
-            deals=visited.count(), won=(visited.outcome == WON).cast("int64").sum()).execute()
+            closed_deals=visited.count(), won_deals=(visited.outcome == WON).cast("int64").sum()).execute()
         frame = frame.merge(observed, on="stage", how="left")
     else:
-        frame = frame.assign(deals=0, won=0)
-    frame[["deals", "won"]] = frame[["deals", "won"]].fillna(0).astype("int64")
-    frame["calibrated_probability"] = (frame["won"] / frame["deals"]).where(frame["deals"] > 0)
-    frame["ranked"] = frame["deals"] >= playbook.min_deals_for_ranking
+        frame = frame.assign(closed_deals=0, won_deals=0)
+    frame[["closed_deals", "won_deals"]] = frame[["closed_deals", "won_deals"]].fillna(0).astype("int64")
+    frame["calibrated_probability"] = (frame["won_deals"] / frame["closed_deals"]).where(frame["closed_deals"] > 0)
+    frame["ranked"] = frame["closed_deals"] >= playbook.min_deals_for_ranking
 
     current = deals(dataset, team, rep=rep)
     current = current.filter(current.outcome == OPEN)
@@ -275,14 +276,15 @@ def stage_calibration(dataset: Dataset, as_of_date: dt.date | None = None, *, wi
     frame = frame.merge(crm, on="stage", how="left")
     frame["open_deals"] = frame["open_deals"].fillna(0).astype("int64")
     return frame[["stage", "playbook_probability", "CRM_probability", "open_deals", "calibrated_probability",
-                  "deals", "won", "ranked"]]
+                  "closed_deals", "won_deals", "ranked"]]
 
 
 def calibrated_probabilities(calibration: pd.DataFrame) -> dict[str, float] | None:
     """Stage -> probability for the calibrated weighted pipeline: the observed rate where any
     closed deal was at the stage, else the playbook's (those stages are named on the page).
     None when nothing at all could be calibrated (no history, or no closed deal in the window)."""
-    if not (calibration["deals"] > 0).any():
+    if not (calibration["closed_deals"] > 0).any():
         return None
-    observed = calibration["calibrated_probability"].where(calibration["deals"] > 0, calibration["playbook_probability"])
+    observed = calibration["calibrated_probability"].where(calibration["closed_deals"] > 0,
+                                                           calibration["playbook_probability"])
     return dict(zip(calibration["stage"], observed.astype(float)))

@@ -133,11 +133,11 @@ def test_calibrated_probability_is_the_share_won_of_deals_that_were_at_the_stage
     table = pipeline.stage_calibration(dataset).set_index("stage")
     # Closed in the year up to 02-15: D2 won (Disc, Nego), D4 lost (Disc), D7 lost (Qual),
     # D8 lost (Qual), D11 won (Qual, Nego). D2 skipped Qualification: it does not count there.
-    assert table.loc["Qualification", ["deals", "won"]].tolist() == [3, 1]
+    assert table.loc["Qualification", ["closed_deals", "won_deals"]].tolist() == [3, 1]
     assert table.loc["Qualification", "calibrated_probability"] == pytest.approx(1 / 3)
     assert table.loc["Discovery", "calibrated_probability"] == pytest.approx(1 / 2)
     assert table.loc["Negotiation", "calibrated_probability"] == pytest.approx(1.0)
-    assert table.loc["Proposal", "deals"] == 0 and table["calibrated_probability"].isna()["Proposal"]
+    assert table.loc["Proposal", "closed_deals"] == 0 and table["calibrated_probability"].isna()["Proposal"]
     # The CRM column: mean over open deals at the stage (D6 0.2, three at the playbook's 0.5).
     assert table.loc["Proposal", "CRM_probability"] == pytest.approx((0.2 + 0.5 * 3) / 4)
     assert not table["ranked"].any()  # n below min_deals_for_ranking (10) everywhere
@@ -149,15 +149,15 @@ def test_calibration_at_a_past_date_sees_only_what_was_closed_then(dataset):
     # By 02-10 only D7 (lost 02-09, was at Qualification) and D2 (won 02-10, Discovery and
     # Negotiation) have closed; D4, D8 and D11 close later and do not count yet.
     table = pipeline.stage_calibration(dataset, D(2025, 2, 10)).set_index("stage")
-    assert table["deals"].to_dict() == {"Prospecting": 0, "Qualification": 1, "Discovery": 1, "Proposal": 0,
+    assert table["closed_deals"].to_dict() == {"Prospecting": 0, "Qualification": 1, "Discovery": 1, "Proposal": 0,
                                         "Negotiation": 1}
-    assert table["won"].to_dict() == {"Prospecting": 0, "Qualification": 0, "Discovery": 1, "Proposal": 0,
+    assert table["won_deals"].to_dict() == {"Prospecting": 0, "Qualification": 0, "Discovery": 1, "Proposal": 0,
                                       "Negotiation": 1}
 
 
 def test_without_history_nothing_is_calibrated():
     dataset = dataset_from_frames(frames(history=False))
     table = pipeline.stage_calibration(dataset)
-    assert (table["deals"] == 0).all() and table["calibrated_probability"].isna().all()
+    assert (table["closed_deals"] == 0).all() and table["calibrated_probability"].isna().all()
     assert pipeline.calibrated_probabilities(table) is None
     assert pd.isna(pipeline.open_pipeline(dataset).iloc[0]["weighted_calibrated"])  # not measured, never 0
