@@ -255,19 +255,22 @@ def stacked_bar_chart(frame, x: str, series: str, value: str, *, title: str, xla
 
 
 def grouped_bar_chart(frame, category: str, values: list[str], *, title: str, category_label: str, value_label: str,
-                      series_labels: list[str], kind: str = "count", currency: str = "USD"):
+                      series_labels: list[str] | None = None, kind: str = "count", currency: str = "USD"):
     """Vertical bars of several ``values`` side by side per ``category`` (e.g. predicted and
-    actual purchases per frequency bucket), in the frame's order."""
+    actual purchases per frequency bucket, or three weightings per stage), in the frame's
+    order; ``series_labels`` name the values in the legend (default: the column names)."""
     figure, ax = new_figure(title, category_label, value_label)
     positions = range(len(frame))
     width = 0.8 / len(values)
     palette = sns.color_palette(PALETTE)
     for index, column in enumerate(values):
         offsets = [position - 0.4 + width * (index + 0.5) for position in positions]
-        ax.bar(offsets, frame[column].astype(float).fillna(0), width=width, label=series_labels[index],
-               color=palette[index % len(palette)])
+        ax.bar(offsets, frame[column].astype(float).fillna(0), width=width,
+               label=series_labels[index] if series_labels else column, color=palette[index % len(palette)])
     ax.set_xticks(list(positions), _labels(frame[category]))
     _format_axis(ax, kind, currency, "y")
+    if kind == "percent":
+        ax.set_ylim(0, min(1.05, max(0.1, float(frame[values].max().max() or 0) * 1.25)))
     ax.legend(frameon=False)
     finish(figure)
 
@@ -310,4 +313,64 @@ def share_curve(frame, x: str, y: str, *, title: str, xlabel: str, ylabel: str, 
     percent_axis(ax, "x")
     percent_axis(ax, "y")
     ax.legend(frameon=False, loc="lower right")
+    finish(figure)
+
+
+def waterfall_chart(steps: list[str], amounts: list[float], *, title: str, value_label: str, currency: str = "USD"):
+    """A waterfall: the first and last steps are totals from 0, the ones between float up
+    (positive) or down (negative) from the running total; each bar is labelled with its amount."""
+    figure, ax = new_figure(title, "", value_label)
+    palette = sns.color_palette(PALETTE)
+    running, bottoms, heights, colours = 0.0, [], [], []
+    for index, amount in enumerate(amounts):
+        total = index in (0, len(amounts) - 1)
+        bottom = 0.0 if total else (running if amount >= 0 else running + amount)
+        bottoms.append(bottom)
+        heights.append(abs(amount) if not total else amount)
+        colours.append(palette[7] if total else (palette[2] if amount >= 0 else palette[3]))
+        running = amount if total else running + amount
+    bars = ax.bar(steps, heights, bottom=bottoms, color=colours)
+    symbol = currency_symbol(currency)
+    labels = [("+" if amount > 0 and 0 < index < len(amounts) - 1 else "-" if amount < 0 else "") + _compact(abs(amount), symbol)
+              for index, amount in enumerate(amounts)]
+    ax.bar_label(bars, labels=labels, padding=3, fontsize=9)
+    currency_axis(ax, currency)
+    ax.set_ylim(0, max(bottom + height for bottom, height in zip(bottoms, heights)) * 1.15 or 1)
+    finish(figure)
+
+
+def distribution_chart(values, *, title: str, value_label: str, markers: dict[str, float], currency: str = "USD",
+                       bins: int = 40):
+    """A histogram of simulated values (share of simulations per bin) with vertical lines
+    at ``markers`` (label -> value, e.g. P10, P50, P90), labelled in the legend."""
+    figure, ax = new_figure(title, value_label, "Share of simulations (%)")
+    values = np.asarray(values, dtype=float)
+    ax.hist(values, bins=bins, weights=np.full(len(values), 1 / max(len(values), 1)), color=sns.color_palette(PALETTE)[0],
+            alpha=0.8)
+    for index, (label, value) in enumerate(markers.items()):
+        ax.axvline(value, color=sns.color_palette(PALETTE)[index + 1], linestyle="--", linewidth=1.5,
+                   label=f"{label}: {_compact(value, currency_symbol(currency))}")
+    currency_axis(ax, currency, axis="x")
+    percent_axis(ax, limit_to_one=False)
+    ax.legend(frameon=False)
+    finish(figure)
+
+
+def band_chart(frame, x: str, low: str, middle: str, high: str, *, points: dict[str, str], title: str, xlabel: str,
+               value_label: str, band_label: str, currency: str = "USD"):
+    """Per ``x`` (e.g. backtest periods): a vertical band from ``low`` to ``high`` with a tick
+    at ``middle``, and a marker per column in ``points`` (column -> legend label)."""
+    figure, ax = new_figure(title, xlabel, value_label)
+    palette = sns.color_palette(PALETTE)
+    labels = frame[x].astype(str).tolist()
+    ax.vlines(labels, frame[low].astype(float), frame[high].astype(float), color=palette[0], linewidth=10, alpha=0.35,
+              label=band_label)
+    ax.scatter(labels, frame[middle].astype(float), color=palette[0], marker="_", s=400, label="P50")
+    for index, (column, label) in enumerate(points.items()):
+        ax.scatter(labels, frame[column].astype(float), color=palette[index + 1], marker="o" if index == 0 else "D",
+                   s=40, zorder=3, label=label)
+    currency_axis(ax, currency)
+    ax.set_ylim(bottom=0)
+    # Below the axes: inside, the legend would hide the first period's band.
+    ax.legend(frameon=False, ncols=2 + len(points), loc="upper center", bbox_to_anchor=(0.5, -0.18))
     finish(figure)
