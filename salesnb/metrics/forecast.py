@@ -243,12 +243,12 @@ def new_deal_run_rate(dataset: Dataset, period: Period, as_of: dt.date, *, team:
         return result
     states = pipeline_as_of(dataset, [as_of], team=team, rep=rep)
     won = states.filter((states.outcome == WON) & states.created_at.notnull() & states.close_date.notnull())
-    pieces = []
-    for index, (earlier, window_start) in enumerate(windows):
-        pieces.append(won.filter(won.created_at.between(window_start, earlier.end) & (won.close_date <= earlier.end)
-                                 & (won.close_date >= won.created_at)).mutate(window=ibis.literal(index))
-                      .select("window", "opportunity_id", "amount"))
-    rows = (pieces[0] if len(pieces) == 1 else ibis.union(*pieces)).order_by(["window", "opportunity_id"]).execute()
+    stretches = ibis.memtable({"window": list(range(len(windows))), "first_day": [first for _, first in windows],
+                               "last_day": [earlier.end for earlier, _ in windows]})
+    rows = won.cross_join(stretches)
+    rows = rows.filter(rows.created_at.between(rows.first_day, rows.last_day) & (rows.close_date <= rows.last_day)
+                       & (rows.close_date >= rows.created_at))
+    rows = rows.select("window", "opportunity_id", "amount").order_by(["window", "opportunity_id"]).execute()
     counts = [int((rows["window"] == index).sum()) for index in range(len(windows))]
     amounts = rows["amount"].dropna().to_numpy(dtype=float)
     return {"deals_per_period": float(np.mean(counts)), "amounts": amounts,
