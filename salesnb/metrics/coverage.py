@@ -96,7 +96,7 @@ def coverage(dataset: Dataset, period: Period, by: str | None = "team", *, team:
     if columns:
         sums = table.group_by(columns).aggregate(**measures).execute()
         quotas = quota.group_by(columns).aggregate(quota=quota.quota.sum()).execute()
-        result = sums.merge(quotas, on=columns, how="outer")
+        result = _merge(sums, quotas, columns, "outer")
     else:
         sums = table.aggregate(**measures).execute()
         quotas = quota.aggregate(quota=quota.quota.sum()).execute()
@@ -108,7 +108,7 @@ def coverage(dataset: Dataset, period: Period, by: str | None = "team", *, team:
     result["coverage"] = (result["pipeline_due"] / result["gap"]).where(result["gap"] > 0)
     rates = _win_rates(dataset, by, team, rep)
     key = columns[:1]  # team, or rep_id
-    result = result.merge(rates, on=key, how="left") if key else pd.concat([result, rates], axis=1)
+    result = _merge(result, rates, key, "left") if key else pd.concat([result, rates], axis=1)
     result["closed"] = result["closed"].fillna(0).astype("int64")
     result["rule_of_thumb"] = (1 / result["win_rate"]).where(result["win_rate"] > 0)
     judged = (result["closed"] >= dataset.playbook.min_deals_for_ranking) & result["coverage"].notna() \
@@ -118,6 +118,13 @@ def coverage(dataset: Dataset, period: Period, by: str | None = "team", *, team:
         result = result.sort_values(columns).reset_index(drop=True)
     return result[[*columns, "pipeline_due", "deals_due", "quota", "won_so_far", "gap", "coverage", "win_rate",
                    "closed", "rule_of_thumb", "below_rule_of_thumb"]]
+
+
+def _merge(left: pd.DataFrame, right: pd.DataFrame, on: list[str], how: str) -> pd.DataFrame:
+    """Merge on text keys compared as plain objects: pandas cannot factorize empty Arrow-backed
+    string keys (a team with no deals and no quotas gives two empty frames)."""
+    return left.astype({column: object for column in on}).merge(right.astype({column: object for column in on}),
+                                                                on=on, how=how)
 
 
 def _win_rates(dataset: Dataset, by: str | None, team: str | None, rep: str | None) -> pd.DataFrame:

@@ -202,6 +202,8 @@ def deal_probabilities(model: Model, open_deals: pd.DataFrame, playbook) -> pd.D
     the share of all won deals that were won within the window (``overall_timing``, 0 when
     nothing was won yet).
     """
+    if open_deals.empty:
+        return open_deals.assign(probability=pd.Series(dtype=float), basis=pd.Series(dtype=object))
     cells = model.cells[["stage", "age_band", "closed", "in_period_probability"]]
     stages = model.stages[["stage", "closed", "in_period_probability"]]
     merged = open_deals[["stage", "age_band"]].merge(cells, on=["stage", "age_band"], how="left") \

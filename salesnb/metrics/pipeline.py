@@ -159,6 +159,11 @@ def _past_states(dataset: Dataset, selected: ir.Table, dates: list[dt.date]) -> 
 # ----------------------------------------------------------------------------- the open pipeline now
 
 
+def has_deals(dataset: Dataset, *, team: str | None = None, rep: str | None = None) -> bool:
+    """Whether the selection holds any deal at all (a team of managers holds none)."""
+    return bool(int(deals(dataset, team, rep=rep).count().execute()))
+
+
 def _stage_probability(stage: ir.StringValue, probabilities: dict) -> ir.FloatingValue:
     cases = [(stage == name, float(value)) for name, value in probabilities.items() if value is not None and value == value]
     return ibis.cases(*cases, else_=ibis.null()).cast("float64") if cases else ibis.null().cast("float64")

@@ -6,6 +6,7 @@ D2 5,000 (R1), D11 2,000 (R2). Quotas: R1 30,000, R2 20,000, R3 10,000.
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from salesnb import dataset_from_frames
@@ -67,3 +68,11 @@ def test_quota_reached_has_no_coverage(dataset):
 def test_coverage_needs_quotas():
     with pytest.raises(MissingTableError, match="quotas"):
         coverage.coverage(dataset_from_frames(frames(quotas=False)), Q1)
+
+
+def test_a_team_without_deals_or_quotas_is_an_empty_table(dataset):
+    tables = frames()
+    tables["reps"] = pd.concat([tables["reps"], pd.DataFrame([("R9", "Manager", "Leads")], columns=["rep_id", "rep_name", "team"])])
+    empty = dataset_from_frames(tables)
+    assert coverage.coverage(empty, Q1, by="rep", team="Leads").empty
+    assert coverage.coverage(empty, Q1, by="team", team="Leads").empty

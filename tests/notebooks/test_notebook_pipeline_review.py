@@ -195,3 +195,14 @@ def test_pipeline_review_without_history_activities_or_a_team_filter(sample_dir,
     shown = "".join(str(output.get("data", {}).get("text/html", "")) for cell in notebook.cells
                     for output in cell.get("outputs", []))
     assert "opportunity_history" in shown and "not measured" in shown and "team <strong>Enterprise</strong>" in shown
+
+
+def test_pipeline_review_of_a_selection_without_deals(sample_dir, tmp_path):
+    """The managers' team (a pack of `--each team`) owns no deal: the report says so and
+    records nothing, instead of failing or showing a pipeline of $0."""
+    notebook, recorded = execute_notebook(NAME, {"data_dir": str(sample_dir), "team": "Sales Leadership"}, tmp_path)
+    errors = [output for cell in notebook.cells for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    assert errors == [] and recorded == {}
+    shown = "".join(str(output.get("data", {}).get("text/html", "")) for cell in notebook.cells
+                    for output in cell.get("outputs", []))
+    assert "No deal belongs to this selection (team Sales Leadership)" in shown
