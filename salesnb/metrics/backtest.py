@@ -54,13 +54,16 @@ def bias(forecast_amount, actual) -> float | None:
     return (forecast_amount - actual) / actual
 
 
-def actual_won(dataset: Dataset, period: Period, *, team: str | None = None, rep: str | None = None) -> tuple[float, int]:
+def actual_won(dataset: Dataset, period: Period, *, team: str | None = None,
+               rep: str | None = None) -> tuple[float | None, int]:
     """What was won in the period, as the data knows it now: amount and count of the deals
     won with a close date in the period."""
     table = deals(dataset, team, rep=rep)
     won = table.filter((table.outcome == WON) & table.close_date.between(period.start, period.end))
     row = won.aggregate(count=won.count(), amount=won.amount.sum()).execute().iloc[0]
-    return (float(row["amount"]) if pd.notna(row["amount"]) else 0.0), int(row["count"] or 0)
+    count = int(row["count"] or 0)
+    # Nothing won: 0. Won deals without any amount: the amount is not known (None), not 0.
+    return (float(row["amount"]) if pd.notna(row["amount"]) else (0.0 if count == 0 else None)), count
 
 
 def backtest(dataset: Dataset, period: Period, *, periods: int = DEFAULT_PERIODS,
@@ -86,10 +89,12 @@ def backtest(dataset: Dataset, period: Period, *, periods: int = DEFAULT_PERIODS
         rows.append({
             "period": _short_label(earlier), "period_start": earlier.start, "period_end": earlier.end, "freeze_date": freeze,
             "actual": actual, "won_deals": won_deals, **quantiles, "naive": frozen.naive_amount,
-            "in_band": (quantiles["p10"] <= actual <= quantiles["p90"]) if frozen.measured else None,
+            "in_band": (quantiles["p10"] <= actual <= quantiles["p90"])
+            if quantiles["p50"] is not None and actual is not None else None,
             "accuracy": accuracy(p50, actual), "bias": bias(p50, actual),
             "naive_accuracy": accuracy(frozen.naive_amount, actual), "naive_bias": bias(frozen.naive_amount, actual),
-            "simulation_closer": (abs(p50 - actual) < abs(frozen.naive_amount - actual)) if frozen.measured else None,
+            "simulation_closer": (abs(p50 - actual) < abs(frozen.naive_amount - actual))
+            if None not in (p50, frozen.naive_amount, actual) else None,
         })
     columns = ["period", "period_start", "period_end", "freeze_date", "actual", "won_deals", "p10", "p50", "p90", "naive",
                "in_band", "accuracy", "bias", "naive_accuracy", "naive_bias", "simulation_closer"]

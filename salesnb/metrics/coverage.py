@@ -17,7 +17,7 @@ from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
 from salesnb.errors import SalesnbError
 from salesnb.metrics import conversion
-from salesnb.metrics.deals import OPEN, WON, deals
+from salesnb.metrics.deals import OPEN, WON, amounts_recorded, deals
 
 # The win rate of the rule of thumb: deals closed in this many days up to the data's date.
 WIN_RATE_WINDOW_DAYS = 365
@@ -78,7 +78,8 @@ def coverage(dataset: Dataset, period: Period, by: str | None = "team", *, team:
       playbook's ``min_deals_for_ranking`` (else empty: too few deals to judge).
 
     Groups are ratios of sums: a team's coverage is its reps' summed pipeline over its
-    summed gap. Needs ``quotas``.
+    summed gap. Needs ``quotas``; without any amount on any deal, pipeline, bookings and
+    coverage are not measured (NaN).
     """
     if by is not None and by not in GROUPS:
         raise SalesnbError(f"by must be one of {', '.join(GROUPS)} or None, not {by!r}.")
@@ -102,6 +103,8 @@ def coverage(dataset: Dataset, period: Period, by: str | None = "team", *, team:
         quotas = quota.aggregate(quota=quota.quota.sum()).execute()
         result = pd.concat([sums, quotas], axis=1)
     result[["pipeline_due", "won_so_far"]] = result[["pipeline_due", "won_so_far"]].fillna(0.0)
+    if not amounts_recorded(dataset):  # no deal has an amount: pipeline and bookings are unknown, not 0
+        result[["pipeline_due", "won_so_far"]] = float("nan")
     result["deals_due"] = result["deals_due"].fillna(0).astype("int64")
     result["quota"] = result["quota"].where(result["quota"] > 0)
     result["gap"] = result["quota"] - result["won_so_far"]

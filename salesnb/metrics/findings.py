@@ -579,8 +579,9 @@ def pipeline_review_findings(waterfall, inspection, coverage_by_team: pd.DataFra
                  for name, sign, label in (("new", "+", "new"), ("pulled_in", "+", "pulled in"),
                                            ("pushed_out", "−", "pushed out"), ("won", "−", "won"), ("lost", "−", "lost"))]
         change = totals["amount_change"]
-        sign = "+" if change > 0 else "−" if change < 0 else ""
-        parts.append(f"{sign}{money(abs(change))} in amount changes ({counts['amount_change']:,} deals)")
+        sign = "+" if change and change > 0 else "−" if change and change < 0 else ""
+        parts.append(f"{sign}{money(abs(change) if change is not None else None)} in amount changes "
+                     f"({counts['amount_change']:,} deals)")
         found.append(Movement(
             "waterfall", "Pipeline due in the period",
             f"Pipeline due in {waterfall.period.label()} went from {money(totals['start'])} ({counts['start']:,} deals) "
@@ -592,8 +593,8 @@ def pipeline_review_findings(waterfall, inspection, coverage_by_team: pd.DataFra
                                lambda row: f"{row.opportunity_id} ({money(row.amount_out)}, {row.rep_name})")
             found.append(Movement(
                 "pushed", "Pushed out of the period",
-                f"{len(pushed):,} deal(s) worth {money(pushed['amount_out'].sum())} were pushed out of the period since "
-                f"{waterfall.start_date:%d %b %Y}; the largest: {largest}.", float(pushed["amount_out"].sum()), len(pushed)))
+                f"{len(pushed):,} deal(s) worth {money(totals['pushed_out'])} were pushed out of the period since "
+                f"{waterfall.start_date:%d %b %Y}; the largest: {largest}.", float(totals["pushed_out"] or 0), len(pushed)))
     if inspection is not None and inspection.stale_measured and len(inspection.deals):
         threshold = float(inspection.deals["amount"].quantile(BIG_DEAL_QUANTILE))
         stale = inspection.deals_in("stale")

@@ -35,7 +35,7 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
-from salesnb.metrics.deals import OPEN, WON
+from salesnb.metrics.deals import OPEN, WON, amounts_recorded
 from salesnb.metrics.pipeline import _stage_probability, deal_states, pipeline_as_of
 
 DEFAULT_SIMULATIONS = 2000
@@ -96,24 +96,30 @@ class Forecast:
     won_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     won_count: np.ndarray = field(default_factory=lambda: np.zeros(0))
     left_out: int = 0
+    amounts_measured: bool = True
 
     def quantiles(self, what: str = "amount") -> dict:
-        """P10, P50 and P90 (linear interpolation) of the simulated won amount or count."""
+        """P10, P50 and P90 (linear interpolation) of the simulated won amount or count (the
+        amount is not measured when no deal has an amount)."""
         values = self.won_amount if what == "amount" else self.won_count
-        if not self.measured or not len(values):
+        if not self.measured or not len(values) or (what == "amount" and not self.amounts_measured):
             return {"p10": None, "p50": None, "p90": None}
         p10, p50, p90 = np.quantile(values, QUANTILES)
         return {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
 
     @property
-    def expected_from_open(self) -> float:
+    def expected_from_open(self) -> float | None:
         """Expected won amount from the open deals: sum(probability x amount)."""
+        if not self.amounts_measured:
+            return None
         if self.open_deals.empty:
             return 0.0
         return float((self.open_deals["probability"] * self.open_deals["amount"].fillna(0)).sum())
 
     @property
-    def expected_from_new(self) -> float:
+    def expected_from_new(self) -> float | None:
+        if not self.amounts_measured:
+            return None
         return float(self.run_rate.get("deals_per_period", 0.0) * self.run_rate.get("mean_amount", 0.0))
 
 
@@ -136,6 +142,10 @@ def _training_dates(dataset: Dataset, as_of: dt.date) -> list[dt.date]:
 
 def data_start(dataset: Dataset) -> dt.date | None:
     """The first day anything happened to a deal: earliest creation or history row."""
+    return dataset.remembered("deal_data_start", lambda: _data_start(dataset))
+
+
+def _data_start(dataset: Dataset) -> dt.date | None:
     deals = dataset.table("opportunities")
     dates = [deals.created_at.min().execute()]
     if dataset.has("opportunity_history"):
@@ -308,6 +318,7 @@ def forecast(dataset: Dataset, period: Period, *, as_of: dt.date | None = None, 
         result.reason = no_history
         return result
     playbook = dataset.playbook
+    result.amounts_measured = amounts_recorded(dataset)
     now = pipeline_as_of(dataset, [as_of], team=team, rep=rep)
     won_so_far = now.filter((now.outcome == WON) & now.close_date.between(period.start, min(period.end, as_of)))
     already = won_so_far.aggregate(count=won_so_far.count(), amount=won_so_far.amount.sum()).execute().iloc[0]
@@ -325,6 +336,8 @@ def forecast(dataset: Dataset, period: Period, *, as_of: dt.date | None = None, 
     stage_probability = _stage_probability(due.stage, {stage: playbook.probability(stage) for stage in playbook.open_stages})
     weighted = due.aggregate(weighted=(due.amount * stage_probability).sum()).execute().iloc[0]["weighted"]
     result.naive_amount = result.already_won_amount + (float(weighted) if pd.notna(weighted) else 0.0)
+    if not result.amounts_measured:  # no deal has an amount: counts only, amounts not measured
+        result.already_won_amount = result.naive_amount = None
     if not dataset.has("opportunity_history"):
         result.reason = no_history
         return result
@@ -341,7 +354,7 @@ def forecast(dataset: Dataset, period: Period, *, as_of: dt.date | None = None, 
         result.open_deals["probability"].to_numpy(), result.open_deals["amount"].to_numpy(dtype=float),
         simulations=simulations, seed=seed, new_deals_per_period=result.run_rate["deals_per_period"],
         new_deal_amounts=result.run_rate["amounts"])
-    result.won_amount = won_amount + result.already_won_amount
+    result.won_amount = won_amount + (result.already_won_amount or 0.0)
     result.won_count = won_count + result.already_won_count
     result.measured = True
     return result

@@ -58,8 +58,16 @@ class Inspection:
         p90 = "–" if self.won_cycle_p90_days is None else f"{self.won_cycle_p90_days:.0f}"
         return LISTS[name].format(stale_days=self.stale_days, p90=p90)
 
+    @property
+    def without_close_date(self) -> int:
+        """Open deals without an expected close date: never past due, listed as missing."""
+        return int(self.deals["close_date"].isna().sum())
+
     def measured(self, name: str) -> bool:
-        return {"stale": self.stale_measured, "pushed_twice": self.pushes_measured,
+        """Whether the data supports the check: stale needs activities, pushes the history,
+        past due at least one open deal with an expected close date, age the won cycles."""
+        past_due = self.deals.empty or self.without_close_date < len(self.deals)
+        return {"stale": self.stale_measured, "pushed_twice": self.pushes_measured, "past_due": past_due,
                 "older_than_won": self.won_cycle_p90_days is not None}.get(name, True)
 
     def deals_in(self, name: str) -> pd.DataFrame:

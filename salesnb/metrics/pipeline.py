@@ -178,7 +178,8 @@ def open_pipeline(dataset: Dataset, by: str | None = None, calibrated: dict | No
     """The deals open at the data's date, weighted three ways.
 
     - ``deals``: count of open deals; ``amount``: sum of their amounts; ``without_amount``:
-      open deals with no amount (counted in ``deals``, not in any amount);
+      open deals with no amount (counted in ``deals``, not in any amount). The amounts of a
+      group none of whose deals has an amount are not measured (NaN), never 0;
     - ``weighted_playbook`` = sum(amount x the playbook's probability of the deal's stage);
     - ``weighted_CRM`` = sum(amount x the CRM's ``probability``), the playbook's probability
       where the CRM's is empty;
@@ -210,19 +211,18 @@ def open_pipeline(dataset: Dataset, by: str | None = None, calibrated: dict | No
         weighted_calibrated=(table.amount * table.p_calibrated).sum(),
     )
     result = (table.group_by(columns).aggregate(**aggregates) if columns else table.aggregate(**aggregates)).execute()
+    if by == "stage":
+        result = result.set_index("stage").reindex(pd.Index(playbook.open_stages, dtype=object, name="stage")).reset_index()
     result[["deals", "without_amount"]] = result[["deals", "without_amount"]].fillna(0).astype("int64")
-    for column in ("amount", "weighted_playbook", "weighted_CRM"):
-        result[column] = result[column].fillna(0.0)
+    # Amounts are summed over the deals that have one: 0 for a group without deals, not
+    # measured (NaN) for a group whose deals have none (never 0 for an unknown value).
+    with_amount = result["deals"] - result["without_amount"]
+    values = ["amount", "weighted_playbook", "weighted_CRM", "weighted_calibrated"]
+    for column in values:
+        result[column] = result[column].astype("float64").fillna(0.0).where((with_amount > 0) | (result["deals"] == 0))
     if calibrated is None:
         result["weighted_calibrated"] = float("nan")
-    else:
-        result["weighted_calibrated"] = result["weighted_calibrated"].fillna(0.0)
     if by == "stage":
-        result = result.set_index("stage").reindex(playbook.open_stages).reset_index()
-        result[["deals", "without_amount"]] = result[["deals", "without_amount"]].fillna(0).astype("int64")
-        result[["amount", "weighted_playbook", "weighted_CRM"]] = result[["amount", "weighted_playbook", "weighted_CRM"]].fillna(0.0)
-        if calibrated is not None:
-            result["weighted_calibrated"] = result["weighted_calibrated"].fillna(0.0)
         return result
     if by == "close_month":
         result["close_month"] = pd.to_datetime(result["close_month"])
@@ -254,8 +254,9 @@ def stage_calibration(dataset: Dataset, as_of_date: dt.date | None = None, *, wi
     """
     playbook = dataset.playbook
     as_of_date = as_of_date or dataset.as_of
-    frame = pd.DataFrame({"stage": playbook.open_stages,
-                          "playbook_probability": [playbook.probability(stage) for stage in playbook.open_stages]})
+    frame = pd.DataFrame({"stage": pd.Series(playbook.open_stages, dtype=object),
+                          "playbook_probability": pd.Series([playbook.probability(stage) for stage in playbook.open_stages],
+                                                            dtype="float64")})
     if dataset.has("opportunity_history"):
         then = pipeline_as_of(dataset, [as_of_date], team=team, rep=rep)
         window_start = as_of_date - dt.timedelta(days=window_days - 1)
@@ -266,7 +267,7 @@ def stage_calibration(dataset: Dataset, as_of_date: dt.date | None = None, *, wi
         visited = visits.join(closed.select("opportunity_id", "outcome"), "opportunity_id")
         observed = visited.group_by("stage").aggregate(
             closed_deals=visited.count(), won_deals=(visited.outcome == WON).cast("int64").sum()).execute()
-        frame = frame.merge(observed, on="stage", how="left")
+        frame = frame.merge(observed.astype({"stage": object}), on="stage", how="left")
     else:
         frame = frame.assign(closed_deals=0, won_deals=0)
     frame[["closed_deals", "won_deals"]] = frame[["closed_deals", "won_deals"]].fillna(0).astype("int64")
@@ -278,7 +279,7 @@ def stage_calibration(dataset: Dataset, as_of_date: dt.date | None = None, *, wi
     playbook_probability = _stage_probability(current.stage, dict(zip(frame["stage"], frame["playbook_probability"])))
     crm = current.group_by("stage").aggregate(
         open_deals=current.count(), CRM_probability=current.probability.fill_null(playbook_probability).mean()).execute()
-    frame = frame.merge(crm, on="stage", how="left")
+    frame = frame.merge(crm.astype({"stage": object}), on="stage", how="left")
     frame["open_deals"] = frame["open_deals"].fillna(0).astype("int64")
     return frame[["stage", "playbook_probability", "CRM_probability", "open_deals", "calibrated_probability",
                   "closed_deals", "won_deals", "ranked"]]

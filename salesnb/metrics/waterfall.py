@@ -17,7 +17,7 @@ import pandas as pd
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period, parse_date
 from salesnb.errors import SalesnbError
-from salesnb.metrics.deals import LOST, OPEN, WON
+from salesnb.metrics.deals import LOST, OPEN, WON, amounts_recorded
 from salesnb.metrics.pipeline import pipeline_as_of
 
 # The bars, in the order of the equation; the sign each adds to the start.
@@ -54,9 +54,11 @@ class Waterfall:
         return self.check["reconciles"]
 
     def table(self) -> pd.DataFrame:
-        """The bars as a table: step, deals, amount (signed as it adds to the start)."""
+        """The bars as a table: step, deals, amount (signed as it adds to the start; empty when
+        amounts are not measured)."""
         rows = [{"step": LABELS[name], "deals": self.counts[name],
-                 "amount": self.totals[name] * (1 if name in ("start", "end") else BUCKETS[name])} for name in BUCKETS]
+                 "amount": None if self.totals[name] is None else
+                 self.totals[name] * (1 if name in ("start", "end") else BUCKETS[name])} for name in BUCKETS]
         return pd.DataFrame(rows)
 
 
@@ -146,6 +148,12 @@ def waterfall(dataset: Dataset, period: Period, start_date, end_date=None, *, te
     totals = {name: totals[name] for name in BUCKETS}
     counts = {name: counts[name] for name in BUCKETS}
     check = _check(dataset, states, period, start_date, end_date, totals)
+    if not amounts_recorded(dataset):
+        # No deal has an amount: the bars are counts only; amounts are not measured, not 0.
+        totals = {name: None for name in BUCKETS}
+        moved[["amount_in", "amount_change", "amount_out"]] = float("nan")
+        end = sum(counts[name] * sign for name, sign in BUCKETS.items() if name not in ("end", "amount_change"))
+        check = {"computed_end": None, "pipeline_start": None, "pipeline_end": None, "reconciles": end == counts["end"]}
     return Waterfall(period, start_date, end_date, totals, counts, moved, check, left_out, len(moved) + left_out,
                      int(moved["missing_amount"].sum()))
 

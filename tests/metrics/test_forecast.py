@@ -170,3 +170,16 @@ def test_no_history_no_forecast():
     result = forecast.forecast(dataset_from_frames(frames), APRIL)
     assert not result.measured and "opportunity_history" in result.reason
     assert result.quantiles() == {"p10": None, "p50": None, "p90": None}
+
+
+def test_without_any_amount_only_the_won_count_is_forecast():
+    frames = fixture_frames()
+    for name in frames:
+        frames[name] = frames[name].drop(columns=["amount"])
+    result = forecast.forecast(dataset_from_frames(frames, playbook(min_deals_for_ranking=3)), APRIL, as_of=T,
+                               simulations=4000, seed=5)
+    assert result.measured and not result.amounts_measured
+    assert result.quantiles() == {"p10": None, "p50": None, "p90": None}
+    assert result.already_won_amount is None and result.naive_amount is None and result.expected_from_open is None
+    # The count still has its expectation: 0.4 + 1/3 + 0.5 from open deals + 1 new deal.
+    assert result.won_count.mean() == pytest.approx(2.2333, rel=0.03)

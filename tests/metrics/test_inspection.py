@@ -59,3 +59,16 @@ def test_checks_the_data_cannot_support_are_not_measured():
     assert checks.count("stale") is None and checks.count("pushed_twice") is None and checks.slipped is None
     assert checks.count("past_due") == 1
     assert inspection.by_rep(checks)["stale"].isna().all()  # "–", not 0
+
+
+def test_past_due_is_not_measured_without_any_expected_close_date():
+    from tests.pipeline_fixtures import OPPORTUNITIES
+
+    tables = frames(history=False, activities=False)
+    opened = OPPORTUNITIES["stage"].isin(["Proposal", "Discovery", "Negotiation"])
+    tables["opportunities"] = OPPORTUNITIES.assign(close_date=OPPORTUNITIES["close_date"].where(~opened))
+    checks = inspection.inspect_open_deals(dataset_from_frames(tables))
+    # No open deal has an expected close date: past due is unknown (None, not 0); all seven
+    # are on the list of deals without amount or close date.
+    assert checks.without_close_date == 7 and checks.count("past_due") is None
+    assert checks.count("missing_amount_or_close_date") == 7

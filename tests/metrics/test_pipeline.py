@@ -161,3 +161,17 @@ def test_without_history_nothing_is_calibrated():
     assert (table["closed_deals"] == 0).all() and table["calibrated_probability"].isna().all()
     assert pipeline.calibrated_probabilities(table) is None
     assert pd.isna(pipeline.open_pipeline(dataset).iloc[0]["weighted_calibrated"])  # not measured, never 0
+
+
+def test_amounts_are_not_measured_where_no_deal_has_one():
+    # D12 (Negotiation) is the only deal at its stage and has no amount: its stage's amount
+    # is unknown, not $0; a stage without deals is $0.
+    by_stage = pipeline.open_pipeline(dataset_from_frames(frames()), by="stage").set_index("stage")
+    assert pd.isna(by_stage.loc["Negotiation", "amount"]) and by_stage.loc["Negotiation", "deals"] == 1
+    assert by_stage.loc["Prospecting", "amount"] == 0
+    # An export without any amount: counts only, every amount not measured.
+    tables = frames()
+    tables["opportunities"] = tables["opportunities"].drop(columns=["amount"])
+    tables["opportunity_history"] = tables["opportunity_history"].drop(columns=["amount"])
+    total = pipeline.open_pipeline(dataset_from_frames(tables)).iloc[0]
+    assert total["deals"] == 7 and pd.isna(total["amount"]) and pd.isna(total["weighted_playbook"])

@@ -126,3 +126,15 @@ def test_the_sample_reconciles_for_every_week_of_a_year(sample_dir):
         assert totals["start"] == pytest.approx(pipeline_due(history, start, period), abs=0.005), start
         assert totals["end"] == pytest.approx(pipeline_due(history, end, period), abs=0.005), start
         assert result.reconciles and result.left_out == 0, start
+
+
+def test_without_any_amount_the_bars_are_counts_and_amounts_are_not_measured():
+    tables = frames()
+    tables["opportunities"] = tables["opportunities"].drop(columns=["amount"])
+    tables["opportunity_history"] = tables["opportunity_history"].drop(columns=["amount"])
+    result = waterfall.waterfall(dataset_from_frames(tables), Q1, COMPARE_FROM)
+    # The same deals move the same ways: 6 + 1 + 1 - 1 - 2 - 2 = 3 still due at the end.
+    assert result.counts == {"start": 6, "new": 1, "pulled_in": 1, "pushed_out": 1, "won": 2, "lost": 2,
+                             "amount_change": 0, "end": 3}
+    assert set(result.totals.values()) == {None} and result.reconciles
+    assert result.table()["amount"].isna().all()
