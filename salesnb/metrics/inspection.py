@@ -59,6 +59,11 @@ class Inspection:
         return LISTS[name].format(stale_days=self.stale_days, p90=p90)
 
     @property
+    def without_created_at(self) -> int:
+        """Open deals without a creation date: no age, so never on the 'older than won' list."""
+        return int(self.deals["created_at"].isna().sum())
+
+    @property
     def without_close_date(self) -> int:
         """Open deals without an expected close date: never past due, listed as missing."""
         return int(self.deals["close_date"].isna().sum())

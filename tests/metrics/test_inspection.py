@@ -72,3 +72,16 @@ def test_past_due_is_not_measured_without_any_expected_close_date():
     # are on the list of deals without amount or close date.
     assert checks.without_close_date == 7 and checks.count("past_due") is None
     assert checks.count("missing_amount_or_close_date") == 7
+
+
+def test_a_deal_without_creation_date_has_no_age_and_is_counted():
+    from tests.pipeline_fixtures import OPPORTUNITIES
+
+    tables = frames()
+    tables["opportunities"] = OPPORTUNITIES.assign(
+        created_at=OPPORTUNITIES["created_at"].where(OPPORTUNITIES["opportunity_id"] != "D6"))
+    checks = inspection.inspect_open_deals(dataset_from_frames(tables))
+    # D6 (the oldest, 137 days) has no creation date now: no age, so not "older than won";
+    # its last touch is still its 2024-12-01 activity, so it stays stale.
+    assert checks.without_created_at == 1 and checks.count("older_than_won") == 0
+    assert "D6" in set(checks.deals_in("stale")["opportunity_id"])
