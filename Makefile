@@ -13,7 +13,7 @@ SCALE ?= small
 help:
 	@echo "make report  - set up .venv, generate sample data, run every notebook, render HTML"
 	@echo "make test    - set up .venv with dev extras and run the whole suite"
-	@echo "make test-spark - the lead and conversion metrics on a local Spark (Java 17) against DuckDB"
+	@echo "make test-spark - the lead, conversion and pipeline metrics on a local Spark (Java 17) against DuckDB"
 	@echo "make bench SCALE=small|medium|large|xlarge - time and memory figures into benchmarks/README.md"
 	@echo "make lab     - open JupyterLab on the notebooks"
 

@@ -3,7 +3,7 @@ a comparison that is exact for counts and within 1e-9 for rates and amounts.
 
 ``METRIC_SETS`` names, per report, a function of (dataset, period) returning every number the
 report's metric layer gives (its KPIs and its tables). A new report's metrics are one more
-line there (the pipeline report of issue 8: ``"pipeline": pipeline_metrics``).
+line there.
 """
 
 from __future__ import annotations
@@ -13,8 +13,20 @@ import math
 
 import pandas as pd
 
-from salesnb.data.periods import Period
-from salesnb.metrics import conversion, findings, funnel, leads, marketing
+from salesnb.data.periods import Period, resolve_quarter
+from salesnb.metrics import (
+    backtest,
+    conversion,
+    coverage,
+    findings,
+    forecast,
+    funnel,
+    inspection,
+    leads,
+    marketing,
+    pipeline,
+    waterfall,
+)
 
 PERIOD = Period(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
 TOLERANCE = 1e-9
@@ -60,10 +72,38 @@ def lead_metrics(dataset, period: Period) -> dict:
     }
 
 
+def pipeline_metrics(dataset, period: Period) -> dict:
+    """The pipeline review's metrics on its default target (the quarter still open at the
+    data's date); the simulation with few runs (the same inputs give the same draws)."""
+    quarter = resolve_quarter(None, None, dataset.as_of, dataset.playbook.fiscal_year_start_month)
+    calibration = pipeline.stage_calibration(dataset)
+    calibrated = pipeline.calibrated_probabilities(calibration)
+    checks = inspection.inspect_open_deals(dataset)
+    moved = waterfall.waterfall(dataset, quarter, waterfall.compare_date(None, dataset.as_of))
+    states = pipeline.pipeline_as_of(dataset, [dt.date(2025, 6, 30), dataset.as_of]).execute()
+    outlook = forecast.forecast(dataset, quarter, simulations=200)
+    return {
+        "as_of": states.sort_values(["as_of_date", "opportunity_id"]),
+        "open_pipeline": pipeline.open_pipeline(dataset, calibrated=calibrated),
+        **{f"open_pipeline_by_{by}": pipeline.open_pipeline(dataset, by=by, calibrated=calibrated)
+           for by in ("stage", "close_month", "team", "rep")},
+        "calibration": calibration,
+        "coverage_by_team": coverage.coverage(dataset, quarter, by="team"),
+        "coverage_by_rep": coverage.coverage(dataset, quarter, by="rep"),
+        "inspection": checks.deals, "inspection_by_rep": inspection.by_rep(checks),
+        "waterfall": moved.totals, "waterfall_counts": moved.counts, "waterfall_deals": moved.deals,
+        "forecast": outlook.quantiles(), "forecast_count": outlook.quantiles("count"),
+        "forecast_model": outlook.model.cells, "forecast_deals": outlook.open_deals,
+        "backtest": backtest.backtest(dataset, quarter, periods=4, simulations=200),
+        "findings": findings.sentences(findings.pipeline_review_findings(
+            moved, checks, coverage.coverage(dataset, quarter, by="team"), currency=dataset.playbook.currency)),
+    }
+
+
 METRIC_SETS = {
     "conversion": conversion_metrics,
     "leads": lead_metrics,
-    # "pipeline": pipeline_metrics,  (issue 8: the pipeline report's metrics, one line)
+    "pipeline": pipeline_metrics,
 }
 
 

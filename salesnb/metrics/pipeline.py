@@ -102,7 +102,7 @@ def pipeline_as_of(dataset: Dataset, dates, *, team: str | None = None, segment:
     past = [date for date in dates if date < dataset.as_of]
     parts = []
     if now:
-        current = selected.cross_join(ibis.memtable({"as_of_date": now}))
+        current = selected.cross_join(_dates_table(selected, now))
         parts.append(current.mutate(state_known=ibis.literal(True)).select(*STATE_COLUMNS))
     if past:
         parts.append(_past_states(dataset, selected, past))
@@ -146,9 +146,17 @@ def _deal_timeline(dataset: Dataset) -> ir.Table:
     return ibis.union(history, before_history, as_now, until_close, after_close)
 
 
+def _dates_table(table: ir.Table, dates: list[dt.date]) -> ir.Table:
+    """The dates as a one-column table (``as_of_date``), unnested from a literal on one row of
+    ``table``: an in-memory table would not be registered by every backend when an
+    expression using it is cached (Ibis 12 on PySpark). No row in ``table``: no dates, and
+    nothing to date anyway."""
+    return table.limit(1).select(as_of_date=ibis.literal(dates, type="array<date>").unnest())
+
+
 def _past_states(dataset: Dataset, selected: ir.Table, dates: list[dt.date]) -> ir.Table:
     timeline = deal_timeline(dataset)
-    rows = timeline.cross_join(ibis.memtable({"as_of_date": dates}))
+    rows = timeline.cross_join(_dates_table(timeline, dates))
     rows = rows.filter((rows.day <= rows.as_of_date) & (rows.next_day.isnull() | (rows.next_day > rows.as_of_date)))
     attributes = selected.select("opportunity_id", "account_id", "rep_id", "rep_name", "team", "segment", "created_at")
     joined = attributes.join(rows, "opportunity_id")

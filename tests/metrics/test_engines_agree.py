@@ -2,7 +2,7 @@
 
 The small sample is loaded where a warehouse or Spark would hold it (a DuckDB database file;
 a Spark session's tables), opened with ``open_dataset(backend=...)`` (typed and validated
-there), and every number of the lead and conversion metric layers is compared with the
+there), and every number of the lead, conversion and pipeline metric layers is compared with the
 folder dataset's: counts exactly, rates and amounts within 1e-9 (``engine_fixtures``).
 
 The Spark test starts a local Spark (Java 17, ``pip install -e '.[spark]'``) and runs only
