@@ -56,6 +56,13 @@ class Period:
     def label(self) -> str:
         return f"{self.start:%d %b %Y} – {self.end:%d %b %Y}"
 
+    def short_label(self) -> str:
+        """``Jul–Sep 2025`` for whole months, else the two dates (for tile labels and axes)."""
+        if self.whole_months:
+            first = f"{self.start:%b}" if self.start.year == self.end.year else f"{self.start:%b %Y}"
+            return f"{first}–{self.end:%b %Y}" if self.whole_months > 1 else f"{self.end:%b %Y}"
+        return f"{self.start:%d %b %Y}–{self.end:%d %b %Y}"
+
 
 # The period parameter value meaning "the data's own span" (``--period all``).
 ALL = "all"

@@ -87,7 +87,7 @@ def backtest(dataset: Dataset, period: Period, *, periods: int = DEFAULT_PERIODS
         actual, won_deals = actual_won(dataset, earlier, team=team, rep=rep)
         p50 = quantiles["p50"]
         rows.append({
-            "period": _short_label(earlier), "period_start": earlier.start, "period_end": earlier.end, "freeze_date": freeze,
+            "period": earlier.short_label(), "period_start": earlier.start, "period_end": earlier.end, "freeze_date": freeze,
             "actual": actual, "won_deals": won_deals, **quantiles, "naive": frozen.naive_amount,
             "in_band": (quantiles["p10"] <= actual <= quantiles["p90"])
             if quantiles["p50"] is not None and actual is not None else None,
@@ -99,14 +99,6 @@ def backtest(dataset: Dataset, period: Period, *, periods: int = DEFAULT_PERIODS
     columns = ["period", "period_start", "period_end", "freeze_date", "actual", "won_deals", "p10", "p50", "p90", "naive",
                "in_band", "accuracy", "bias", "naive_accuracy", "naive_bias", "simulation_closer"]
     return pd.DataFrame(rows, columns=columns)
-
-
-def _short_label(period: Period) -> str:
-    """``Jul–Sep 2025`` for whole months, else the two dates."""
-    if period.whole_months:
-        first = f"{period.start:%b}" if period.start.year == period.end.year else f"{period.start:%b %Y}"
-        return f"{first}–{period.end:%b %Y}" if period.whole_months > 1 else f"{period.end:%b %Y}"
-    return f"{period.start:%d %b %Y}–{period.end:%d %b %Y}"
 
 
 def summary(results: pd.DataFrame) -> dict:

@@ -707,7 +707,10 @@ def run_reports(data_dir=None, config=None, period_start=None, period_end=None, 
             with contextlib.suppress(OSError):
                 run_dir.rmdir()  # nothing else is in it yet
             raise
-        run_note = f"run {run_dir.name} · period {period_label}"
+        # Each page's own header states its period (the pipeline review defaults to the open
+        # fiscal quarter, the others to the last twelve months): the run's period here would
+        # contradict it. The index and the summary state the run's period.
+        run_note = f"run {run_dir.name}"
         progress.say(f"salesnb: running {progress.total} notebook(s) into {run_dir}")
         notes = []
         if each:

@@ -87,3 +87,10 @@ def test_target_quarter_defaults_to_the_fiscal_quarter_still_open():
     assert resolve_quarter("2025-01-01", "2025-12-31", D(2025, 6, 1), 1) == Period(D(2025, 1, 1), D(2025, 12, 31))
     with pytest.raises(SalesnbError, match="is after period_end"):
         resolve_quarter("2025-03-01", "2025-01-01", D(2025, 12, 31), 1)
+
+
+def test_short_label_names_whole_months_and_falls_back_to_the_dates():
+    assert Period(dt.date(2025, 7, 1), dt.date(2025, 9, 30)).short_label() == "Jul–Sep 2025"
+    assert Period(dt.date(2025, 11, 1), dt.date(2026, 1, 31)).short_label() == "Nov 2025–Jan 2026"
+    assert Period(dt.date(2025, 3, 1), dt.date(2025, 3, 31)).short_label() == "Mar 2025"
+    assert Period(dt.date(2025, 3, 5), dt.date(2025, 3, 20)).short_label() == "05 Mar 2025–20 Mar 2025"
