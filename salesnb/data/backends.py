@@ -12,7 +12,7 @@ DuckDB settings (environment variables, read when a connection opens; docs/scali
   machine's memory, so two parallel notebooks and the runner fit with room to spare);
   beyond it DuckDB spills intermediate results to disk instead of failing.
 - ``SALESNB_TEMP_DIR``: where it spills (default ``<cache>/duckdb-spill``, outside the
-  user's folders and the notebooks folder).
+  user's folders and the notebooks folder), in one subfolder per process.
 - ``SALESNB_THREADS``: DuckDB threads (default: DuckDB's own, the number of cores).
 """
 
@@ -45,14 +45,72 @@ def duckdb_memory_limit() -> str:
 
 
 def duckdb_temp_dir() -> Path:
+    """``SALESNB_TEMP_DIR`` or ``<cache>/duckdb-spill``: the folder that holds each process's spill folder."""
     configured = os.environ.get("SALESNB_TEMP_DIR", "").strip()
     return Path(configured).expanduser() if configured else cache_root() / "duckdb-spill"
 
 
+SPILL_PREFIX = "process-"
+
+
+def duckdb_spill_dir() -> Path:
+    """This process's own spill folder, ``<temp dir>/process-<pid>``.
+
+    DuckDB names its spill files the same in every process (``duckdb_temp_storage*.tmp``,
+    ``duckdb_temp_block-*.block``) and removes them when it closes: two kernels spilling
+    into one folder overwrite and delete each other's blocks. Measured on the ``xlarge``
+    sample with two notebooks at once: one kernel failed with "INTERNAL Error: Cannot
+    perform IO in in-memory database - CreateBlock!" and two died in DuckDB (a general
+    protection fault); the same notebook alone passed. Folders left by processes that no
+    longer run (a killed kernel) are removed when the next connection opens.
+    """
+    return duckdb_temp_dir() / f"{SPILL_PREFIX}{os.getpid()}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else (or cannot tell): leave its folder alone
+    return True
+
+
+def remove_stale_spill_dirs(temp_dir: Path) -> None:
+    """Remove the spill folders of processes that have ended (killed kernels leave theirs)."""
+    import shutil
+
+    try:
+        folders = [path for path in temp_dir.iterdir() if path.is_dir() and path.name.startswith(SPILL_PREFIX)]
+    except OSError:
+        return  # not created yet, or unreadable: nothing to clean
+    for folder in folders:
+        pid = folder.name[len(SPILL_PREFIX):]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_own_spill_dir(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def _configure_duckdb(connection) -> None:
+    import atexit
+
     import duckdb
 
-    settings = {"memory_limit": duckdb_memory_limit(), "temp_directory": str(duckdb_temp_dir())}
+    spill = duckdb_spill_dir()
+    try:
+        # DuckDB creates only the last folder of its temp_directory, when it first spills.
+        spill.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # unwritable: DuckDB says so if it ever needs to spill; nothing else needs it
+    remove_stale_spill_dirs(spill.parent)
+    atexit.register(_remove_own_spill_dir, spill)
+    settings = {"memory_limit": duckdb_memory_limit(), "temp_directory": str(spill)}
     threads = os.environ.get("SALESNB_THREADS", "").strip()
     if threads:
         settings["threads"] = threads

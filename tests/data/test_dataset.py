@@ -7,6 +7,7 @@ import pytest
 
 from salesnb import open_dataset
 from salesnb.errors import DatasetNotFoundError, DataValidationError
+from tests.cache_fixtures import cache_entries
 
 GOOD = """opportunity_id,created_at,close_date,stage,amount,rep_id
 007,2025-01-05,2025-02-04,Closed Won,1000,R1
@@ -39,17 +40,17 @@ def test_cache_is_reused_and_user_files_untouched(folder, tmp_path_factory, monk
     monkeypatch.setenv("SALESNB_CACHE_DIR", str(cache))
     before = _digest(folder)
     open_dataset(folder)
-    entries = list(cache.iterdir())
+    entries = cache_entries(cache)
     assert len(entries) == 1 and (entries[0] / "opportunities.parquet").is_file()
     open_dataset(folder)
-    assert list(cache.iterdir()) == entries  # same source: same cache entry
+    assert cache_entries(cache) == entries  # same source: same cache entry
     assert _digest(folder) == before  # nothing written into the user's folder
     # A changed source gets a new conversion.
     path = folder / "opportunities.csv"
     path.write_text(GOOD + "010,2025-02-02,2025-02-20,Closed Won,10,R2\n")
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10_000_000))
     assert len(open_dataset(folder).table("opportunities").execute()) == 4
-    assert len(list(cache.iterdir())) == 2
+    assert len(cache_entries(cache)) == 2
 
 
 def test_unknown_stage_unparsable_date_and_duplicate_id(tmp_path):

@@ -9,6 +9,7 @@ import os
 import ibis.expr.types as ir
 
 from salesnb.data.dataset import open_dataset
+from tests.cache_fixtures import cache_entries
 from tests.robustness_fixtures import OPPORTUNITIES, assert_refused, replace_cell, validate, write_dataset
 
 
@@ -29,7 +30,7 @@ def test_a_truncated_cache_entry_is_a_miss(tmp_path, monkeypatch):
     monkeypatch.setenv("SALESNB_CACHE_DIR", str(tmp_path / "cache"))
     data = write_dataset(tmp_path / "data")
     assert validate(data).code == 0
-    [entry] = [path for path in (tmp_path / "cache").iterdir() if not path.name.startswith(".")]
+    [entry] = cache_entries(tmp_path / "cache")
     parquet = entry / "opportunities.parquet"
     parquet.write_bytes(parquet.read_bytes()[:100])  # a full disk or a killed copy
     outcome = validate(data)
@@ -41,7 +42,7 @@ def test_an_unreadable_findings_file_is_a_miss(tmp_path, monkeypatch):
     monkeypatch.setenv("SALESNB_CACHE_DIR", str(tmp_path / "cache"))
     data = write_dataset(tmp_path / "data")
     assert validate(data).code == 0
-    [entry] = [path for path in (tmp_path / "cache").iterdir() if not path.name.startswith(".")]
+    [entry] = cache_entries(tmp_path / "cache")
     (entry / "findings.json").write_text('[{"severity": "err')
     outcome = validate(data)
     assert outcome.code == 0 and "Traceback" not in outcome.text, outcome.text
@@ -66,4 +67,4 @@ def test_a_full_cache_disk_is_a_clear_message_and_leaves_no_entry(tmp_path, monk
     data = write_dataset(tmp_path / "data")
     assert_refused(validate(data), 2, "cache folder", "No space left on device", "Free some disk space",
                    "SALESNB_CACHE_DIR")
-    assert list((tmp_path / "cache").iterdir()) == []  # nothing left that could be read as an entry
+    assert cache_entries(tmp_path / "cache") == []  # nothing left that could be read as an entry
