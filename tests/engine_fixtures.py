@@ -25,6 +25,7 @@ from salesnb.metrics import (
     leads,
     marketing,
     pipeline,
+    snapshots,
     waterfall,
 )
 
@@ -80,7 +81,7 @@ def pipeline_metrics(dataset, period: Period) -> dict:
     calibrated = pipeline.calibrated_probabilities(calibration)
     checks = inspection.inspect_open_deals(dataset)
     moved = waterfall.waterfall(dataset, quarter, waterfall.compare_date(None, dataset.as_of))
-    states = pipeline.pipeline_as_of(dataset, [dt.date(2025, 6, 30), dataset.as_of]).execute()
+    states = snapshots.pipeline_as_of(dataset, [dt.date(2025, 6, 30), dataset.as_of]).execute()
     outlook = forecast.forecast(dataset, quarter, simulations=200)
     return {
         "as_of": states.sort_values(["as_of_date", "opportunity_id"]),

@@ -8,8 +8,13 @@ rewritten with the same size and modification time is still seen as changed.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import os
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import xxhash
@@ -47,3 +52,123 @@ def cache_write_error(folder: Path, error: Exception) -> CacheError:
         f"The kit's cache folder {folder} cannot be written ({reason}). Free some disk space there, or set "
         "SALESNB_CACHE_DIR to a writable folder with room. Your data files were not changed."
     )
+
+
+# ----------------------------------------------------------------------------- cache entries
+#
+# An entry is a folder named by :func:`entry_key`: one typed Parquet file per table,
+# ``findings.json`` (the checks' findings) and, once a report has asked, ``data_date.json``
+# (the data date and the checks that need it). Entries are built in a staging folder and
+# published by one rename, so a parallel reader sees a whole entry or none.
+
+FINDINGS_FILE = "findings.json"
+DATE_FACTS_FILE = "data_date.json"
+
+
+def entry_key(files: dict[str, Path], playbook, code_files: list[Path]) -> str:
+    """The entry's name: the kit's version, the model, the playbook, the code that types and
+    checks the data (``code_files``: a changed rule must not be served stale findings) and
+    the files' content, not their size and time (a file rewritten with the same size and
+    modification time, by a copy with -p or a sync tool, must not be served old findings)."""
+    from salesnb import __version__
+    from salesnb.data.model import MODEL_VERSION
+
+    digest = hashlib.sha256()
+    digest.update(f"model={MODEL_VERSION};kit={__version__};playbook={playbook!r}".encode())
+    for path in code_files:
+        digest.update(Path(path).read_bytes())
+    for name, path in sorted(files.items()):
+        digest.update(f"|{name}|{path.suffix}|{content_digest(path)}".encode())
+    return digest.hexdigest()[:24]
+
+
+def read_entry(connection, entry: Path, files: dict[str, Path]):
+    """(findings, tables) from a cache entry, or None when there is none or it cannot be
+    read (truncated by a full disk, edited, half-deleted): such an entry is a miss, and is
+    moved aside so it is rebuilt."""
+    import duckdb
+
+    from salesnb.data.validate import Finding
+
+    if not entry.exists():
+        return None
+    try:
+        findings = [Finding(**item) for item in json.loads((entry / FINDINGS_FILE).read_text())]
+        # Typed tables exist for the tables whose required columns are all there.
+        tables = {
+            name: connection.read_parquet(entry / f"{name}.parquet", table_name=name)
+            for name in files
+            if (entry / f"{name}.parquet").exists() or not any(f.table == name and f.check == "missing_column"
+                                                              for f in findings)
+        }
+        return findings, tables
+    except (OSError, ValueError, TypeError, duckdb.Error):
+        discard(entry)
+        return None
+
+
+def discard(entry: Path) -> None:
+    """Move a broken cache entry out of the way (renaming is atomic: a parallel reader sees
+    the old entry or none) and delete it."""
+    try:
+        retired = Path(tempfile.mkdtemp(prefix=".broken-", dir=entry.parent))
+        entry.rename(retired / entry.name)
+        shutil.rmtree(retired, ignore_errors=True)
+    except OSError:
+        pass  # another process discarded it first
+
+
+@contextmanager
+def building(entry: Path):
+    """A staging folder to write a new entry into; published as ``entry`` when the block
+    ends without an error. A full disk or a read-only cache is a :class:`CacheError`, and
+    nothing half-written is left to be read as an entry."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".building-", dir=entry.parent))
+    except OSError as error:
+        raise cache_write_error(entry.parent, error) from None
+    try:
+        yield staging
+        try:
+            staging.rename(entry)
+        except OSError:
+            pass  # another process (a parallel notebook) finished the same entry first
+    except OSError as error:
+        raise cache_write_error(entry.parent, error) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_findings(staging: Path, findings) -> None:
+    (staging / FINDINGS_FILE).write_text(json.dumps([finding.to_dict() for finding in findings], default=str))
+
+
+def read_date_facts(entry: Path | None):
+    """(data date, later findings) kept in an entry, or None (absent or unreadable: computed again)."""
+    from salesnb.data.validate import Finding
+
+    path = None if entry is None else entry / DATE_FACTS_FILE
+    if path is None or not path.is_file():
+        return None
+    try:
+        facts = json.loads(path.read_text())
+        return dt.date.fromisoformat(facts["as_of"]), [Finding(**item) for item in facts["later"]]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def write_date_facts(entry: Path | None, as_of: dt.date, later) -> None:
+    """Keep the data date and the checks that need it beside the entry, so a second opening
+    of unchanged files runs none of them again. A read-only or full cache is not an error:
+    the next opening computes them again."""
+    if entry is None:
+        return
+    path = entry / DATE_FACTS_FILE
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        staging.write_text(json.dumps({"as_of": as_of.isoformat(), "later": [finding.to_dict() for finding in later]},
+                                      default=str))
+        os.replace(staging, path)
+    except OSError:
+        pass

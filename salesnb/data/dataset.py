@@ -12,12 +12,7 @@ live, and every metric then runs there.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import hashlib
-import json
-import os
-import shutil
-import tempfile
 from functools import cached_property
 from pathlib import Path
 
@@ -25,13 +20,15 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from salesnb.data import backends, model, validate
-from salesnb.data.cache import cache_root, cache_write_error, content_digest
+from salesnb.data import backends, cache, model, tablefiles, validate
 from salesnb.data.importing import import_findings
-from salesnb.data.model import FILE_SUFFIXES, MODEL_VERSION, TABLE_NAMES, TABLES, convert, ibis_type
+from salesnb.data.model import TABLE_NAMES, TABLES, convert, ibis_type
 from salesnb.data.periods import Period
 from salesnb.data.playbook import Playbook, load_playbook
-from salesnb.errors import DatasetNotFoundError, DataValidationError, MissingTableError, UnreadableTableError
+from salesnb.errors import DatasetNotFoundError, DataValidationError, MissingTableError
+
+# The code that types and checks the data: part of every cache entry's key.
+CODE_FILES = [Path(validate.__file__), Path(model.__file__), Path(tablefiles.__file__), Path(__file__)]
 
 
 def connect() -> ibis.BaseBackend:
@@ -185,13 +182,6 @@ class Dataset:
             self._memo[key] = backends.empty_table({column.name: ibis_type(column.type) for column in TABLES[name].columns})
         return self._memo[key]
 
-    def remembered(self, key, compute):
-        """``compute()`` once per dataset (a small fact several metrics ask, e.g. whether
-        any deal has an amount)."""
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return self._memo[key]
-
     def materialized(self, key, build) -> ir.Table:
         """``build()`` materialized once per dataset in the backend (``backends.materialize``).
 
@@ -204,7 +194,8 @@ class Dataset:
         return self._memo[key]
 
     def memo(self, key, compute):
-        """``compute()`` once per dataset: small facts many metrics ask (which columns hold data)."""
+        """``compute()`` once per dataset: a small fact several metrics ask (whether any deal
+        has an amount, the first date of a table), kept beside the materialized tables."""
         key = ("memo", key)
         if key not in self._memo:
             self._memo[key] = compute()
@@ -212,39 +203,6 @@ class Dataset:
 
 
 # ----------------------------------------------------------------------------- loading
-
-
-def find_table_files(folder: Path) -> dict[str, Path]:
-    """The file for each canonical table in ``folder`` (Parquet preferred over CSV).
-
-    A table's name that is there but is not a readable file (a folder named
-    ``opportunities.csv``, a broken or looping symbolic link) is an error, never "absent":
-    a run without the table would succeed with wrong numbers.
-    """
-    found = {}
-    for name in TABLE_NAMES:
-        for suffix in FILE_SUFFIXES:
-            path = folder / f"{name}{suffix}"
-            if path.is_file():
-                found[name] = path
-                break
-            if os.path.lexists(path):
-                raise UnreadableTableError(f"{name}: {path} {_not_a_file(path)}, so the {name} table cannot be "
-                                           f"read. Replace it with the {name}{suffix} file, or remove it.")
-    return found
-
-
-def _not_a_file(path: Path) -> str:
-    if path.is_dir():
-        return "is a folder, not a file"
-    if path.is_symlink():
-        try:
-            os.stat(path)
-        except OSError as error:
-            if error.errno == errno.ELOOP:
-                return "is a symbolic link that loops back on itself"
-            return f"is a symbolic link to {os.readlink(path)}, which does not exist"
-    return "is not a regular file"
 
 
 def _typed_table(name: str, raw: ir.Table) -> ir.Table:
@@ -276,7 +234,7 @@ def _check_and_type(connection, raw_tables: dict[str, ir.Table], playbook: Playb
             try:
                 _typed_table(name, raw).to_parquet(path)
             except duckdb.Error as error:  # a full disk or a read-only cache, as DuckDB reports it
-                raise cache_write_error(typed_dir.parent, error) from None
+                raise cache.cache_write_error(typed_dir.parent, error) from None
             table = connection.read_parquet(path, table_name=f"typed_{name}")
         else:
             table = backends.materialize(connection, f"typed_{name}", _typed_table(name, raw))
@@ -285,123 +243,6 @@ def _check_and_type(connection, raw_tables: dict[str, ir.Table], playbook: Playb
             typed[name] = table
     findings += validate.validate_dataset(typed)  # cross-table checks (references)
     return typed, findings
-
-
-def _cache_key(files: dict[str, Path], playbook: Playbook) -> str:
-    from salesnb import __version__
-
-    digest = hashlib.sha256()
-    digest.update(f"model={MODEL_VERSION};kit={__version__};playbook={playbook!r}".encode())
-    # The code that types and checks the data: a changed rule must not be served stale findings.
-    for module in (validate, model):
-        digest.update(Path(module.__file__).read_bytes())
-    digest.update(Path(__file__).read_bytes())
-    # The files' content, not their size and time: a file rewritten with the same size and
-    # modification time (a copy with -p, a sync tool) must not be served the old findings.
-    for name, path in sorted(files.items()):
-        digest.update(f"|{name}|{path.suffix}|{content_digest(path)}".encode())
-    return digest.hexdigest()[:24]
-
-
-def _read_raw(connection, name: str, path: Path) -> ir.Table:
-    import duckdb
-
-    if path.suffix == ".csv":
-        problem = _csv_layout_problem(path)
-        if problem:
-            raise UnreadableTableError(f"{name}: the file {path} {problem}")
-    try:
-        if path.suffix == ".csv":
-            # Everything as text: the validator reports unreadable values instead of DuckDB
-            # guessing a type from the first rows and failing on a later one. Loaded into a
-            # table once: as a view, every validation query would parse the file again.
-            # The canonical CSV is comma-separated: stating it keeps one bad row from making the
-            # sniffer guess another layout (and report every column missing).
-            text = connection.read_csv(path, table_name=f"csv_{name}", all_varchar=True, header=True,
-                                       delim=",", quote='"', escape='"')
-            if text.columns != tuple(_csv_header(path)):
-                # The sniffer skipped lines to find a consistent layout: some row is malformed.
-                raise duckdb.InvalidInputException("the columns found do not match the header line")
-            return connection.create_table(f"raw_{name}", text)
-        return connection.read_parquet(path, table_name=f"raw_{name}")
-    except duckdb.Error as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        if path.suffix == ".csv":
-            first_line = _mixed_line_endings(path) or _csv_row_problem(path) or first_line
-        raise UnreadableTableError(
-            f"{name}: the file {path} cannot be read as a {path.suffix[1:].upper()} table ({first_line}). "
-            "A canonical CSV is UTF-8, comma-separated, with one header row and one line ending style; "
-            "for an export as it comes from a CRM or a spreadsheet, use 'salesnb import' (see docs/importing.md)."
-        ) from None
-
-
-_DELIMITER_NAMES = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
-
-
-def _csv_layout_problem(path: Path) -> str | None:
-    """What makes a CSV unusable before any row is read: an empty file, another delimiter
-    than the comma, a header naming a column twice. None when the header looks right."""
-    import csv
-
-    with path.open("rb") as handle:
-        head = handle.read(65536)
-    text = head.decode("utf-8-sig", errors="replace")
-    if not text.strip():
-        return f"is empty ({len(head)} bytes, not even a header line). Export the table again, or remove the file."
-    header_line = text.splitlines()[0]
-    header = next(csv.reader([header_line]), [])
-    if len(header) == 1:
-        counts = {delimiter: header_line.count(delimiter) for delimiter in _DELIMITER_NAMES}
-        detected = max(counts, key=counts.get)
-        if counts[detected]:
-            return (f"is separated by {_DELIMITER_NAMES[detected]}, not commas (its header line reads as one column "
-                    f"{header_line[:60]!r}). Save it with commas as the delimiter, or import it with 'salesnb import' "
-                    f"and a mapping that says delimiter: \"{detected}\" (see docs/importing.md).")
-    names = [column.strip() for column in header]
-    repeated = sorted({column for column in names if names.count(column) > 1})
-    if repeated:
-        where = "; ".join(
-            f"'{column}' in columns {', '.join(str(index + 1) for index, name in enumerate(names) if name == column)}"
-            for column in repeated)
-        return (f"has a header that names a column more than once ({where}). Rename or remove the extra column so "
-                "each name appears once.")
-    return None
-
-
-def _mixed_line_endings(path: Path) -> str | None:
-    """Lines ending in both Windows (CRLF) and Unix (LF) style: the reader cannot tell the rows apart."""
-    data = path.read_bytes()
-    windows = data.count(b"\r\n")
-    unix = data.count(b"\n") - windows
-    if windows and unix:
-        return (f"it mixes line endings: {windows:,} line(s) end in Windows style (CRLF) and {unix:,} in Unix style "
-                "(LF); save it again with one style")
-    return None
-
-
-def _csv_header(path: Path) -> list[str]:
-    import csv
-
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
-        return next(csv.reader(handle), [])
-
-
-def _csv_row_problem(path: Path) -> str | None:
-    """The first line whose number of fields differs from the header's, if any (DuckDB's
-    own message only says the dialect could not be detected)."""
-    import csv
-
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = csv.reader(handle)
-            header = next(rows, [])
-            for row in rows:
-                if row and len(row) != len(header):
-                    return (f"line {rows.line_num} has {len(row)} fields where the header has {len(header)}: "
-                            f"{','.join(row)[:80]!r}")
-    except (UnicodeDecodeError, csv.Error) as error:
-        return f"{type(error).__name__}: {error}"
-    return None
 
 
 def open_dataset(data_dir=None, config: str | Path | Playbook | None = None, *,
@@ -439,7 +280,7 @@ def open_dataset(data_dir=None, config: str | Path | Playbook | None = None, *,
             f"Data folder {folder} does not exist. Create the sample with "
             f"'salesnb sample --out {folder}' or point --data at a folder of CRM tables."
         )
-    files = find_table_files(folder)
+    files = tablefiles.find_table_files(folder)
     if not files:
         present = sorted(p.name for p in folder.iterdir())[:10]
         raise DatasetNotFoundError(
@@ -448,19 +289,22 @@ def open_dataset(data_dir=None, config: str | Path | Playbook | None = None, *,
             "docs/data-model.md, or import a CRM export with 'salesnb import'."
         )
     connection = connect()
-    cache = cache_root() / _cache_key(files, playbook) if use_cache else None
-    cached = _read_cache(connection, cache, files) if use_cache else None
+    entry = cache.cache_root() / cache.entry_key(files, playbook, CODE_FILES) if use_cache else None
+    cached = cache.read_entry(connection, entry, files) if use_cache else None
     if cached is not None:
         findings, tables = cached
-    elif use_cache:
-        raw_tables = {name: _read_raw(connection, name, path) for name, path in files.items()}
-        tables, findings = _check_into_cache(connection, raw_tables, playbook, cache)
     else:
-        raw_tables = {name: _read_raw(connection, name, path) for name, path in files.items()}
-        tables, findings = _check_and_type(connection, raw_tables, playbook)
+        raw_tables = {name: tablefiles.read_raw(connection, name, path) for name, path in files.items()}
+        if use_cache:
+            with cache.building(entry) as staging:
+                typed, findings = _check_and_type(connection, raw_tables, playbook, typed_dir=staging)
+                cache.write_findings(staging, findings)
+            tables = {name: connection.read_parquet(entry / f"{name}.parquet", table_name=name) for name in typed}
+        else:
+            tables, findings = _check_and_type(connection, raw_tables, playbook)
     findings = findings + import_findings(folder)  # e.g. duplicate rows an import dropped
     dataset = Dataset(connection, tables, playbook, findings, source=str(folder))
-    return _checked(dataset, strict, cache / DATE_FACTS if use_cache else None)
+    return _checked(dataset, strict, entry)
 
 
 def _open_backend(backend, config, strict: bool) -> Dataset:
@@ -484,16 +328,12 @@ def _open_backend(backend, config, strict: bool) -> Dataset:
     return _checked(Dataset(connection, typed, playbook, findings, source=where), strict)
 
 
-# In a cache folder beside findings.json: the data date and the checks that need it (later
-# events, open-deal hygiene), so a second open of unchanged files runs none of them again.
-DATE_FACTS = "data_date.json"
-
-
-def _checked(dataset: Dataset, strict: bool, facts_path: Path | None = None) -> Dataset:
-    """Raise on errors (strict), else add the checks that need the data date."""
+def _checked(dataset: Dataset, strict: bool, entry: Path | None = None) -> Dataset:
+    """Raise on errors (strict), else add the checks that need the data date (kept in the
+    cache ``entry``, when there is one, for the next opening)."""
     if strict and validate.errors(dataset.findings):
         raise DataValidationError(dataset.findings)
-    facts = _read_facts(facts_path)
+    facts = cache.read_date_facts(entry)
     if facts is not None:
         dataset.as_of, later = facts  # as_of fills the cached_property
         dataset.findings = dataset.findings + later
@@ -503,88 +343,8 @@ def _checked(dataset: Dataset, strict: bool, facts_path: Path | None = None) -> 
     if not validate.errors(dataset.findings):
         later = dataset.events_after_as_of() + dataset.pipeline_findings()
         dataset.findings = dataset.findings + later
-        if facts_path is not None:
-            try:
-                _write_atomically(facts_path, json.dumps({"as_of": dataset.as_of.isoformat(),
-                                                          "later": [finding.to_dict() for finding in later]}, default=str))
-            except OSError:
-                pass  # a read-only or full cache: the next open computes them again
+        cache.write_date_facts(entry, dataset.as_of, later)
     return dataset
-
-
-def _read_cache(connection, cache: Path, files: dict[str, Path]):
-    """(findings, tables) from a cache entry, or None when there is none or it cannot be
-    read (truncated by a full disk, edited, half-deleted): such an entry is a miss, and is
-    moved aside so it is rebuilt."""
-    import duckdb
-
-    if not cache.exists():
-        return None
-    try:
-        findings = [validate.Finding(**item) for item in json.loads((cache / "findings.json").read_text())]
-        # Typed tables exist for the tables whose required columns are all there.
-        tables = {
-            name: connection.read_parquet(cache / f"{name}.parquet", table_name=name)
-            for name in files
-            if (cache / f"{name}.parquet").exists() or not any(f.table == name and f.check == "missing_column"
-                                                              for f in findings)
-        }
-        return findings, tables
-    except (OSError, ValueError, TypeError, duckdb.Error):
-        _discard(cache)
-        return None
-
-
-def _discard(cache: Path) -> None:
-    """Move a broken cache entry out of the way (renaming is atomic: a parallel reader sees
-    the old entry or none) and delete it."""
-    try:
-        retired = Path(tempfile.mkdtemp(prefix=".broken-", dir=cache.parent))
-        cache.rename(retired / cache.name)
-        shutil.rmtree(retired, ignore_errors=True)
-    except OSError:
-        pass  # another process discarded it first
-
-
-def _read_facts(path: Path | None):
-    """(as_of, later findings) kept beside a cache entry, or None (absent or unreadable: computed again)."""
-    if path is None or not path.is_file():
-        return None
-    try:
-        facts = json.loads(path.read_text())
-        return dt.date.fromisoformat(facts["as_of"]), [validate.Finding(**item) for item in facts["later"]]
-    except (OSError, ValueError, TypeError, KeyError):
-        return None
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    staging = path.with_name(f".{path.name}.{os.getpid()}")
-    staging.write_text(text)
-    os.replace(staging, path)
-
-
-def _check_into_cache(connection, raw_tables: dict[str, ir.Table], playbook: Playbook, cache: Path):
-    """Type every table straight into a staging folder's Parquet, check the typed files, then
-    publish the folder as the cache entry (atomically: readers see a whole entry or none)."""
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".building-", dir=cache.parent))
-    except OSError as error:
-        raise cache_write_error(cache.parent, error) from None
-    try:
-        typed, findings = _check_and_type(connection, raw_tables, playbook, typed_dir=staging)
-        (staging / "findings.json").write_text(json.dumps([f.to_dict() for f in findings], default=str))
-        try:
-            staging.rename(cache)
-        except OSError:
-            pass  # another process (a parallel notebook) finished the same cache first
-    except OSError as error:
-        # A full disk or a read-only cache: nothing half-written is left to be read as an entry.
-        raise cache_write_error(cache.parent, error) from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    tables = {name: connection.read_parquet(cache / f"{name}.parquet", table_name=name) for name in typed}
-    return tables, findings
 
 
 def dataset_from_frames(frames: dict[str, pd.DataFrame], config: str | Path | Playbook | None = None,

@@ -16,7 +16,7 @@ from salesnb.data.periods import Period, fiscal_quarter_start_expression
 from salesnb.errors import SalesnbError
 from salesnb.metrics.deals import LOST, OPEN, WON, closed_in, created_in, deals, recorded, value_win_rate_measured
 from salesnb.metrics.funnel import with_stage_reached
-from salesnb.metrics.pipeline import pipeline_as_of
+from salesnb.metrics.snapshots import pipeline_as_of
 
 GROUPINGS = {
     "rep": ["rep_id", "rep_name"],
@@ -157,7 +157,7 @@ def open_deal_age(dataset: Dataset, team: str | None = None, segment: str | None
 def open_qualified_deals(dataset: Dataset, date, team: str | None = None, segment: str | None = None) -> int | None:
     """Deals open in a qualified stage (``qualified_stage`` onwards) at the end of ``date``.
 
-    The pipeline as it stood then (:func:`salesnb.metrics.pipeline.pipeline_as_of`): at or
+    The pipeline as it stood then (:func:`salesnb.metrics.snapshots.pipeline_as_of`): at or
     after the snapshot date the current pipeline; before it, each deal's stage from its
     history (a deal without history rows counts with its current stage if it is still
     open). Without any history an earlier date cannot be answered: None.

@@ -175,7 +175,7 @@ def value_win_rate_measured(dataset: Dataset) -> bool:
     warning)."""
     if not dataset.playbook.lost_stages:
         return False
-    return dataset.remembered("value_win_rate_measured", lambda: not validate.lost_amounts_zeroed(
+    return dataset.memo("value_win_rate_measured", lambda: not validate.lost_amounts_zeroed(
         validate.lost_amount_counts(dataset.table("opportunities"), dataset.playbook)))
 
 
@@ -184,7 +184,7 @@ def recorded(dataset: Dataset, column: str) -> bool:
     one, every number that needs it is not measured (None, "–"), never 0."""
     if not dataset.has("opportunities"):
         return False
-    return dataset.remembered(("recorded", column),
+    return dataset.memo(("recorded", column),
                               lambda: int(dataset.table("opportunities")[column].count().execute()) > 0)
 
 

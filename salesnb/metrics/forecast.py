@@ -5,7 +5,7 @@ At a forecast date ``T`` (the data's date, or a past freeze date in the backtest
 target period ``P``:
 
 1. **Learn** (:func:`learn`) from the pipeline as it stood on each of the 12 month-ends
-   before ``T`` (:func:`salesnb.metrics.pipeline.pipeline_as_of`): for each deal open on a
+   before ``T`` (:func:`salesnb.metrics.snapshots.pipeline_as_of`): for each deal open on a
    month-end, its stage, its age (days since creation) and what became of it by ``T``.
    For each stage and age band, over the deals that have closed since:
    ``win probability`` = won / closed and ``timing`` = the share of the won deals that were
@@ -36,7 +36,8 @@ import pandas as pd
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
 from salesnb.metrics.deals import OPEN, WON, amounts_recorded
-from salesnb.metrics.pipeline import _stage_probability, deal_states, pipeline_as_of
+from salesnb.metrics.pipeline import stage_probability
+from salesnb.metrics.snapshots import deal_states, pipeline_as_of
 
 DEFAULT_SIMULATIONS = 2000
 DEFAULT_SEED = 42
@@ -142,7 +143,7 @@ def _training_dates(dataset: Dataset, as_of: dt.date) -> list[dt.date]:
 
 def data_start(dataset: Dataset) -> dt.date | None:
     """The first day anything happened to a deal: earliest creation or history row."""
-    return dataset.remembered("deal_data_start", lambda: _data_start(dataset))
+    return dataset.memo("deal_data_start", lambda: _data_start(dataset))
 
 
 def _data_start(dataset: Dataset) -> dt.date | None:
@@ -333,8 +334,8 @@ def forecast(dataset: Dataset, period: Period, *, as_of: dt.date | None = None, 
     result.left_out = int(unknown.sum())
     open_deals = open_deals[~unknown].reset_index(drop=True)
     due = open_now.filter(open_now.close_date.between(period.start, period.end))
-    stage_probability = _stage_probability(due.stage, {stage: playbook.probability(stage) for stage in playbook.open_stages})
-    weighted = due.aggregate(weighted=(due.amount * stage_probability).sum()).execute().iloc[0]["weighted"]
+    probability_of_stage = stage_probability(due.stage, {stage: playbook.probability(stage) for stage in playbook.open_stages})
+    weighted = due.aggregate(weighted=(due.amount * probability_of_stage).sum()).execute().iloc[0]["weighted"]
     result.naive_amount = result.already_won_amount + (float(weighted) if pd.notna(weighted) else 0.0)
     if not result.amounts_measured:  # no deal has an amount: counts only, amounts not measured
         result.already_won_amount = result.naive_amount = None

@@ -20,7 +20,7 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.metrics.deals import OPEN, WON, deals
-from salesnb.metrics.pipeline import deal_states
+from salesnb.metrics.snapshots import deal_states
 
 # Won deals of this many days up to as_of give the cycle an open deal's age is compared with.
 WON_CYCLE_WINDOW_DAYS = 365
@@ -99,7 +99,7 @@ def inspect_open_deals(dataset: Dataset, *, team: str | None = None, rep: str | 
       last touch; **stale** = days_since_touch >= ``stale_deal_days``. Needs ``activities``
       (without ``opportunity_history`` only activities and creation count);
     - ``pushes`` = history rows that moved the expected close date later while the deal was
-      open (see :func:`salesnb.metrics.pipeline.deal_states`); needs ``opportunity_history``;
+      open (see :func:`salesnb.metrics.snapshots.deal_states`); needs ``opportunity_history``;
     - **older than won** = age_days (as_of - created_at) > the 90th percentile (linear) of
       ``close_date - created_at`` over deals won in the 365 days up to ``as_of``.
     """

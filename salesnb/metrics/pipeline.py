@@ -1,18 +1,12 @@
-"""The pipeline as it stood on any date, the open pipeline now, and calibrated probabilities.
+"""The open pipeline now, weighted three ways, and the stage probabilities observed in the past.
 
-:func:`pipeline_as_of` is the one building block for every view that looks back (the
-waterfall, slips, calibration, the forecast's training data and the backtest): each deal's
-stage, amount and expected close date at the end of a date, rebuilt from
-``opportunity_history`` (each row is the deal's state from ``changed_at`` on). On or after
-the data's date the current snapshot is the answer. Before it, without history, nothing
-is known: the function raises :class:`~salesnb.errors.MissingTableError` (reports show
-what is missing) instead of passing today's snapshot off as the past.
+The pipeline on past dates (the as-of states every look-back view starts from) is in
+:mod:`salesnb.metrics.snapshots`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 import ibis
 import ibis.expr.types as ir
@@ -21,147 +15,11 @@ import pandas as pd
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import fiscal_quarter_label
 from salesnb.errors import SalesnbError
-from salesnb.metrics.deals import OPEN, WON, deals, outcome
+from salesnb.metrics.deals import OPEN, WON, deals
+from salesnb.metrics.snapshots import deal_states, pipeline_as_of
 
-# What pipeline_as_of returns for each (date, deal).
-STATE_COLUMNS = ("as_of_date", "opportunity_id", "account_id", "rep_id", "rep_name", "team", "segment",
-                 "created_at", "stage", "amount", "close_date", "outcome", "state_known")
 # Closed deals of this many days before a date calibrate the stage probabilities.
 CALIBRATION_WINDOW_DAYS = 365
-
-
-def _as_dates(dates) -> list[dt.date]:
-    if isinstance(dates, (dt.date, str)) or not isinstance(dates, Iterable):
-        dates = [dates]
-    parsed = sorted({pd.Timestamp(date).date() for date in dates})
-    if not parsed:
-        raise SalesnbError("pipeline_as_of needs at least one date.")
-    return parsed
-
-
-def _stage_order(stage: ir.StringValue, playbook) -> ir.IntegerValue:
-    """Open stages in process order, then the closed ones: on equal timestamps the close is last."""
-    names = playbook.open_stages + playbook.closed_stages
-    return ibis.cases(*[(stage == name, index) for index, name in enumerate(names)], else_=len(names)).cast("int64")
-
-
-def deal_states(dataset: Dataset) -> ir.Table:
-    """Every ``opportunity_history`` row, ordered within its deal, with:
-
-    - ``day``: the date the state took effect; ``next_day``: the date the deal's next row took
-      effect (NULL for its last row). The row is the deal's state at the end of day D when
-      ``day <= D`` and (``next_day`` is NULL or ``next_day > D``);
-    - ``previous_close_date``: the expected close date of the row before;
-    - ``pushed``: the row moved the expected close date later while the deal stayed open
-      (a slip). The close itself is not a push, even when it comes after the expected date;
-    - ``stage_changed``: the row entered a stage (the deal's first row, or a stage other than
-      the row before's).
-
-    Rows with the same ``changed_at`` are ordered open stages first (in process order), then
-    the close, so the same data always gives the same states.
-    """
-    return dataset.materialized("deal_states", lambda: _deal_states(dataset))
-
-
-def _deal_states(dataset: Dataset) -> ir.Table:
-    history = dataset.table("opportunity_history", needed_for="the pipeline on a past date")
-    history = history.filter(history.changed_at.notnull() & history.opportunity_id.notnull())
-    history = history.mutate(stage_order=_stage_order(history.stage, dataset.playbook), day=history.changed_at.date())
-    ordered = ibis.window(group_by="opportunity_id", order_by=["changed_at", "stage_order", "close_date", "amount"])
-    history = history.mutate(next_day=history.day.lead().over(ordered), previous_stage=history.stage.lag().over(ordered),
-                             previous_close_date=history.close_date.lag().over(ordered))
-    pushed = history.stage.isin(dataset.playbook.open_stages) & (history.close_date > history.previous_close_date)
-    stage_changed = history.previous_stage.isnull() | (history.stage != history.previous_stage)
-    return history.mutate(pushed=pushed.fill_null(False), stage_changed=stage_changed).drop("stage_order", "previous_stage")
-
-
-def pipeline_as_of(dataset: Dataset, dates, *, team: str | None = None, segment: str | None = None,
-                   rep: str | None = None) -> ir.Table:
-    """Every deal's state at the end of each date: one row per (``as_of_date``, deal that existed then).
-
-    Columns: ``as_of_date``, ``opportunity_id``, ``account_id``, ``rep_id``, ``rep_name``, ``team``,
-    ``segment``, ``created_at``, ``stage``, ``amount``, ``close_date``, ``outcome`` (won, lost,
-    open) and ``state_known``.
-
-    - On or after the data's date (``dataset.as_of``): the current snapshot.
-    - Before it: the deal's last ``opportunity_history`` row dated on or before the date, as
-      it is (a row without an amount means the deal had none then). A deal exists on a date
-      when it was created on or before it, or has a history row by then.
-    - A deal without any history row is taken as it is now when it is still open (no change
-      was recorded), or when it was closed on or before the date. A deal that existed but
-      has no state by then otherwise (history starting later, or closed after the date
-      without history) is open with unknown stage, amount and close date:
-      ``state_known`` is False, and each view counts it as left out.
-
-    Owner, team, segment and creation date are the deal's current ones. Needs
-    ``opportunity_history`` for any date before the data's date.
-    """
-    dates = _as_dates(dates)
-    selected = deals(dataset, team, segment, rep)
-    now = [date for date in dates if date >= dataset.as_of]
-    past = [date for date in dates if date < dataset.as_of]
-    parts = []
-    if now:
-        current = selected.cross_join(_dates_table(selected, now))
-        parts.append(current.mutate(state_known=ibis.literal(True)).select(*STATE_COLUMNS))
-    if past:
-        parts.append(_past_states(dataset, selected, past))
-    return parts[0] if len(parts) == 1 else ibis.union(*parts)
-
-
-def deal_timeline(dataset: Dataset) -> ir.Table:
-    """Every deal's states as intervals of days: ``opportunity_id``, ``day`` (first day),
-    ``next_day`` (first day of the next state, NULL for the last), ``stage``, ``amount``,
-    ``close_date``, ``state_known``; the state at the end of day D is the row with
-    ``day <= D < next_day``. Built once per dataset, so every date asked is one filter:
-
-    - the history rows (:func:`deal_states`);
-    - a deal created before its first history row: unknown from creation to that row;
-    - a deal without history: as it is now from creation when still open; when closed,
-      unknown from creation to its close date, closed from then on.
-    """
-    return dataset.materialized("deal_timeline", lambda: _deal_timeline(dataset))
-
-
-def _deal_timeline(dataset: Dataset) -> ir.Table:
-    states = deal_states(dataset)
-    current = deals(dataset).select("opportunity_id", "created_at", "stage", "amount", "close_date", "outcome")
-    first = states.group_by("opportunity_id").aggregate(first_day=states.day.min())
-    current = current.left_join(first, "opportunity_id").drop("opportunity_id_right")
-    columns = ("opportunity_id", "day", "next_day", "stage", "amount", "close_date", "state_known")
-    unknown = dict(stage=ibis.null().cast("string"), amount=ibis.null().cast("float64"),
-                   close_date=ibis.null().cast("date"), state_known=ibis.literal(False))
-    no_date = ibis.null().cast("date")
-    history = states.mutate(state_known=ibis.literal(True)).select(*columns)
-    late = current.filter(current.first_day.notnull() & (current.created_at < current.first_day))
-    before_history = late.mutate(day=late.created_at, next_day=late.first_day, **unknown).select(*columns)
-    without = current.filter(current.first_day.isnull())
-    still_open = without.filter((without.outcome == OPEN) & without.created_at.notnull())
-    as_now = still_open.mutate(day=still_open.created_at, next_day=no_date, state_known=ibis.literal(True)).select(*columns)
-    closed = without.filter(without.outcome != OPEN)
-    opened = closed.filter(closed.created_at.notnull() & (closed.close_date.isnull() | (closed.created_at < closed.close_date)))
-    until_close = opened.mutate(day=opened.created_at, next_day=opened.close_date, **unknown).select(*columns)
-    closed = closed.filter(closed.close_date.notnull())
-    after_close = closed.mutate(day=closed.close_date, next_day=no_date, state_known=ibis.literal(True)).select(*columns)
-    return ibis.union(history, before_history, as_now, until_close, after_close)
-
-
-def _dates_table(table: ir.Table, dates: list[dt.date]) -> ir.Table:
-    """The dates as a one-column table (``as_of_date``), unnested from a literal on one row of
-    ``table``: an in-memory table would not be registered by every backend when an
-    expression using it is cached (Ibis 12 on PySpark). No row in ``table``: no dates, and
-    nothing to date anyway."""
-    return table.limit(1).select(as_of_date=ibis.literal(dates, type="array<date>").unnest())
-
-
-def _past_states(dataset: Dataset, selected: ir.Table, dates: list[dt.date]) -> ir.Table:
-    timeline = deal_timeline(dataset)
-    rows = timeline.cross_join(_dates_table(timeline, dates))
-    rows = rows.filter((rows.day <= rows.as_of_date) & (rows.next_day.isnull() | (rows.next_day > rows.as_of_date)))
-    attributes = selected.select("opportunity_id", "account_id", "rep_id", "rep_name", "team", "segment", "created_at")
-    joined = attributes.join(rows, "opportunity_id")
-    outcome_then = ibis.cases((joined.stage.isnull(), OPEN), else_=outcome(joined.stage, dataset.playbook))
-    return joined.mutate(outcome=outcome_then).select(*STATE_COLUMNS)
 
 
 # ----------------------------------------------------------------------------- the open pipeline now
@@ -172,7 +30,8 @@ def has_deals(dataset: Dataset, *, team: str | None = None, rep: str | None = No
     return bool(int(deals(dataset, team, rep=rep).count().execute()))
 
 
-def _stage_probability(stage: ir.StringValue, probabilities: dict) -> ir.FloatingValue:
+def stage_probability(stage: ir.StringValue, probabilities: dict) -> ir.FloatingValue:
+    """The probability of each deal's stage from a map stage -> probability (NULL for a stage without one)."""
     cases = [(stage == name, float(value)) for name, value in probabilities.items() if value is not None and value == value]
     return ibis.cases(*cases, else_=ibis.null()).cast("float64") if cases else ibis.null().cast("float64")
 
@@ -204,10 +63,10 @@ def open_pipeline(dataset: Dataset, by: str | None = None, calibrated: dict | No
     playbook = dataset.playbook
     table = deals(dataset, team, rep=rep)
     table = table.filter(table.outcome == OPEN)
-    stage_probability = _stage_probability(table.stage, {stage: playbook.probability(stage) for stage in playbook.open_stages})
+    playbook_probability = stage_probability(table.stage, {stage: playbook.probability(stage) for stage in playbook.open_stages})
     table = table.mutate(
-        p_playbook=stage_probability, p_crm=table.probability.fill_null(stage_probability),
-        p_calibrated=_stage_probability(table.stage, calibrated or {}), close_month=table.close_date.truncate("M"),
+        p_playbook=playbook_probability, p_crm=table.probability.fill_null(playbook_probability),
+        p_calibrated=stage_probability(table.stage, calibrated or {}), close_month=table.close_date.truncate("M"),
     )
     columns = PIPELINE_GROUPS.get(by, [])
     # Deals without an owner or team stay visible as "(none)".
@@ -284,7 +143,7 @@ def stage_calibration(dataset: Dataset, as_of_date: dt.date | None = None, *, wi
 
     current = deals(dataset, team, rep=rep)
     current = current.filter(current.outcome == OPEN)
-    playbook_probability = _stage_probability(current.stage, dict(zip(frame["stage"], frame["playbook_probability"])))
+    playbook_probability = stage_probability(current.stage, dict(zip(frame["stage"], frame["playbook_probability"])))
     crm = current.group_by("stage").aggregate(
         open_deals=current.count(), CRM_probability=current.probability.fill_null(playbook_probability).mean()).execute()
     frame = frame.merge(crm.astype({"stage": object}), on="stage", how="left")

@@ -68,7 +68,7 @@ def observed(dataset: Dataset, period: Period, table: str, column: str) -> Perio
     activity) to :func:`observed_end`."""
     start = period.start
     if dataset.has(table):
-        first = dataset.remembered(("first", table, column), lambda: dataset.table(table)[column].min().execute())
+        first = dataset.memo(("first", table, column), lambda: dataset.table(table)[column].min().execute())
         if first is not None and not pd.isna(first):
             start = max(start, pd.Timestamp(first).date())
     return Period(start, observed_end(dataset, period))

@@ -1,7 +1,7 @@
 """The pipeline waterfall: how the open pipeline due in a period moved between two dates.
 
 ``start + new + pulled in - pushed out - won - lost + amount changes = end``, over the deals
-due in the target period, from :func:`salesnb.metrics.pipeline.pipeline_as_of` at both
+due in the target period, from :func:`salesnb.metrics.snapshots.pipeline_as_of` at both
 dates. Every deal lands in exactly one way in (start, new or pulled in) and one way out
 (end, pushed out, won or lost), with fixed precedence, so the totals always reconcile.
 """
@@ -18,7 +18,7 @@ from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period, parse_date
 from salesnb.errors import SalesnbError
 from salesnb.metrics.deals import LOST, OPEN, WON, amounts_recorded
-from salesnb.metrics.pipeline import pipeline_as_of
+from salesnb.metrics.snapshots import pipeline_as_of
 
 # The bars, in the order of the equation; the sign each adds to the start.
 BUCKETS = {"start": 1, "new": 1, "pulled_in": 1, "pushed_out": -1, "won": -1, "lost": -1, "amount_change": 1, "end": 1}

@@ -8,7 +8,7 @@ import pytest
 
 from salesnb import dataset_from_frames
 from salesnb.errors import MissingTableError, SalesnbError
-from salesnb.metrics import pipeline
+from salesnb.metrics import pipeline, snapshots
 from tests.pipeline_fixtures import AS_OF, COMPARE_FROM, frames
 
 D = dt.date
@@ -20,7 +20,7 @@ def dataset():
 
 
 def states(dataset, *dates, **filters):
-    frame = pipeline.pipeline_as_of(dataset, list(dates), **filters).execute()
+    frame = snapshots.pipeline_as_of(dataset, list(dates), **filters).execute()
     frame["as_of_date"] = frame["as_of_date"].map(lambda value: value.date() if hasattr(value, "date") else value)
     return {(row.as_of_date, row.opportunity_id): row for row in frame.itertuples(index=False)}
 
@@ -73,26 +73,26 @@ def test_filters_keep_one_team_or_one_rep(dataset):
     assert {deal for _, deal in states(dataset, COMPARE_FROM, team="Beta")} == {"D6", "D10", "D12"}
     assert {deal for _, deal in states(dataset, COMPARE_FROM, rep="Ann")} == {"D1", "D2", "D7", "D9"}
     with pytest.raises(SalesnbError, match="rep = 'R9' matches no rep"):
-        pipeline.pipeline_as_of(dataset, [COMPARE_FROM], rep="R9")
+        snapshots.pipeline_as_of(dataset, [COMPARE_FROM], rep="R9")
 
 
 def test_a_rep_without_deals_is_an_empty_selection_not_an_error():
     # A manager in the reps table owns no deal: a pack for them (--each rep) is empty.
     tables = frames()
     tables["reps"] = pd.concat([tables["reps"], pd.DataFrame([("R4", "Di", "Alpha")], columns=["rep_id", "rep_name", "team"])])
-    assert pipeline.pipeline_as_of(dataset_from_frames(tables), [COMPARE_FROM], rep="R4").execute().empty
+    assert snapshots.pipeline_as_of(dataset_from_frames(tables), [COMPARE_FROM], rep="R4").execute().empty
 
 
 def test_a_past_date_needs_the_history():
     dataset = dataset_from_frames(frames(history=False))
     with pytest.raises(MissingTableError, match="opportunity_history"):
-        pipeline.pipeline_as_of(dataset, [COMPARE_FROM])
+        snapshots.pipeline_as_of(dataset, [COMPARE_FROM])
     # Today's snapshot needs none.
-    assert len(pipeline.pipeline_as_of(dataset, [AS_OF]).execute()) == 12
+    assert len(snapshots.pipeline_as_of(dataset, [AS_OF]).execute()) == 12
 
 
 def test_pushes_and_stage_changes(dataset):
-    rows = pipeline.deal_states(dataset).execute()
+    rows = snapshots.deal_states(dataset).execute()
     pushes = rows[rows["pushed"]].groupby("opportunity_id").size().to_dict()
     # Only D3 moved its close date later while open (twice). D2's 02-03 row moved it earlier
     # (pulled in), and a close row after the expected date is a close, not a push.
