@@ -8,19 +8,43 @@ from pathlib import Path
 import papermill
 import pytest
 
-from salesnb.report.kpis import read_recorded
+from salesnb.metrics import catalogue
+from salesnb.report.display import STRICT_ENVIRONMENT_VARIABLE
+from salesnb.report.kpis import read_headline, read_recorded
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
+# Notebooks written in the catalogue's style: every column they show and every KPI and tile
+# they record must have a catalogue entry (a table of an undeclared column fails the run).
+CATALOGUED = {"your_question"}
+
 
 def execute_notebook(name: str, parameters: dict, tmp_path: Path):
-    """Run ``notebooks/<name>.ipynb`` with ``parameters``; return (executed notebook, KPIs)."""
+    """Run ``notebooks/<name>.ipynb`` with ``parameters``; return (executed notebook, KPIs).
+
+    For the notebooks in :data:`CATALOGUED`, every recorded KPI and headline tile must be in
+    the catalogue of metrics, and the kernel refuses tables of undeclared columns."""
     output = Path(tmp_path) / f"{name}.executed.ipynb"
-    notebook = papermill.execute_notebook(
-        str(NOTEBOOKS / f"{name}.ipynb"), str(output), parameters=parameters,
-        cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False,
-    )
-    return notebook, read_recorded(notebook)
+    with pytest.MonkeyPatch.context() as patch:
+        if name in CATALOGUED:
+            patch.setenv(STRICT_ENVIRONMENT_VARIABLE, "1")
+        notebook = papermill.execute_notebook(
+            str(NOTEBOOKS / f"{name}.ipynb"), str(output), parameters=parameters,
+            cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False,
+        )
+    recorded = read_recorded(notebook)
+    if name in CATALOGUED:
+        assert_catalogued(recorded, read_headline(notebook))
+    return notebook, recorded
+
+
+def assert_catalogued(recorded: dict, headline: dict | None) -> None:
+    """Every recorded KPI and every headline tile names a catalogue entry."""
+    missing = sorted(name for name in recorded if catalogue.lookup(name) is None)
+    tiles = (headline or {}).get("tiles", [])
+    missing += sorted(f"tile {tile['label']!r}" for tile in tiles if not tile.get("name")
+                      or catalogue.lookup(tile["name"]) is None)
+    assert missing == [], f"recorded without a catalogue entry: {missing}"
 
 
 def assert_kpis_match(recorded: dict, expected: dict):

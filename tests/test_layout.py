@@ -51,6 +51,8 @@ def test_imports_flow_one_way():
 
 
 def test_package_root_imports_only_the_data_layer():
-    # `import salesnb` must stay light: no IPython, matplotlib or papermill on import.
-    modules = imported_modules(PACKAGE / "__init__.py")
+    # `import salesnb` must stay light: no IPython, matplotlib or papermill on import. Its
+    # functions (salesnb.open) may import the layers above when they are called.
+    tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
+    modules = [node.module for node in tree.body if isinstance(node, ast.ImportFrom) and node.module]
     assert all(module.startswith("salesnb.data.") for module in modules), modules

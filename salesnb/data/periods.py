@@ -7,6 +7,8 @@ at both ends: ``2025-01-01`` to ``2025-03-31`` is the first calendar quarter.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import re
 from dataclasses import dataclass
 
 import ibis
@@ -222,3 +224,124 @@ def period_from_rule(rule: str, as_of: dt.date, fiscal_year_start_month: int = 1
     if rule == "all":
         return Period(min(first_date or as_of, as_of), as_of)
     return default
+
+
+# Rules a notebook declares as its default period (its ``period`` parameter) beside the
+# scheduling rules: the fiscal quarters a pipeline review or a plan looks at.
+QUARTER_RULES = {
+    "fiscal_quarter": "the fiscal quarter still open at the data's date (the pipeline review's default)",
+    "next_fiscal_quarter": "the full fiscal quarter after the one open at the data's date",
+    "next_fiscal_year": "the full fiscal year after the one open at the data's date",
+    "last_fiscal_quarter": "the last fiscal quarter that ended on or before the data's date",
+}
+RULES = {**PERIOD_RULES, **QUARTER_RULES}
+
+PERIOD_FORMS = ("a rule (" + ", ".join(RULES) + "), a year (2025), a quarter (2025Q3), a fiscal quarter or year "
+                "(FY2026Q1, FY2026), a month (2025-07), a day (2025-07-15), or two dates ('2025-01-01..2025-03-31' "
+                "or a pair)")
+
+_QUARTER = re.compile(r"^(\d{4})\s*-?\s*Q([1-4])$", re.IGNORECASE)
+_FISCAL_QUARTER = re.compile(r"^FY\s*(\d{4})\s*-?\s*Q([1-4])$", re.IGNORECASE)
+_FISCAL_YEAR = re.compile(r"^FY\s*(\d{4})$", re.IGNORECASE)
+_YEAR = re.compile(r"^(\d{4})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    return (pd.Timestamp(year, month, 1) + pd.offsets.MonthEnd(0)).date()
+
+
+def fiscal_year(label_year: int, fiscal_year_start_month: int) -> Period:
+    """Fiscal year ``FY<label_year>``: named after the calendar year it ends in (as
+    :func:`fiscal_quarter_label`), so with a February start FY2026 runs Feb 2025 – Jan 2026."""
+    if fiscal_year_start_month == 1:
+        return Period(dt.date(label_year, 1, 1), dt.date(label_year, 12, 31))
+    start = dt.date(label_year - 1, fiscal_year_start_month, 1)
+    return Period(start, (pd.Timestamp(start) + pd.DateOffset(years=1) - pd.Timedelta(days=1)).date())
+
+
+def quarter_rule(rule: str, as_of: dt.date, fiscal_year_start_month: int) -> Period:
+    """The period of a :data:`QUARTER_RULES` rule at the data's date ``as_of``."""
+    open_quarter = resolve_quarter(None, None, as_of, fiscal_year_start_month)
+    if rule == "fiscal_quarter":
+        return open_quarter
+    if rule == "next_fiscal_quarter":
+        return fiscal_quarter(open_quarter.end + dt.timedelta(days=1), fiscal_year_start_month)
+    if rule == "last_fiscal_quarter":
+        current = fiscal_quarter(as_of, fiscal_year_start_month)
+        return current if current.end == as_of else fiscal_quarter(current.start - dt.timedelta(days=1),
+                                                                   fiscal_year_start_month)
+    if rule == "next_fiscal_year":
+        year_start = fiscal_quarter_start(open_quarter.start, fiscal_year_start_month)
+        while year_start.month != fiscal_year_start_month:
+            year_start = fiscal_quarter_start(year_start - dt.timedelta(days=1), fiscal_year_start_month)
+        start = (pd.Timestamp(year_start) + pd.DateOffset(years=1)).date()
+        return Period(start, (pd.Timestamp(start) + pd.DateOffset(years=1) - pd.Timedelta(days=1)).date())
+    raise SalesnbError(f"Unknown period rule {rule!r}; use one of {', '.join(RULES)}.")
+
+
+def _period_from_text(text: str, fiscal_year_start_month: int) -> Period | None:
+    """A named calendar or fiscal period written as people type it, or None."""
+    if match := _QUARTER.match(text):
+        year, quarter = int(match[1]), int(match[2])
+        return Period(dt.date(year, 3 * quarter - 2, 1), _month_end(year, 3 * quarter))
+    if match := _FISCAL_QUARTER.match(text):
+        year_period = fiscal_year(int(match[1]), fiscal_year_start_month)
+        start = (pd.Timestamp(year_period.start) + pd.DateOffset(months=3 * (int(match[2]) - 1))).date()
+        return fiscal_quarter(start, fiscal_year_start_month)
+    if match := _FISCAL_YEAR.match(text):
+        return fiscal_year(int(match[1]), fiscal_year_start_month)
+    if match := _YEAR.match(text):
+        return Period(dt.date(int(match[1]), 1, 1), dt.date(int(match[1]), 12, 31))
+    if match := _MONTH.match(text):
+        year, month = int(match[1]), int(match[2])
+        if 1 <= month <= 12:
+            return Period(dt.date(year, month, 1), _month_end(year, month))
+    return None
+
+
+def parse_period(spec, *, as_of: dt.date, span: Period | None = None, fiscal_year_start_month: int = 1,
+                 default: str = "last_12_months") -> Period:
+    """The period ``spec`` means for data whose snapshot date is ``as_of``.
+
+    ``spec`` is any of :data:`PERIOD_FORMS`: None (the ``default`` rule), a
+    :class:`Period`, a rule name, ``2025``, ``2025Q3`` (calendar quarter), ``FY2026Q1`` or
+    ``FY2026`` (fiscal, named after the calendar year the fiscal year ends in), ``2025-07``,
+    a date, ``'2025-01-01..2025-03-31'``, or a pair (start, end) where either end may be None
+    (the default's) or ``'all'`` (the data's own span). Rules and open-ended pairs are
+    resolved against the data (``span`` is its first .. last date), so the same data gives
+    the same period whatever today's date.
+    """
+    if isinstance(spec, Period):
+        return spec
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        spec = default
+    if isinstance(spec, (tuple, list)):
+        if len(spec) != 2:
+            raise SalesnbError(f"A period given as a pair needs two ends (start, end), not {len(spec)}: {spec!r}.")
+        return resolve_period(spec[0], spec[1], as_of, span=span)
+    if isinstance(spec, dt.date):
+        day = spec.date() if isinstance(spec, dt.datetime) else spec
+        return Period(day, day)
+    if not isinstance(spec, str):
+        raise SalesnbError(f"A period is written as {PERIOD_FORMS}; not {spec!r}.")
+    text = spec.strip()
+    rule = text.lower()
+    if rule in QUARTER_RULES:
+        return quarter_rule(rule, as_of, fiscal_year_start_month)
+    if rule in PERIOD_RULES:
+        return period_from_rule(rule, as_of, fiscal_year_start_month, span.start if span else None)
+    for separator in ("..", " to ", "/"):
+        if separator in text:
+            start, end = (part.strip() for part in text.split(separator, 1))
+            return resolve_period(start, end, as_of, span=span)
+    named = _period_from_text(text, fiscal_year_start_month)
+    if named is not None:
+        return named
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        close = difflib.get_close_matches(rule, list(RULES), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise SalesnbError(f"{spec!r} is not a period.{hint} A period is {PERIOD_FORMS}.") from None
+    return Period(day, day)

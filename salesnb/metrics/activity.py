@@ -15,6 +15,7 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
+from salesnb.data.selection import select
 from salesnb.metrics import conversion, roster
 from salesnb.metrics.deals import WON, closed_in, created_in, deals, missing_counts
 from salesnb.metrics.exclusions import Excluded, count_excluded
@@ -189,7 +190,7 @@ def _deals_by_rep(dataset: Dataset, period: Period, team: str | None) -> pd.Data
     """Per rep: ``opportunities_created`` and ``pipeline_created`` (Σ amount; NaN when none
     of its created deals has an amount) of the deals created in the period, and the win
     rate counts and won amount of the deals closed in it (``conversion.win_rates``)."""
-    created = created_in(deals(dataset, team), period)
+    created = created_in(deals(dataset, select(team=team)), period)
     created = created.filter(created.rep_id.notnull())
     pipeline = created.group_by("rep_id").aggregate(
         opportunities_created=created.count(), pipeline_created=created.amount.sum()).execute()
@@ -245,7 +246,7 @@ def deal_exclusions(dataset: Dataset, period: Period, team: str | None = None) -
     without an owner; created or won without an amount (left out of pipeline created and
     won amount, still counted as deals)."""
     missing = missing_counts(dataset, period, team)
-    table = deals(dataset, team)
+    table = deals(dataset, select(team=team))
     created = created_in(table, period)
     closed = closed_in(table, period)
     won = closed.filter(closed.outcome == WON)

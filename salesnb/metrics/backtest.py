@@ -17,6 +17,7 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
+from salesnb.data.selection import select
 from salesnb.metrics.deals import WON, deals
 from salesnb.metrics.forecast import DEFAULT_SEED, DEFAULT_SIMULATIONS, data_start, forecast
 
@@ -58,7 +59,7 @@ def actual_won(dataset: Dataset, period: Period, *, team: str | None = None,
                rep: str | None = None) -> tuple[float | None, int]:
     """What was won in the period, as the data knows it now: amount and count of the deals
     won with a close date in the period."""
-    table = deals(dataset, team, rep=rep)
+    table = deals(dataset, select(team=team, rep=rep))
     won = table.filter((table.outcome == WON) & table.close_date.between(period.start, period.end))
     row = won.aggregate(count=won.count(), amount=won.amount.sum()).execute().iloc[0]
     count = int(row["count"] or 0)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
+from salesnb.data.selection import select
 from salesnb.metrics import roster
 from salesnb.metrics.deals import OPEN, created_in, deals
 from salesnb.metrics.exclusions import Excluded, count_excluded
@@ -45,7 +46,7 @@ def rep_capacity(dataset: Dataset, period: Period, team: str | None = None, rep:
     reps = roster.selling_reps(dataset, scope.team)
     reps = reps.mutate(employed_days=roster.employed_days(reps.hire_date, window.start, end))
     per_rep = reps.filter(reps.employed_days > 0).execute()
-    table = deals(dataset, scope.team)
+    table = deals(dataset, select(team=scope.team))
     table = table.filter(table.rep_id.notnull())
     open_deals = _open_on(table, end)
     opened = open_deals.group_by("rep_id").aggregate(open_deals=open_deals.count(), open_amount=open_deals.amount.sum())
@@ -74,7 +75,7 @@ def rep_capacity(dataset: Dataset, period: Period, team: str | None = None, rep:
 def capacity_exclusions(dataset: Dataset, period: Period, team: str | None = None) -> list[Excluded]:
     """Deals the open-deal count cannot place: without a creation date, or closed without a
     close date (whether they were open on the day is unknown)."""
-    table = deals(dataset, team)
+    table = deals(dataset, select(team=team))
     table = table.filter(table.rep_id.notnull())
     noun = "deals with an owner"
     return [

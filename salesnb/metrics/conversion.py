@@ -13,9 +13,12 @@ import pandas as pd
 from salesnb.data.backends import as_count
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period, fiscal_quarter_start_expression
+from salesnb.data.selection import Selection, select
 from salesnb.errors import SalesnbError
 from salesnb.metrics.deals import LOST, OPEN, WON, closed_in, created_in, deals, recorded, value_win_rate_measured
+from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.funnel import with_stage_reached
+from salesnb.metrics.scope import metric
 from salesnb.metrics.snapshots import pipeline_as_of
 
 GROUPINGS = {
@@ -23,10 +26,25 @@ GROUPINGS = {
     "team": ["team"],
     "source": ["source"],
     "segment": ["segment"],
+    "product": ["product"],
+    "region": ["region"],
     "type": ["type"],
     "month": ["close_month"],
     "quarter": ["close_quarter"],  # fiscal quarter (playbook fiscal_year_start_month), by its first day
 }
+
+declare(
+    Measure("win_rate", "Win rate", "percent", "won ÷ (won + lost) over deals closed in the period; open deals are "
+            "never losses", section="win-rates", higher_is_better=True, min_n=30),
+    Measure("win_rate_by_value", "Win rate (value)", "percent", "won amount ÷ (won + lost amount) over deals closed "
+            "in the period with an amount", section="win-rates", higher_is_better=True, min_n=30),
+    Measure("lost_without_amount", "Lost without amount", "count", "Deals lost in the period without an amount "
+            "(they add nothing to the lost amount)", section="win-rates"),
+    Measure("closed_without_amount", "Closed without amount", "count", "Deals closed in the period without an "
+            "amount, left out of value-based rates", section="win-rates"),
+    Measure("close_month", "Close month", "month", "The month a deal closed (or is expected to close)."),
+    Measure("close_quarter", "Close quarter", "date", "The first day of the fiscal quarter a deal closed in."),
+)
 
 
 def _group_columns(table: ir.Table, by: str | None, playbook) -> tuple[ir.Table, list[str]]:
@@ -49,8 +67,9 @@ def _cycle_days(table: ir.Table) -> ir.IntegerValue:
     return table.close_date.delta(table.created_at, unit="day")
 
 
-def win_rates(dataset: Dataset, period: Period, by: str | None = None,
-              team: str | None = None, segment: str | None = None, rep: str | None = None) -> pd.DataFrame:
+@metric
+def win_rates(dataset: Dataset, period: Period | None = None, by: str | None = None, *,
+              where: Selection) -> pd.DataFrame:
     """Win rate by count and by value over deals closed in the period (by ``close_date``;
     closed deals without one are left out, see ``deals.missing_counts``).
 
@@ -62,8 +81,12 @@ def win_rates(dataset: Dataset, period: Period, by: str | None = None,
       amount, or when the CRM zeroes lost amounts (``deals.value_win_rate_measured``).
     - ``won_amount`` / ``lost_amount``: sums of the amounts present (NaN when none is).
     - ``closed`` (= won + lost) is the n of the rate.
+
+    ``by``: None (one row), ``rep``, ``team``, ``source``, ``segment``, ``product``,
+    ``region``, ``type``, ``month`` or ``quarter`` (fiscal, by its first day) of the close
+    date; ``where``: the deals of a selection (:mod:`salesnb.metrics.scope`).
     """
-    table, columns = _group_columns(closed_in(deals(dataset, team, segment, rep), period), by, dataset.playbook)
+    table, columns = _group_columns(closed_in(deals(dataset, where), period), by, dataset.playbook)
     has_amount = table.amount.notnull()
     aggregates = dict(
         won=(table.outcome == WON).cast("int64").sum(),
@@ -96,7 +119,7 @@ def deals_created(dataset: Dataset, period: Period, by: str | None = None,
                   team: str | None = None, segment: str | None = None) -> pd.DataFrame:
     """Deals created in the period (by ``created_at``): ``created`` = count, per group of ``by``
     (``team``, ``source``, ...; deals without a value show as "(none)")."""
-    table, columns = _group_columns(created_in(deals(dataset, team, segment), period), by, dataset.playbook)
+    table, columns = _group_columns(created_in(deals(dataset, select(team=team, segment=segment)), period), by, dataset.playbook)
     grouped = table.group_by(columns).aggregate(created=table.count()) if columns else table.aggregate(created=table.count())
     result = grouped.execute()
     if columns:
@@ -112,7 +135,7 @@ def sales_cycle(dataset: Dataset, period: Period, by: str | None = None,
     standard deviation; median and p75 use linear interpolation, as pandas does), over the
     won deals with a ``created_at`` (the others are left out: ``deals.missing_counts``).
     """
-    closed = closed_in(deals(dataset, team, segment), period)
+    closed = closed_in(deals(dataset, select(team=team, segment=segment)), period)
     won = closed.filter((closed.outcome == WON) & closed.created_at.notnull())
     won, columns = _group_columns(won.mutate(cycle_days=_cycle_days(won)), by, dataset.playbook)
     aggregates = dict(
@@ -135,7 +158,7 @@ def open_deal_age(dataset: Dataset, team: str | None = None, segment: str | None
     ``p75_age_days`` (over the deals with a ``created_at``), ``overdue`` (expected close date
     already passed) and ``no_close_date`` (no expected close date) per open stage.
     """
-    table = deals(dataset, team, segment)
+    table = deals(dataset, select(team=team, segment=segment))
     open_deals = table.filter(table.outcome == OPEN)
     as_of = ibis.date(dataset.as_of.isoformat())
     open_deals = open_deals.mutate(age_days=as_of.delta(open_deals.created_at, unit="day"))
@@ -182,7 +205,7 @@ def sales_velocity(dataset: Dataset, period: Period, team: str | None = None, se
     - win rate (count), average won amount and average (mean) cycle of the deals closed in
       the period; all four from the same team/segment filter.
     """
-    table = deals(dataset, team, segment)
+    table = deals(dataset, select(team=team, segment=segment))
     open_qualified = open_qualified_deals(dataset, period.end, team, segment)
     closed = closed_in(table, period)
     won = closed.filter(closed.outcome == WON)
@@ -223,7 +246,7 @@ def loss_reasons(dataset: Dataset, period: Period, team: str | None = None, segm
     lost deal has an amount or the CRM zeroes lost amounts (``deals.value_win_rate_measured``).
     Deals without a reason show as "(no reason given)".
     """
-    closed = closed_in(deals(dataset, team, segment), period)
+    closed = closed_in(deals(dataset, select(team=team, segment=segment)), period)
     lost = with_stage_reached(dataset, closed.filter(closed.outcome == LOST))
     lost = lost.mutate(reason=lost.lost_reason.fill_null("(no reason given)"))
     keys = ["reason", "lost_at_stage"] if by_stage else ["reason"]
@@ -246,7 +269,7 @@ def summary(dataset: Dataset, period: Period, team: str | None = None, segment: 
     ``win_rate``, ``win_rate_by_value``, ``median_sales_cycle_days``, ``avg_won_amount``
     (mean amount of deals won in the period) and ``sales_velocity_per_day``.
     """
-    table = deals(dataset, team, segment)
+    table = deals(dataset, select(team=team, segment=segment))
     # Without any creation date in the data, deals created is not measured, not 0.
     created = int(created_in(table, period).count().execute()) if recorded(dataset, "created_at") else None
     rates = win_rates(dataset, period, team=team, segment=segment).iloc[0]

@@ -15,6 +15,7 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
+from salesnb.data.selection import select
 from salesnb.errors import SalesnbError
 from salesnb.metrics import conversion
 from salesnb.metrics.deals import OPEN, WON, amounts_recorded, deals
@@ -53,7 +54,7 @@ def _reps(dataset: Dataset, team: str | None, rep: str | None) -> ir.Table:
         if team:
             reps = reps.filter(reps.team == team)
     else:
-        owners = deals(dataset, team).select("rep_id").distinct()
+        owners = deals(dataset, select(team=team)).select("rep_id").distinct()
         reps = owners.mutate(rep_name=owners.rep_id, team=ibis.null().cast("string"))
     if rep:
         reps = reps.filter((reps.rep_id == rep) | (reps.rep_name == rep))
@@ -86,7 +87,7 @@ def coverage(dataset: Dataset, period: Period, by: str | None = "team", *, team:
     as_of = dataset.as_of
     columns = GROUPS.get(by, [])
     quota = quota_in_period(dataset, period, team=team, rep=rep)
-    table = deals(dataset, team, rep=rep)
+    table = deals(dataset, select(team=team, rep=rep))
     due = (table.outcome == OPEN) & table.close_date.between(period.start, period.end)
     won = (table.outcome == WON) & table.close_date.between(period.start, min(period.end, as_of))
     table = table.mutate(due_amount=ibis.cases((due, table.amount), else_=0.0),

@@ -20,7 +20,9 @@ from salesnb.data import validate
 from salesnb.data.backends import as_count
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
+from salesnb.data.selection import Selection, as_selection, select
 from salesnb.errors import SalesnbError
+from salesnb.metrics.scope import check_selection, restrict
 
 WON, LOST, OPEN = "won", "lost", "open"
 
@@ -38,42 +40,34 @@ def outcome(stage: ir.StringValue, playbook) -> ir.StringValue:
     )
 
 
-def deals(dataset: Dataset, team: str | None = None, segment: str | None = None,
-          rep: str | None = None) -> ir.Table:
-    """Opportunities with ``outcome``, ``rep_name``, ``team`` and ``segment``, optionally filtered.
+def deals(dataset: Dataset, where: Selection | None = None) -> ir.Table:
+    """Opportunities with ``outcome``, ``rep_name``, ``team``, ``segment`` and ``region``, the
+    deals of the selection ``where`` (:func:`salesnb.metrics.scope.restrict`).
 
     ``rep_name`` falls back to the rep_id when there is no reps table (or no match), so a
-    rep is never silently dropped; ``team``/``segment`` are NULL without reps/accounts.
-    ``rep`` keeps one rep's deals, given by ``rep_id`` or by name.
+    rep is never silently dropped; ``team``/``segment`` are NULL without reps/accounts;
+    ``region`` is the account's region, else the owner's. Materialized once per selection.
     """
-    return dataset.materialized(("deals", team, segment, rep), lambda: _deals(dataset, team, segment, rep))
+    where = as_selection(where)
+    return dataset.materialized(("deals", where), lambda: restrict(dataset, _deals(dataset), where, rows="deals"))
 
 
-def _deals(dataset: Dataset, team: str | None, segment: str | None, rep: str | None = None) -> ir.Table:
+def _deals(dataset: Dataset) -> ir.Table:
     opportunities = dataset.table("opportunities")
     table = opportunities.mutate(outcome=outcome(opportunities.stage, dataset.playbook))
     if dataset.has("reps"):
-        reps = dataset.table("reps").select("rep_id", rep_name_joined="rep_name", team="team")
+        reps = dataset.table("reps").select("rep_id", rep_name_joined="rep_name", team="team", rep_region="region")
         table = table.left_join(reps, "rep_id").drop("rep_id_right")
         table = table.mutate(rep_name=table.rep_name_joined.fill_null(table.rep_id)).drop("rep_name_joined")
     else:
-        table = table.mutate(rep_name=table.rep_id, team=ibis.null().cast("string"))
+        table = table.mutate(rep_name=table.rep_id, team=ibis.null().cast("string"), rep_region=ibis.null().cast("string"))
     if dataset.has("accounts"):
-        accounts = dataset.table("accounts").select("account_id", segment="segment")
+        accounts = dataset.table("accounts").select("account_id", segment="segment", account_region="region")
         table = table.left_join(accounts, "account_id").drop("account_id_right")
     else:
-        table = table.mutate(segment=ibis.null().cast("string"))
-    if team:
-        if not dataset.has("reps"):
-            raise SalesnbError("The team filter needs the 'reps' table (rep_id, team); add reps.csv or set team = None.")
-        _check_filter_value(dataset.table("reps").team, "team", team)
-        table = table.filter(table.team == team)
-    if segment:
-        check_segment(dataset, segment)
-        table = table.filter(table.segment == segment)
-    if rep:
-        table = table.filter(table.rep_id == _rep_id(dataset, table, rep))
-    return table
+        table = table.mutate(segment=ibis.null().cast("string"), account_region=ibis.null().cast("string"))
+    table = table.mutate(region=table.account_region.fill_null(table.rep_region))
+    return table.drop("account_region", "rep_region")
 
 
 def _distinct_values(column: ir.Value) -> list[str]:
@@ -96,31 +90,9 @@ def check_segment(dataset: Dataset, segment: str) -> None:
     """A segment filter needs the accounts table and a segment that occurs in it (for deals,
     orders, any table with an ``account_id``)."""
     if not dataset.has("accounts"):
-        raise SalesnbError("The segment filter needs the 'accounts' table (account_id, segment); add accounts.csv or set segment = None.")
-    _check_filter_value(dataset.table("accounts").segment, "segment", segment)
-
-
-def _rep_id(dataset: Dataset, table: ir.Table, rep: str) -> str:
-    """The rep_id a rep filter means: a known rep_id as written (a rep without deals gives an
-    empty report, as for ``--each rep`` over every rep), else the id of a unique rep name."""
-    known = sorted(set(_distinct_values(table.rep_id)) | set(filter_values(dataset, "rep")))
-    if rep in known:
-        return rep
-    people = dataset.table("reps") if dataset.has("reps") else table
-    named = _distinct_values(people.filter(people.rep_name == rep).rep_id)
-    if len(named) == 1:
-        return named[0]
-    if len(named) > 1:
-        raise SalesnbError(f"rep = {rep!r} is the name of several reps ({', '.join(named)}); give the rep_id.")
-    shown = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
-    raise SalesnbError(f"rep = {rep!r} matches no rep (as a rep_id or a rep name); the rep_ids are: {shown}.")
-
-
-def _check_filter_value(column: ir.StringValue, name: str, value: str) -> None:
-    """A filter value that matches nothing is a typo, not an empty report."""
-    known = _distinct_values(column)
-    if value not in known:
-        raise SalesnbError(f"{name} = {value!r} matches no data; the {name}s are: {', '.join(known)}.")
+        raise SalesnbError("The segment filter needs the 'accounts' table (account_id, segment); add accounts.csv "
+                           "or set segment = None.")
+    check_selection(dataset, select(segment=segment))
 
 
 def created_in(table: ir.Table, period: Period) -> ir.Table:
@@ -149,7 +121,7 @@ def missing_counts(dataset: Dataset, period: Period, team: str | None = None,
       ``open_without_created_at`` (left out of deal age), ``open_without_close_date``
       (no expected close date: not counted as overdue).
     """
-    table = deals(dataset, team, segment)
+    table = deals(dataset, select(team=team, segment=segment))
     is_open, is_closed, is_won = table.outcome == OPEN, table.outcome != OPEN, table.outcome == WON
     in_period = is_closed & table.close_date.between(period.start, period.end)
     no_created, no_close, no_amount = table.created_at.isnull(), table.close_date.isnull(), table.amount.isnull()

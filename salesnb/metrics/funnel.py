@@ -19,6 +19,7 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
+from salesnb.data.selection import select
 from salesnb.metrics.deals import LOST, created_in, deals
 
 UNKNOWN_STAGE = "(unknown: no stage history)"
@@ -83,7 +84,7 @@ def stage_funnel(dataset: Dataset, period: Period, team: str | None = None, segm
     if not playbook.open_stages:
         return pd.DataFrame(columns=["stage", "reached", "advanced", "next_step_rate", "win_rate_from_stage",
                                      "open_now", "lost_here"])
-    cohort = with_stage_reached(dataset, created_in(deals(dataset, team, segment), period))
+    cohort = with_stage_reached(dataset, created_in(deals(dataset, select(team=team, segment=segment)), period))
     stages = playbook.open_stages + [playbook.won_stages[0]]
     current = stage_position(cohort.stage, playbook)
     aggregates = {}
@@ -119,7 +120,7 @@ def time_in_stage(dataset: Dataset, period: Period, team: str | None = None, seg
     ``stage``, ``visits``, ``median_days``, ``p75_days`` in process order. Needs history.
     """
     playbook = dataset.playbook
-    selected = deals(dataset, team, segment).select("opportunity_id")
+    selected = deals(dataset, select(team=team, segment=segment)).select("opportunity_id")
     history = dataset.table("opportunity_history", needed_for="time in stage")
     history = history.semi_join(selected, "opportunity_id")
     ordered = ibis.window(group_by="opportunity_id", order_by=["changed_at"])

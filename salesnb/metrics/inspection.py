@@ -19,6 +19,7 @@ import ibis
 import pandas as pd
 
 from salesnb.data.dataset import Dataset
+from salesnb.data.selection import select
 from salesnb.metrics.deals import OPEN, WON, deals
 from salesnb.metrics.snapshots import deal_states
 
@@ -105,7 +106,7 @@ def inspect_open_deals(dataset: Dataset, *, team: str | None = None, rep: str | 
     """
     as_of = dataset.as_of
     playbook = dataset.playbook
-    table = deals(dataset, team, rep=rep)
+    table = deals(dataset, select(team=team, rep=rep))
     table = table.filter(table.outcome == OPEN)
     if dataset.has("accounts"):
         names = dataset.table("accounts").select("account_id", "account_name")
@@ -157,7 +158,7 @@ def inspect_open_deals(dataset: Dataset, *, team: str | None = None, rep: str | 
 
 def _won_cycle(dataset: Dataset, team: str | None, rep: str | None) -> tuple[float | None, int]:
     """The 90th percentile of won deals' cycle (days) over the last year, and its n."""
-    table = deals(dataset, team, rep=rep)
+    table = deals(dataset, select(team=team, rep=rep))
     start = dataset.as_of - dt.timedelta(days=WON_CYCLE_WINDOW_DAYS - 1)
     won = table.filter((table.outcome == WON) & table.close_date.between(start, dataset.as_of) & table.created_at.notnull())
     cycle = won.close_date.delta(won.created_at, unit="day")

@@ -14,6 +14,7 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import fiscal_quarter_label
+from salesnb.data.selection import select
 from salesnb.errors import SalesnbError
 from salesnb.metrics.deals import OPEN, WON, deals
 from salesnb.metrics.snapshots import deal_states, pipeline_as_of
@@ -27,7 +28,7 @@ CALIBRATION_WINDOW_DAYS = 365
 
 def has_deals(dataset: Dataset, *, team: str | None = None, rep: str | None = None) -> bool:
     """Whether the selection holds any deal at all (a team of managers holds none)."""
-    return bool(int(deals(dataset, team, rep=rep).count().execute()))
+    return bool(int(deals(dataset, select(team=team, rep=rep)).count().execute()))
 
 
 def stage_probability(stage: ir.StringValue, probabilities: dict) -> ir.FloatingValue:
@@ -61,7 +62,7 @@ def open_pipeline(dataset: Dataset, by: str | None = None, calibrated: dict | No
     if by is not None and by not in PIPELINE_GROUPS:
         raise SalesnbError(f"by must be one of {', '.join(PIPELINE_GROUPS)}, not {by!r}.")
     playbook = dataset.playbook
-    table = deals(dataset, team, rep=rep)
+    table = deals(dataset, select(team=team, rep=rep))
     table = table.filter(table.outcome == OPEN)
     playbook_probability = stage_probability(table.stage, {stage: playbook.probability(stage) for stage in playbook.open_stages})
     table = table.mutate(
@@ -141,7 +142,7 @@ def stage_calibration(dataset: Dataset, as_of_date: dt.date | None = None, *, wi
     frame["calibrated_probability"] = (frame["won_deals"] / frame["closed_deals"]).where(frame["closed_deals"] > 0)
     frame["ranked"] = frame["closed_deals"] >= playbook.min_deals_for_ranking
 
-    current = deals(dataset, team, rep=rep)
+    current = deals(dataset, select(team=team, rep=rep))
     current = current.filter(current.outcome == OPEN)
     playbook_probability = stage_probability(current.stage, dict(zip(frame["stage"], frame["playbook_probability"])))
     crm = current.group_by("stage").aggregate(

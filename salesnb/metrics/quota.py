@@ -22,6 +22,7 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
+from salesnb.data.selection import select
 from salesnb.metrics import roster
 from salesnb.metrics.deals import WON, amounts_recorded, closed_in, deals
 from salesnb.metrics.exclusions import Excluded, count_excluded
@@ -46,7 +47,7 @@ def _counted(quotas: ir.Table, dataset: Dataset, period: Period) -> ir.BooleanVa
 
 
 def _won_with_amount(dataset: Dataset, team: str | None) -> ir.Table:
-    table = deals(dataset, team)
+    table = deals(dataset, select(team=team))
     return table.filter((table.outcome == WON) & table.rep_id.notnull() & table.amount.notnull()
                         & table.close_date.notnull())
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
+from salesnb.data.selection import select
 from salesnb.errors import SalesnbError
 from salesnb.metrics.deals import deals
 
@@ -111,7 +112,7 @@ def scope(dataset: Dataset, team: str | None = None, rep: str | None = None) -> 
     """
     team = team or None
     if team:
-        deals(dataset, team)  # an unknown team is an error there, listing the teams
+        deals(dataset, select(team=team))  # an unknown team is an error there, listing the teams
     if rep in (None, ""):
         return Scope(team)
     reps = selling_reps(dataset).execute()

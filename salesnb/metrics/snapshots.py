@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from salesnb.data.dataset import Dataset
+from salesnb.data.selection import select
 from salesnb.errors import SalesnbError
 from salesnb.metrics.deals import OPEN, deals, outcome
 
@@ -94,7 +95,7 @@ def pipeline_as_of(dataset: Dataset, dates, *, team: str | None = None, segment:
     ``opportunity_history`` for any date before the data's date.
     """
     dates = _as_dates(dates)
-    selected = deals(dataset, team, segment, rep)
+    selected = deals(dataset, select(team=team, segment=segment, rep=rep))
     now = [date for date in dates if date >= dataset.as_of]
     past = [date for date in dates if date < dataset.as_of]
     parts = []

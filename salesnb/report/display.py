@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import html
 import itertools
+import os
 
 import pandas as pd
 from IPython.display import HTML
 
 from salesnb.data.formats import FORMATS, format_value, shorten
+from salesnb.metrics import catalogue, scope
 
 DEFAULT_MAX_ROWS = 25
 # Text cells longer than this are cut with an ellipsis (the frame keeps the full text).
@@ -48,35 +50,40 @@ def kit_html(markup: str) -> HTML:
     return HTML(f'<div class="{NO_MATH_CLASSES}">{markup}</div>')
 
 
-def column_label(name: str) -> str:
-    """A column name as a header: snake_case becomes a sentence; labels already readable stay."""
-    if "_" not in name and not name.islower():
-        return name
-    text = name.replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
 def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption: str | None = None,
-          currency: str = "USD", max_rows: int = DEFAULT_MAX_ROWS, index: bool = False) -> HTML:
+          currency: str = "USD", max_rows: int = DEFAULT_MAX_ROWS, index: bool = False,
+          labels: dict[str, str] | None = None, values_unit: str | None = None) -> HTML:
     """Render ``frame`` as an escaped, formatted HTML table.
+
+    Each column's header and format come from the catalogue of metrics
+    (:mod:`salesnb.metrics.catalogue`): ``win_rate`` is headed "Win rate" and shown as a
+    percent, ``won_amount`` in the currency. Notebooks pass no formats.
 
     Parameters
     ----------
     frame : the data; text cells and headers are HTML-escaped.
-    formats : column name -> kind (``currency``, ``percent``, ``days``, ``hours``, ``count``,
-        ``number``, ``ratio``); other columns are shown as text.
+    formats : column -> unit, for a frame built outside the metrics (the run's own pages);
+        a catalogue entry is the normal way.
     caption : a title shown above the table.
     max_rows : longer tables are cut, with a note saying how many rows were left out.
     index : show the frame's index (default: hidden).
+    labels : column -> header, where a view needs its own words ("Lost deals" for ``deals``).
+    values_unit : the unit of columns named after data values (a pivot by source or month),
+        which the catalogue cannot know.
     """
-    formats = formats or {}
-    # Readable headers: "next_step_rate" -> "Next step rate" (a frame's own labels win).
-    headers = {column: column_label(column) for column in frame.columns if isinstance(column, str)}
+    formats = {column: unit for column, unit in _catalogue_units(frame, values_unit).items()} | dict(formats or {})
+    labels = labels or {}
+    # Headers from the catalogue ("win_rate" -> "Win rate"; "mql_rate" -> "MQL rate").
+    headers = {column: labels.get(column) or catalogue.label_of(column) for column in frame.columns
+               if isinstance(column, str)}
     formats = {headers.get(column, column): kind for column, kind in formats.items()}
+    flags = [headers.get(column, column) for column, kind in formats.items() if kind == "flag"]
     shown = frame.head(max_rows).rename(columns=headers)
     # Long text (a pasted e-mail as a loss reason) cut in the cells; numbers untouched.
     text_cells = [column for column in shown.columns if shown[column].dtype == object
                   or pd.api.types.is_string_dtype(shown[column])]
+    for column in set(flags) & set(shown.columns):
+        shown[column] = shown[column].map({True: "yes", False: "no"}).astype(object)
     if text_cells:
         shown = shown.assign(**{column: shown[column].map(lambda value: shorten(value, MAX_TEXT_LENGTH))
                                 for column in text_cells})
@@ -115,6 +122,49 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption
     if not index:
         styler = styler.hide(axis="index")
     return kit_html(styler.to_html() + note)
+
+
+# Tests set this so that a column shown without a catalogue entry fails the notebook.
+STRICT_ENVIRONMENT_VARIABLE = "SALESNB_STRICT_CATALOGUE"
+
+
+def _catalogue_units(frame: pd.DataFrame, values_unit: str | None) -> dict[str, str]:
+    """Each column's unit from the catalogue; ``values_unit`` for the columns it does not
+    know. Undeclared quantities are an error when :data:`STRICT_ENVIRONMENT_VARIABLE` is set."""
+    units, undeclared = {}, []
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            continue  # dates: a day or a month, from the values (see table())
+        found = catalogue.lookup(column) if isinstance(column, str) else None
+        if found is not None:
+            if found.unit != "text":
+                units[column] = found.unit
+        elif values_unit is not None:
+            units[column] = values_unit
+        else:
+            undeclared.append(column)
+    if undeclared and os.environ.get(STRICT_ENVIRONMENT_VARIABLE):
+        raise catalogue.CatalogueError(
+            f"Column(s) {', '.join(map(repr, undeclared))} shown without a catalogue entry: declare each in the "
+            "metrics module that returns it (salesnb.metrics.catalogue.declare), or pass values_unit= for "
+            "columns named after data values.")
+    return units
+
+
+def register_result_formatter(shell) -> None:
+    """Show metric results (frames a public metric returned) through :func:`table` in
+    IPython: labelled and formatted from the catalogue, every cell escaped. Other frames
+    keep pandas' own display."""
+    formatter = shell.display_formatter.formatters["text/html"]
+    formatter.for_type(pd.DataFrame, _result_html)
+
+
+def _result_html(frame: pd.DataFrame) -> str | None:
+    name = frame.attrs.get(scope.RESULT_ATTRIBUTE)
+    if not name:
+        return frame._repr_html_()
+    currency = frame.attrs.get("currency", "USD")
+    return table(frame, caption=f"{name} ({len(frame):,} rows)", currency=currency).data
 
 
 def text(value) -> str:
@@ -166,12 +216,36 @@ def _change(value, previous, kind: str) -> str:
     return f"{(value - previous) / abs(previous):+.0%} vs previous period"
 
 
-def kpi_tiles(tiles: list[tuple], currency: str = "USD") -> HTML:
-    """Headline numbers as a row of tiles: (label, value, kind) or (label, value, kind, previous)."""
-    cells = []
+def tile_records(tiles: list) -> list[dict]:
+    """Tiles as records: ``name`` (the catalogue entry), ``label``, ``value``, ``kind`` (its
+    unit), ``previous`` and ``higher_is_better``.
+
+    A tile is ``(name, value)``, ``(name, value, previous)`` or ``(name, value, previous,
+    label)``, with the label, unit and direction read from the catalogue (``label`` for a
+    view's own words, e.g. "Forecast P50, Jan–Mar 2026"). The older ``(label, value, kind[,
+    previous])`` form is still read, for notebooks of earlier releases.
+    """
+    records = []
     for tile in tiles:
-        label, value, kind = tile[:3]
-        previous = tile[3] if len(tile) > 3 else None
+        tile = tuple(tile)
+        if len(tile) >= 3 and isinstance(tile[2], str) and catalogue.lookup(str(tile[0])) is None:
+            label, value, kind = tile[:3]
+            records.append({"name": None, "label": str(label), "value": value, "kind": kind,
+                            "previous": tile[3] if len(tile) > 3 else None, "higher_is_better": None})
+            continue
+        name, value = tile[:2]
+        entry = catalogue.measure(str(name))
+        label = tile[3] if len(tile) > 3 and tile[3] else entry.label
+        records.append({"name": str(name), "label": str(label), "value": value, "kind": entry.unit,
+                        "previous": tile[2] if len(tile) > 2 else None, "higher_is_better": entry.higher_is_better})
+    return records
+
+
+def kpi_tiles(tiles: list, currency: str = "USD") -> HTML:
+    """Headline numbers as a row of tiles (:func:`tile_records` says how a tile is written)."""
+    cells = []
+    for tile in tile_records(tiles):
+        label, value, kind, previous = tile["label"], tile["value"], tile["kind"], tile["previous"]
         change = _change(value, previous, kind)
         cells.append(
             '<div style="display:inline-block;vertical-align:top;min-width:160px;margin:4px 8px 4px 0;'

@@ -63,25 +63,21 @@ def _record_output(mime_type: str, payload) -> None:
     display({mime_type: payload, "text/plain": ""}, raw=True, metadata={"tags": [KPI_OUTPUT_TAG]})
 
 
-def headline(tiles: list[tuple], currency: str = "USD") -> None:
+def headline(tiles: list, currency: str = "USD") -> None:
     """Show the report's headline tiles and record them for the run's index and summary.
 
-    ``tiles``: (label, value, kind) or (label, value, kind, previous) as
-    :func:`salesnb.report.display.kpi_tiles` takes them; ``kind`` is a format of
-    :mod:`salesnb.data.formats` (count, percent, currency, days, hours, ...). A value of
-    None or NaN is "not measured" and shows as "–".
+    ``tiles``: ``(name, value[, previous[, label]])``, ``name`` a catalogue entry
+    (:mod:`salesnb.metrics.catalogue`), which gives the label, unit and direction
+    (:func:`salesnb.report.display.tile_records`). A value of None or NaN is "not measured"
+    and shows as "–".
     """
     from IPython.display import display
 
     from salesnb.report import display as show
 
     display(show.kpi_tiles(tiles, currency=currency))
-    recorded = []
-    for tile in tiles:
-        label, value, kind = tile[:3]
-        previous = tile[3] if len(tile) > 3 else None
-        recorded.append({"label": str(label), "value": _clean_number(label, value), "kind": str(kind),
-                         "previous": _clean_number(label, previous)})
+    recorded = [{**tile, "value": _clean_number(tile["label"], tile["value"]),
+                 "previous": _clean_number(tile["label"], tile["previous"])} for tile in show.tile_records(tiles)]
     _record_output(HEADLINE_MIME_TYPE, {"currency": currency, "tiles": recorded})
 
 

@@ -16,7 +16,8 @@ from IPython.display import display
 
 from salesnb.data.dataset import Dataset, open_dataset
 from salesnb.data.model import TABLES
-from salesnb.data.periods import Period, is_all, parse_date, resolve_period, resolve_quarter
+from salesnb.data.periods import Period, is_all, parse_date, parse_period, resolve_period, resolve_quarter
+from salesnb.data.selection import EVERYTHING, Selection, as_selection
 from salesnb.data.validate import warnings
 from salesnb.report import display as show
 from salesnb.report import plots
@@ -28,6 +29,7 @@ class Report:
     dataset: Dataset
     period: Period
     filters: dict = field(default_factory=dict)  # e.g. {"team": "Enterprise"}: only the filters that are set
+    where: Selection = EVERYTHING  # the same filters as the selection every metric takes
 
     @property
     def playbook(self):
@@ -52,30 +54,42 @@ class Report:
 
 
 def start(title: str, data_dir, config_path=None, period_start=None, period_end=None, *,
-          strict: bool = True, filters: dict | None = None, backend: str | None = None,
+          period=None, strict: bool = True, filters: dict | None = None, where=None, backend: str | None = None,
           default_period: str = "last_12_months") -> Report:
     """Open the dataset, resolve the reporting period and show the report header.
 
     ``backend`` (a URL string such as ``"pyspark"`` or ``"duckdb:///crm.duckdb"``, the
     notebooks' ``backend`` parameter) reads the tables where they live instead of ``data_dir``.
-    ``default_period`` is the period when ``period_start``/``period_end`` are not given:
-    ``last_12_months`` (the twelve full months up to the data's date) or ``fiscal_quarter``
-    (the fiscal quarter still open at the data's date, for the pipeline review).
+    ``period`` is the notebook's ``period`` parameter: any form of
+    :func:`salesnb.data.periods.parse_period` (a rule such as ``last_12_months`` or
+    ``fiscal_quarter``, ``2025Q3``, ``2025-07``, two dates); ``period_start``/``period_end``,
+    when given, override it (a scheduled run passes the dates it resolved). ``default_period``
+    is the rule used when neither is given.
 
-    The header states the period, the data's snapshot date, the filters that are set
-    (``filters``, e.g. ``{"team": team, "segment": segment}``; None values are left out) and,
-    in a banner, every data-quality warning the validator found.
+    ``where`` (a :class:`Selection`) or ``filters`` (``{"team": team, "segment": segment}``,
+    None values left out) say which deals, leads and reps the report is about; the report's
+    ``where`` is the selection every metric then takes.
+
+    The header states the period, the data's snapshot date, the selection and, in a banner,
+    every data-quality warning the validator found.
     """
     filters = {name: value for name, value in (filters or {}).items() if value not in (None, "")}
+    where = as_selection(where).but(**filters) if filters else as_selection(where)
     dataset = open_dataset(data_dir, config_path, strict=strict, backend=backend)
-    if default_period == "fiscal_quarter" and not (is_all(period_start) or is_all(period_end)):
+    rule = period if period not in (None, "") else default_period
+    explicit = period_start not in (None, "") or period_end not in (None, "")
+    if explicit and rule == "fiscal_quarter" and not (is_all(period_start) or is_all(period_end)):
+        # One end of a target quarter given: the other is the matching end of its fiscal quarter.
         period = resolve_quarter(period_start, period_end, dataset.as_of, dataset.playbook.fiscal_year_start_month)
-    else:
+    elif explicit:
         period = resolve_period(period_start, period_end, dataset.as_of, span=dataset.span)
+    else:
+        period = parse_period(rule, as_of=dataset.as_of, span=dataset.span,
+                              fiscal_year_start_month=dataset.playbook.fiscal_year_start_month)
     header = (
         f"<p style='color:#4b5563'>Period <strong>{show.text(period.label())}</strong> · "
         f"data as of <strong>{dataset.as_of:%d %b %Y}</strong> · "
-        + "".join(f"{show.text(name)} <strong>{show.text(value)}</strong> · " for name, value in filters.items()) +
+        + "".join(f"{show.text(name)} <strong>{show.text(' or '.join(values))}</strong> · " for name, values in where.items()) +
         f"currency {show.text(dataset.playbook.currency)} · "
         f"tables: {show.text(', '.join(dataset.table_names))}</p>"
     )
@@ -83,7 +97,8 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     plots.set_category_values(category_values(dataset))
     for finding in warnings(dataset.findings):
         display(show.notice(f"Data quality: {finding.message}", "warning"))
-    clamped = _clamp_note(period_start, period_end, period, dataset)
+    asked = (period_start, period_end) if explicit else ((rule, rule) if is_all(rule) else (None, None))
+    clamped = _clamp_note(*asked, period, dataset)
     if clamped:
         display(show.notice(clamped, "info"))
     if not _anything_in(dataset, period):
@@ -91,7 +106,7 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
             f"Nothing in the data falls in this period ({period.label()}): no deal was created or closed, "
             f"no lead was created and no order placed. The data runs up to {dataset.as_of:%d %b %Y}; check period_start "
             "and period_end.", "warning"))
-    return Report(title, dataset, period, filters)
+    return Report(title, dataset, period, filters, where)
 
 
 def category_values(dataset: Dataset) -> dict[str, list[str]]:

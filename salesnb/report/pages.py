@@ -19,10 +19,6 @@ from salesnb.report.runs import write_json, write_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
-# KPI names that hold money; shown with the playbook's currency symbol in the index.
-CURRENCY_WORDS = ("amount", "cost", "spend", "velocity", "revenue", "pipeline_value", "quota")
-
-
 @lru_cache(maxsize=1)
 def print_css() -> str:
     """The print stylesheet every page of a run uses (reports, index, summary)."""
@@ -30,22 +26,17 @@ def print_css() -> str:
 
 
 def format_kpi(name: str, value, currency: str | None = None) -> str:
-    """A KPI as index text: rates and shares as percents, money with the currency symbol,
-    other numbers with thousands separators."""
+    """A recorded KPI as index text, in the unit the catalogue of metrics declares for it
+    (a map of values is "N values"; an undeclared name is written as a plain number)."""
     from salesnb.data.formats import format_value
+    from salesnb.metrics import catalogue
 
     if isinstance(value, dict):
         return f"{len(value)} value" + ("" if len(value) == 1 else "s")
     if value is None:
         return "–"
-    lowered = name.lower()
-    if "rate" in lowered or "share" in lowered:
-        return f"{value:.1%}"
-    if currency and any(word in lowered for word in CURRENCY_WORDS):
-        return format_value(value, "currency", currency)
-    if isinstance(value, int) or float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+    unit = catalogue.unit_of(name, default="number")
+    return format_value(value, unit, currency or "USD")
 
 
 def headline_tiles(headline: dict) -> list[tuple[str, str]]:
@@ -61,7 +52,9 @@ def headline_kpis(kpis: dict, currency: str | None = None) -> list[tuple[str, st
     notebook that records KPIs but no headline tiles."""
     scalars = [(name, format_kpi(name, value, currency)) for name, value in sorted(kpis.items()) if not isinstance(value, dict)]
     maps = [(name, format_kpi(name, value)) for name, value in sorted(kpis.items()) if isinstance(value, dict)]
-    return [(name.replace("_", " "), text) for name, text in scalars + maps]
+    from salesnb.metrics import catalogue
+
+    return [(catalogue.label_of(name), text) for name, text in scalars + maps]
 
 
 @dataclass

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from salesnb.data.periods import Period, fiscal_quarter_label, fiscal_quarter_start, resolve_period
+from salesnb.data.periods import Period, fiscal_quarter_label, fiscal_quarter_start, parse_period, resolve_period
 from salesnb.errors import SalesnbError
 
 D = dt.date
@@ -94,3 +94,49 @@ def test_short_label_names_whole_months_and_falls_back_to_the_dates():
     assert Period(dt.date(2025, 11, 1), dt.date(2026, 1, 31)).short_label() == "Nov 2025–Jan 2026"
     assert Period(dt.date(2025, 3, 1), dt.date(2025, 3, 31)).short_label() == "Mar 2025"
     assert Period(dt.date(2025, 3, 5), dt.date(2025, 3, 20)).short_label() == "05 Mar 2025–20 Mar 2025"
+
+
+# ----------------------------------------------------------------------------- the forms people type
+
+AS_OF = dt.date(2025, 12, 15)
+
+
+@pytest.mark.parametrize("spec, start, end", [
+    ("2025Q3", "2025-07-01", "2025-09-30"),
+    ("2025-q1", "2025-01-01", "2025-03-31"),
+    ("2025-07", "2025-07-01", "2025-07-31"),
+    ("2024", "2024-01-01", "2024-12-31"),
+    ("2025-03-04", "2025-03-04", "2025-03-04"),
+    ("2025-01-01..2025-02-15", "2025-01-01", "2025-02-15"),
+    (("2025-01-01", "2025-02-15"), "2025-01-01", "2025-02-15"),
+    (None, "2024-12-01", "2025-11-30"),  # the default: twelve full months up to the data's date
+    ("last_12_months", "2024-12-01", "2025-11-30"),
+    ("last_full_month", "2025-11-01", "2025-11-30"),
+    ("fiscal_quarter", "2025-10-01", "2025-12-31"),
+    ("next_fiscal_quarter", "2026-01-01", "2026-03-31"),
+    ("last_fiscal_quarter", "2025-07-01", "2025-09-30"),
+    ("next_fiscal_year", "2026-01-01", "2026-12-31"),
+])
+def test_period_forms_with_a_calendar_fiscal_year(spec, start, end):
+    period = parse_period(spec, as_of=AS_OF)
+    assert (period.start.isoformat(), period.end.isoformat()) == (start, end)
+
+
+@pytest.mark.parametrize("spec, start, end", [
+    # A fiscal year starting in April is named after the calendar year it ends in.
+    ("FY2026", "2025-04-01", "2026-03-31"),
+    ("FY2026Q1", "2025-04-01", "2025-06-30"),
+    ("FY2026 Q4", "2026-01-01", "2026-03-31"),
+    ("fiscal_quarter", "2025-10-01", "2025-12-31"),
+    ("next_fiscal_year", "2026-04-01", "2027-03-31"),
+])
+def test_period_forms_with_an_april_fiscal_year(spec, start, end):
+    period = parse_period(spec, as_of=AS_OF, fiscal_year_start_month=4)
+    assert (period.start.isoformat(), period.end.isoformat()) == (start, end)
+
+
+def test_a_period_that_is_not_one_says_the_forms():
+    with pytest.raises(SalesnbError, match="Did you mean 'last_full_month'.*a quarter \\(2025Q3\\)"):
+        parse_period("last_full_mnth", as_of=AS_OF)
+    with pytest.raises(SalesnbError, match="needs two ends"):
+        parse_period(("2025-01-01",), as_of=AS_OF)

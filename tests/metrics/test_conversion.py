@@ -128,7 +128,7 @@ def test_fiscal_quarters():
 def test_unknown_team_is_an_error_not_an_empty_report(dataset):
     from salesnb.errors import SalesnbError
 
-    with pytest.raises(SalesnbError, match="team = 'Alfa' matches no data; the teams are: Alpha, Beta"):
+    with pytest.raises(SalesnbError, match=r"team = 'Alfa' matches no data. Did you mean 'Alpha'\? The team values are: Alpha, Beta"):
         conversion.win_rates(dataset, PERIOD, team="Alfa")
 
 

@@ -72,7 +72,7 @@ def test_on_the_data_date_the_current_snapshot_is_the_answer(dataset):
 def test_filters_keep_one_team_or_one_rep(dataset):
     assert {deal for _, deal in states(dataset, COMPARE_FROM, team="Beta")} == {"D6", "D10", "D12"}
     assert {deal for _, deal in states(dataset, COMPARE_FROM, rep="Ann")} == {"D1", "D2", "D7", "D9"}
-    with pytest.raises(SalesnbError, match="rep = 'R9' matches no rep"):
+    with pytest.raises(SalesnbError, match="rep = 'R9' matches no data. The rep values are: Ann"):
         snapshots.pipeline_as_of(dataset, [COMPARE_FROM], rep="R9")
 
 
