@@ -412,10 +412,9 @@ def month_spine(period: Period) -> list[dt.date]:
 @metric
 def leads_by_month(dataset: Dataset, period: Period | None = None, by: str | None = None, *,
                    where: Selection) -> pd.DataFrame:
-    """Leads created per month of the period (``leads`` = count by ``created_at`` month), of
-    the leads of the selection ``where``.
+    """Leads created per month of the period.
 
-    Every month of the period appears, with 0 where no lead was created; with ``by``
+    ``leads`` = count by ``created_at`` month, of the leads of the selection ``where``. Every month of the period appears, with 0 where no lead was created; with ``by``
     (``source``, ``campaign``, ``rep``, ``team``, ``segment``, ``region``, ``product``)
     every month appears for every group seen in the period.
     """
@@ -434,8 +433,10 @@ def leads_by_month(dataset: Dataset, period: Period | None = None, by: str | Non
 
 @metric
 def leads_against_year_earlier(dataset: Dataset, period: Period | None = None, *, where: Selection) -> pd.DataFrame:
-    """Seasonality: ``leads`` created in each month of the period (``month``, its first day)
-    beside ``leads_year_earlier``, the leads of the same month a year earlier
+    """Leads per month of the period beside the same month a year earlier (seasonality).
+
+    ``leads`` created in each month of the period (``month``, its first day) and
+    ``leads_year_earlier``, the leads of the same month a year earlier
     (``Period.year_earlier()``; 0 where none), of the leads of the selection ``where``. No
     ``by``: one line per period is what a seasonal chart compares."""
     now = leads_by_month(dataset, period, where=where)
@@ -567,9 +568,11 @@ def lead_conversion(dataset: Dataset, period: Period | None = None, by=None, *, 
 
 @metric
 def lead_to_won_lag(dataset: Dataset, by=None, *, where: Selection) -> pd.DataFrame:
-    """Days from lead creation to the won deal's close date, over every won lead of the
-    selection in the data (no period: it helps choose ``maturity_days``): ``won_leads``,
-    ``median_days_to_won``, ``p75_days_to_won``; ``by`` as for :func:`lead_conversion`."""
+    """Days from lead creation to the won deal's close date, over every won lead in the data.
+
+    No period: it helps choose ``maturity_days``. ``won_leads``, ``median_days_to_won``,
+    ``p75_days_to_won`` over the won leads of the selection ``where``; ``by`` as for
+    :func:`lead_conversion`."""
     facts = lead_facts(dataset, where)
     won = facts.filter(facts.reached_won)
     groups = _group_columns(by)
@@ -586,8 +589,9 @@ RANKED, NOT_RANKED = "ranked", "not ranked (n < {min_n})"
 @metric
 def source_quality_ranking(dataset: Dataset, period: Period | None = None, *, where: Selection,
                            maturity_days: int = DEFAULT_MATURITY_DAYS, min_n: int | None = None) -> pd.DataFrame:
-    """Sources ranked by lead quality, over the mature cohort months of the period only (the
-    leads of the selection ``where``; no ``by``: the rows are the sources).
+    """Sources ranked by lead quality, over the mature cohort months of the period only.
+
+    The leads of the selection ``where``; no ``by``: the rows are the sources.
 
     ``rank`` (1 = best, empty when not ranked), ``source``, ``ranking`` (``ranked`` when the
     source has at least ``min_n`` mature leads, default ``statistics.MIN_N`` = 30; else
@@ -616,8 +620,9 @@ def source_quality_ranking(dataset: Dataset, period: Period | None = None, *, wh
 
 @metric
 def response_speed(dataset: Dataset, period: Period | None = None, by=None, *, where: Selection) -> pd.DataFrame:
-    """First-response speed of the leads created in the period, optionally by group (``by`` as
-    for :func:`lead_conversion`; ``where``: the leads of a selection).
+    """First-response speed of the leads created in the period, optionally by group.
+
+    ``by`` as for :func:`lead_conversion`; ``where``: the leads of a selection.
 
     response hours = first_response_at - created_at (a response recorded before the lead
     counts as 0). ``median_first_response_hours`` and ``p75_first_response_hours`` are over
@@ -666,8 +671,9 @@ def _response_bucket(hours: ir.FloatingValue) -> ir.StringValue:
 
 @metric
 def conversion_by_response_time(dataset: Dataset, period: Period | None = None, *, where: Selection) -> pd.DataFrame:
-    """Does speed pay? Leads created in the period by first-response bucket (the leads of the
-    selection ``where``; no ``by``: the rows are the buckets).
+    """Does speed pay? Conversion of the period's leads by how fast they were first answered.
+
+    The leads of the selection ``where``; no ``by``: the rows are the buckets.
 
     Buckets: < 1 h, 1–4 h, 4–24 h, 1–3 d, > 3 d, never answered (every bucket is listed,
     0 leads where empty). ``opportunity_rate`` = reached_opportunity / leads and
@@ -704,10 +710,10 @@ def _age_bucket(age_days: ir.IntegerValue) -> ir.StringValue:
 
 @metric
 def open_lead_backlog(dataset: Dataset, by: str | None = None, *, where: Selection) -> pd.DataFrame:
-    """Open leads of the selection ``where`` at the snapshot date (status in the playbook's
-    ``open_lead_statuses``; no period: the backlog is "open now").
+    """Open leads at the data's snapshot date, by age or by owner.
 
-    Age = ``dataset.as_of`` - creation date, in days. ``by`` None (or ``"age"``):
+    Open = status in the playbook's ``open_lead_statuses``; the leads of the selection
+    ``where``; no period: the backlog is "open now". Age = ``dataset.as_of`` - creation date, in days. ``by`` None (or ``"age"``):
     ``open_leads`` and ``never_answered`` per age bucket (0–7, 8–30, 31–90, > 90 days; every
     bucket listed). ``by="rep"`` (or another grouping of :func:`leads_by_month`): per group,
     ``open_leads``, one column of counts per age bucket, ``never_answered`` and

@@ -42,6 +42,7 @@ from salesnb.metrics import deals as deal_metrics
 from salesnb.metrics import leads as lead_metrics
 from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.scope import metric, restrict
+from salesnb.metrics.statistics import MIN_N
 
 NO_SPEND, SPEND_NO_LEADS = "no spend", "spend, no leads"
 NOT_SPLIT = "spend not split by {}"
@@ -69,7 +70,7 @@ declare(
     Measure("opportunities_from_leads", "Opportunities from leads", "count", "Distinct deals these leads "
             "converted to (each deal once), plus converted leads without a linked deal.", section=COST),
     Measure("cost_per_lead", "Cost per lead", "currency", "Spend ÷ leads created in the period.", section=COST,
-            higher_is_better=False, min_n=lead_metrics.MIN_N),
+            higher_is_better=False, min_n=MIN_N),
     Measure("cost_per_opportunity", "Cost per opportunity", "currency", "Spend ÷ opportunities from these "
             "leads.", section=COST, higher_is_better=False),
     Measure("cost_per_won_deal", "Cost per won deal", "currency", "Spend ÷ distinct won deals from these leads "
@@ -212,10 +213,12 @@ def marketing_costs(dataset: Dataset, period: Period | None = None, by: str | No
 
 @metric
 def total_costs(dataset: Dataset, period: Period | None = None, *, where: Selection) -> dict:
-    """Blended totals for the period: ``spend``, ``leads``, ``won_deals_from_leads`` and
-    ``cost_per_lead`` = total spend / all leads created in the period (every source, paid or
-    not), ``cost_per_won_deal`` = total spend / the distinct won deals of those leads (each
-    deal once, see :func:`marketing_costs`; NaN without spend or without won deals).
+    """Blended cost per lead and per won deal of the period: all spend over all leads.
+
+    ``spend``, ``leads``, ``won_deals_from_leads`` and ``cost_per_lead`` = total spend / all
+    leads created in the period (every source, paid or not), ``cost_per_won_deal`` = total
+    spend / the distinct won deals of those leads (each deal once, see
+    :func:`marketing_costs`; NaN without spend or without won deals).
 
     ``where`` as for :func:`marketing_costs`: by source, the source's spend and leads; by a
     dimension spend does not carry, ``spend`` and both costs are NaN (not measured)."""
@@ -255,8 +258,10 @@ def deals_with_lead_source(dataset: Dataset, where: Selection | None = None) -> 
 
 @metric
 def pipeline_by_source(dataset: Dataset, period: Period | None = None, *, where: Selection) -> pd.DataFrame:
-    """Pipeline created and value won in the period, by the lead's source, over the deals of
-    the selection ``where`` (:func:`deals_with_lead_source`; no ``by``: the rows are sources).
+    """Pipeline created and value won in the period, by the lead's source.
+
+    Over the deals of the selection ``where`` (:func:`deals_with_lead_source`; no ``by``: the
+    rows are sources).
 
     ``opportunities_created`` and ``pipeline_created`` = count and sum of amount of the
     opportunities created in the period (by created_at, whatever their stage now);
@@ -295,10 +300,11 @@ def pipeline_by_source(dataset: Dataset, period: Period | None = None, *, where:
 
 @metric
 def pipeline_by_source_month(dataset: Dataset, period: Period | None = None, *, where: Selection) -> pd.DataFrame:
-    """Pipeline created per source and month (``pipeline_created`` = sum of amount of the
-    opportunities created that month, ``opportunities_created`` = their count) over the deals
-    of the selection ``where``; every month of the period appears for every source with
-    pipeline in the period, 0 where none."""
+    """Pipeline created per lead source and month.
+
+    ``pipeline_created`` = sum of amount of the opportunities created that month,
+    ``opportunities_created`` = their count, over the deals of the selection ``where``; every
+    month of the period appears for every source with pipeline in the period, 0 where none."""
     deals = deals_with_lead_source(dataset, where)
     created = deals.filter(deals.created_at.between(period.start, period.end))
     created = created.mutate(month=created.created_at.truncate("M"))
