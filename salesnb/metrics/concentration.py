@@ -15,7 +15,7 @@ TOP_ACCOUNTS = 10
 PARETO_SHARE = 0.8  # "how many accounts make 80% of revenue"
 
 declare(
-    Measure("top10_revenue_share", "Top-10 accounts' share of revenue", "percent", "Revenue of the 10 accounts with "
+    Measure("top10_revenue_share", "Top-10 accounts' share", "percent", "Revenue of the 10 accounts with "
             "the most revenue in the period ÷ the period's revenue", section="concentration",
             higher_is_better=False, min_n=30),
     Measure("largest_account_share", "Largest account's share", "percent", "Revenue of the account with the most "

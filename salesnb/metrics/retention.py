@@ -51,9 +51,9 @@ declare(
             "revenue now", section="revenue-retention", higher_is_better=False),
     Measure("end_revenue", "End revenue", "currency", "Revenue of the base in this period",
             section="revenue-retention", higher_is_better=True),
-    Measure("nrr", "NRR", "percent", "Net revenue retention: the previous period's customers' revenue now ÷ "
+    Measure("nrr", "Net revenue retention", "percent", "NRR: the previous period's customers' revenue now ÷ "
             "their revenue then", section="revenue-retention", higher_is_better=True, min_n=30),
-    Measure("grr", "GRR", "percent", "Gross revenue retention: the same with each customer capped at its "
+    Measure("grr", "Gross revenue retention", "percent", "GRR: the same with each customer capped at its "
             "revenue then", section="revenue-retention", higher_is_better=True, min_n=30),
     Measure("nrr_error", "NRR standard error", "percent", "Standard error of NRR (delta method, ratio of sums)",
             section="revenue-retention"),
