@@ -60,7 +60,10 @@ def revenue_by_account(dataset: Dataset, period: Period | None = None, by: str |
 @metric
 def concentration(dataset: Dataset, period: Period | None = None, by: str | None = None, *,
                   where: Selection) -> pd.DataFrame:
-    """One row (one per value of ``by``): ``customers`` (with known revenue), ``revenue``,
+    """The top-10 accounts' share, the largest account's share and the accounts that make 80%
+    of the period's revenue.
+
+    One row (one per value of ``by``): ``customers`` (with known revenue), ``revenue``,
     ``top10_revenue_share`` = revenue of the 10 largest accounts / revenue,
     ``largest_account_share`` and ``accounts_for_80_percent`` (the fewest accounts whose
     revenue reaches 80% of it). Shares are empty (not measured) when the period has no revenue."""

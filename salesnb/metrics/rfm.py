@@ -102,11 +102,13 @@ def segment_of(recency_score: pd.Series, frequency_score: pd.Series) -> pd.Serie
 @metric
 def rfm_scores(dataset: Dataset, at: dt.date | str | None = None, by: str | None = None, *,
                where: Selection) -> pd.DataFrame:
-    """One row per customer of the selection with a first order on or before ``at`` (a date;
-    default the data's date): ``account_id``, ``account_name``, ``segment``, ``last_order``,
-    ``recency_days`` (``at`` - last order), ``orders`` (frequency), ``revenue`` (monetary),
-    ``r_score``, ``f_score``, ``m_score`` and ``rfm_segment``; sorted by segment order, then
-    revenue (highest first). Scores rank the customers of the selection; with ``by`` (a
+    """RFM scores and named segment of each customer of the selection at ``at`` (a date;
+    default the data's date).
+
+    One row per customer with a first order on or before ``at``: ``account_id``,
+    ``account_name``, ``segment``, ``last_order``, ``recency_days`` (``at`` - last order),
+    ``orders`` (frequency), ``revenue`` (monetary), ``r_score``, ``f_score``, ``m_score`` and
+    ``rfm_segment``; sorted by segment order, then revenue (highest first). Scores rank the customers of the selection; with ``by`` (a
     dimension of the selection), the customers of each value among themselves."""
     at = as_day(dataset, at)
     if by is not None:
