@@ -15,7 +15,8 @@ groups with enough observations (thresholds below, all parameters). Nothing move
 empty list, and the report says so; there are no sentences that hold whatever the data.
 
 Report-specific lists (:func:`lead_generation_findings`, :func:`conversion_findings`,
-:func:`account_findings`, :func:`productivity_findings`) combine these blocks.
+:func:`productivity_findings`) combine these blocks; the account report's are composed in
+:mod:`salesnb.report.findings.accounts`.
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.data.formats import format_value
-from salesnb.metrics import activity, concentration, conversion, leads, marketing, quota, ramp, repeat, retention, roster
-from salesnb.metrics.orders import NO_SEGMENT
+from salesnb.metrics import activity, conversion, leads, marketing, quota, ramp, roster
 from salesnb.metrics.statistics import MIN_N  # groups smaller than this (in either period) are not compared
 
 # A rate must move at least this much (0.05 = 5 percentage points) ...
@@ -386,87 +386,6 @@ def conversion_findings(dataset, period, *, team: str | None = None, segment: st
     found += mean_changes(now, before, key=None, mean="mean_days", std="std_days", n="won",
                           what="mean sales cycle of won deals", topic="speed", n_label="won deals", min_n=min_n,
                           format_value=lambda days: format_value(days, "days"))
-    return found
-
-
-# ----------------------------------------------------------------------------- accounts and repeat orders
-
-ALL_CUSTOMERS = "All customers"
-
-
-def account_findings(dataset, period, *, segment: str | None = None, min_n: int = MIN_N) -> list[Movement]:
-    """What moved most in the accounts, this period against the previous one.
-
-    In this order, at most :data:`PER_TOPIC` per topic, strongest first:
-
-    1. repeat: the 90/180/365-day repeat purchase rate of the customers whose window
-       closed in each period (:func:`salesnb.metrics.repeat.repeat_rates_at_horizons`),
-       overall and by segment (:func:`rate_changes`);
-    2. retention: net and gross revenue retention, overall and by segment
-       (:func:`estimate_changes` on their standard errors);
-    3. churn: the largest accounts (by revenue in the previous period) that had ordered at
-       least twice, bought in the previous period and placed no order in this one;
-    4. concentration: the top-10 accounts' share of revenue, when it moved at least
-       :data:`MIN_RATE_CHANGE` with at least ``min_n`` customers in both periods.
-    """
-    previous = period.previous()
-    by_segment = segment is None  # with a segment filter (or one segment) the overall row says it all
-    overall = segment or ALL_CUSTOMERS
-    found: list[Movement] = []
-
-    now, before = (repeat.repeat_rates_at_horizons(dataset, window, segment) for window in (period, previous))
-    repeat_moves: list[Movement] = []
-    for horizon in repeat.HORIZONS:
-        pair = [frame[frame["horizon_days"] == horizon] for frame in (now, before)]
-        repeat_moves += rate_changes(*pair, key=None, successes="repeat_customers", trials="customers",
-                                     what=f"{horizon}-day repeat purchase rate", topic="repeat", min_n=min_n,
-                                     overall=overall)
-    if by_segment:
-        now, before = (repeat.repeat_rates_at_horizons(dataset, window, by="segment") for window in (period, previous))
-        for horizon in repeat.HORIZONS if now["segment"].nunique() > 1 else ():  # one segment: the overall row
-            pair = [frame[frame["horizon_days"] == horizon] for frame in (now, before)]
-            repeat_moves += rate_changes(*pair, key="segment", successes="repeat_customers", trials="customers",
-                                         what=f"{horizon}-day repeat purchase rate", topic="repeat",
-                                         subject_prefix="Segment ", min_n=min_n)
-    found += _strongest(repeat_moves)
-
-    retention_moves: list[Movement] = []
-    for by, prefix in [(None, "")] + ([("segment", "Segment ")] if by_segment else []):
-        now, before = (retention.revenue_retention(dataset, window, by=by, segment=segment)
-                       for window in (period, previous))
-        if by and now["segment"].nunique() <= 1:
-            continue
-        for value, what in (("nrr", "net revenue retention"), ("grr", "gross revenue retention")):
-            retention_moves += estimate_changes(now, before, key=by, value=value, error=f"{value}_error",
-                                                n="customers", what=what, topic="retention", n_label="customers",
-                                                subject_prefix=prefix, min_n=min_n, overall=overall)
-    found += _strongest(retention_moves)
-
-    currency = dataset.playbook.currency
-    churned = retention.churned_accounts(dataset, period, segment)
-    churned = churned[churned["orders_to_date"] >= 2].head(PER_TOPIC)
-    labels = churned["account_name"].where(churned["segment"] == NO_SEGMENT,
-                                           churned["account_name"] + " (" + churned["segment"] + ")")
-    found += [
-        Movement("churn", row["account_name"],
-                 f"{label} stopped ordering: "
-                 f"{format_value(row['revenue_before'], 'currency', currency)} over {int(row['orders_before']):,} "
-                 f"order(s) in the previous period, none in this one (last order {row['last_order']:%d %b %Y}).",
-                 float(row["revenue_before"]), int(row["orders_before"]))
-        for label, row in zip(labels, churned.to_dict("records"))
-    ]
-
-    shares = [concentration.concentration(dataset, window, segment) for window in (period, previous)]
-    (now_share, now_n), (before_share, before_n) = ((item["top_share"], item["customers"]) for item in shares)
-    if None not in (now_share, before_share) and min(now_n, before_n) >= min_n \
-            and abs(now_share - before_share) >= MIN_RATE_CHANGE:
-        direction = "more" if now_share > before_share else "less"
-        found.append(Movement(
-            "concentration", f"Top {concentration.TOP_ACCOUNTS} accounts",
-            f"The {concentration.TOP_ACCOUNTS} largest accounts brought {now_share:.1%} of revenue "
-            f"({now_n:,} customers) against {before_share:.1%} ({before_n:,} customers) in the previous period, "
-            f"{(now_share - before_share) * 100:+.1f} points: revenue is {direction} concentrated.",
-            abs(now_share - before_share) / MIN_RATE_CHANGE, now_n))
     return found
 
 

@@ -321,49 +321,6 @@ def test_estimate_changes_uses_both_standard_errors():
                                  "period to 80.0% (50 customers), -20.0 points.")
 
 
-def _account_orders():
-    """Previous period H1 2025, this period H2 2025 (see the test for the arithmetic)."""
-    rows = []
-    for index in range(40):  # first order 15 Nov 2024: 90-day window closes in H1 2025
-        rows.append((f"P{index:02d}", "2024-11-15", 10.0))
-        if index < 4:
-            rows.append((f"P{index:02d}", "2024-12-15", 10.0))
-    for index in range(40):  # first order 15 May 2025: 90-day window closes in H2 2025
-        amount = 1000.0 if index == 0 else 10.0
-        rows.append((f"N{index:02d}", "2025-05-15", amount))
-        if index < 24:
-            rows.append((f"N{index:02d}", "2025-06-14", amount))
-    for index in range(30):  # new in November 2025, equal spend
-        rows.append((f"H{index:02d}", "2025-11-01", 100.0))
-    return rows
-
-
-def test_account_findings():
-    from tests.order_fixtures import orders_dataset
-
-    dataset = orders_dataset(_account_orders())
-    moved = findings.account_findings(dataset, Period(dt.date(2025, 7, 1), dt.date(2025, 12, 31)))
-    # Repeat: 90-day windows closing in H1 2025 (first orders 3 Oct 2024 - 1 Apr 2025): the P
-    # customers, 4 of 40 = 10%; in H2 2025 (first orders 2 Apr - 2 Oct 2025): N, 24 of 40 = 60%.
-    # Pooled 0.35, se = sqrt(0.35 x 0.65 x (1/40 + 1/40)) = 0.1067, z = 4.69 -> kept. The same
-    # at 180 days (windows closing in H1 2025: first orders 5 Jul 2024 - 1 Jan 2025, P; in H2:
-    # 2 Jan - 4 Jul 2025, N; every repeat came within 30 days). 365 days: nobody's window closed in H1.
-    # Retention: the H1 base (N) spends nothing in H2 and the H2 2024 base (P) nothing in H1:
-    # NRR 0% in both periods, nothing moved. Segments: no accounts table, one segment: no repeat.
-    # Churn: N00 (2 orders, 2,000) first, then the 20-each repeaters by id.
-    # Concentration: H1 top 10 = (2,000 + 9 x 20) / 2,620 = 83.2% of 40 customers; H2: 10 of
-    # 30 equal customers = 33.3%: -49.9 points.
-    assert [m.topic for m in moved] == ["repeat", "repeat", "churn", "churn", "churn", "concentration"]
-    assert moved[0].sentence == ("All customers: 90-day repeat purchase rate rose from 10.0% (4 of 40) in the previous "
-                                 "period to 60.0% (24 of 40), +50.0 points.")
-    assert moved[1].sentence.startswith("All customers: 180-day repeat purchase rate rose from 10.0% (4 of 40)")
-    assert moved[2].sentence == ("N00 stopped ordering: $2,000 over 2 order(s) in the previous "
-                                 "period, none in this one (last order 14 Jun 2025).")
-    assert [m.subject for m in moved[3:5]] == ["N01", "N02"]
-    assert moved[5].sentence == ("The 10 largest accounts brought 33.3% of revenue (30 customers) against 83.2% "
-                                 "(40 customers) in the previous period, -49.9 points: revenue is less concentrated.")
-
-
 def test_pipeline_review_findings_from_the_computed_views():
     """tests/pipeline_fixtures.py (Q1 2025, 02-01 -> 02-15, min_deals_for_ranking 3): the
     waterfall's headline, the deal pushed out, the big stale deal, the team below its rule."""
