@@ -363,39 +363,3 @@ def test_account_findings():
     assert moved[5].sentence == ("The 10 largest accounts brought 33.3% of revenue (30 customers) against 83.2% "
                                  "(40 customers) in the previous period, -49.9 points: revenue is less concentrated.")
 
-
-def test_pipeline_review_findings_from_the_computed_views():
-    """tests/pipeline_fixtures.py (Q1 2025, 02-01 -> 02-15, min_deals_for_ranking 3): the
-    waterfall's headline, the deal pushed out, the big stale deal, the team below its rule."""
-    from salesnb.metrics import coverage, inspection, waterfall
-    from tests.pipeline_fixtures import COMPARE_FROM, Q1, frames, playbook
-
-    dataset = dataset_from_frames(frames(), playbook(min_deals_for_ranking=3))
-    moved = waterfall.waterfall(dataset, Q1, COMPARE_FROM)
-    checks = inspection.inspect_open_deals(dataset)
-    teams = coverage.coverage(dataset, Q1, by="team")
-    found = findings.pipeline_review_findings(moved, checks, teams, currency="USD")
-    assert [movement.topic for movement in found] == ["waterfall", "pushed", "stale", "coverage"]
-    assert found[0].sentence == (
-        "Pipeline due in 01 Jan 2025 – 31 Mar 2025 went from $50,000 (6 deals) on 01 Feb 2025 to $21,000 (3 deals) on "
-        "15 Feb 2025: +$3,000 new (1), +$5,000 pulled in (1), −$8,000 pushed out (1), −$7,000 won (2), "
-        "−$19,000 lost (2), −$3,000 in amount changes (2 deals).")
-    assert found[1].sentence == ("1 deal(s) worth $8,000 were pushed out of the period since 01 Feb 2025; the largest: "
-                                 "D3 ($8,000, Bo <b>).")
-    # Open amounts 3,000 6,000 8,000 9,000 12,000 50,000 (D12 has none): 75th percentile
-    # 9,000 + 0.75 x 3,000 = 11,250. Of the stale D3, D6 and D9 only D6 is that big.
-    assert found[2].sentence == ("1 big deal(s) (at least $11,250, the top quarter of the 7 open deals) worth $50,000 "
-                                 "have had no activity and no stage change for 30 days or more: D6, $50,000, Cy: 76 days.")
-    assert found[2].n == 1
-    # Alpha: 18,000 / 43,000 = 0.42x against 1 / (2 / 5) = 2.5x; Beta has no closed deal.
-    assert found[3].sentence == ("Team Alpha: coverage 0.4x ($18,000 due in the period for $43,000 left to quota) is "
-                                 "below its rule of thumb of 2.5x (1 ÷ win rate 40.0% over 5 closed deals).")
-
-
-def test_pipeline_review_findings_skip_what_is_not_measured():
-    from salesnb.metrics import inspection
-    from tests.pipeline_fixtures import frames
-
-    dataset = dataset_from_frames(frames(history=False, activities=False, quotas=False))
-    # No history: no waterfall; no activities: stale not measured; no quotas: no coverage.
-    assert findings.pipeline_review_findings(None, inspection.inspect_open_deals(dataset), None) == []
