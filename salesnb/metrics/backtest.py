@@ -100,9 +100,11 @@ COLUMNS = ["period", "period_start", "period_end", "freeze_date", "won_amount", 
 @metric(default_period="fiscal_quarter")
 def backtest(dataset: Dataset, period: Period | None = None, *, where: Selection, periods: int = DEFAULT_PERIODS,
              simulations: int = DEFAULT_SIMULATIONS, seed: int = DEFAULT_SEED) -> pd.DataFrame:
-    """One row per backtest period of ``period`` (default: the fiscal quarter open at the
-    data's date; :func:`backtest_periods`), oldest first, for the deals of the selection
-    (every dimension applies, as in :func:`salesnb.metrics.forecast.forecast`).
+    """The forecast frozen before each of the last periods, against what was won: one row per period.
+
+    The periods are those before ``period`` (default: the fiscal quarter open at the data's
+    date; :func:`backtest_periods`), oldest first. Every selection dimension applies, as in
+    :func:`salesnb.metrics.forecast.forecast`.
 
     Frozen on ``freeze_date`` = the day before the period starts (the pipeline as it stood
     when the period began): ``forecast_p10``, ``forecast_p50``, ``forecast_p90`` of the

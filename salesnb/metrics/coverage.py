@@ -87,9 +87,10 @@ def _rep_names(dataset: Dataset) -> ir.Table:
 @metric(default_period="fiscal_quarter")
 def coverage(dataset: Dataset, period: Period | None = None, by: str | None = None, *,
              where: Selection) -> pd.DataFrame:
-    """Coverage of the period's remaining quota by open pipeline, per team, rep or overall
-    (``by`` = ``team``, ``rep`` or None; quotas are per rep, so no other grouping). The
-    period defaults to the fiscal quarter open at the data's date.
+    """Coverage of the period's remaining quota by open pipeline, per team, rep or overall.
+
+    ``by``: ``team``, ``rep`` or None (quotas are per rep, so no other grouping). The period
+    defaults to the fiscal quarter open at the data's date.
 
     At the data's date ``as_of``:
 

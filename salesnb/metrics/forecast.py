@@ -376,9 +376,11 @@ def simulate(probabilities, amounts, *, simulations: int = DEFAULT_SIMULATIONS, 
 @metric(default_period="fiscal_quarter")
 def forecast(dataset: Dataset, period: Period | None = None, *, where: Selection, as_of: dt.date | None = None,
              simulations: int = DEFAULT_SIMULATIONS, seed: int = DEFAULT_SEED) -> Forecast:
-    """Forecast the won amount and count of ``period`` (default: the fiscal quarter open at
-    the data's date) at ``as_of`` (default: the data's date), for the deals of the selection
-    (every dimension applies: the model learns from the selection's own history).
+    """Monte Carlo forecast of the won amount and count of the period, P10 to P90.
+
+    ``period`` defaults to the fiscal quarter open at the data's date, ``as_of`` (the
+    forecast date) to the data's date. Every selection dimension applies: the model learns
+    from the selection's own history.
 
     won = already won (deals won from the period's start to ``as_of``, by close date) +
     simulated wins of the deals open at ``as_of`` + simulated new deals (module doc).

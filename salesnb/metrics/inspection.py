@@ -144,9 +144,10 @@ class Inspection:
 
 @metric
 def inspect_open_deals(dataset: Dataset, *, where: Selection) -> Inspection:
-    """Check every deal of the selection open at ``as_of`` (see the module doc for the lists).
-    No period and no ``by`` (the deals open now, one row each; :func:`by_rep` groups them);
-    every selection dimension applies.
+    """The inspection lists: every open deal of the selection checked for each list.
+
+    The lists are in the module doc. No period and no ``by`` (the deals open now, one row
+    each; :func:`by_rep` groups them); every selection dimension applies.
 
     - last touch = the latest of: the deal's last activity on or before ``as_of``, the last
       day it entered a stage (history), its creation date; ``days_since_touch`` = as_of -

@@ -116,9 +116,10 @@ def compare_date(compare_from, as_of: dt.date) -> dt.date:
 @metric(default_period="fiscal_quarter")
 def waterfall(dataset: Dataset, period: Period | None = None, *, where: Selection, start_date=None,
               end_date=None) -> Waterfall:
-    """How the open pipeline due in ``period`` (default: the fiscal quarter open at the data's
-    date) moved from ``start_date`` to ``end_date``, for the deals of the selection (every
-    dimension applies, by the deal's current owner, account, source and product).
+    """How the open pipeline due in the period moved from ``start_date`` to ``end_date``.
+
+    ``period`` defaults to the fiscal quarter open at the data's date. Every selection
+    dimension applies (by the deal's current owner, account, source and product).
 
     A deal is *due* on a date when it is open then with an expected close date in the
     period. The deals considered are those due on either date, and those won between the
