@@ -35,15 +35,16 @@ declare(
             "empty) over the open deals.", section="weighted-pipeline"),
     Measure("weighted_calibrated", "Weighted (calibrated)", "currency", "sum(amount × the calibrated probability of "
             "the deal's stage) over the open deals.", section="weighted-pipeline"),
+    # The KPIs keep the labels of their headline tiles: the run's trends match tiles by label.
     Measure("open_pipeline_count", "Open deals", "count", "Deals open at the data's date (closed deals never count).",
             section="open-pipeline"),
     Measure("open_pipeline_amount", "Open pipeline", "currency", "Sum of the amounts of the deals open at the data's "
             "date.", section="open-pipeline"),
-    Measure("weighted_pipeline_amount", "Weighted pipeline (playbook)", "currency", "Open pipeline weighted by the "
+    Measure("weighted_pipeline_amount", "Weighted (playbook)", "currency", "Open pipeline weighted by the "
             "playbook's stage probabilities.", section="weighted-pipeline"),
-    Measure("weighted_pipeline_crm", "Weighted pipeline (CRM)", "currency", "Open pipeline weighted by the CRM's "
+    Measure("weighted_pipeline_crm", "Weighted (CRM)", "currency", "Open pipeline weighted by the CRM's "
             "probabilities (the playbook's where empty).", section="weighted-pipeline"),
-    Measure("weighted_pipeline_calibrated", "Weighted pipeline (calibrated)", "currency", "Open pipeline weighted by "
+    Measure("weighted_pipeline_calibrated", "Weighted (calibrated)", "currency", "Open pipeline weighted by "
             "the stage probabilities observed on the deals closed in the last 365 days.", section="weighted-pipeline"),
     # The calibration (stage_calibration).
     Measure("playbook_probability", "Playbook probability", "percent", "The playbook's win probability of the stage.",
