@@ -29,6 +29,7 @@ from salesnb.metrics import (
     waterfall,
 )
 from salesnb.report.findings.leads import lead_generation_findings
+from salesnb.report.findings.pipeline import pipeline_review_findings
 
 PERIOD = Period(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
 TOLERANCE = 1e-9
@@ -95,7 +96,7 @@ def pipeline_metrics(dataset, period: Period) -> dict:
     calibration = pipeline.stage_calibration(dataset)
     calibrated = pipeline.calibrated_probabilities(calibration)
     checks = inspection.inspect_open_deals(dataset)
-    moved = waterfall.waterfall(dataset, quarter, waterfall.compare_date(None, dataset.as_of))
+    moved = waterfall.waterfall(dataset, quarter, start_date=waterfall.compare_date(None, dataset.as_of))
     states = snapshots.pipeline_as_of(dataset, [dt.date(2025, 6, 30), dataset.as_of]).execute()
     outlook = forecast.forecast(dataset, quarter, simulations=200)
     return {
@@ -111,7 +112,7 @@ def pipeline_metrics(dataset, period: Period) -> dict:
         "forecast": outlook.quantiles(), "forecast_count": outlook.quantiles("count"),
         "forecast_model": outlook.model.cells, "forecast_deals": outlook.open_deals,
         "backtest": backtest.backtest(dataset, quarter, periods=4, simulations=200),
-        "findings": findings.sentences(findings.pipeline_review_findings(
+        "findings": findings.sentences(pipeline_review_findings(
             moved, checks, coverage.coverage(dataset, quarter, by="team"), currency=dataset.playbook.currency)),
     }
 

@@ -190,7 +190,7 @@ def open_qualified_deals(dataset: Dataset, date, team: str | None = None, segmen
         return None  # the process records no open deals: the pipeline is not measured, not 0
     if date < dataset.as_of and not dataset.has("opportunity_history"):
         return None
-    states = pipeline_as_of(dataset, [date], team=team, segment=segment)
+    states = pipeline_as_of(dataset, [date], where=select(team=team, segment=segment))
     return int(states.filter((states.outcome == OPEN) & states.stage.isin(qualified)).count().execute())
 
 

@@ -14,9 +14,10 @@ A movement is only reported when it is large *and* unlikely to be noise, and onl
 groups with enough observations (thresholds below, all parameters). Nothing moved -> an
 empty list, and the report says so; there are no sentences that hold whatever the data.
 
-Report-specific lists (:func:`conversion_findings`, :func:`account_findings`,
-:func:`productivity_findings`) combine these blocks; the lead generation list is composed in
-the report layer (:mod:`salesnb.report.findings.leads`) from the views its notebook computed.
+Report-specific lists (:func:`conversion_findings`, :func:`productivity_findings`) combine
+these blocks; the lead generation and account reports' are composed in the report layer
+(:mod:`salesnb.report.findings.leads`, :mod:`salesnb.report.findings.accounts`) from the
+views their notebooks computed.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.data.formats import format_value
-from salesnb.metrics import activity, concentration, conversion, quota, ramp, repeat, retention, roster
-from salesnb.metrics.orders import NO_SEGMENT
+from salesnb.metrics import activity, conversion, quota, ramp, roster
 from salesnb.metrics.statistics import MIN_N  # groups smaller than this (in either period) are not compared
 
 # A rate must move at least this much (0.05 = 5 percentage points) ...
@@ -321,87 +321,6 @@ def conversion_findings(dataset, period, *, team: str | None = None, segment: st
     return found
 
 
-# ----------------------------------------------------------------------------- accounts and repeat orders
-
-ALL_CUSTOMERS = "All customers"
-
-
-def account_findings(dataset, period, *, segment: str | None = None, min_n: int = MIN_N) -> list[Movement]:
-    """What moved most in the accounts, this period against the previous one.
-
-    In this order, at most :data:`PER_TOPIC` per topic, strongest first:
-
-    1. repeat: the 90/180/365-day repeat purchase rate of the customers whose window
-       closed in each period (:func:`salesnb.metrics.repeat.repeat_rates_at_horizons`),
-       overall and by segment (:func:`rate_changes`);
-    2. retention: net and gross revenue retention, overall and by segment
-       (:func:`estimate_changes` on their standard errors);
-    3. churn: the largest accounts (by revenue in the previous period) that had ordered at
-       least twice, bought in the previous period and placed no order in this one;
-    4. concentration: the top-10 accounts' share of revenue, when it moved at least
-       :data:`MIN_RATE_CHANGE` with at least ``min_n`` customers in both periods.
-    """
-    previous = period.previous()
-    by_segment = segment is None  # with a segment filter (or one segment) the overall row says it all
-    overall = segment or ALL_CUSTOMERS
-    found: list[Movement] = []
-
-    now, before = (repeat.repeat_rates_at_horizons(dataset, window, segment) for window in (period, previous))
-    repeat_moves: list[Movement] = []
-    for horizon in repeat.HORIZONS:
-        pair = [frame[frame["horizon_days"] == horizon] for frame in (now, before)]
-        repeat_moves += rate_changes(*pair, key=None, successes="repeat_customers", trials="customers",
-                                     what=f"{horizon}-day repeat purchase rate", topic="repeat", min_n=min_n,
-                                     overall=overall)
-    if by_segment:
-        now, before = (repeat.repeat_rates_at_horizons(dataset, window, by="segment") for window in (period, previous))
-        for horizon in repeat.HORIZONS if now["segment"].nunique() > 1 else ():  # one segment: the overall row
-            pair = [frame[frame["horizon_days"] == horizon] for frame in (now, before)]
-            repeat_moves += rate_changes(*pair, key="segment", successes="repeat_customers", trials="customers",
-                                         what=f"{horizon}-day repeat purchase rate", topic="repeat",
-                                         subject_prefix="Segment ", min_n=min_n)
-    found += _strongest(repeat_moves)
-
-    retention_moves: list[Movement] = []
-    for by, prefix in [(None, "")] + ([("segment", "Segment ")] if by_segment else []):
-        now, before = (retention.revenue_retention(dataset, window, by=by, segment=segment)
-                       for window in (period, previous))
-        if by and now["segment"].nunique() <= 1:
-            continue
-        for value, what in (("nrr", "net revenue retention"), ("grr", "gross revenue retention")):
-            retention_moves += estimate_changes(now, before, key=by, value=value, error=f"{value}_error",
-                                                n="customers", what=what, topic="retention", n_label="customers",
-                                                subject_prefix=prefix, min_n=min_n, overall=overall)
-    found += _strongest(retention_moves)
-
-    currency = dataset.playbook.currency
-    churned = retention.churned_accounts(dataset, period, segment)
-    churned = churned[churned["orders_to_date"] >= 2].head(PER_TOPIC)
-    labels = churned["account_name"].where(churned["segment"] == NO_SEGMENT,
-                                           churned["account_name"] + " (" + churned["segment"] + ")")
-    found += [
-        Movement("churn", row["account_name"],
-                 f"{label} stopped ordering: "
-                 f"{format_value(row['revenue_before'], 'currency', currency)} over {int(row['orders_before']):,} "
-                 f"order(s) in the previous period, none in this one (last order {row['last_order']:%d %b %Y}).",
-                 float(row["revenue_before"]), int(row["orders_before"]))
-        for label, row in zip(labels, churned.to_dict("records"))
-    ]
-
-    shares = [concentration.concentration(dataset, window, segment) for window in (period, previous)]
-    (now_share, now_n), (before_share, before_n) = ((item["top_share"], item["customers"]) for item in shares)
-    if None not in (now_share, before_share) and min(now_n, before_n) >= min_n \
-            and abs(now_share - before_share) >= MIN_RATE_CHANGE:
-        direction = "more" if now_share > before_share else "less"
-        found.append(Movement(
-            "concentration", f"Top {concentration.TOP_ACCOUNTS} accounts",
-            f"The {concentration.TOP_ACCOUNTS} largest accounts brought {now_share:.1%} of revenue "
-            f"({now_n:,} customers) against {before_share:.1%} ({before_n:,} customers) in the previous period, "
-            f"{(now_share - before_share) * 100:+.1f} points: revenue is {direction} concentrated.",
-            abs(now_share - before_share) / MIN_RATE_CHANGE, now_n))
-    return found
-
-
 # ----------------------------------------------------------------------------- people and productivity
 
 
@@ -472,80 +391,3 @@ def productivity_findings(dataset, period, *, team: str | None = None, rep: str 
         ])
     return found
 
-
-# ----------------------------------------------------------------------------- pipeline review
-
-# Stale deals count as big from this quantile of the open deals' amounts (the top quarter).
-BIG_DEAL_QUANTILE = 0.75
-
-
-def _deal_label(row, currency: str) -> str:
-    account = f", {row.account_name}" if isinstance(getattr(row, "account_name", None), str) else ""
-    return f"{row.opportunity_id}{account}, {format_value(row.amount, 'currency', currency)}, {row.rep_name}"
-
-
-def _largest(deals: pd.DataFrame, amount: str, describe) -> str:
-    """The :data:`PER_TOPIC` largest deals by ``amount`` (then id), each ``describe(row)``, joined."""
-    top = deals.sort_values([amount, "opportunity_id"], ascending=[False, True]).head(PER_TOPIC)
-    return "; ".join(describe(row) for row in top.itertuples(index=False))
-
-
-def pipeline_review_findings(waterfall, inspection, coverage_by_team: pd.DataFrame | None, *,
-                             currency: str = "USD") -> list[Movement]:
-    """What changed and what needs attention first, in the pipeline review, each with its n:
-
-    1. the waterfall's headline (the pipeline due in the period, then and now, by bucket);
-    2. deals pushed out of the period between the two dates (count, amount, the largest);
-    3. big stale deals: stale deals whose amount is in the top quarter of open deals;
-    4. teams whose coverage is below their rule of thumb (1 / win rate), only for teams
-       with at least ``min_deals_for_ranking`` closed deals behind the win rate.
-
-    ``waterfall``, ``inspection`` and ``coverage_by_team`` are the computed views (None or
-    not measured: the topic is skipped).
-    """
-    money = lambda value: format_value(value, "currency", currency)  # noqa: E731
-    found: list[Movement] = []
-    if waterfall is not None:
-        totals, counts = waterfall.totals, waterfall.counts
-        parts = [f"{sign if totals[name] else ''}{money(totals[name])} {label} ({counts[name]:,})"
-                 for name, sign, label in (("new", "+", "new"), ("pulled_in", "+", "pulled in"),
-                                           ("pushed_out", "−", "pushed out"), ("won", "−", "won"), ("lost", "−", "lost"))]
-        change = totals["amount_change"]
-        sign = "+" if change and change > 0 else "−" if change and change < 0 else ""
-        parts.append(f"{sign}{money(abs(change) if change is not None else None)} in amount changes "
-                     f"({counts['amount_change']:,} deals)")
-        found.append(Movement(
-            "waterfall", "Pipeline due in the period",
-            f"Pipeline due in {waterfall.period.label()} went from {money(totals['start'])} ({counts['start']:,} deals) "
-            f"on {waterfall.start_date:%d %b %Y} to {money(totals['end'])} ({counts['end']:,} deals) on "
-            f"{waterfall.end_date:%d %b %Y}: " + ", ".join(parts) + ".", math.inf, counts["start"] + counts["end"]))
-        pushed = waterfall.deals[waterfall.deals["way_out"] == "pushed_out"]
-        if len(pushed):
-            largest = _largest(pushed, "amount_out",
-                               lambda row: f"{row.opportunity_id} ({money(row.amount_out)}, {row.rep_name})")
-            found.append(Movement(
-                "pushed", "Pushed out of the period",
-                f"{len(pushed):,} deal(s) worth {money(totals['pushed_out'])} were pushed out of the period since "
-                f"{waterfall.start_date:%d %b %Y}; the largest: {largest}.", float(totals["pushed_out"] or 0), len(pushed)))
-    if inspection is not None and inspection.stale_measured and len(inspection.deals):
-        threshold = float(inspection.deals["amount"].quantile(BIG_DEAL_QUANTILE))
-        stale = inspection.deals_in("stale")
-        big = stale[stale["amount"] >= threshold]
-        if len(big):
-            named = _largest(big, "amount", lambda row: f"{_deal_label(row, currency)}: {int(row.days_since_touch)} days")
-            found.append(Movement(
-                "stale", "Big stale deals",
-                f"{len(big):,} big deal(s) (at least {money(threshold)}, the top quarter of the {len(inspection.deals):,} "
-                f"open deals) worth {money(big['amount'].sum())} have had no activity and no stage change for "
-                f"{inspection.stale_days} days or more: {named}.", float(big["amount"].sum()), len(big)))
-    if coverage_by_team is not None and len(coverage_by_team):
-        below = coverage_by_team[coverage_by_team["below_rule_of_thumb"].fillna(False).astype(bool)]
-        movements = [
-            Movement("coverage", f"Team {row.team}",
-                     f"Team {row.team}: coverage {row.coverage:.1f}x ({money(row.pipeline_due)} due in the period for "
-                     f"{money(row.gap)} left to quota) is below its rule of thumb of {row.rule_of_thumb:.1f}x "
-                     f"(1 ÷ win rate {row.win_rate:.1%} over {int(row.closed):,} closed deals).",
-                     float(row.rule_of_thumb / row.coverage) if row.coverage else math.inf, int(row.closed))
-            for row in below.itertuples(index=False)]
-        found += _strongest(movements)
-    return found
