@@ -28,6 +28,7 @@ from salesnb.metrics import (
     snapshots,
     waterfall,
 )
+from salesnb.report.findings.leads import lead_generation_findings
 from salesnb.report.findings.pipeline import pipeline_review_findings
 
 PERIOD = Period(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
@@ -70,8 +71,22 @@ def lead_metrics(dataset, period: Period) -> dict:
         "total_costs": marketing.total_costs(dataset, period),
         "pipeline_by_source": marketing.pipeline_by_source(dataset, period),
         "pipeline_by_source_month": marketing.pipeline_by_source_month(dataset, period),
-        "findings": findings.sentences(findings.lead_generation_findings(dataset, period)),
+        "findings": findings.sentences(lead_findings(dataset, period)),
     }
+
+
+def lead_findings(dataset, period: Period) -> list:
+    """The lead report's findings, from its views as 01_lead_generation computes them."""
+    both = (period, period.previous())
+    speed, by_source, by_rep = ([leads.response_speed(dataset, window, by=by) for window in both]
+                                for by in (None, "source", "rep"))
+    return lead_generation_findings(
+        mature=[leads.lead_conversion(dataset, window, mature_only=True) for window in both],
+        mature_by_source=[leads.source_quality_ranking(dataset, window) for window in both],
+        speed=speed, speed_by_source=by_source, speed_by_rep=by_rep,
+        volume_by_source=leads.lead_volume_comparison(dataset, period, by="source"),
+        campaign_costs=marketing.marketing_costs(dataset, period, by="campaign"),
+        sla_hours=dataset.playbook.lead_response_sla_hours, currency=dataset.playbook.currency)
 
 
 def pipeline_metrics(dataset, period: Period) -> dict:

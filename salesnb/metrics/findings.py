@@ -14,9 +14,10 @@ A movement is only reported when it is large *and* unlikely to be noise, and onl
 groups with enough observations (thresholds below, all parameters). Nothing moved -> an
 empty list, and the report says so; there are no sentences that hold whatever the data.
 
-Report-specific lists (:func:`lead_generation_findings`, :func:`conversion_findings`,
-:func:`productivity_findings`) combine these blocks; the account report's are composed in
-:mod:`salesnb.report.findings.accounts`.
+Report-specific lists (:func:`conversion_findings`, :func:`productivity_findings`) combine
+these blocks; the lead generation and account reports' are composed in the report layer
+(:mod:`salesnb.report.findings.leads`, :mod:`salesnb.report.findings.accounts`) from the
+views their notebooks computed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.data.formats import format_value
-from salesnb.metrics import activity, conversion, leads, marketing, quota, ramp, roster
+from salesnb.metrics import activity, conversion, quota, ramp, roster
 from salesnb.metrics.statistics import MIN_N  # groups smaller than this (in either period) are not compared
 
 # A rate must move at least this much (0.05 = 5 percentage points) ...
@@ -271,81 +272,12 @@ def sentences(movements: list[Movement]) -> list[str]:
     return [movement.sentence for movement in movements]
 
 
-# ----------------------------------------------------------------------------- lead generation
-
-
 def _rep_labels(frame: pd.DataFrame) -> pd.DataFrame:
-    """``rep_label`` = the rep's name, followed by the id when several ids share that name."""
+    """``rep_label`` = the rep's name, followed by the id when several ids share that name: a
+    findings list matches reps by ``rep_id`` and shows this label (lead speed, productivity)."""
     names = frame["rep_name"].astype(str)
     shared = names.map(frame.groupby(names)["rep_id"].nunique()) > 1
     return frame.assign(rep_label=names.where(~shared, names + " (" + frame["rep_id"].astype(str) + ")"))
-
-
-def lead_generation_findings(dataset, period, *, maturity_days: int | None = None, min_n: int = MIN_N) -> list[Movement]:
-    """What moved most in lead generation, this period against the previous one.
-
-    In this order, at most :data:`PER_TOPIC` per topic, strongest first:
-
-    1. conversion: lead-to-opportunity rate overall and by source, over *mature* cohort
-       months only (immature months of either period are left out);
-    2. speed: share of leads answered within the SLA (over all leads), overall, by source
-       and by rep;
-    3. volume: leads created, overall and by source;
-    4. cost (with marketing_spend): campaigns that spent money and produced no lead, and
-       campaigns whose cost per lead is unusual against the other campaigns (this period).
-    """
-    maturity_days = leads.DEFAULT_MATURITY_DAYS if maturity_days is None else maturity_days
-    previous = period.previous()
-    found: list[Movement] = []
-    if leads.measured_steps(dataset)["opportunity"]:
-        conversion: list[Movement] = []
-        for by, prefix in ((None, ""), ("source", "Source ")):
-            now, before = (leads.lead_conversion(dataset, window, by=by, maturity_days=maturity_days, mature_only=True)
-                           for window in (period, previous))
-            conversion += rate_changes(now, before, key=by, successes="reached_opportunity", trials="leads",
-                                       what="lead-to-opportunity conversion (mature cohorts)", topic="conversion",
-                                       subject_prefix=prefix, min_n=min_n)
-        found += _strongest(conversion)
-
-    sla = dataset.playbook.lead_response_sla_hours
-    speed: list[Movement] = []
-    # Without first_response_at nothing about speed is known, so nothing about it moved.
-    groupings = ((None, None, ""), ("source", "source", "Source "), ("rep", "rep_id", "Rep "))
-    for by, key, prefix in groupings if leads.response_time_measured(dataset) else ():
-        now, before = (leads.response_speed(dataset, window, by=by) for window in (period, previous))
-        if by == "rep":
-            # Match reps by id (two reps may share a name); show the name, with the id when shared.
-            now, before = (_rep_labels(frame) for frame in (now, before))
-        speed += rate_changes(now, before, key=key, successes="within_sla", trials="leads",
-                              what=f"share of leads answered within the {sla:g} h SLA", topic="speed",
-                              subject_prefix=prefix, min_n=min_n, label="rep_label" if by == "rep" else None)
-    found += _strongest(speed)
-
-    volume = leads.lead_volume_comparison(dataset, period, by="source")
-    volume_moves = []
-    for frame, key, prefix in ((volume.sum(numeric_only=True).to_frame().T, None, ""), (volume, "source", "Source ")):
-        now = frame.rename(columns={"leads": "count"})
-        before = frame.rename(columns={"leads_previous_period": "count"}).drop(columns=["leads"])
-        volume_moves += count_changes(now, before, key=key, count="count", what="leads created", topic="volume",
-                                      subject_prefix=prefix, min_n=min_n)
-    found += _strongest(volume_moves)
-
-    if dataset.has("marketing_spend"):
-        currency = dataset.playbook.currency
-        costs = marketing.marketing_costs(dataset, period, by="campaign")
-        costs = costs.assign(label=costs["campaign"].astype(str) + " (" + costs["source"].astype(str) + ")")
-        wasted = costs[(costs["spend"] > 0) & (costs["leads"] == 0)].sort_values(["spend", "label"], ascending=[False, True])
-        cost_moves = [
-            Movement("cost", f"Campaign {row.label}",
-                     f"Campaign {row.label}: {format_value(row.spend, 'currency', currency)} spent in the period "
-                     "and no lead created.", math.inf, 0)
-            for row in wasted.itertuples(index=False)
-        ]
-        cost_moves += value_outliers(costs, key="label", value="cost_per_lead", n="leads", what="cost per lead",
-                                     topic="cost", n_label="leads", subject_prefix="Campaign ", min_n=min_n,
-                                     format_value=lambda value: format_value(value, "currency", currency))
-        found += _strongest(cost_moves)
-    return found
 
 
 # ----------------------------------------------------------------------------- conversion

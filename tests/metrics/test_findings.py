@@ -1,4 +1,4 @@
-"""Findings: the generic blocks on small frames, and the lead generation list on a built dataset.
+"""Findings: the generic blocks on small frames, and the report lists still composed here.
 
 Every expected sentence and threshold decision is worked out by hand in the comments.
 """
@@ -10,7 +10,6 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-import salesnb
 from salesnb.data.periods import Period
 from salesnb import dataset_from_frames
 from salesnb.metrics import findings
@@ -136,7 +135,8 @@ def test_value_outliers_need_enough_peers():
                                    topic="cost", format_value=str) == []
 
 
-# ----------------------------------------------------------------------------- lead generation list
+# ----------------------------------------------------------------------------- periods
+# (the lead generation list is tested in tests/report/test_findings_leads.py)
 
 # Current period 2025-04-01..2025-06-30 (three whole months); Period.previous() goes back
 # three calendar months: 2025-01-01..2025-03-31 (not 91 days, which would start 2024-12-31).
@@ -145,83 +145,6 @@ CURRENT = Period(dt.date(2025, 4, 1), dt.date(2025, 6, 30))
 
 def test_previous_period_is_whole_months_back():
     assert CURRENT.previous() == Period(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
-
-
-def _leads(prefix: str, day: str, source: str, count: int, converted: int) -> pd.DataFrame:
-    created = pd.Timestamp(day) + pd.to_timedelta(range(count), unit="min")
-    return pd.DataFrame({
-        "lead_id": [f"{prefix}{i}" for i in range(count)],
-        "created_at": created.strftime("%Y-%m-%d %H:%M:%S"),
-        "source": source,
-        "first_response_at": (created + pd.Timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),
-        "converted_at": [(pd.Timestamp(day) + pd.Timedelta(days=3)).strftime("%Y-%m-%d") if i < converted else ""
-                         for i in range(count)],
-    })
-
-
-def _dataset(webinar_converted_now: int):
-    leads = pd.concat([
-        _leads("WB", "2025-02-10", "Webinar", 100, 40), _leads("AB", "2025-02-10", "Ads", 100, 20),
-        _leads("WN", "2025-05-10", "Webinar", 100, webinar_converted_now), _leads("AN", "2025-05-10", "Ads", 100, 20),
-    ], ignore_index=True)
-    # A lead on the period's last day fixes as_of = 2025-06-30 (so maturity 0 days matures June).
-    last = _leads("Z", "2025-06-30", "Ads", 1, 0)
-    opportunities = pd.DataFrame({"opportunity_id": ["O1"], "created_at": ["2025-01-05"], "close_date": ["2025-09-30"],
-                                  "stage": ["Proposal"], "amount": ["100"]})
-    return salesnb.dataset_from_frames({"leads": pd.concat([leads, last]), "opportunities": opportunities})
-
-
-def test_lead_generation_finds_conversion_drop():
-    dataset = _dataset(webinar_converted_now=10)
-    moved = findings.lead_generation_findings(dataset, CURRENT, maturity_days=0)
-    # Webinar: 40 of 100 -> 10 of 100, pooled .25, se = sqrt(.25*.75*.02) = .0612, z = -4.90.
-    # All leads: 60 of 200 -> 30 of 201 (+ the last-day lead): change -15.1 points, z = -3.6.
-    # Speed: every lead answered in 1 h in both periods -> no change. Volume 200 -> 201 -> no change.
-    assert [m.subject for m in moved] == ["Source Webinar", "All leads"]
-    assert moved[0].sentence == ("Source Webinar: lead-to-opportunity conversion (mature cohorts) fell from 40.0% "
-                                 "(40 of 100) in the previous period to 10.0% (10 of 100), -30.0 points.")
-    assert "(30 of 201)" in moved[1].sentence
-
-
-def test_lead_generation_empty_when_nothing_moved():
-    assert findings.lead_generation_findings(_dataset(webinar_converted_now=40), CURRENT, maturity_days=0) == []
-
-
-def test_lead_generation_ignores_immature_cohorts():
-    # With the default 90 days, no month of the current period is mature at 2025-06-30: no conversion finding.
-    moved = findings.lead_generation_findings(_dataset(webinar_converted_now=10), CURRENT)
-    assert [m for m in moved if m.topic == "conversion"] == []
-
-
-def _rep_speed_dataset():
-    """Reps R1 and R2 are both called "Ann", R3 is "Cy"; every lead is Web, answered 1 h
-    (within the 24 h SLA) or 48 h (late) after creation, 100 leads per rep and period.
-    Previous period (Feb 2025): R1 all within, R2 and R3 all late. Current period (May 2025):
-    R1 and R2 all late, R3 all within."""
-    def block(prefix, day, rep, hours):
-        frame = _leads(prefix, day, "Web", 100, 0).assign(rep_id=rep)
-        created = pd.to_datetime(frame["created_at"])
-        return frame.assign(first_response_at=(created + pd.Timedelta(hours=hours)).dt.strftime("%Y-%m-%d %H:%M:%S"))
-    leads = pd.concat([block("A", "2025-02-10", "R1", 1), block("B", "2025-02-10", "R2", 48),
-                       block("C", "2025-02-10", "R3", 48), block("D", "2025-05-10", "R1", 48),
-                       block("E", "2025-05-10", "R2", 48), block("F", "2025-05-10", "R3", 1)], ignore_index=True)
-    reps = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "rep_name": ["Ann", "Ann", "Cy"]})
-    return salesnb.dataset_from_frames({"leads": leads, "reps": reps})
-
-
-def test_lead_generation_matches_reps_by_id_not_name():
-    moved = findings.lead_generation_findings(_rep_speed_dataset(), CURRENT, maturity_days=0)
-    # Overall and Web: 100 of 300 within SLA in both periods -> no change. Volume 300 -> 300 -> none.
-    # R1: 100% -> 0%, R3: 0% -> 100%; pooled .5, se = sqrt(.5*.5*.02) = .0707, |z| = 14.1 each; R2: 0% -> 0%.
-    # Keyed on rep_name, "Ann" now (R1, R2) would be paired with "Ann" before (R1, R2): R2 now
-    # (0%) against R1 before (100%) is a false third finding. Keyed on rep_id each rep is
-    # compared with itself, shown with its id because the name "Ann" is shared.
-    assert sorted(m.sentence for m in moved) == [
-        "Rep Ann (R1): share of leads answered within the 24 h SLA fell from 100.0% (100 of 100) in the "
-        "previous period to 0.0% (0 of 100), -100.0 points.",
-        "Rep Cy: share of leads answered within the 24 h SLA rose from 0.0% (0 of 100) in the "
-        "previous period to 100.0% (100 of 100), +100.0 points.",
-    ]
 
 
 # ----------------------------------------------------------------------------- conversion list
