@@ -65,7 +65,7 @@ declare(
             section="open-deal-age", higher_is_better=False),
     Measure("open_qualified_deals", "Open qualified deals", "count", "Deals open in the playbook's qualified stages "
             "(qualified_stage onwards) at the end of a day", section="sales-velocity", higher_is_better=True),
-    Measure("sales_velocity_per_day", "Sales velocity per day", "currency", "open qualified deals × win rate × "
+    Measure("sales_velocity_per_day", "Sales velocity / day", "currency", "open qualified deals × win rate × "
             "average won deal ÷ mean sales cycle days", section="sales-velocity", higher_is_better=True),
     Measure("lost_at_stage", "Lost at stage", "text", "The last open stage a lost deal was in before it was lost."),
     Measure("share_of_lost", "Share of lost", "percent", "Deals lost for the reason (at the stage) ÷ all deals lost "
@@ -226,7 +226,7 @@ def open_qualified_deals(dataset: Dataset, *, where: Selection, date=None) -> in
 
 @metric
 def sales_velocity(dataset: Dataset, period: Period | None = None, *, where: Selection) -> dict:
-    """Sales velocity in revenue per day:
+    """Sales velocity in revenue per day, and its four inputs, for the period and the selection ``where``.
 
     ``sales_velocity_per_day`` = open qualified deals x win rate x average won deal size /
     mean sales cycle days
@@ -332,13 +332,13 @@ def summary(dataset: Dataset, period: Period | None = None, *, where: Selection)
 
 @metric
 def exclusions(dataset: Dataset, period: Period | None = None, *, where: Selection) -> dict[str, Excluded]:
-    """What each view of the conversion report leaves out for a missing value, and why
-    (``deals.missing_counts`` of the selection, in one pass), by kind of view:
+    """What each view of the conversion report leaves out for a missing value, and why.
 
-    ``created`` (deals created in the period), ``closed`` (anything placed in time by close
-    date), ``value`` (value-based numbers), ``cohort`` (the stage funnel), ``close_month``
-    (win rate by month), ``cycle`` (the sales cycle), ``age`` and ``open_amount`` (open deals'
-    age and amount). Show each with ``display.left_out(*item)``. No ``by``.
+    From ``deals.missing_counts`` of the selection, in one pass; by kind of view: ``created``
+    (deals created in the period), ``closed`` (anything placed in time by close date),
+    ``value`` (value-based numbers), ``cohort`` (the stage funnel), ``close_month`` (win rate
+    by month), ``cycle`` (the sales cycle), ``age`` and ``open_amount`` (open deals' age and
+    amount). Show each with ``display.left_out(*item)``. No ``by``.
     """
     missing = missing_counts(dataset, period, where=where)
     deals_total, closed, opened = missing["deals"], missing["closed"], missing["open"]

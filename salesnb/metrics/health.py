@@ -152,8 +152,9 @@ def column_coverage(dataset: Dataset, *, where: Selection) -> pd.DataFrame:
 
 @metric
 def lost_reason_coverage(dataset: Dataset, *, where: Selection) -> float | None:
-    """Share of the lost deals of the selection ``where`` with a loss reason:
-    count(lost_reason) / count(lost deals). Won and open deals have no loss reason, so they
+    """Share of the lost deals of the selection ``where`` that have a loss reason.
+
+    count(lost_reason) / count(lost deals): won and open deals have no loss reason, so they
     are not in the denominator. None without deals or lost deals. No ``by``."""
     if not dataset.has("opportunities"):
         return None
