@@ -14,6 +14,7 @@ import math
 import pandas as pd
 
 from salesnb.data.periods import Period, resolve_quarter
+from salesnb.data.selection import select
 from salesnb.metrics import (
     backtest,
     conversion,
@@ -28,6 +29,7 @@ from salesnb.metrics import (
     snapshots,
     waterfall,
 )
+from salesnb.report.findings.conversion import conversion_findings
 from salesnb.report.findings.leads import lead_generation_findings
 from salesnb.report.findings.pipeline import pipeline_review_findings
 
@@ -47,9 +49,18 @@ def conversion_metrics(dataset, period: Period) -> dict:
         "loss_reasons": conversion.loss_reasons(dataset, period),
         "stage_funnel": funnel.stage_funnel(dataset, period),
         "time_in_stage": funnel.time_in_stage(dataset, period),
-        "team_filter": conversion.summary(dataset, period, team="Enterprise"),
-        "findings": findings.sentences(findings.conversion_findings(dataset, period)),
+        "team_filter": conversion.summary(dataset, period, where=select(team="Enterprise")),
+        "findings": _conversion_findings(dataset, period),
     }
+
+
+def _conversion_findings(dataset, period: Period) -> list[str]:
+    """The conversion report's findings, from the views it computes for both periods."""
+    both = (period, period.previous())
+    return findings.sentences(conversion_findings(
+        win_rates={by: [conversion.win_rates(dataset, window, by=by) for window in both] for by in ("team", "source")},
+        deals_created=[conversion.deals_created(dataset, window, by="source") for window in both],
+        sales_cycle=[conversion.sales_cycle(dataset, window) for window in both]))
 
 
 def lead_metrics(dataset, period: Period) -> dict:

@@ -245,7 +245,7 @@ def deal_exclusions(dataset: Dataset, period: Period, team: str | None = None) -
     won amount or attainment; ``deals.missing_counts``); created or closed in the period
     without an owner; created or won without an amount (left out of pipeline created and
     won amount, still counted as deals)."""
-    missing = missing_counts(dataset, period, team)
+    missing = missing_counts(dataset, period, where=select(team=team))
     table = deals(dataset, select(team=team))
     created = created_in(table, period)
     closed = closed_in(table, period)

@@ -14,10 +14,8 @@ A movement is only reported when it is large *and* unlikely to be noise, and onl
 groups with enough observations (thresholds below, all parameters). Nothing moved -> an
 empty list, and the report says so; there are no sentences that hold whatever the data.
 
-Report-specific lists (:func:`conversion_findings`, :func:`productivity_findings`) combine
-these blocks; the lead generation and account reports' are composed in the report layer
-(:mod:`salesnb.report.findings.leads`, :mod:`salesnb.report.findings.accounts`) from the
-views their notebooks computed.
+Report-specific lists combine these blocks in the report layer (:mod:`salesnb.report.findings`),
+from the views each notebook computed; :func:`productivity_findings` is the last one still here.
 """
 
 from __future__ import annotations
@@ -280,44 +278,6 @@ def _rep_labels(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(rep_label=names.where(~shared, names + " (" + frame["rep_id"].astype(str) + ")"))
 
 
-# ----------------------------------------------------------------------------- conversion
-
-
-def conversion_findings(dataset, period, *, team: str | None = None, segment: str | None = None,
-                        min_n: int = MIN_N) -> list[Movement]:
-    """What moved most in conversion, this period against the previous one (``period.previous()``).
-
-    In this order, at most :data:`PER_TOPIC` per topic, strongest first, each on deals of
-    the same team/segment filter:
-
-    1. win rate = won / (won + lost) over deals closed in each period (open deals are never
-       losses): overall, by team (with a reps table and no team filter) and by the deal's
-       source; n = closed deals, at least ``min_n`` in both periods;
-    2. volume: deals created (by ``created_at``), overall and by source, as :func:`count_changes`;
-    3. speed: the mean sales cycle (``close_date - created_at`` in days) of deals won in each
-       period, as :func:`mean_changes` (n = won deals).
-    """
-    filters = dict(team=team, segment=segment)
-    previous = period.previous()
-    groupings = [(None, "")] + ([("team", "Team ")] if dataset.has("reps") and not team else []) + [("source", "Source ")]
-    rates: list[Movement] = []
-    for by, prefix in groupings:
-        now, before = (conversion.win_rates(dataset, window, by=by, **filters) for window in (period, previous))
-        rates += rate_changes(now, before, key=by, successes="won", trials="closed", what="win rate",
-                              topic="win rate", subject_prefix=prefix, min_n=min_n, overall="All deals")
-    found = _strongest(rates)
-
-    volume: list[Movement] = []
-    for by, prefix in ((None, ""), ("source", "Source ")):
-        now, before = (conversion.deals_created(dataset, window, by=by, **filters) for window in (period, previous))
-        volume += count_changes(now, before, key=by, count="created", what="deals created", topic="volume",
-                                subject_prefix=prefix, min_n=min_n, overall="All deals")
-    found += _strongest(volume)
-
-    now, before = (conversion.sales_cycle(dataset, window, **filters) for window in (period, previous))
-    found += mean_changes(now, before, key=None, mean="mean_days", std="std_days", n="won",
-                          what="mean sales cycle of won deals", topic="speed", n_label="won deals", min_n=min_n,
-                          format_value=lambda days: format_value(days, "days"))
     return found
 
 
