@@ -41,8 +41,6 @@ declare(
             "created in."),
     Measure("win_rate_by_rep", "Win rate by rep", "percent", "won ÷ (won + lost) per rep (by rep_id), over the deals "
             "closed in the period", section="win-rates", higher_is_better=True, min_n=10),
-    Measure("opportunities_created", "Deals created", "count", "Deals created in the period (by created_at)",
-            section="win-rates", higher_is_better=True, min_n=30),
     Measure("won_with_cycle", "Won (n)", "count", "Deals won in the period that have a created_at: the n of the "
             "sales cycle", section="sales-cycle"),
     Measure("median_sales_cycle_days", "Median sales cycle", "days", "Median of close_date − created_at over the "

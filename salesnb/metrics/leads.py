@@ -151,7 +151,7 @@ declare(
     Measure("age_bucket", "Age", "text", "Days since the open lead was created."),
     Measure("open_leads", "Open leads", "count", "Leads whose status is open at the data's date.",
             section=BACKLOG, higher_is_better=False),
-    Measure("median_age_days", "Median age", "days", "Median days since creation of the open leads.",
+    Measure("median_lead_age_days", "Median age", "days", "Median days since creation of the open leads.",
             section=BACKLOG, higher_is_better=False),
 )
 # The backlog by owner (or team, source) has one column per age bucket, named by its label.
@@ -717,7 +717,7 @@ def open_lead_backlog(dataset: Dataset, by: str | None = None, *, where: Selecti
     ``open_leads`` and ``never_answered`` per age bucket (0–7, 8–30, 31–90, > 90 days; every
     bucket listed). ``by="rep"`` (or another grouping of :func:`leads_by_month`): per group,
     ``open_leads``, one column of counts per age bucket, ``never_answered`` and
-    ``median_age_days``; largest backlog first. ``never_answered`` is NaN when the dataset has
+    ``median_lead_age_days``; largest backlog first. ``never_answered`` is NaN when the dataset has
     no ``first_response_at`` value at all (not measured).
     """
     facts = lead_facts(dataset, where)
@@ -738,7 +738,7 @@ def open_lead_backlog(dataset: Dataset, by: str | None = None, *, where: Selecti
     per_bucket = {label: (open_leads.age_bucket == label).cast("int64").sum() for label in labels}
     table = open_leads.group_by(groups).aggregate(
         open_leads=open_leads.count(), **per_bucket, never_answered=open_leads.unanswered.sum(),
-        median_age_days=open_leads.age_days.median())
+        median_lead_age_days=open_leads.age_days.median())
     frame = table.execute().sort_values(["open_leads", *groups], ascending=[False] + [True] * len(groups),
                                         ignore_index=True)
     frame = _unanswered_not_measured(dataset, frame)

@@ -79,8 +79,6 @@ declare(
             section=COST, higher_is_better=True),
     Measure("spend_note", "Spend note", "text", "Why a cost is empty: no spend, spend without leads, or spend "
             "not split by the selection."),
-    Measure("opportunities_created", "Opportunities created", "count", "Deals created in the period (by "
-            "created_at), whatever their stage now.", section=PIPELINE, higher_is_better=True),
     Measure("pipeline_created", "Pipeline created", "currency", "Sum of the amounts of the deals created in the "
             "period.", section=PIPELINE, higher_is_better=True),
     Measure("won_deals", "Won deals", "count", "Deals won (closed in a won stage) in the period.",

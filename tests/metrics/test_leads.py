@@ -182,7 +182,7 @@ def test_backlog_by_age_and_owner(dataset):
     assert by_age["> 90 d"]["open_leads"] == 1
     by_rep = by_key(leads.open_lead_backlog(dataset, by="rep"), "rep_id")
     assert set(by_rep) == {"R1", "R2", leads.UNASSIGNED}
-    assert by_rep["R1"]["> 90 d"] == 1 and by_rep["R1"]["median_age_days"] == 104
+    assert by_rep["R1"]["> 90 d"] == 1 and by_rep["R1"]["median_lead_age_days"] == 104
     assert by_rep["R2"]["never_answered"] == 1
 
 
