@@ -437,6 +437,41 @@ def check_finite(name: str, typed: ir.Table) -> list[Finding]:
     return findings
 
 
+# No amount of money in a CRM is this large (a thousand trillion, in any currency: 10^15
+# Indonesian rupiah is some 60 billion US dollars). Beyond it a value is a typo or a
+# placeholder (1e308), and sums of such values overflow to infinity: "Average won deal $inf".
+# Below it, a sum over a billion rows stays far from float64's limit (about 1.8e308).
+MAX_AMOUNT = 1e15
+
+
+def check_amount_bounds(name: str, typed: ir.Table) -> list[Finding]:
+    """Money above ``MAX_AMOUNT``: an error naming the rows (every sum over them would be
+    wrong, or infinite)."""
+    spec = TABLES[name]
+    columns = [column.name for column in spec.columns if column.type == "money" and column.name in typed.columns]
+    if not columns:
+        return []
+
+    def too_large(column):
+        value = typed[column]
+        return ((value > MAX_AMOUNT) & ~value.isnan() & ~value.isinf()).fill_null(False)
+
+    counts = typed.aggregate(**{column: too_large(column).cast("int64").sum() for column in columns}).execute().iloc[0]
+    findings = []
+    for column in columns:
+        count = as_count(counts[column])
+        if count:
+            shown = typed.mutate(__too_large=too_large(column), **{column: typed[column].cast("string")})
+            examples = example_rows(shown, shown["__too_large"], _row_label(spec) + [column])
+            findings.append(make_finding(
+                "error", spec, column, "amount_too_large", count,
+                f"have an amount above {MAX_AMOUNT:,.0f} (a thousand trillion), which no deal, order or quota reaches",
+                "A typo or a placeholder? Correct the amount or leave the cell empty: sums over such values are wrong "
+                "or infinite (\"Average won deal $inf\").", examples,
+            ))
+    return findings
+
+
 def check_not_empty(name: str, raw: ir.Table) -> list[Finding]:
     """A table present with a header but no rows: an error, never "no data" (every number
     would be zero)."""
@@ -455,7 +490,8 @@ def check_probability_scale(name: str, raw: ir.Table) -> list[Finding]:
         return []
     spec = TABLES[name]
     value = convert(raw.probability, "number")
-    above = value > 1
+    # NaN is not "above 1" (DuckDB sorts NaN after every number): it is reported as not finite.
+    above = (value > 1) & ~value.isnan()
     count = int(raw.filter(above).count().execute())
     if not count:
         return []
@@ -725,6 +761,7 @@ def validate_table(name: str, raw: ir.Table, typed: ir.Table | None, playbook: P
     findings += check_deal_amounts(name, typed, playbook)
     findings += check_lost_amounts(name, typed, playbook)
     findings += check_finite(name, typed)
+    findings += check_amount_bounds(name, typed)
     findings += check_negative_amounts(name, typed)
     findings += check_event_order(name, typed)
     findings += check_quota_periods(name, typed)

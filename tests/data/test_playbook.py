@@ -24,7 +24,7 @@ def _stages(**override):
     ({"stages": [{"name": "A", "probability": 20}]}, "give probabilities as 0..1"),
     (_stages(fiscal_year_start_month=13), "fiscal_year_start_month must be a month number"),
     (_stages(qualified_stage="Nope"), "qualified_stage 'Nope' is not one of the open stages"),
-    (_stages(colour="red"), "unknown setting(s) colour"),
+    (_stages(colour="red"), "unknown setting 'colour'"),
     ({"stages": [{"name": "Open", "probability": 0.2}, {"name": "Lost", "probability": 0, "outcome": "lost"}]},
      "exactly one stage must have 'outcome: won'"),
 ])
