@@ -406,7 +406,7 @@ def _open_backend(backend, config, strict: bool) -> Dataset:
     checked there; no cache: the engine keeps the data."""
     playbook = config if isinstance(config, Playbook) else load_playbook(config)
     connection = backends.connect(backend)
-    where = backends.describe(backend)
+    where = backends.read_as(backend)
     try:
         present = {name.lower(): name for name in connection.list_tables()}
     except Exception as error:  # a driver error listing tables: say where, not a traceback
@@ -419,7 +419,7 @@ def _open_backend(backend, config, strict: bool) -> Dataset:
             "See docs/data-model.md for the tables and docs/scaling.md for choosing the database."
         )
     typed, findings = _check_and_type(connection, raw_tables, playbook)
-    return _checked(Dataset(connection, typed, playbook, findings, source=where), strict)
+    return _checked(Dataset(connection, typed, playbook, findings, source=backends.describe(backend)), strict)
 
 
 def _checked(dataset: Dataset, strict: bool, entry: Path | None = None) -> Dataset:

@@ -28,6 +28,7 @@ from salesnb.data.importing.mapping import NAME_COLUMNS, Mapping, TableMapping, 
 from salesnb.data.importing.presets import load_preset, preset_names, resolve_mapping
 from salesnb.data.importing.readers import (
     SUPPORTED_SUFFIXES,
+    as_source,
     is_database_url,
     open_database,
     read_database_table,
@@ -117,6 +118,7 @@ def convert_export(source, mapping: Mapping) -> tuple[dict[str, pd.DataFrame], d
 
     Raises one :class:`ValueProblemsError` listing every value that cannot be read safely.
     """
+    source = as_source(source)
     source_text = str(source)
     connection = None
     if is_database_url(source_text):
@@ -242,6 +244,7 @@ def import_dataset(source, out, mapping=None, preset: str | None = None) -> list
     :class:`Mapping`) and ``preset`` (``salesforce``, ``hubspot``, ``pipedrive``) is given.
     """
     resolved = resolve_mapping(mapping, preset)
+    source = as_source(source)
     out = Path(out).expanduser()
     _check_destination(source, out)
     frames, playbook, notes = convert_export(source, resolved)
@@ -255,13 +258,17 @@ def import_dataset(source, out, mapping=None, preset: str | None = None) -> list
 
 def _fingerprint(source) -> tuple[str, bool]:
     """(text identifying the export's content, whether it can be reused while unchanged)."""
+    source = as_source(source)
     text = str(source)
     if is_database_url(text):
-        scheme, _, rest = text.partition("://")
-        if scheme in ("duckdb", "sqlite"):
-            for candidate in (Path("/" + rest.lstrip("/")), Path(rest.lstrip("/"))):
-                if candidate.is_file():
-                    return f"{text}|{content_digest(candidate)}", True
+        from salesnb.data.backends import FILE_SCHEMES, database_file
+        from salesnb.errors import DatasetNotFoundError
+
+        if text.partition("://")[0].lower() in FILE_SCHEMES:
+            try:
+                return f"{text}|{content_digest(database_file(text))}", True
+            except DatasetNotFoundError as error:
+                raise SourceError(str(error)) from None
         return text, False  # a server database can change at any time: import afresh
     path = Path(source).expanduser()
     if not path.exists():

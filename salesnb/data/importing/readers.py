@@ -28,6 +28,17 @@ def is_database_url(source) -> bool:
     return isinstance(source, str) and re.match(rf"^({'|'.join(DATABASE_SCHEMES)})://", source) is not None
 
 
+def as_source(source):
+    """The export as given, with a database URL that went through ``pathlib.Path`` restored:
+    ``Path("duckdb:///srv/crm.duckdb")`` reads ``duckdb:/srv/crm.duckdb`` (slashes collapsed),
+    which would otherwise be taken for a file that does not exist."""
+    text = str(source)
+    match = re.match(rf"^({'|'.join(DATABASE_SCHEMES)}):/+(?=[^/])", text)
+    if isinstance(source, Path) and match and not Path(text).exists():
+        return f"{match.group(1)}:///{text[match.end():]}"
+    return text if is_database_url(text) else source
+
+
 def _decode(path: Path, encoding: str | None) -> str:
     data = path.read_bytes()
     if encoding:
@@ -139,27 +150,26 @@ def tidy_columns(frame: pd.DataFrame, label: str) -> pd.DataFrame:
 
 
 def open_database(url: str):
-    """An Ibis connection to ``url``; DuckDB and SQLite files must exist and are not written."""
+    """An Ibis connection to ``url``; DuckDB and SQLite files must exist and are not written
+    (``salesnb.data.backends.database_file`` says what a URL was read as)."""
     import ibis
 
-    scheme, _, rest = url.partition("://")
+    from salesnb.data.backends import FILE_SCHEMES, database_file
+    from salesnb.errors import DatasetNotFoundError
+
+    scheme = url.partition("://")[0].lower()
     path = None
-    if scheme in ("duckdb", "sqlite"):
-        # duckdb:///data/crm.db and sqlite:////data/crm.db are both accepted for an absolute
-        # path; a path that exists relative to the working folder is accepted too.
-        candidates = [Path("/" + rest.lstrip("/")), Path(rest.lstrip("/"))] if rest.startswith("/") else [Path(rest)]
-        path = next((candidate for candidate in candidates if candidate.is_file()), None)
-        if path is None:
-            raise SourceError(f"Database file {rest.lstrip('/') or '(none)'} does not exist (from {url}). Write the "
-                              f"URL as {scheme}:///absolute/path/to/file.db.")
+    if scheme in FILE_SCHEMES:
+        try:
+            path = database_file(url)
+        except DatasetNotFoundError as error:
+            raise SourceError(str(error)) from None
     try:
         if scheme == "duckdb":
             return ibis.duckdb.connect(str(path), read_only=True)
         if scheme == "sqlite":
             return ibis.sqlite.connect(str(path))
         return ibis.connect(url)
-    except SourceError:
-        raise
     except Exception as error:  # driver errors vary by backend
         raise SourceError(f"Cannot connect to {url.split('@')[-1]}: {error}") from None
 
