@@ -261,13 +261,18 @@ def _csv_row_problem(path: Path) -> str | None:
     return None
 
 
-_QUOTE_OR_COMMA = re.compile(r'[",]')
-
-
 def _long_line(path: Path) -> str | None:
-    """The first record with a cell longer than ``MAX_LINE_BYTES``: its line and column."""
-    with csv_field_limit(), path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
-        rows = csv.reader(handle)
+    """The first record of a CSV file with a cell longer than ``MAX_LINE_BYTES``: its line and column."""
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        return long_cell(handle)
+
+
+def long_cell(handle, delimiter: str = ",") -> str | None:
+    """Where the first cell longer than ``MAX_LINE_BYTES`` is in the CSV text ``handle`` (a
+    seekable text stream opened with ``newline=""``), as "line N, column 'name' holds ...";
+    None when every cell is within the limit."""
+    with csv_field_limit():
+        rows = csv.reader(handle, delimiter=delimiter)
         header, lines_read = [], 0
         try:
             header = next(rows, [])
@@ -277,28 +282,28 @@ def _long_line(path: Path) -> str | None:
             return None
         except csv.Error:
             pass  # the record after `lines_read` lines holds the long cell
-        handle.seek(0)
-        for _ in range(lines_read):
-            handle.readline()
-        # Only that record is walked, from quote to comma: a "," outside quotes ends a cell.
-        column, size, in_quotes = 0, 0, False
-        while chunk := handle.read(1 << 20):
-            position = 0
-            for match in _QUOTE_OR_COMMA.finditer(chunk + ","):  # the extra "," closes the chunk
-                size += match.start() - position
-                position = match.end()
-                if size > MAX_LINE_BYTES:
-                    where = repr(header[column]) if column < len(header) else f"{column + 1}"
-                    return (f"line {lines_read + 1}, column {where} holds a cell longer than "
-                            f"{MAX_LINE_BYTES // 2**20} MiB, the longest the kit reads; shorten it in the CRM, or "
-                            "leave that column out of the export")
-                if match.start() == len(chunk):
-                    break
-                if match.group() == '"':
-                    in_quotes = not in_quotes
-                    size += 1
-                elif in_quotes:
-                    size += 1
-                else:
-                    column, size = column + 1, 0
+    handle.seek(0)
+    for _ in range(lines_read):
+        handle.readline()
+    # Only that record is walked, from quote to delimiter: a delimiter outside quotes ends a cell.
+    separator = re.compile(f'["{re.escape(delimiter)}]')
+    column, size, in_quotes = 0, 0, False
+    while chunk := handle.read(1 << 20):
+        position = 0
+        for match in separator.finditer(chunk + delimiter):  # the extra delimiter closes the chunk
+            size += match.start() - position
+            position = match.end()
+            if size > MAX_LINE_BYTES:
+                where = repr(header[column]) if column < len(header) else f"{column + 1}"
+                return (f"line {lines_read + 1}, column {where} holds a cell longer than {MAX_LINE_BYTES // 2**20} MiB, "
+                        "the longest the kit reads; shorten it in the CRM, or leave that column out of the export")
+            if match.start() == len(chunk):
+                break
+            if match.group() == '"':
+                in_quotes = not in_quotes
+                size += 1
+            elif in_quotes:
+                size += 1
+            else:
+                column, size = column + 1, 0
     return None
