@@ -24,13 +24,14 @@ def number_problem(value, name: str, *, minimum: float | None = None, whole: boo
     added to the message.
     """
     about = f" ({meaning})" if meaning else ""
+    kind = "a whole number" if whole else "a number"
     if isinstance(value, bool) or not isinstance(value, Real):
-        return f"{name}: {value!r} is not {'a whole number' if whole else 'a number'}{about}."
+        return f"{name}: {value!r} is not {kind}" + (f"; {meaning}." if meaning else ".")
     if not math.isfinite(value):
-        return (f"{name}: {value!r} is not a finite number{about}; give a number of "
-                f"{'at least ' + format(minimum, 'g') if minimum is not None else 'your choice'}.")
+        at_least = f" of at least {minimum:g}" if minimum is not None else ""
+        return f"{name}: {value!r} is not a finite number{about}; give {kind}{at_least}."
     if whole and not (isinstance(value, Integral) or float(value).is_integer()):
-        return f"{name}: {value!r} is not a whole number{about}."
+        return f"{name}: {value!r} is not a whole number" + (f"; {meaning}." if meaning else ".")
     if minimum is not None and value < minimum:
         return f"{name}: {value!r} is too small; it must be at least {minimum:g}{about}."
     return None
