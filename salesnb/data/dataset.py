@@ -28,22 +28,32 @@ from salesnb.data.periods import EARLIEST_PERIOD_DATE, LATEST_PERIOD_DATE, Perio
 from salesnb.data.playbook import Playbook, load_playbook
 from salesnb.errors import DatasetNotFoundError, DataValidationError, MissingTableError
 
-# The data date leaves out the latest event days while they lie more than this after the next
-# event and hold at most this share of the events (see Dataset.as_of).
+# The data date leaves out the latest event days while they lie far after the next event: more
+# than DATA_DATE_GAP_DAYS, and more than DATA_DATE_GAP_SPACINGS times the data's own spacing
+# between event days (sparse data, a deal a year, has long gaps of its own); "a few" events
+# are left out at most: DATA_DATE_OUTLIERS_MIN, or DATA_DATE_OUTLIER_SHARE of the events if
+# that is more (see Dataset.as_of).
 DATA_DATE_GAP_DAYS = 366
+DATA_DATE_GAP_SPACINGS = 10
+DATA_DATE_OUTLIERS_MIN = 3
 DATA_DATE_OUTLIER_SHARE = 0.01
 
 
-def _outliers_at_the_end(latest: list[tuple[dt.date, int]], most: int) -> int:
+def _outliers_at_the_end(latest: list[tuple[dt.date, int]], most: int, first: dt.date, days: int) -> int:
     """How many of the ``latest`` days (newest first, with their event counts) to leave out of
     the data date: the most days, holding at most ``most`` events together, that end with a
-    gap of more than ``DATA_DATE_GAP_DAYS`` before the next day. 0 when there is no such gap."""
+    gap far larger than the data's own (see ``DATA_DATE_GAP_DAYS``) before the next day.
+    ``first`` is the data's first event day and ``days`` its number of distinct event days.
+    0 when there is no such gap."""
     chosen, events = 0, 0
     for index in range(len(latest) - 1):
         events += latest[index][1]
         if events > most:
             break
-        if (latest[index][0] - latest[index + 1][0]).days > DATA_DATE_GAP_DAYS:
+        rest = latest[index + 1][0]  # the data date if the days before this one are left out
+        spacing = (rest - first).days / max(1, days - index - 2)
+        gap = (latest[index][0] - rest).days
+        if gap > max(DATA_DATE_GAP_DAYS, DATA_DATE_GAP_SPACINGS * spacing):
             chosen = index + 1
     return chosen
 
@@ -121,16 +131,19 @@ class Dataset:
         if not dated:
             return None
         days = dated[0].union(*dated[1:]) if len(dated) > 1 else dated[0]
-        total = as_count(days.count().execute())
+        facts = days.aggregate(total=days.count(), first=days.day.min(), distinct=days.day.nunique()).execute()
+        total = as_count(facts["total"].iloc[0])
         if not total:
             return None
-        # At most this many events may be left out: "a few" (1%), and none in small data.
-        most = 0 if total < validate.OUTLYING_DATE_MIN_VALUES else max(1, int(total * DATA_DATE_OUTLIER_SHARE))
+        # At most this many events may be left out: "a few", and none in data too small to tell.
+        most = (0 if total < validate.OUTLYING_DATE_MIN_VALUES
+                else max(DATA_DATE_OUTLIERS_MIN, int(total * DATA_DATE_OUTLIER_SHARE)))
         # The latest distinct days with their events: only the first `most + 1` can matter.
         top = (days.group_by("day").aggregate(events=days.count()).order_by(ibis.desc("day")).limit(most + 1)
                .execute())
         latest = [(pd.Timestamp(day).date(), int(count)) for day, count in zip(top["day"], top["events"])]
-        return latest[_outliers_at_the_end(latest, most)][0]
+        first, distinct = pd.Timestamp(facts["first"].iloc[0]).date(), as_count(facts["distinct"].iloc[0])
+        return latest[_outliers_at_the_end(latest, most, first, distinct)][0]
 
     @cached_property
     def as_of(self) -> dt.date:
@@ -141,9 +154,11 @@ class Dataset:
         activities and orders only when nothing else is dated (see ``SNAPSHOT_EVENTS``).
         A few dates far after all the others do not count either: one won deal closed
         "2052" in data that ends in 2025 must not move every default period to 2052. The
-        latest days are left out while they lie more than ``DATA_DATE_GAP_DAYS`` after the
-        next event and hold at most ``DATA_DATE_OUTLIER_SHARE`` of the events (none in data
-        of fewer than ``validate.OUTLYING_DATE_MIN_VALUES`` events); dates outside
+        latest days are left out while they lie more than ``DATA_DATE_GAP_DAYS`` (and more
+        than ``DATA_DATE_GAP_SPACINGS`` times the data's mean spacing between event days)
+        after the next event, and hold at most ``DATA_DATE_OUTLIERS_MIN`` events (or
+        ``DATA_DATE_OUTLIER_SHARE`` of them, if more; none in data of fewer than
+        ``validate.OUTLYING_DATE_MIN_VALUES`` events); dates outside
         ``periods.EARLIEST_PERIOD_DATE`` .. ``LATEST_PERIOD_DATE`` never count (9999-12-31
         is a placeholder, and no period can be reported around it). Such rows are named by
         :meth:`events_after_as_of`.

@@ -143,6 +143,10 @@ def read_excel(path: Path, sheet=None, wanted: list[list[str]] | None = None) ->
             "written by a script or an export tool store the formula but not its result. Open the workbook in Excel "
             "or LibreOffice and save it (that stores the results), or export the sheet as CSV."
         )
+    if len(frames) > 1:
+        # One header, maybe spelt or ordered differently from sheet to sheet: the first sheet's names.
+        names = {_folded(column): column for column in frames[0].columns}
+        frames = [frame.rename(columns=lambda column: names.get(_folded(column), column)) for frame in frames]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     frame.attrs["sheets"] = chosen
     return frame
