@@ -8,8 +8,9 @@ The checks are Ibis expressions, so they run inside the engine on any size of da
 
 Errors (the run stops): a required column missing (with the closest header suggested),
 a table with a header and no rows, values that cannot be read as their type (dates past
-year 9999 included), NaN and infinite numbers, duplicate or missing IDs, empty required
-values, stages the playbook does not know, amounts in another currency, negative amounts,
+year 9999 included), NaN and infinite numbers, amounts above ``MAX_AMOUNT`` (whose sums
+would overflow), duplicate or missing IDs, empty required values, stages the playbook does
+not know, amounts in another currency, negative amounts,
 probabilities on a 0..100 scale where 0..1 is used, and two events of a row in the wrong
 order (``EVENT_ORDERS``: a deal closed before it was created, a lead answered or qualified
 before it was created, a quota ending before it starts) in more than ``ORDER_ERROR_SHARE``
@@ -21,9 +22,10 @@ accounts, leads or deals the dataset does not have, dates implausibly far in the
 (before ``EARLIEST_PLAUSIBLE_DATE``) or the future (more than ``FUTURE_YEARS`` after the day
 of the check), dates far outside the rest of their column (:func:`date_fences`), won or open
 deals without an amount (or no amount at all), lost deals whose amounts the CRM zeroes
-(:func:`lost_amounts_zeroed`), and, at the data date, open deals without or past their
+(:func:`lost_amounts_zeroed`), date columns mixing time-zone offsets
+(:func:`check_time_zones`), and, at the data date, open deals without or past their
 expected close date (:func:`check_open_deal_close_dates`, run by the loader once the data
-date is known).
+date is known) and events dated far after the data date (``Dataset.events_after_as_of``).
 
 In ``opportunities`` only ``opportunity_id`` and ``stage`` are required: a deal without a
 date or an amount is valid, and each metric leaves it out only where it needs the value.
