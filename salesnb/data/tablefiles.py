@@ -8,7 +8,7 @@ more than ``MAX_COLUMNS`` columns, a line longer than ``MAX_LINE_BYTES``) is sai
 words, instead of DuckDB's sniffer message. Header names are read without the spaces around
 them (``' stage '`` is ``stage``).
 
-Time zones: a timestamp is the CRM's local wall-clock time (``docs/data-model.md``). A CSV
+Time zones: a timestamp is the CRM's local wall-clock time (docs/importing.md#time-zones). A CSV
 value's offset (``2025-01-05T23:30:00-10:00``) is dropped, never converted (the validator
 warns when one column mixes offsets); a Parquet timestamp with a time zone is read as the
 wall clock in that zone, not in UTC or in the zone of the machine running the kit.
@@ -115,7 +115,7 @@ def read_raw(connection, name: str, path: Path) -> ir.Table:
                 raise duckdb.InvalidInputException("the columns found do not match the header line")
             return connection.create_table(f"raw_{name}", _stripped_names(text))
         table = connection.read_parquet(path, table_name=f"raw_{name}")
-        return _stripped_names(_local_wall_clock(table, _parquet_time_zones(path)))
+        return _stripped_names(_local_wall_clock(connection, name, path, table, _parquet_time_zones(path)))
     except duckdb.Error as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if path.suffix == ".csv":
@@ -156,16 +156,37 @@ def _parquet_time_zones(path: Path) -> dict[str, str]:
             if pa.types.is_timestamp(field.type) and field.type.tz is not None}
 
 
-def _local_wall_clock(table: ir.Table, zones: dict[str, str]) -> ir.Table:
+_FIXED_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+
+
+def _local_wall_clock(connection, name: str, path: Path, table: ir.Table, zones: dict[str, str]) -> ir.Table:
     """Timestamps with a time zone as the wall clock in their own zone. DuckDB reads them as
-    instants; cast to a plain timestamp it would give the wall clock in the machine's zone
-    (UTC on a server), and a deal closed at 23:30 in Honolulu would move to the next day."""
-    columns = {name: _wall_clock_in(zone, table[name]) for name, zone in zones.items()
-               if name in table.columns and table[name].type().is_timestamp()}
+    instants; cast to a plain timestamp it would give the wall clock in the session's zone
+    (UTC), and a deal closed at 23:30 in Honolulu would move to the next day.
+
+    A fixed offset (``+14:00``, as pyarrow writes a ``datetime.timezone``) is added to the UTC
+    time; a zone name must be one DuckDB knows (IANA names such as ``Pacific/Honolulu``)."""
+    import duckdb
+
+    columns = {}
+    for column, zone in zones.items():
+        if column not in table.columns or not table[column].type().is_timestamp():
+            continue
+        fixed = _FIXED_OFFSET.match(zone)
+        if fixed:
+            minutes = (int(fixed.group(2)) * 60 + int(fixed.group(3))) * (1 if fixed.group(1) == "+" else -1)
+            columns[column] = _wall_clock_in("UTC", table[column]) + ibis.interval(minutes=minutes)
+            continue
+        try:
+            connection.con.execute("SELECT timezone(?, TIMESTAMPTZ '2000-01-01 00:00:00+00')", [zone])
+        except duckdb.Error:
+            raise UnreadableTableError(
+                f"{name}: the file {path} stores {column} with the time zone {zone!r}, which the kit does not know. "
+                "Write the timestamps without a time zone (the CRM's local time), or with a zone name such as "
+                "Europe/Paris or an offset such as +02:00."
+            ) from None
+        columns[column] = _wall_clock_in(zone, table[column])
     return table.mutate(**columns) if columns else table
-
-
-_DELIMITER_NAMES = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
 
 
 def _csv_layout_problem(name: str, path: Path) -> str | None:

@@ -3,10 +3,12 @@ and never a generic "columns do not match"."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 
 import pandas as pd
+import pytest
 
 from salesnb.data.tablefiles import MAX_LINE_BYTES
 from tests.robustness_fixtures import LEADS as LEADS_TEXT
@@ -189,14 +191,18 @@ def test_a_cell_beyond_the_limit_names_the_line_and_the_column(tmp_path):
                    "than 16 MiB, the longest the kit reads")
 
 
-def test_parquet_timestamps_with_a_time_zone_keep_their_local_date(tmp_path):
+@pytest.mark.parametrize("zone", [
+    "Pacific/Kiritimati",
+    dt.timezone(dt.timedelta(hours=14)),  # a fixed offset: pyarrow writes it as '+14:00'
+])
+def test_parquet_timestamps_with_a_time_zone_keep_their_local_date(tmp_path, zone):
     # Before (issue 24): converted to UTC and cut: a lead created 2025-01-02 09:00 in Kiritimati
     # (UTC+14) became 2025-01-01 19:00, a day earlier.
     from salesnb.data.dataset import open_dataset
 
     frame = pd.read_csv(io.StringIO(LEADS_TEXT), dtype=str)
     for column in ("created_at", "first_response_at", "mql_at", "sql_at", "converted_at"):
-        frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("Pacific/Kiritimati")
+        frame[column] = pd.to_datetime(frame[column]).dt.tz_localize(zone)
     data = write_dataset(tmp_path, leads=None)
     frame.to_parquet(data / "leads.parquet")
     assert validate(data).code == 0
