@@ -189,6 +189,9 @@ def _local_wall_clock(connection, name: str, path: Path, table: ir.Table, zones:
     return table.mutate(**columns) if columns else table
 
 
+_DELIMITER_NAMES = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
+
+
 def _csv_layout_problem(name: str, path: Path) -> str | None:
     """What makes a CSV unusable before any row is read: an empty file, a first line that is
     data and not a header, another delimiter than the comma, a header naming a column twice,
