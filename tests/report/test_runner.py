@@ -21,7 +21,7 @@ from salesnb import cli
 from salesnb.errors import DataValidationError, SalesnbError
 from salesnb.report import pages, runner
 from salesnb.report.kpis import KPI_MIME_TYPE, KPI_OUTPUT_TAG
-from tests.run_fixtures import DEALS, write_dataset
+from tests.run_fixtures import DEALS, RUN_PARAMETERS, write_dataset, write_notebook
 
 FIXTURE_NOTEBOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 SCRIPT_PAYLOAD = "<script>alert(1)</script>"
@@ -435,3 +435,24 @@ def test_the_runner_process_skips_jsonschemas_slow_optional_import_and_still_che
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert done.stdout.strip() == "None"
+
+
+@pytest.mark.notebook
+def test_the_kernels_duckdb_spill_folders_are_removed_when_they_end(tmp_path, monkeypatch):
+    # Kernels are ended at once (never politely), so DuckDB's clean-up at exit never runs in
+    # them: before issue 21 every kernel left <temp dir>/process-<pid> until the next connection.
+    spill = tmp_path / "spill"
+    monkeypatch.setenv("SALESNB_TEMP_DIR", str(spill))
+    notebooks = tmp_path / "notebooks"
+    for name in ("00_spills", "01_spills"):
+        write_notebook(notebooks, name, RUN_PARAMETERS,
+                       "import os\nfrom salesnb.data.backends import duckdb_spill_dir\nfrom salesnb.report import kpis\n"
+                       "folder = duckdb_spill_dir()\nfolder.mkdir(parents=True)\n"
+                       "(folder / 'duckdb_temp_block-1.block').write_bytes(b'0' * 4096)  # as DuckDB spills\n"
+                       "kpis.record(pid=os.getpid(), spilled=int(folder.is_dir()))\n")
+    result = runner.run_reports(write_dataset(tmp_path / "data", DEALS), notebooks_dir=notebooks,
+                                out=tmp_path / "run", jobs=2)
+    assert result.ok, [item.error for item in result.results]
+    kernels = [item.kpis["pid"] for item in result.results]
+    assert [item.kpis["spilled"] for item in result.results] == [1, 1] and len(set(kernels)) == 2
+    assert sorted(path.name for path in spill.iterdir()) == [], "a kernel's spill folder was left behind"
