@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from salesnb import cli
-from salesnb.report import runner, runs
+from salesnb.report import configuration, rendering, runner, runs
 from salesnb.report.lock import LOCK_BUSY_EXIT_CODE
 from tests.run_fixtures import RUN_PARAMETERS, tree_hashes, write_dataset, write_notebook
 
@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FAULT_NOTEBOOKS = ROOT / "tests" / "fixtures" / "fault_notebooks"
 # The CLI in a process of its own, with the fault notebooks as "the kit's notebooks".
 CLI_SCRIPT = (
-    "import sys; from pathlib import Path; from salesnb import cli; from salesnb.report import runner; "
-    f"runner.DEFAULT_NOTEBOOKS_DIR = Path({str(FAULT_NOTEBOOKS)!r}); sys.exit(cli.main(sys.argv[1:]))"
+    "import sys; from pathlib import Path; from salesnb import cli; from salesnb.report import configuration; "
+    f"configuration.DEFAULT_NOTEBOOKS_DIR = Path({str(FAULT_NOTEBOOKS)!r}); sys.exit(cli.main(sys.argv[1:]))"
 )
 
 
@@ -42,7 +42,7 @@ def data(tmp_path):
 
 @pytest.fixture
 def fault_notebooks(monkeypatch):
-    monkeypatch.setattr(runner, "DEFAULT_NOTEBOOKS_DIR", FAULT_NOTEBOOKS)
+    monkeypatch.setattr(configuration, "DEFAULT_NOTEBOOKS_DIR", FAULT_NOTEBOOKS)
     monkeypatch.setenv("SALESNB_TEST_SLEEP", "0")
 
 
@@ -199,14 +199,14 @@ def test_a_full_disk_stops_the_run_with_nothing_half_written(tmp_path, data, fau
     disk = tmp_path / "disk"
     with small_disk(disk, "160k") as mounted:
         if not mounted:  # not root, or no tmpfs: the same failure, mocked where reports are written
-            real = runner.write_text
+            real = rendering.write_text
 
             def full(path, text):
                 if Path(path).suffix == ".html":
                     raise runs.RunWriteError(path, OSError(28, "No space left on device"))
                 return real(path, text)
 
-            monkeypatch.setattr(runner, "write_text", full)
+            monkeypatch.setattr(rendering, "write_text", full)
         out = disk / "run"
         code, output = run_cli(capsys, "run", "--data", str(data), "--out", str(out))
         assert code == 2
@@ -275,18 +275,21 @@ PLAN_MISTAKES = {
     "unknown key": ("data: DATA\nperiode: last_full_month\n", ["unknown key 'periode'", "did you mean 'period'"]),
     "missing data folder": ("data: nowhere\n", ["data: folder", "nowhere does not exist"]),
     "missing playbook": ("data: DATA\nplaybook: missing.yaml\n", ["playbook: file", "missing.yaml does not exist"]),
-    "bad period rule": ("data: DATA\nperiod: last_month\n", ["unknown rule 'last_month'", "last_full_month"]),
+    "bad period rule": ("data: DATA\nperiod: last_month\n", ["period 'last_month' is not a period rule",
+                                                            "did you mean", "last_full_month: the last complete"]),
     "bad period date": ("data: DATA\nperiod: {start: 2026-13-01, end: 2026-12-31}\n",
-                        ["start '2026-13-01' is not a date", "YYYY-MM-DD"]),
-    "start after end": ("data: DATA\nperiod: {start: 2026-03-01, end: 2026-01-31}\n", ["is after end", "swap them"]),
+                        ["period start must be a date written as YYYY-MM-DD", "not '2026-13-01'"]),
+    "start after end": ("data: DATA\nperiod: {start: 2026-03-01, end: 2026-01-31}\n",
+                        ["period start 2026-03-01 is after period end 2026-01-31", "swap them"]),
     "preset and mapping": ("data: {export: DATA, preset: salesforce, mapping: m.yaml}\n",
                            ["exactly one of preset", "mapping"]),
     "unknown preset": ("data: {export: DATA, preset: salesfroce}\n", ["unknown preset 'salesfroce'", "did you mean"]),
     "not a database url": ("data: {url: 'http://crm', preset: hubspot}\n", ["is not a database URL"]),
     "unknown notebook": ("data: DATA\nnotebooks: [02_conversoin]\n", ["unknown notebook '02_conversoin'"]),
-    "unknown filter": ("data: DATA\neach: region\n", ["each: unknown filter 'region'", "team, segment, rep"]),
-    "keep zero": ("data: DATA\nkeep: 0\n", ["keep: 0 is too small"]),
-    "timeout text": ("data: DATA\ntimeout_seconds: soon\n", ["timeout_seconds: 'soon' is not a number"]),
+    "unknown filter": ("data: DATA\neach: teams\n", ["each: unknown filter 'teams' (did you mean 'team'?)",
+                                                     "team, rep, segment, source, product, region"]),
+    "keep zero": ("data: DATA\nkeep: 0\n", ["keep must be 1 or more (a whole number", "not 0"]),
+    "timeout text": ("data: DATA\ntimeout_seconds: soon\n", ["timeout_seconds must be above 0", "not 'soon'"]),
     "reports in data": ("data: DATA\nreports: DATA/reports\n", ["is inside the data folder"]),
     "not yaml": ("data: [unclosed\n", ["is not valid YAML"]),
     "not a mapping": ("- data\n", ["must be a mapping of settings"]),
@@ -349,8 +352,8 @@ def watched_chdir(path):
     real_chdir(path)
 os.chdir = watched_chdir
 from salesnb import cli
-from salesnb.report import runner
-runner.DEFAULT_NOTEBOOKS_DIR = Path(sys.argv[1])
+from salesnb.report import configuration
+configuration.DEFAULT_NOTEBOOKS_DIR = Path(sys.argv[1])
 code = cli.main(sys.argv[2:])
 print(f"working directory changes: {len(changes)}", file=sys.stderr)
 sys.exit(code)
