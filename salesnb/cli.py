@@ -157,7 +157,9 @@ def plan_check(path: Annotated[Path, typer.Argument(metavar="PLAN", help="The ru
 
 @app.command("import")
 def import_command(
-    source: Annotated[Path, typer.Argument(metavar="SOURCE", help="An export file or a folder of export files.")],
+    # Text, not a Path: a database URL (duckdb:///crm.duckdb) must reach the importer whole.
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="An export file, a folder of export files, or a "
+                                          "database URL (duckdb:///crm.duckdb, sqlite:///crm.db).")],
     out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder to write the canonical dataset to.")],
     mapping: MappingOption = None,
     preset: PresetOption = None,

@@ -23,12 +23,14 @@ from __future__ import annotations
 import ast
 import dataclasses
 import datetime as dt
+import math
 import difflib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import salesnb
+from salesnb.data.numbers import number_problem
 from salesnb.data.periods import (
     EARLIEST_PERIOD_DATE, LATEST_PERIOD_DATE, RULES, Period, is_all, parse_date, parse_period, resolve_period,
     resolve_quarter,
@@ -252,6 +254,9 @@ class RunConfiguration:
         if (isinstance(number, bool) or not isinstance(number, (int, float))
                 or (whole and not float(number).is_integer())):
             problems.append(f"{self.name(setting)} must be {requirement} ({kind}: {meaning}), not {value!r}.")
+            return None
+        if not math.isfinite(number):  # nan and inf pass every comparison below: "timed out after nan s"
+            problems.append(number_problem(number, self.name(setting), whole=whole, meaning=meaning))
             return None
         if number < lowest or (number == lowest and not lowest_allowed):
             problems.append(f"{self.name(setting)} must be {requirement} ({kind}: {meaning}), not {number:g}.")

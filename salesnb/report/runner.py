@@ -39,6 +39,7 @@ from pathlib import Path
 import salesnb
 from salesnb.errors import SalesnbError
 from salesnb.report import executing, pages, rendering, runs, trends
+from salesnb.data.periods import Period
 from salesnb.report.configuration import PROJECT_ROOT, NotebookSpec, ReportPeriod, RunConfiguration, run_period  # noqa: F401
 from salesnb.report.executing import NotebookJob, NotebookResult, RunInterrupted  # noqa: F401
 from salesnb.report.lock import DEFAULT_LOCK_WAIT_SECONDS, reports_lock
@@ -92,6 +93,7 @@ class PreparedRun:
     periods: dict[str, ReportPeriod]  # notebook name -> the period it covers
     packs: list[Pack]
     notes: list[str]  # said on the terminal, the index and in run.log
+    warnings: list[str] = field(default_factory=list)  # a period without data: on the terminal, status.json, the index
 
     def taking_part(self) -> list[NotebookSpec]:
         """The notebooks that run once per pack: those that declare the --each dimension."""
@@ -167,7 +169,9 @@ def run_reports(data_dir=None, config=None, period_start=None, period_end=None, 
             result = publish(run, results)
         move_latest_and_retain(run, result, progress)
     failed = sum(not item.ok for item in result.results)
-    progress.say(f"salesnb: {_count(len(result.results), 'report')}, {f'{failed} failed' if failed else 'all ok'}.")
+    outcome = f"{failed} failed" if failed else "all ran, but a period holds no data (see above)" \
+        if prepared.warnings else "all ok"
+    progress.say(f"salesnb: {_count(len(result.results), 'report')}, {outcome}.")
     return result
 
 
@@ -196,7 +200,22 @@ def prepare(configuration: RunConfiguration) -> PreparedRun:
              for notebook in notebooks if each and not notebook.declares(each)]
     notes += [f"{pack.label}: nothing to review (no deal, lead or order), so no pack was made."
               for pack in packs if pack.nothing_to_review]
-    return PreparedRun(configuration, dataset, data_dir, notebooks, periods, packs, notes)
+    return PreparedRun(configuration, dataset, data_dir, notebooks, periods, packs, notes,
+                       _empty_periods(dataset, periods))
+
+
+def _empty_periods(dataset, periods: dict[str, ReportPeriod]) -> list[str]:
+    """One warning per period that holds no deal, lead or order of the data (a year typed 2052
+    once moved the default period there and the run said "all ok"), naming its reports."""
+    reports: dict[tuple, list[str]] = {}
+    for name, period in periods.items():
+        reports.setdefault((period.start, period.end), []).append(name)
+    warnings = []
+    for (start, end), names in reports.items():
+        message = dataset.empty_period_message(Period(start, end))
+        if message:
+            warnings.append(f"{', '.join(names)}: {message}")
+    return warnings
 
 
 def start(prepared: PreparedRun, record_holder) -> StartedRun:
@@ -249,6 +268,8 @@ def execute(jobs: list[NotebookJob], run: StartedRun, progress: executing.Progre
     progress.total = len(jobs)
     for line in [_running_line(run.prepared, len(jobs), run.folder), *run.prepared.notes]:
         progress.say(f"salesnb: {line}")
+    for line in run.prepared.warnings:
+        progress.say(f"salesnb: warning: {line}")
     execution = executing.Execution(
         timeout=run.prepared.configuration.timeout_seconds, progress=progress, run_dir=run.folder,
         after=lambda result, job: rendering.render_result(result, job, run_note=f"run {run.folder.name}",
@@ -272,7 +293,7 @@ def publish(run: StartedRun, results: list[NotebookResult]) -> RunResult:
         notebooks=[_notebook_status(item) for item in results],
         failed=[{"name": item.name, "pack": item.pack.value if item.pack else None, "error": item.error}
                 for item in results if not item.ok],
-        notes=prepared.notes,
+        notes=prepared.notes, warnings=prepared.warnings,
     )
     folder_of_runs = configuration.reports_dir if configuration.out is None else run.folder.parent
     previous = trends.previous_run(folder_of_runs, run.status, run.folder)
@@ -280,7 +301,8 @@ def publish(run: StartedRun, results: list[NotebookResult]) -> RunResult:
         run_name=run.folder.name, started=run.started, data_name=Path(configuration.data_label).name,
         playbook=configuration.playbook.name if configuration.playbook else "default playbook",
         period=run.status["period"]["label"], currency=prepared.dataset.playbook.currency, notes=prepared.notes,
-        warnings=[finding.message for finding in prepared.dataset.findings if finding.severity == "warning"],
+        warnings=prepared.warnings + [finding.message for finding in prepared.dataset.findings
+                                      if finding.severity == "warning"],
         plan=configuration.plan.name if configuration.plan else None,
         comparison=trends.compare(run.status, previous)))
     _write_log(result, run, finished)

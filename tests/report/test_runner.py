@@ -619,3 +619,20 @@ def test_the_kernels_duckdb_spill_folders_are_removed_when_they_end(tmp_path, mo
     kernels = [item.kpis["pid"] for item in result.results]
     assert [item.kpis["spilled"] for item in result.results] == [1, 1] and len(set(kernels)) == 2
     assert sorted(path.name for path in spill.iterdir()) == [], "a kernel's spill folder was left behind"
+
+
+def test_a_period_without_data_is_said_on_the_terminal_and_in_status_not_all_ok(tmp_path, monkeypatch, two_reports,
+                                                                                  capsys):
+    # The five deals run from January to June 2026: 2019 holds none of them.
+    result, _ = fake_run(tmp_path, monkeypatch, two_reports, period="2019")
+    said = capsys.readouterr().err + capsys.readouterr().out
+    status = json.loads(result.status_path.read_text())
+    assert len(status["warnings"]) == 1
+    assert status["warnings"][0].startswith("01_conversion, 02_review: The period 01 Jan 2019 – 31 Dec 2019 holds no "
+                                            "deal of the data")
+    assert "warning: 01_conversion, 02_review: The period 01 Jan 2019" in said
+    assert "all ok" not in said and "a period holds no data" in said
+    assert "holds no deal of the data" in html.unescape(result.index_path.read_text())
+    # The default periods hold data: no warning.
+    result, _ = fake_run(tmp_path / "again", monkeypatch, two_reports, data=write_dataset(tmp_path / "data", DEALS))
+    assert json.loads(result.status_path.read_text())["warnings"] == []

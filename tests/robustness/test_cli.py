@@ -111,6 +111,9 @@ def test_an_unknown_period_rule_is_answered_with_the_closest_rules_and_the_list(
     pytest.param(["--timeout", "0"], ["--timeout must be above 0 (a number of seconds: the per-notebook time limit), "
                                       "not 0"], id="timeout-zero"),
     pytest.param(["--lock-wait", "-5"], ["--lock-wait must be 0 or more (a number of seconds"], id="lock-wait-negative"),
+    pytest.param(["--timeout", "nan"], ["--timeout: nan is not a finite number (the per-notebook time limit)"],
+                 id="timeout-nan"),
+    pytest.param(["--lock-wait", "inf"], ["--lock-wait: inf is not a finite number"], id="lock-wait-inf"),
     pytest.param(["--period", "2025Q3", "--period-end", "2025-12-31"],
                  ["--period 2025Q3 already sets both ends of the period; leave out --period-start and --period-end"],
                  id="period-and-dates"),

@@ -290,6 +290,7 @@ PLAN_MISTAKES = {
                                                      "team, rep, segment, source, product, region"]),
     "keep zero": ("data: DATA\nkeep: 0\n", ["keep must be 1 or more (a whole number", "not 0"]),
     "timeout text": ("data: DATA\ntimeout_seconds: soon\n", ["timeout_seconds must be above 0", "not 'soon'"]),
+    "timeout nan": ("data: DATA\ntimeout_seconds: .nan\n", ["timeout_seconds: nan is not a finite number"]),
     "reports in data": ("data: DATA\nreports: DATA/reports\n", ["is inside the data folder"]),
     "not yaml": ("data: [unclosed\n", ["is not valid YAML"]),
     "not a mapping": ("- data\n", ["must be a mapping of settings"]),
