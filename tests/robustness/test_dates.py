@@ -35,9 +35,9 @@ def test_a_far_future_close_date_does_not_move_the_data_date(tmp_path, typo):
 
 @pytest.mark.notebook
 def test_a_run_on_data_with_a_9999_close_date_runs(tmp_path, monkeypatch):
-    from salesnb.report import runner
+    from salesnb.report import configuration
 
-    monkeypatch.setattr(runner, "DEFAULT_NOTEBOOKS_DIR", FAULT_NOTEBOOKS)
+    monkeypatch.setattr(configuration, "DEFAULT_NOTEBOOKS_DIR", FAULT_NOTEBOOKS)
     monkeypatch.setenv("SALESNB_TEST_SLEEP", "0")
     data = write_dataset(tmp_path / "data", opportunities=replace_cell(OPPORTUNITIES, "O1", "close_date", "9999-12-31"))
     with untouched(data):
