@@ -15,7 +15,8 @@ groups with enough observations (thresholds below, all parameters). Nothing move
 empty list, and the report says so; there are no sentences that hold whatever the data.
 
 Report-specific lists (:func:`lead_generation_findings`, :func:`conversion_findings`,
-:func:`account_findings`, :func:`productivity_findings`) combine these blocks.
+:func:`account_findings`) combine these blocks; the people report's are composed in
+:mod:`salesnb.report.findings.people`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.data.formats import format_value
-from salesnb.metrics import activity, concentration, conversion, leads, marketing, quota, ramp, repeat, retention, roster
+from salesnb.metrics import concentration, conversion, leads, marketing, repeat, retention
 from salesnb.metrics.orders import NO_SEGMENT
 from salesnb.metrics.statistics import MIN_N  # groups smaller than this (in either period) are not compared
 
@@ -107,7 +108,7 @@ def rate_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | No
             f"{row.change * 100:+.1f} points."
         )
         movements.append(Movement(topic, subject, sentence, abs(float(row.z)), int(getattr(row, trials))))
-    return _strongest(movements)
+    return strongest(movements)
 
 
 def count_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, count: str, what: str,
@@ -163,7 +164,7 @@ def count_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | N
             sentence += f" ({int(row.c1):,} in {e1:,.0f} {unit}s; before, {int(row.c0):,} in {e0:,.0f})"
         sentence += "."
         movements.append(Movement(topic, subject, sentence, abs(float(row.z)), int(row.c1)))
-    return _strongest(movements)
+    return strongest(movements)
 
 
 def mean_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, mean: str, std: str, n: str,
@@ -197,7 +198,7 @@ def mean_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | No
             f"in the previous period, {int(getattr(row, n)):,} now)."
         )
         movements.append(Movement(topic, subject, sentence, abs(float(row.z)), int(getattr(row, n))))
-    return _strongest(movements)
+    return strongest(movements)
 
 
 def value_outliers(frame: pd.DataFrame, *, key: str, value: str, n: str, what: str, topic: str,
@@ -226,7 +227,7 @@ def value_outliers(frame: pd.DataFrame, *, key: str, value: str, n: str, what: s
             f"the median of the {len(eligible)} compared ({format_value(median)})."
         )
         movements.append(Movement(topic, subject, sentence, max(times, 1 / times), int(row[n])))
-    return _strongest(movements)
+    return strongest(movements)
 
 
 def estimate_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, value: str, error: str,
@@ -260,10 +261,11 @@ def estimate_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str 
             f"({int(row[n]):,} {n_label}), {row['change'] * 100:+.1f} points."
         )
         movements.append(Movement(topic, subject, sentence, abs(float(row["z"])), int(row[n])))
-    return _strongest(movements)
+    return strongest(movements)
 
 
-def _strongest(movements: list[Movement], limit: int = PER_TOPIC) -> list[Movement]:
+def strongest(movements: list[Movement], limit: int = PER_TOPIC) -> list[Movement]:
+    """A topic's movements, strongest first (then by subject), at most ``limit``."""
     return sorted(movements, key=lambda movement: (-movement.strength, movement.subject))[:limit]
 
 
@@ -305,7 +307,7 @@ def lead_generation_findings(dataset, period, *, maturity_days: int | None = Non
             conversion += rate_changes(now, before, key=by, successes="reached_opportunity", trials="leads",
                                        what="lead-to-opportunity conversion (mature cohorts)", topic="conversion",
                                        subject_prefix=prefix, min_n=min_n)
-        found += _strongest(conversion)
+        found += strongest(conversion)
 
     sla = dataset.playbook.lead_response_sla_hours
     speed: list[Movement] = []
@@ -319,7 +321,7 @@ def lead_generation_findings(dataset, period, *, maturity_days: int | None = Non
         speed += rate_changes(now, before, key=key, successes="within_sla", trials="leads",
                               what=f"share of leads answered within the {sla:g} h SLA", topic="speed",
                               subject_prefix=prefix, min_n=min_n, label="rep_label" if by == "rep" else None)
-    found += _strongest(speed)
+    found += strongest(speed)
 
     volume = leads.lead_volume_comparison(dataset, period, by="source")
     volume_moves = []
@@ -328,7 +330,7 @@ def lead_generation_findings(dataset, period, *, maturity_days: int | None = Non
         before = frame.rename(columns={"leads_previous_period": "count"}).drop(columns=["leads"])
         volume_moves += count_changes(now, before, key=key, count="count", what="leads created", topic="volume",
                                       subject_prefix=prefix, min_n=min_n)
-    found += _strongest(volume_moves)
+    found += strongest(volume_moves)
 
     if dataset.has("marketing_spend"):
         currency = dataset.playbook.currency
@@ -344,7 +346,7 @@ def lead_generation_findings(dataset, period, *, maturity_days: int | None = Non
         cost_moves += value_outliers(costs, key="label", value="cost_per_lead", n="leads", what="cost per lead",
                                      topic="cost", n_label="leads", subject_prefix="Campaign ", min_n=min_n,
                                      format_value=lambda value: format_value(value, "currency", currency))
-        found += _strongest(cost_moves)
+        found += strongest(cost_moves)
     return found
 
 
@@ -373,14 +375,14 @@ def conversion_findings(dataset, period, *, team: str | None = None, segment: st
         now, before = (conversion.win_rates(dataset, window, by=by, **filters) for window in (period, previous))
         rates += rate_changes(now, before, key=by, successes="won", trials="closed", what="win rate",
                               topic="win rate", subject_prefix=prefix, min_n=min_n, overall="All deals")
-    found = _strongest(rates)
+    found = strongest(rates)
 
     volume: list[Movement] = []
     for by, prefix in ((None, ""), ("source", "Source ")):
         now, before = (conversion.deals_created(dataset, window, by=by, **filters) for window in (period, previous))
         volume += count_changes(now, before, key=by, count="created", what="deals created", topic="volume",
                                 subject_prefix=prefix, min_n=min_n, overall="All deals")
-    found += _strongest(volume)
+    found += strongest(volume)
 
     now, before = (conversion.sales_cycle(dataset, window, **filters) for window in (period, previous))
     found += mean_changes(now, before, key=None, mean="mean_days", std="std_days", n="won",
@@ -428,7 +430,7 @@ def account_findings(dataset, period, *, segment: str | None = None, min_n: int 
             repeat_moves += rate_changes(*pair, key="segment", successes="repeat_customers", trials="customers",
                                          what=f"{horizon}-day repeat purchase rate", topic="repeat",
                                          subject_prefix="Segment ", min_n=min_n)
-    found += _strongest(repeat_moves)
+    found += strongest(repeat_moves)
 
     retention_moves: list[Movement] = []
     for by, prefix in [(None, "")] + ([("segment", "Segment ")] if by_segment else []):
@@ -440,7 +442,7 @@ def account_findings(dataset, period, *, segment: str | None = None, min_n: int 
             retention_moves += estimate_changes(now, before, key=by, value=value, error=f"{value}_error",
                                                 n="customers", what=what, topic="retention", n_label="customers",
                                                 subject_prefix=prefix, min_n=min_n, overall=overall)
-    found += _strongest(retention_moves)
+    found += strongest(retention_moves)
 
     currency = dataset.playbook.currency
     churned = retention.churned_accounts(dataset, period, segment)
@@ -467,77 +469,6 @@ def account_findings(dataset, period, *, segment: str | None = None, min_n: int 
             f"({now_n:,} customers) against {before_share:.1%} ({before_n:,} customers) in the previous period, "
             f"{(now_share - before_share) * 100:+.1f} points: revenue is {direction} concentrated.",
             abs(now_share - before_share) / MIN_RATE_CHANGE, now_n))
-    return found
-
-
-# ----------------------------------------------------------------------------- people and productivity
-
-
-def productivity_findings(dataset, period, *, team: str | None = None, rep: str | None = None,
-                          ramp_share: float = ramp.DEFAULT_RAMP_SHARE, min_n: int = MIN_N) -> list[Movement]:
-    """What moved most for people, this period against the previous one.
-
-    In this order, at most :data:`PER_TOPIC` per topic, strongest first, for teams and reps
-    (matched by ``rep_id``, shown by name; with ``rep``, that rep and their team):
-
-    1. attainment (with quotas): quota attainment with its standard error
-       (``quota.quota_attainment``: √Σ amount² / Σ quota), :func:`estimate_changes`, at
-       least :data:`MIN_TARGET_CHANGE`, n = won deals;
-    2. win rate: won / closed, :func:`rate_changes`, n = closed deals;
-    3. activity: activities per rep-week, :func:`count_changes` with the rep-weeks as
-       exposure, n = activities;
-    4. ramp (with hire dates): reps still ramping while more than half of their peers had
-       ramped by the same month since hire (``ramp.ramp``: peers = the hire cohort, or all
-       hires when fewer than two of the cohort can be compared).
-    """
-    scope = roster.scope(dataset, team, rep)
-    previous = period.previous()
-    levels = (("team", "team", None, "Team "), ("rep", "rep_id", "rep_label", "Rep "))
-
-    def frames(compute, by):
-        now, before = (compute(window, by) for window in (period, previous))
-        if by == "rep":
-            now, before = (_rep_labels(scope.rows(frame)) for frame in (now, before))
-        return now, before
-
-    found: list[Movement] = []
-    if dataset.has("quotas"):
-        attainment: list[Movement] = []
-        for by, key, label, prefix in levels:
-            now, before = frames(lambda window, by: quota.quota_attainment(dataset, window, by=by, team=scope.team), by)
-            attainment += estimate_changes(now, before, key=key, value="attainment", error="attainment_error",
-                                           n="won_deals", what="quota attainment", topic="attainment",
-                                           n_label="won deals", subject_prefix=prefix, min_n=min_n,
-                                           min_change=MIN_TARGET_CHANGE, label=label)
-        found += _strongest(attainment)
-
-    win_rate: list[Movement] = []
-    for by, key, label, prefix in levels:
-        now, before = frames(lambda window, by: conversion.win_rates(dataset, window, by=by, team=scope.team), by)
-        win_rate += rate_changes(now, before, key=key, successes="won", trials="closed", what="win rate",
-                                 topic="win rate", subject_prefix=prefix, min_n=min_n, label=label)
-    found += _strongest(win_rate)
-
-    if dataset.has("activities"):
-        busy: list[Movement] = []
-        for by, key, label, prefix in levels:
-            now, before = frames(lambda window, by: activity.activity_rates(dataset, window, by=by, team=scope.team), by)
-            busy += count_changes(now, before, key=key, count="activities", exposure="rep_weeks", unit="rep-week",
-                                  what="activities per rep-week", topic="activity", subject_prefix=prefix,
-                                  min_n=min_n, label=label)
-        found += _strongest(busy)
-
-    if ramp.ramp_measured(dataset):
-        ramping = ramp.ramp(dataset, period, ramp_share, team=scope.team, rep=rep).reps
-        behind = ramping[ramping["behind_peers"]].sort_values(["months_observed", "rep_name"], ascending=[False, True])
-        found += _strongest([
-            Movement("ramp", f"Rep {row.rep_name}",
-                     f"Rep {row.rep_name} (hired {row.hire_date:%b %Y}) is still ramping after {int(row.months_observed)} "
-                     f"months: {int(row.peers_reached)} of the {int(row.peers_known)} reps {row.peer_group} who were "
-                     f"observed that long had reached {ramp_share:.0%} of a tenured rep's monthly won amount by then.",
-                     row.peers_reached / row.peers_known, int(row.peers_known))
-            for row in behind.itertuples(index=False)
-        ])
     return found
 
 
@@ -615,5 +546,5 @@ def pipeline_review_findings(waterfall, inspection, coverage_by_team: pd.DataFra
                      f"(1 ÷ win rate {row.win_rate:.1%} over {int(row.closed):,} closed deals).",
                      float(row.rule_of_thumb / row.coverage) if row.coverage else math.inf, int(row.closed))
             for row in below.itertuples(index=False)]
-        found += _strongest(movements)
+        found += strongest(movements)
     return found
