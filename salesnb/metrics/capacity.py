@@ -2,8 +2,9 @@
 
 - **Open deals at the period's end** (``open_at_end``) of a rep: on the period's last
   observed day D (the period's end, or the data's date if earlier), deals they own created
-  on or before D that were still open then (open now, or closed after D). Without stage history this is exact for "open", as a
-  closed deal's close date says when it stopped being open.
+  on or before D that were still open then (open now, or closed after D). Without stage
+  history this is exact for "open", as a closed deal's close date says when it stopped
+  being open.
 - **New deals per month** = deals the rep created in the period / months employed in it
   (employed days / 30.44; from the hire date, and from the first deal in the data when
   the period starts before it).
@@ -41,13 +42,13 @@ declare(
             section="people-capacity"),
     Measure("new_deals_per_month", "New deals per month", "number", "Deals created ÷ months employed in the "
             "period.", section="people-capacity"),
-    Measure("team_median_open_deals", "Team median open", "number", "Median open deals at period end over the "
+    Measure("team_median_open_deals", "Team median open deals", "number", "Median open deals at period end over the "
             "rep's team.", section="people-capacity"),
-    Measure("open_deals_vs_team", "Open vs team", "ratio", "Open deals at period end ÷ the team's median.",
+    Measure("open_deals_vs_team", "Open deals vs team", "ratio", "Open deals at period end ÷ the team's median.",
             section="people-capacity"),
-    Measure("team_median_new_deals_per_month", "Team median new per month", "number", "Median new deals per month "
-            "over the rep's team.", section="people-capacity"),
-    Measure("new_deals_per_month_vs_team", "New per month vs team", "ratio", "New deals per month ÷ the team's "
+    Measure("team_median_new_deals_per_month", "Team median new deals per month", "number", "Median new deals per "
+            "month over the rep's team.", section="people-capacity"),
+    Measure("new_deals_per_month_vs_team", "New deals per month vs team", "ratio", "New deals per month ÷ the team's "
             "median.", section="people-capacity"),
     Measure("load", "Load", "text", "overloaded (≥ 1.5 × the team median of open deals), light (≤ 0.5 ×) or "
             "typical."),

@@ -47,7 +47,7 @@ declare(
             section="people-quota-attainment"),
     Measure("quota_start", "Quota from", "date", "First day of the quota row."),
     Measure("quota_end", "Quota to", "date", "Last day of the quota row."),
-    Measure("attainment", "Quota attainment", "percent", "Σ won against quota ÷ Σ quota (a ratio of sums at every "
+    Measure("attainment", "Attainment", "percent", "Σ won against quota ÷ Σ quota (a ratio of sums at every "
             "level).", section="people-quota-attainment", higher_is_better=True),
     Measure("attainment_low", "Attainment low", "percent", "Lower end of the 95% interval of the attainment.",
             section="people-quota-attainment"),
@@ -57,8 +57,8 @@ declare(
             "attainment.", section="people-quota-attainment"),
     Measure("reps_at_quota", "Reps at quota", "count", "Reps whose own attainment is 100% or more.",
             section="people-quota-attainment", higher_is_better=True),
-    Measure("share_reps_at_quota", "Share of reps at quota", "percent", "Reps at quota ÷ reps with a counted quota row.",
-            section="people-quota-attainment", higher_is_better=True),
+    Measure("share_reps_at_quota", "Share of reps at quota", "percent", "Reps at quota ÷ reps with a counted quota "
+            "row.", section="people-quota-attainment", higher_is_better=True),
     Measure("company_quota_attainment", "Quota attainment", "percent", "Σ won against quota ÷ Σ quota over every "
             "counted quota row of the report's reps.", section="people-quota-attainment", higher_is_better=True),
     Measure("team_quota_attainment", "Quota attainment by team", "percent", "Σ won against quota ÷ Σ quota per "

@@ -211,7 +211,8 @@ def ramp(dataset: Dataset, period: Period | None = None, *, where: Selection,
         Excluded(int((pd.to_datetime(in_group["hire_date"]) < pd.Timestamp(data_start)).sum()), len(in_group), "reps",
                  f"were hired before the data begins ({data_start:%b %Y}), so their first months are not in it"),
         Excluded(int(in_group["rep_id"].isin(hires["rep_id"]).sum() - in_group["rep_id"].isin(frame["rep_id"]).sum()),
-                 len(in_group), "reps", "have no tenured rep (hired a year before the period) to compare with"),
+                 len(in_group), "reps", "have no benchmark to compare with (no tenured rep of their team or the "
+                 "company, hired a year before the period, booked anything)"),
     ]
     shown = people.shown(frame[frame["rep_id"].isin(in_group["rep_id"])]).reset_index(drop=True)
     median = kaplan_meier_median(_durations(shown), shown["ramp_status"] == RAMPED) if len(shown) else None
