@@ -39,7 +39,7 @@ def run_ibis(folder: str) -> dict:
     by_rep = conversion.win_rates(dataset, period, by="rep")
     cycle = conversion.sales_cycle(dataset, period).iloc[0]
     stages = funnel.stage_funnel(dataset, period)
-    return {"reps": len(by_rep), "median_cycle": float(cycle["median_days"]),
+    return {"reps": len(by_rep), "median_cycle": float(cycle["median_sales_cycle_days"]),
             "reached_second_stage": int(stages["reached"].iloc[1])}
 
 

@@ -76,8 +76,10 @@ def validate_command(data: DataOption = None, config: ConfigOption = None, mappi
     from salesnb.data.dataset import open_dataset
     from salesnb.data.validate import errors, warnings
 
-    if (data is None) == (backend is None):
-        _fail("Missing option '--data' (a data folder), or give '--backend' (where the tables live), not both.")
+    if data is None and backend is None:
+        _fail("Missing option '--data' (a data folder) or '--backend' (where the tables live): give one of them.")
+    if data is not None and backend is not None:
+        _fail("Give either '--data' (a data folder) or '--backend' (where the tables live), not both.")
     folder = _prepared_data(data, mapping, preset) if data is not None else None
     dataset = open_dataset(folder, config, strict=False, backend=backend)
     found_errors, found_warnings = errors(dataset.findings), warnings(dataset.findings)
@@ -95,61 +97,40 @@ def validate_command(data: DataOption = None, config: ConfigOption = None, mappi
         raise typer.Exit(1)
 
 
+# Numbers are read as text and checked by the run configuration, which names the option and
+# says what it takes ("--jobs must be 1 or more (a whole number: ...), not 'abc'").
 @app.command()
 def run(
     data: Annotated[Optional[Path], typer.Option("--data", metavar="FOLDER", help="Folder (or export file) with the CRM tables; default: the bundled sample, data/sample.")] = None,
     config: ConfigOption = None,
     period_start: Annotated[Optional[str], typer.Option(metavar="DATE", help="First day of the period, YYYY-MM-DD.")] = None,
     period_end: Annotated[Optional[str], typer.Option(metavar="DATE", help="Last day of the period, YYYY-MM-DD.")] = None,
-    period: Annotated[Optional[str], typer.Option(metavar="RULE", help="A period rule instead of dates: all (the data's whole span), last_full_month, quarter_to_date or last_12_months.")] = None,
+    period: Annotated[Optional[str], typer.Option(metavar="PERIOD", help="The period of every report instead of each one's default: a rule (last_full_month, quarter_to_date, last_12_months, fiscal_quarter, all: the data's whole span, ...), a quarter 2025Q3 or FY2026Q1, a month 2025-07, a year 2025.")] = None,
     only: Annotated[Optional[list[str]], typer.Option(metavar="NAME", help="Run only this notebook (repeatable), e.g. 02_conversion.")] = None,
     out: Annotated[Optional[Path], typer.Option(metavar="FOLDER", help="Run folder (default: reports/<timestamp>).")] = None,
-    jobs: Annotated[Optional[int], typer.Option(metavar="N", help="Notebooks to run at once (default: the number of cores).")] = None,
+    jobs: Annotated[Optional[str], typer.Option(metavar="N", help="Notebooks to run at once (default: the number of cores).")] = None,
     mapping: MappingOption = None,
     preset: PresetOption = None,
-    plan: Annotated[Optional[Path], typer.Option("--plan", metavar="FILE", help="Run plan YAML (data, period rule, notebooks, fan-out, where runs go, how many to keep); options given here override it.")] = None,
-    each: Annotated[Optional[str], typer.Option("--each", metavar="FILTER", help="Also run the notebooks that take this filter once per value, into one folder each: team, rep or segment.")] = None,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", metavar="SECONDS", help="Per-notebook time limit in seconds; a notebook over it is stopped and marked failed.")] = None,
-    keep: Annotated[Optional[int], typer.Option("--keep", metavar="N", help="Keep this many finished runs in the reports folder; older ones are deleted.")] = None,
+    plan: Annotated[Optional[Path], typer.Option("--plan", metavar="FILE", help="Run plan YAML (data, period, notebooks, fan-out, where runs go, how many to keep); options given here override it.")] = None,
+    each: Annotated[Optional[str], typer.Option("--each", metavar="FILTER", help="Also run the notebooks that take this filter once per value, into one folder each: team, rep, segment, source, product or region.")] = None,
+    timeout: Annotated[Optional[str], typer.Option("--timeout", metavar="SECONDS", help="Per-notebook time limit in seconds; a notebook over it is stopped and marked failed.")] = None,
+    keep: Annotated[Optional[str], typer.Option("--keep", metavar="N", help="Keep this many finished runs in the reports folder; older ones are deleted.")] = None,
     reports_dir: Annotated[Optional[Path], typer.Option("--reports-dir", metavar="FOLDER", help="Folder the run folders go to (default: the kit's reports/).")] = None,
-    lock_wait: Annotated[Optional[float], typer.Option("--lock-wait", metavar="SECONDS", help="Seconds to wait for another run on the same reports folder (default 600).")] = None,
+    lock_wait: Annotated[Optional[str], typer.Option("--lock-wait", metavar="SECONDS", help="Seconds to wait for another run on the same reports folder (default 600).")] = None,
     backend: BackendOption = None,
 ):
     """Validate the data, execute the notebooks with papermill and render HTML reports."""
-    from salesnb.report import plans
-    from salesnb.report.lock import DEFAULT_LOCK_WAIT_SECONDS
-    from salesnb.report.runner import PROJECT_ROOT, run_reports
+    from salesnb.report.configuration import ConfigurationError, from_command_line
+    from salesnb.report.runner import run_reports
 
-    chosen = plans.load_plan(plan) if plan is not None else plans.RunPlan(path=None)
-    if data is not None and mapping is None and preset is None:
-        chosen.preset = chosen.mapping = None  # --data alone is a folder, whatever the plan imported
-    plans.override(chosen, data=data, mapping=mapping, preset=preset, playbook=config, notebooks=only,
-                   period_start=period_start, period_end=period_end, each=each, reports=reports_dir,
-                   keep=keep, timeout_seconds=timeout, lock_wait_seconds=lock_wait, jobs=jobs)
-    if period is not None:
-        from salesnb.data.periods import PERIOD_RULES
-
-        if period not in PERIOD_RULES:
-            _fail(f"--period takes a period rule ({', '.join(PERIOD_RULES)}; 'all' is the data's whole span), "
-                  f"not {period!r}; for given dates use --period-start and --period-end.")
-        if period_start or period_end:
-            _fail(f"--period {period} already sets both ends; leave out --period-start and --period-end.")
-        chosen.period_rule, chosen.period_start, chosen.period_end = period, None, None
-    if data is not None and backend is not None:
-        _fail("Give either '--data' (a data folder) or '--backend' (where the tables live), not both.")
-    # Anchored to the project, not the working directory.
-    source = chosen.data if chosen.data is not None else PROJECT_ROOT / "data" / "sample"
-    folder = None if backend else _prepared_data(source, chosen.mapping, chosen.preset)
-    result = run_reports(
-        folder, config=chosen.playbook, period_start=chosen.period_start, period_end=chosen.period_end,
-        only=chosen.notebooks, out=out, jobs=chosen.jobs, reports_dir=chosen.reports, backend=backend,
-        timeout=chosen.timeout_seconds, keep=chosen.keep, each=chosen.each,
-        lock_wait=DEFAULT_LOCK_WAIT_SECONDS if chosen.lock_wait_seconds is None else chosen.lock_wait_seconds,
-        period_rule=chosen.period_rule,
-        # A plan's notebook list is its complete set; --only on the command line is a partial run.
-        full_selection=not only, data_label=str(source) if chosen.is_import and not backend else None,
-        plan_name=chosen.path.name if chosen.path else None,
-    )
+    try:
+        configuration = from_command_line(
+            plan, data=data, backend=backend, preset=preset, mapping=mapping, playbook=config, notebooks=only,
+            period=period, period_start=period_start, period_end=period_end, each=each, reports=reports_dir,
+            out=out, keep=keep, timeout_seconds=timeout, lock_wait_seconds=lock_wait, jobs=jobs)
+    except ConfigurationError as error:
+        _fail(str(error))
+    result = run_reports(configuration=configuration)
     _say(f"Reports: {result.index_path}")
     _say(f"Summary: {result.summary_path}")
     if result.latest_updated:
@@ -176,7 +157,9 @@ def plan_check(path: Annotated[Path, typer.Argument(metavar="PLAN", help="The ru
 
 @app.command("import")
 def import_command(
-    source: Annotated[Path, typer.Argument(metavar="SOURCE", help="An export file or a folder of export files.")],
+    # Text, not a Path: a database URL (duckdb:///crm.duckdb) must reach the importer whole.
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="An export file, a folder of export files, or a "
+                                          "database URL (duckdb:///crm.duckdb, sqlite:///crm.db).")],
     out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder to write the canonical dataset to.")],
     mapping: MappingOption = None,
     preset: PresetOption = None,

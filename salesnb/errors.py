@@ -39,6 +39,11 @@ class UnreadableTableError(DatasetNotFoundError):
     in another layout. Never treated as "table absent"."""
 
 
+class OptionError(SalesnbError):
+    """A command-line option or a run plan setting has a value the kit cannot use (a time
+    limit of ``nan``). The message names the option and the values it takes."""
+
+
 class CacheError(SalesnbError):
     """The kit's cache folder cannot be used (not a folder, not writable, disk full)."""
 

@@ -14,6 +14,7 @@ import math
 import pandas as pd
 
 from salesnb.data.periods import Period, resolve_quarter
+from salesnb.data.selection import select
 from salesnb.metrics import (
     backtest,
     conversion,
@@ -28,6 +29,9 @@ from salesnb.metrics import (
     snapshots,
     waterfall,
 )
+from salesnb.report.findings.conversion import conversion_findings
+from salesnb.report.findings.leads import lead_generation_findings
+from salesnb.report.findings.pipeline import pipeline_review_findings
 
 PERIOD = Period(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
 TOLERANCE = 1e-9
@@ -45,9 +49,18 @@ def conversion_metrics(dataset, period: Period) -> dict:
         "loss_reasons": conversion.loss_reasons(dataset, period),
         "stage_funnel": funnel.stage_funnel(dataset, period),
         "time_in_stage": funnel.time_in_stage(dataset, period),
-        "team_filter": conversion.summary(dataset, period, team="Enterprise"),
-        "findings": findings.sentences(findings.conversion_findings(dataset, period)),
+        "team_filter": conversion.summary(dataset, period, where=select(team="Enterprise")),
+        "findings": _conversion_findings(dataset, period),
     }
+
+
+def _conversion_findings(dataset, period: Period) -> list[str]:
+    """The conversion report's findings, from the views it computes for both periods."""
+    both = (period, period.previous())
+    return findings.sentences(conversion_findings(
+        win_rates={by: [conversion.win_rates(dataset, window, by=by) for window in both] for by in ("team", "source")},
+        deals_created=[conversion.deals_created(dataset, window, by="source") for window in both],
+        sales_cycle=[conversion.sales_cycle(dataset, window) for window in both]))
 
 
 def lead_metrics(dataset, period: Period) -> dict:
@@ -69,8 +82,22 @@ def lead_metrics(dataset, period: Period) -> dict:
         "total_costs": marketing.total_costs(dataset, period),
         "pipeline_by_source": marketing.pipeline_by_source(dataset, period),
         "pipeline_by_source_month": marketing.pipeline_by_source_month(dataset, period),
-        "findings": findings.sentences(findings.lead_generation_findings(dataset, period)),
+        "findings": findings.sentences(lead_findings(dataset, period)),
     }
+
+
+def lead_findings(dataset, period: Period) -> list:
+    """The lead report's findings, from its views as 01_lead_generation computes them."""
+    both = (period, period.previous())
+    speed, by_source, by_rep = ([leads.response_speed(dataset, window, by=by) for window in both]
+                                for by in (None, "source", "rep"))
+    return lead_generation_findings(
+        mature=[leads.lead_conversion(dataset, window, mature_only=True) for window in both],
+        mature_by_source=[leads.source_quality_ranking(dataset, window) for window in both],
+        speed=speed, speed_by_source=by_source, speed_by_rep=by_rep,
+        volume_by_source=leads.lead_volume_comparison(dataset, period, by="source"),
+        campaign_costs=marketing.marketing_costs(dataset, period, by="campaign"),
+        sla_hours=dataset.playbook.lead_response_sla_hours, currency=dataset.playbook.currency)
 
 
 def pipeline_metrics(dataset, period: Period) -> dict:
@@ -80,7 +107,7 @@ def pipeline_metrics(dataset, period: Period) -> dict:
     calibration = pipeline.stage_calibration(dataset)
     calibrated = pipeline.calibrated_probabilities(calibration)
     checks = inspection.inspect_open_deals(dataset)
-    moved = waterfall.waterfall(dataset, quarter, waterfall.compare_date(None, dataset.as_of))
+    moved = waterfall.waterfall(dataset, quarter, start_date=waterfall.compare_date(None, dataset.as_of))
     states = snapshots.pipeline_as_of(dataset, [dt.date(2025, 6, 30), dataset.as_of]).execute()
     outlook = forecast.forecast(dataset, quarter, simulations=200)
     return {
@@ -96,7 +123,7 @@ def pipeline_metrics(dataset, period: Period) -> dict:
         "forecast": outlook.quantiles(), "forecast_count": outlook.quantiles("count"),
         "forecast_model": outlook.model.cells, "forecast_deals": outlook.open_deals,
         "backtest": backtest.backtest(dataset, quarter, periods=4, simulations=200),
-        "findings": findings.sentences(findings.pipeline_review_findings(
+        "findings": findings.sentences(pipeline_review_findings(
             moved, checks, coverage.coverage(dataset, quarter, by="team"), currency=dataset.playbook.currency)),
     }
 

@@ -18,6 +18,7 @@ Prospecting 5%, Qualification 15%, Discovery 30%, Proposal 50%, Negotiation 75%.
     D11  R2   2025-01-05  01-05 Qual 2000 03-01; 02-13 10:00 Nego and Won (tie)       won
     D12  R3   2025-01-15  01-15 Nego, no amount, 06-30                                open without amount
 
+Sources: Web D1 D3 D5 D7 D10 D11; Referral D2 D6 D9 D12; Event D4 D8.
 Quotas for Q1 2025: R1 30,000, R2 20,000 (team Alpha), R3 10,000 (team Beta).
 Activities: D1 01-05, D6 2024-12-01, D3 01-10, D12 02-14, D9 03-01 (after the data date).
 """
@@ -38,20 +39,20 @@ COMPARE_FROM = dt.date(2025, 2, 1)
 
 OPPORTUNITIES = pd.DataFrame(
     [
-        ("D1", "R1", "2024-12-01", "2025-03-15", "Proposal", 12000.0, None),
-        ("D2", "R1", "2024-11-01", "2025-02-10", "Closed Won", 5000.0, None),
-        ("D3", "R2", "2024-12-10", "2025-04-20", "Proposal", 8000.0, None),
-        ("D4", "R2", "2024-12-05", "2025-02-11", "Closed Lost", 15000.0, None),
-        ("D5", "R3", "2025-02-06", "2025-03-20", "Discovery", 3000.0, None),
-        ("D6", "R3", "2024-10-01", "2024-12-31", "Proposal", 50000.0, 0.2),
-        ("D7", "R1", "2024-12-15", "2025-02-09", "Closed Lost", None, None),
-        ("D8", "R2", "2024-06-01", "2025-02-14", "Closed Lost", 7000.0, None),
-        ("D9", "R1", "2025-01-05", "2025-03-25", "Discovery", 6000.0, None),
-        ("D10", "R3", "2025-01-10", "2025-03-28", "Proposal", 9000.0, None),
-        ("D11", "R2", "2025-01-05", "2025-02-13", "Closed Won", 2000.0, None),
-        ("D12", "R3", "2025-01-15", "2025-06-30", "Negotiation", None, None),
+        ("D1", "R1", "2024-12-01", "2025-03-15", "Proposal", 12000.0, None, "Web"),
+        ("D2", "R1", "2024-11-01", "2025-02-10", "Closed Won", 5000.0, None, "Referral"),
+        ("D3", "R2", "2024-12-10", "2025-04-20", "Proposal", 8000.0, None, "Web"),
+        ("D4", "R2", "2024-12-05", "2025-02-11", "Closed Lost", 15000.0, None, "Event"),
+        ("D5", "R3", "2025-02-06", "2025-03-20", "Discovery", 3000.0, None, "Web"),
+        ("D6", "R3", "2024-10-01", "2024-12-31", "Proposal", 50000.0, 0.2, "Referral"),
+        ("D7", "R1", "2024-12-15", "2025-02-09", "Closed Lost", None, None, "Web"),
+        ("D8", "R2", "2024-06-01", "2025-02-14", "Closed Lost", 7000.0, None, "Event"),
+        ("D9", "R1", "2025-01-05", "2025-03-25", "Discovery", 6000.0, None, "Referral"),
+        ("D10", "R3", "2025-01-10", "2025-03-28", "Proposal", 9000.0, None, "Web"),
+        ("D11", "R2", "2025-01-05", "2025-02-13", "Closed Won", 2000.0, None, "Web"),
+        ("D12", "R3", "2025-01-15", "2025-06-30", "Negotiation", None, None, "Referral"),
     ],
-    columns=["opportunity_id", "rep_id", "created_at", "close_date", "stage", "amount", "probability"],
+    columns=["opportunity_id", "rep_id", "created_at", "close_date", "stage", "amount", "probability", "source"],
 )
 
 HISTORY = pd.DataFrame(

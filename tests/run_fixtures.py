@@ -29,3 +29,24 @@ def tree_hashes(folder: Path) -> dict[str, str]:
     """Relative path -> sha256 of every file under ``folder``: to prove nothing was written."""
     return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
             for path in sorted(Path(folder).rglob("*")) if path.is_file()}
+
+
+def write_notebook(folder: Path, name: str, parameters: str, code: str | list[str], title: str | None = None) -> Path:
+    """A tiny report notebook: a heading, a ``parameters`` cell (``parameters`` is its source,
+    one ``name = literal`` per line) and a code cell (or one per source in a list)."""
+    import nbformat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    parameters_cell = nbformat.v4.new_code_cell(parameters)
+    parameters_cell.metadata["tags"] = ["parameters"]
+    cells = [nbformat.v4.new_code_cell(source) for source in ([code] if isinstance(code, str) else code)]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {title or name}"), parameters_cell,
+                                               *cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = folder / f"{name}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+RUN_PARAMETERS = ('data_dir = "../data/sample"  # the data folder\nconfig_path = None  # the playbook\n'
+                  'period_start = None  # first day\nperiod_end = None  # last day\n')

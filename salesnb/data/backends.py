@@ -30,6 +30,41 @@ from salesnb.errors import ConfigError, DatasetNotFoundError
 
 # Bare names people type for a local engine.
 _BARE_NAMES = {"pyspark": "pyspark://", "spark": "pyspark://", "duckdb": "duckdb://"}
+# Backends whose URL names a database file on this machine.
+FILE_SCHEMES = ("duckdb", "sqlite")
+
+
+def database_file(url: str) -> Path:
+    """The database file a ``duckdb://`` or ``sqlite://`` URL names, which must exist.
+
+    ``duckdb:///srv/crm.duckdb`` (three slashes, then the path from ``/``) is the absolute
+    path /srv/crm.duckdb; ``duckdb://crm.duckdb`` (two slashes) is read as crm.duckdb in the
+    working folder, and the message says so. Nothing is ever created at the path: DuckDB and
+    SQLite would make an empty database there and the kit would report "no tables".
+    """
+    scheme, _, rest = str(url).strip().partition("://")
+    rest = rest.split("?", 1)[0]
+    usage = (f"Write {scheme}:///absolute/path/to/file (three slashes, then the path from /), e.g. "
+             f"{scheme}:///srv/crm.{'duckdb' if scheme == 'duckdb' else 'db'}.")
+    if rest in ("", "/", ":memory:", "/:memory:"):
+        raise DatasetNotFoundError(
+            f"{scheme}://{rest} names no database file (it would be a new, empty in-memory database, with no tables). "
+            + usage)
+    if rest.startswith("/"):
+        # duckdb:///srv/crm.duckdb is /srv/crm.duckdb (four slashes too); as in SQLAlchemy's
+        # sqlite:///crm.db, the path relative to the working folder is tried next.
+        candidates = [Path("/" + rest.lstrip("/")), Path(rest.lstrip("/"))]
+        read_as = f"the file {candidates[0]} (or {candidates[1]} in the working folder {Path.cwd()})"
+    else:
+        candidates = [Path(rest).expanduser()]
+        read_as = f"the file {rest} in the working folder {Path.cwd()}, as the URL has two slashes"
+    path = next((candidate for candidate in candidates if candidate.exists()), candidates[0])
+    if path.is_dir():
+        raise DatasetNotFoundError(f"{scheme}://{rest} was read as {read_as}, which is a folder, not a database file. "
+                                   + usage)
+    if not path.is_file():
+        raise DatasetNotFoundError(f"{scheme}://{rest} was read as {read_as}, which does not exist. " + usage)
+    return path.absolute()
 
 
 def duckdb_memory_limit() -> str:
@@ -98,6 +133,9 @@ def _remove_own_spill_dir(folder: Path) -> None:
 
 
 def _configure_duckdb(connection) -> None:
+    """The kit's settings on a new DuckDB connection: memory limit, spill folder, threads, and
+    UTC as the session time zone (so a timestamp with a time zone in a database reads the same
+    on every machine, not in the zone of the one running the kit)."""
     import atexit
 
     import duckdb
@@ -110,7 +148,7 @@ def _configure_duckdb(connection) -> None:
         pass  # unwritable: DuckDB says so if it ever needs to spill; nothing else needs it
     remove_stale_spill_dirs(spill.parent)
     atexit.register(_remove_own_spill_dir, spill)
-    settings = {"memory_limit": duckdb_memory_limit(), "temp_directory": str(spill)}
+    settings = {"memory_limit": duckdb_memory_limit(), "temp_directory": str(spill), "TimeZone": "UTC"}
     threads = os.environ.get("SALESNB_THREADS", "").strip()
     if threads:
         settings["threads"] = threads
@@ -149,15 +187,15 @@ def connect(backend) -> ibis.BaseBackend:
             f"--backend {describe(url)!r} is not a backend URL: write e.g. 'pyspark', 'duckdb:///crm.duckdb' "
             "or 'postgres://user@host/database' (docs/scaling.md); for a folder of files use --data."
         )
-    scheme = url.split("://", 1)[0]
+    scheme = url.split("://", 1)[0].lower()
+    path = database_file(url) if scheme in FILE_SCHEMES else None
     try:
         if scheme == "duckdb":
-            path = urllib.parse.urlparse(url).path
-            if path in ("", "/"):
-                return connect_duckdb()
             # Read-only: the kit never writes into a user's database, and only read-only
             # connections can be shared by the runner and its parallel notebooks.
-            return connect_duckdb(path, read_only=True)
+            return connect_duckdb(str(path), read_only=True)
+        if scheme == "sqlite":
+            return ibis.sqlite.connect(path)
         if scheme == "pyspark":
             return connect_spark(url)
         return ibis.connect(url)
@@ -213,6 +251,18 @@ def describe(backend) -> str:
     if parsed.port:
         host += f":{parsed.port}"
     return f"{parsed.scheme}://{host}{parsed.path}"
+
+
+def read_as(backend) -> str:
+    """Where a backend URL was read from, for messages: the URL without credentials, and for a
+    database file the file itself (``duckdb://crm.duckdb (the file /home/ann/crm.duckdb)``)."""
+    where = describe(backend)
+    if isinstance(backend, str) and backend.split("://", 1)[0].lower() in FILE_SCHEMES:
+        try:
+            where += f" (the file {database_file(backend)})"
+        except DatasetNotFoundError:
+            pass
+    return where
 
 
 def is_duckdb(connection) -> bool:

@@ -23,9 +23,40 @@ import pandas as pd
 from salesnb.data import backends, cache, model, tablefiles, validate
 from salesnb.data.importing import import_findings
 from salesnb.data.model import TABLE_NAMES, TABLES, convert, ibis_type
-from salesnb.data.periods import Period
+from salesnb.data.backends import as_count
+from salesnb.data.periods import EARLIEST_PERIOD_DATE, LATEST_PERIOD_DATE, Period
 from salesnb.data.playbook import Playbook, load_playbook
 from salesnb.errors import DatasetNotFoundError, DataValidationError, MissingTableError
+
+# The data date leaves out the latest event days while they lie far after the next event: more
+# than DATA_DATE_GAP_DAYS, and more than DATA_DATE_GAP_SPACINGS times the data's own spacing
+# between event days (sparse data, a deal a year, has long gaps of its own); "a few" events
+# are left out at most: DATA_DATE_OUTLIERS_MIN, or DATA_DATE_OUTLIER_SHARE of the events if
+# that is more (see Dataset.as_of).
+DATA_DATE_GAP_DAYS = 366
+DATA_DATE_GAP_SPACINGS = 10
+DATA_DATE_OUTLIERS_MIN = 3
+DATA_DATE_OUTLIER_SHARE = 0.01
+
+
+def _outliers_at_the_end(latest: list[tuple[dt.date, int]], most: int, first: dt.date, days: int) -> int:
+    """How many of the ``latest`` days (newest first, with their event counts) to leave out of
+    the data date: the most days, holding at most ``most`` events together, that end with a
+    gap far larger than the data's own (see ``DATA_DATE_GAP_DAYS``) before the next day.
+    ``first`` is the data's first event day and ``days`` its number of distinct event days.
+    0 when there is no such gap."""
+    chosen, events = 0, 0
+    for index in range(len(latest) - 1):
+        events += latest[index][1]
+        if events > most:
+            break
+        rest = latest[index + 1][0]  # the data date if the days before this one are left out
+        spacing = (rest - first).days / max(1, days - index - 2)
+        gap = (latest[index][0] - rest).days
+        if gap > max(DATA_DATE_GAP_DAYS, DATA_DATE_GAP_SPACINGS * spacing):
+            chosen = index + 1
+    return chosen
+
 
 # The code that types and checks the data: part of every cache entry's key.
 CODE_FILES = [Path(validate.__file__), Path(model.__file__), Path(tablefiles.__file__), Path(__file__)]
@@ -76,10 +107,43 @@ class Dataset:
                        ("leads", "created_at"))
     LATER_EVENTS = (("activities", "occurred_at"), ("orders", "ordered_at"))
 
-    def _latest(self, name: str, column: str, table: ir.Table | None = None):
-        table = self._tables[name] if table is None else table
-        value = table[column].max().execute()
-        return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+    def _snapshot_events(self) -> list[tuple[str, str, ir.Table]]:
+        """(table, column, rows) of the events that date the data: ``SNAPSHOT_EVENTS`` and the
+        close of a closed deal."""
+        events = [(name, column, self._tables[name]) for name, column in self.SNAPSHOT_EVENTS if self.has(name)]
+        if self.has("opportunities"):
+            opportunities = self._tables["opportunities"]
+            closed = opportunities.filter(opportunities.stage.isin(self.playbook.closed_stages))
+            events.append(("opportunities", "close_date", closed))
+        return events
+
+    @staticmethod
+    def _days(table: ir.Table, column: str):
+        return table[column].cast("date") if table[column].type().is_timestamp() else table[column]
+
+    def _latest_event_day(self, events) -> dt.date | None:
+        """The latest day of ``events`` that is not far after all the others (see :attr:`as_of`)."""
+        low, high = ibis.literal(EARLIEST_PERIOD_DATE), ibis.literal(LATEST_PERIOD_DATE)
+        dated = []
+        for _, column, table in events:
+            day = self._days(table, column)
+            dated.append(table.filter(day.between(low, high)).select(day=day))
+        if not dated:
+            return None
+        days = dated[0].union(*dated[1:]) if len(dated) > 1 else dated[0]
+        facts = days.aggregate(total=days.count(), first=days.day.min(), distinct=days.day.nunique()).execute()
+        total = as_count(facts["total"].iloc[0])
+        if not total:
+            return None
+        # At most this many events may be left out: "a few", and none in data too small to tell.
+        most = (0 if total < validate.OUTLYING_DATE_MIN_VALUES
+                else max(DATA_DATE_OUTLIERS_MIN, int(total * DATA_DATE_OUTLIER_SHARE)))
+        # The latest distinct days with their events: only the first `most + 1` can matter.
+        top = (days.group_by("day").aggregate(events=days.count()).order_by(ibis.desc("day")).limit(most + 1)
+               .execute())
+        latest = [(pd.Timestamp(day).date(), int(count)) for day, count in zip(top["day"], top["events"])]
+        first, distinct = pd.Timestamp(facts["first"].iloc[0]).date(), as_count(facts["distinct"].iloc[0])
+        return latest[_outliers_at_the_end(latest, most, first, distinct)][0]
 
     @cached_property
     def as_of(self) -> dt.date:
@@ -88,22 +152,28 @@ class Dataset:
 
         Expected close dates of open deals are plans, not events, so they do not count;
         activities and orders only when nothing else is dated (see ``SNAPSHOT_EVENTS``).
+        A few dates far after all the others do not count either: one won deal closed
+        "2052" in data that ends in 2025 must not move every default period to 2052. The
+        latest days are left out while they lie more than ``DATA_DATE_GAP_DAYS`` (and more
+        than ``DATA_DATE_GAP_SPACINGS`` times the data's mean spacing between event days)
+        after the next event, and hold at most ``DATA_DATE_OUTLIERS_MIN`` events (or
+        ``DATA_DATE_OUTLIER_SHARE`` of them, if more; none in data of fewer than
+        ``validate.OUTLYING_DATE_MIN_VALUES`` events); dates outside
+        ``periods.EARLIEST_PERIOD_DATE`` .. ``LATEST_PERIOD_DATE`` never count (9999-12-31
+        is a placeholder, and no period can be reported around it). Such rows are named by
+        :meth:`events_after_as_of`.
         """
-        dates = [self._latest(name, column) for name, column in self.SNAPSHOT_EVENTS if self.has(name)]
-        if self.has("opportunities"):
-            opportunities = self.table("opportunities")
-            closed = opportunities.filter(opportunities.stage.isin(self.playbook.closed_stages))
-            dates.append(self._latest("opportunities", "close_date", closed))
-        dates = [date for date in dates if date is not None]
-        if not dates:
-            dates = [self._latest(name, column) for name, column in self.LATER_EVENTS if self.has(name)]
-            dates = [date for date in dates if date is not None]
-        if not dates:
+        latest = self._latest_event_day(self._snapshot_events())
+        if latest is None:
+            later = [(name, column, self._tables[name]) for name, column in self.LATER_EVENTS if self.has(name)]
+            latest = self._latest_event_day(later)
+        if latest is None:
             raise DatasetNotFoundError(
-                "The dataset has no dated rows (no deal, lead, activity or order with a date): there is "
-                "nothing to analyse. Check that the files are not empty."
+                "The dataset has no dated rows (no deal, lead, activity or order with a date from "
+                f"{EARLIEST_PERIOD_DATE} to {LATEST_PERIOD_DATE}): there is nothing to analyse. Check that the files "
+                "are not empty and that their years are right."
             )
-        return max(dates)
+        return latest
 
     @cached_property
     def first_date(self) -> dt.date:
@@ -149,25 +219,64 @@ class Dataset:
         return validate.check_open_deal_close_dates(self._tables["opportunities"], self.playbook, as_of)
 
     def events_after_as_of(self) -> list[validate.Finding]:
-        """Warnings for activities and orders dated after the snapshot date."""
+        """Warnings for rows dated after the snapshot date: activities and orders (booked
+        ahead, or mistyped), and deal or lead events far after all the others, which the data
+        date leaves out (see :attr:`as_of`)."""
         findings = []
-        for name, column in self.LATER_EVENTS:
+        events = [(name, column, self._tables[name], "after_data_date") for name, column in self.LATER_EVENTS
+                  if self.has(name)]
+        events += [(name, column, rows, "far_after_data_date") for name, column, rows in self._snapshot_events()]
+        for name, column, table, check in events:
+            later = self._days(table, column) > self.as_of
+            count = as_count(table.filter(later).count().execute())
+            if not count:
+                continue
+            spec = TABLES[name]
+            examples = validate.example_rows(table, later, [spec.key or "opportunity_id", column])
+            if check == "after_data_date":
+                problem = f"are dated after the data date {self.as_of:%Y-%m-%d} (the latest deal or lead event)"
+                fix = ("Scheduled or mistyped dates? They do not move the data date, and reports count them only "
+                       "where their date falls in the period.")
+            else:
+                problem = (f"are dated far after every other deal or lead event, so they do not set the data date "
+                           f"(which is {self.as_of:%Y-%m-%d})")
+                fix = ("A year typed wrong (2052 for 2025) or a placeholder date? Correct them in the CRM; until then "
+                       "reports count them only where their date falls in the period.")
+            findings.append(validate.make_finding("warning", spec, column, check, count, problem, fix, examples))
+        return findings
+
+    # Rows that place a period in the data: a deal created or closing (or expected to close)
+    # in it, a lead created in it, an order placed in it.
+    PERIOD_ROWS = (("deals", "opportunities", ("created_at", "close_date")), ("leads", "leads", ("created_at",)),
+                   ("orders", "orders", ("ordered_at",)))
+
+    def rows_in_period(self, period: Period) -> dict[str, int]:
+        """How many deals, leads and orders of the data fall in ``period`` (for the tables the
+        dataset has): a deal created or closing in it (an open deal: expected to close in it),
+        a lead created in it, an order placed in it. All zero: no report has anything to show."""
+        counts = {}
+        for label, name, columns in self.PERIOD_ROWS:
             if not self.has(name):
                 continue
             table = self._tables[name]
-            value = table[column].date() if table[column].type().is_timestamp() else table[column]
-            later = value > self.as_of
-            count = int(table.filter(later).count().execute())
-            if count:
-                spec = TABLES[name]
-                examples = validate.example_rows(table, later, [spec.key, column])
-                findings.append(validate.make_finding(
-                    "warning", spec, column, "after_data_date", count,
-                    f"are dated after the data date {self.as_of:%Y-%m-%d} (the latest deal or lead event)",
-                    "Scheduled or mistyped dates? They do not move the data date, and reports count them "
-                    "only where their date falls in the period.", examples,
-                ))
-        return findings
+            inside = [self._days(table, column).between(period.start, period.end).fill_null(False)
+                      for column in columns]
+            condition = inside[0] if len(inside) == 1 else ibis.or_(*inside)
+            counts[label] = as_count(table.filter(condition).count().execute())
+        return counts
+
+    def empty_period_message(self, period: Period) -> str | None:
+        """A sentence saying that ``period`` holds no deal, lead or order of the data, or None
+        when it holds some. For the runner to print and put in ``status.json``: a run whose
+        period is empty is not "all ok"."""
+        counts = self.rows_in_period(period)
+        if any(counts.values()):
+            return None
+        kinds = " or ".join(label[:-1] for label in counts) or "row"  # "deal, lead or order"
+        return (f"The period {period.label()} holds no {kinds} of the data, whose events run from "
+                f"{self.first_date:%d %b %Y} to the data date {self.as_of:%d %b %Y}: every report would be empty. "
+                "Choose a period within the data (--period all, or --period-start and --period-end), and check the "
+                "dates 'salesnb validate' warns about.")
 
     def table_or_empty(self, name: str) -> ir.Table:
         """The table, or an empty one with the model's columns when the dataset lacks it.
@@ -312,7 +421,7 @@ def _open_backend(backend, config, strict: bool) -> Dataset:
     checked there; no cache: the engine keeps the data."""
     playbook = config if isinstance(config, Playbook) else load_playbook(config)
     connection = backends.connect(backend)
-    where = backends.describe(backend)
+    where = backends.read_as(backend)
     try:
         present = {name.lower(): name for name in connection.list_tables()}
     except Exception as error:  # a driver error listing tables: say where, not a traceback
@@ -325,7 +434,7 @@ def _open_backend(backend, config, strict: bool) -> Dataset:
             "See docs/data-model.md for the tables and docs/scaling.md for choosing the database."
         )
     typed, findings = _check_and_type(connection, raw_tables, playbook)
-    return _checked(Dataset(connection, typed, playbook, findings, source=where), strict)
+    return _checked(Dataset(connection, typed, playbook, findings, source=backends.describe(backend)), strict)
 
 
 def _checked(dataset: Dataset, strict: bool, entry: Path | None = None) -> Dataset:

@@ -89,6 +89,21 @@ def parse_date(value, name: str) -> dt.date | None:
                            f"not {value!r}.") from None
 
 
+def check_data_date(as_of: dt.date) -> dt.date:
+    """``as_of`` when periods can be computed around it, else a :class:`SalesnbError`.
+
+    The loader never dates data after ``LATEST_PERIOD_DATE`` (``Dataset.as_of`` leaves such
+    dates out); a data date given directly (a notebook's own, a test) is checked here, so a
+    date like 9999-12-31 is a message, not "year 10000 is out of range" from a month's end.
+    """
+    if not EARLIEST_PERIOD_DATE <= as_of <= LATEST_PERIOD_DATE:
+        raise SalesnbError(
+            f"The data date {as_of} is outside the dates the kit reports on ({EARLIEST_PERIOD_DATE} to "
+            f"{LATEST_PERIOD_DATE}): correct the dates of the data (a year typed wrong?) before reporting on it."
+        )
+    return as_of
+
+
 def resolve_period(start, end, as_of: dt.date, span: Period | None = None) -> Period:
     """The reporting period from the notebook parameters.
 
@@ -97,6 +112,7 @@ def resolve_period(start, end, as_of: dt.date, span: Period | None = None) -> Pe
     ``"all"`` for either end means that end of the data's own ``span`` (first event ..
     ``as_of``); a period far wider than the data is clamped to it (:func:`clamp_to_data`).
     """
+    check_data_date(as_of)
     if is_all(start) or is_all(end):
         span = span or Period(as_of, as_of)
         start = span.start if is_all(start) else start
@@ -183,7 +199,7 @@ def resolve_quarter(start, end, as_of: dt.date, fiscal_year_start_month: int) ->
     """
     start_date, end_date = parse_date(start, "period_start"), parse_date(end, "period_end")
     if start_date is None and end_date is None:
-        return fiscal_quarter(as_of + dt.timedelta(days=1), fiscal_year_start_month)
+        return fiscal_quarter(check_data_date(as_of) + dt.timedelta(days=1), fiscal_year_start_month)
     if start_date is None:
         start_date = fiscal_quarter(end_date, fiscal_year_start_month).start
     if end_date is None:
@@ -216,6 +232,7 @@ def period_from_rule(rule: str, as_of: dt.date, fiscal_year_start_month: int = 1
     if rule not in PERIOD_RULES:
         raise SalesnbError(f"Unknown period rule {rule!r}; use one of {', '.join(PERIOD_RULES)}, "
                            "or dates (start and end as YYYY-MM-DD).")
+    check_data_date(as_of)
     default = resolve_period(None, None, as_of)
     if rule == "last_full_month":
         return Period(default.end.replace(day=1), default.end)
@@ -262,6 +279,7 @@ def fiscal_year(label_year: int, fiscal_year_start_month: int) -> Period:
 
 def quarter_rule(rule: str, as_of: dt.date, fiscal_year_start_month: int) -> Period:
     """The period of a :data:`QUARTER_RULES` rule at the data's date ``as_of``."""
+    check_data_date(as_of)
     open_quarter = resolve_quarter(None, None, as_of, fiscal_year_start_month)
     if rule == "fiscal_quarter":
         return open_quarter

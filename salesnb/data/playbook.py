@@ -7,6 +7,7 @@ says what is wrong with it, instead of failing later inside a metric.
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,11 @@ class Playbook:
 def load_playbook(path: str | Path | None = None) -> Playbook:
     """Read a playbook YAML file; ``None`` means the default that ships with the kit."""
     path = Path(path) if path else DEFAULT_PLAYBOOK_PATH
+    if path.is_dir():
+        raise ConfigError(
+            f"Playbook config {path} is a folder, not a file. Pass the playbook YAML file itself with --config "
+            f"(e.g. {path / 'playbook.yaml'}), or leave it out to use the default ({DEFAULT_PLAYBOOK_PATH})."
+        )
     if not path.is_file():
         raise ConfigError(
             f"Playbook config {path} does not exist. Pass an existing YAML file with --config, "
@@ -97,77 +103,158 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
     return playbook_from_dict(raw, source=str(path))
 
 
-def playbook_from_dict(raw: dict, source: str = "<dict>") -> Playbook:
-    """Build and check a playbook from a mapping (the parsed YAML)."""
+# ----------------------------------------------------------------------------- the schema
+#
+# The playbook's shape, types and ranges as a JSON Schema (checked with jsonschema, which the
+# notebook stack already uses to validate notebooks). Each setting's "x-expect" completes
+# "<setting> must be ...": a schema error becomes a sentence a sales-ops analyst can act on.
+# What a schema cannot say (one won stage, no stage named twice, qualified_stage an open
+# stage) is checked after it, and every problem is listed in one message.
 
-    def fail(problem: str):
-        raise ConfigError(f"Playbook config {source}: {problem}")
+_TEXT = r"\S"  # at least one character that is not a space
 
-    def is_number(value) -> bool:
-        # YAML reads `true` as a bool (an int in Python) and `.nan`/`.inf` as floats: none is a
-        # setting's number, and each would silently give a wrong report.
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+STAGE_SCHEMA = {
+    "type": "object",
+    "required": ["name", "probability"],
+    "properties": {
+        "name": {"type": "string", "pattern": _TEXT, "x-expect": "text: the stage as the data names it"},
+        "probability": {"type": "number", "minimum": 0, "maximum": 1, "x-expect": "a number between 0 and 1"},
+        "outcome": {"enum": ["won", "lost", None], "x-expect": "'won', 'lost', or left out for an open stage"},
+    },
+    "additionalProperties": False,
+}
 
-    known = {
-        "stages", "currency", "fiscal_year_start_month", "qualified_stage",
-        "lead_response_sla_hours", "stale_deal_days", "open_lead_statuses", "min_deals_for_ranking",
-    }
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        fail(f"unknown setting(s) {', '.join(unknown)}; the settings are {', '.join(sorted(known))}.")
+SCHEMA = {
+    "type": "object",
+    "required": ["stages"],
+    "properties": {
+        "currency": {"type": "string", "pattern": _TEXT, "x-expect": "a currency code such as USD"},
+        "fiscal_year_start_month": {"type": "integer", "minimum": 1, "maximum": 12,
+                                    "x-expect": "a month number 1..12"},
+        "stages": {"type": "array", "minItems": 1, "items": STAGE_SCHEMA,
+                   "x-expect": "a list of stages, each with a name and a probability"},
+        "qualified_stage": {"type": ["string", "null"], "x-expect": "the name of an open stage"},
+        "lead_response_sla_hours": {"type": "number", "exclusiveMinimum": 0,
+                                    "x-expect": "a positive number of hours"},
+        "stale_deal_days": {"type": "integer", "minimum": 1, "x-expect": "a positive whole number of days"},
+        "open_lead_statuses": {"type": "array", "items": {"type": "string", "pattern": _TEXT,
+                                                          "x-expect": "a lead status, as text"},
+                               "x-expect": "a list of lead statuses"},
+        "min_deals_for_ranking": {"type": "integer", "minimum": 1, "x-expect": "a positive whole number of deals"},
+    },
+    "additionalProperties": False,
+}
+SETTINGS = tuple(SCHEMA["properties"])
 
-    raw_stages = raw.get("stages")
-    if not isinstance(raw_stages, list) or not raw_stages:
-        fail("'stages' must be a list of stages, each with a name and a probability.")
-    stages = []
-    for index, item in enumerate(raw_stages, start=1):
-        if not isinstance(item, dict) or "name" not in item:
-            fail(f"stage {index} must have a 'name'.")
-        name = str(item["name"]).strip()
-        probability = item.get("probability")
-        if not is_number(probability):
-            fail(f"stage '{name}' needs a numeric 'probability' between 0 and 1, not {probability!r}.")
-        if probability > 1:
-            fail(f"stage '{name}' has probability {probability}; give probabilities as 0..1 (e.g. 0.25, not 25).")
-        if probability < 0:
-            fail(f"stage '{name}' has a negative probability {probability}.")
-        outcome = item.get("outcome")
-        if outcome not in (None, "won", "lost"):
-            fail(f"stage '{name}' has outcome '{outcome}'; use 'won', 'lost' or leave it out for an open stage.")
-        stages.append(Stage(name, float(probability), outcome))
 
-    names = [stage.name for stage in stages]
+def _is_number(checker, value) -> bool:
+    # YAML reads `true` as a bool (an int in Python) and `.nan`/`.inf` as floats: none is a
+    # setting's number, and each would silently give a wrong report (`.nan` compares false
+    # with every bound, so "minimum: 0" alone lets it through).
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _validator():
+    from jsonschema import Draft202012Validator, validators
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine("number", _is_number)
+    return validators.extend(Draft202012Validator, type_checker=checker)(SCHEMA)
+
+
+def _did_you_mean(word, choices) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _stage_label(raw: dict, index: int) -> str:
+    stages = raw.get("stages") if isinstance(raw.get("stages"), list) else []
+    item = stages[index] if index < len(stages) else None
+    name = item.get("name") if isinstance(item, dict) else None
+    return f"stage '{name.strip()}'" if isinstance(name, str) and name.strip() else f"stage {index + 1}"
+
+
+def _schema_problem(error, raw: dict) -> str:
+    """One schema error as a sentence naming the setting (or the stage) and what it must be."""
+    path = list(error.absolute_path)
+    if path[:1] == ["stages"] and len(path) >= 2:
+        where = " ".join([_stage_label(raw, path[1]), *map(str, path[2:])])
+    elif path[:1] == ["open_lead_statuses"] and len(path) >= 2:
+        where = f"open_lead_statuses item {path[1] + 1}"
+    else:
+        where = ".".join(map(str, path)) or "the playbook"
+    if error.validator == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        unknown = [key for key in error.instance if key not in allowed]
+        if not path:
+            return "; ".join(f"unknown setting '{key}'{_did_you_mean(key, allowed)}" for key in unknown) + (
+                f". The settings are {', '.join(SETTINGS)}")
+        return "; ".join(f"{where} has an unknown key '{key}'{_did_you_mean(key, allowed)}" for key in unknown) + (
+            f"; a stage has {', '.join(allowed)}")
+    if error.validator == "required":
+        missing = [key for key in error.validator_value if key not in error.instance]
+        return f"{where} needs {' and '.join(repr(key) for key in missing)}"
+    expect = error.schema.get("x-expect", "a valid value")
+    problem = f"{where} must be {expect}, not {error.instance!r}"
+    if path[-1:] == ["probability"] and _is_number(None, error.instance) and error.instance > 1:
+        problem += " (give probabilities as 0..1, e.g. 0.25, not 25)"
+    return problem
+
+
+def _path_order(error) -> tuple:
+    # Settings in the order they were written in, stages by number (stage 10 after stage 9).
+    return tuple((0, part, "") if isinstance(part, int) else (1, 0, str(part)) for part in error.absolute_path)
+
+
+def playbook_problems(raw: dict) -> list[str]:
+    """Every problem of the playbook ``raw`` (the parsed YAML); empty when it is valid."""
+    errors = sorted(_validator().iter_errors(raw), key=_path_order)
+    problems, seen = [], set()
+    for error in errors:
+        path = tuple(error.absolute_path)
+        if path in seen:  # one sentence per setting: "must be a number between 0 and 1" says it all
+            continue
+        seen.add(path)
+        problems.append(_schema_problem(error, raw))
+
+    # Across stages, over the stages that can be read (the others are reported above).
+    stages = raw.get("stages") if isinstance(raw.get("stages"), list) else []
+    readable = [stage for stage in stages if isinstance(stage, dict) and isinstance(stage.get("name"), str)]
+    names = [stage["name"].strip() for stage in readable]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        fail(f"stage name(s) {', '.join(duplicates)} appear more than once.")
-    if sum(stage.outcome == "won" for stage in stages) != 1:
-        fail("exactly one stage must have 'outcome: won'.")
-    # Lost and open stages are optional: a funnel export may record only the deals won (or
-    # won and lost). The reports then say what such data cannot show (deals.process_gaps).
+        problems.append(f"stage name(s) {', '.join(duplicates)} appear more than once")
+    if stages and len(readable) == len(stages) and all(stage.get("outcome") in ("won", "lost", None) for stage in stages):
+        if sum(stage.get("outcome") == "won" for stage in stages) != 1:
+            problems.append("exactly one stage must have 'outcome: won'")
+        # Lost and open stages are optional: a funnel export may record only the deals won (or
+        # won and lost). The reports then say what such data cannot show (deals.process_gaps).
+        qualified = raw.get("qualified_stage")
+        open_names = [stage["name"].strip() for stage in stages if stage.get("outcome") is None]
+        if isinstance(qualified, str) and qualified.strip() not in open_names:
+            problems.append(f"qualified_stage '{qualified}' is not one of the open stages "
+                            f"({', '.join(open_names) or 'the playbook has none'})")
+    return problems
 
-    month = raw.get("fiscal_year_start_month", 1)
-    if not isinstance(month, int) or isinstance(month, bool) or not 1 <= month <= 12:
-        fail(f"fiscal_year_start_month must be a month number 1..12, not {month!r}.")
-    qualified = raw.get("qualified_stage")
-    open_names = [stage.name for stage in stages if stage.outcome is None]
-    if qualified is not None and qualified not in open_names:
-        fail(f"qualified_stage '{qualified}' is not one of the open stages ({', '.join(open_names)}).")
-    for key in ("lead_response_sla_hours", "stale_deal_days", "min_deals_for_ranking"):
-        value = raw.get(key)
-        if value is not None and (not is_number(value) or value <= 0):
-            fail(f"{key} must be a positive number, not {value!r}.")
-    statuses = raw.get("open_lead_statuses", ["New", "Working"])
-    if not isinstance(statuses, list):
-        fail("open_lead_statuses must be a list of lead statuses.")
 
+def playbook_from_dict(raw: dict, source: str = "<dict>") -> Playbook:
+    """Build and check a playbook from a mapping (the parsed YAML): one
+    :class:`ConfigError` lists every problem (:func:`playbook_problems`)."""
+    problems = playbook_problems(raw)
+    if len(problems) == 1:
+        raise ConfigError(f"Playbook config {source}: {problems[0]}.")
+    if problems:
+        raise ConfigError(f"Playbook config {source} has {len(problems)} problems:\n"
+                          + "\n".join(f"- {problem}." for problem in problems))
+    stages = tuple(Stage(stage["name"].strip(), float(stage["probability"]), stage.get("outcome"))
+                   for stage in raw["stages"])
     return Playbook(
-        stages=tuple(stages),
-        currency=str(raw.get("currency", "USD")),
-        fiscal_year_start_month=month,
-        qualified_stage=qualified,
+        stages=stages,
+        currency=raw.get("currency", "USD").strip(),
+        fiscal_year_start_month=int(raw.get("fiscal_year_start_month", 1)),
+        qualified_stage=raw["qualified_stage"].strip() if raw.get("qualified_stage") else None,
         lead_response_sla_hours=float(raw.get("lead_response_sla_hours", 24)),
         stale_deal_days=int(raw.get("stale_deal_days", 30)),
-        open_lead_statuses=tuple(str(status) for status in statuses),
+        open_lead_statuses=tuple(status.strip() for status in raw.get("open_lead_statuses", ["New", "Working"])),
         min_deals_for_ranking=int(raw.get("min_deals_for_ranking", 10)),
         source_path=source,
     )

@@ -54,10 +54,7 @@ declare(
             "empty: (no type))."),
     Measure("meetings", "Meetings", "count", "Activities of a meeting type (meeting, demo) in the period.",
             section="people-activity-to-outcome"),
-    Measure("opportunities_created", "Opportunities created", "count", "Deals created in the period (by "
-            "created_at).", section="people-activity-to-outcome", higher_is_better=True),
-    Measure("pipeline_created", "Pipeline created", "currency", "Σ amount of the deals created in the period.",
-            section="people-activity-to-outcome", higher_is_better=True),
+    # opportunities_created (catalogue) and pipeline_created (marketing) are declared where they are shared.
     Measure("meetings_per_opportunity_created", "Meetings per opportunity", "number", "Meetings (and demos) ÷ "
             "deals created in the period.", section="people-activity-to-outcome"),
     Measure("activities_per_won_deal", "Activities per won deal", "number", "Activities ÷ deals won in the period.",
@@ -153,8 +150,9 @@ def _activity_types(dataset: Dataset, period: Period, people: roster.Scope) -> l
 @metric
 def activity_rates(dataset: Dataset, period: Period | None = None, by: str | None = None, *,
                    where: Selection) -> pd.DataFrame:
-    """Activities per rep-week, total and by type, per ``rep``, ``team``, ``manager``,
-    ``region`` or overall (``by`` None).
+    """Activities per rep-week, total and by type, per rep, team, manager, region or overall.
+
+    ``by``: ``rep``, ``team``, ``manager``, ``region`` or None (one row).
 
     - ``rep_weeks`` = Σ days employed in the period / 7 (hire date on; the period is cut
       to the dates the activities cover: from the first activity to the snapshot date);
@@ -185,9 +183,10 @@ def activity_rates(dataset: Dataset, period: Period | None = None, by: str | Non
 
 @metric
 def activity_trend(dataset: Dataset, period: Period | None = None, *, where: Selection) -> pd.DataFrame:
-    """Activities per rep-week by calendar month and type (long: ``month``,
-    ``activity_type``, ``activities``, ``employed_days``, ``rep_weeks``,
-    ``activities_per_rep_week``), over the selection's reps (the selected reps only).
+    """Activities per rep-week by calendar month and activity type, over the selection's reps.
+
+    Long: ``month``, ``activity_type``, ``activities``, ``employed_days``, ``rep_weeks``,
+    ``activities_per_rep_week``; with a rep selection, the selected reps only.
 
     Each month's rep-weeks are the days the reps were employed in that month (within the
     observed period) / 7. Months without an activity of a type show 0.
@@ -228,10 +227,11 @@ def activity_trend(dataset: Dataset, period: Period | None = None, *, where: Sel
 
 @metric
 def activity_exclusions(dataset: Dataset, period: Period | None = None, *, where: Selection) -> list[Excluded]:
-    """Activities of the period the activity numbers leave out: without a rep, or dated
-    before their rep's hire date (a rep is compared from the day they joined). Counted over
-    the activities of the selected segment, source and product of every rep (an activity
-    without a rep belongs to no team)."""
+    """Activities of the period left out of the activity numbers, and why.
+
+    Without a rep, or dated before their rep's hire date (a rep is compared from the day
+    they joined). Counted over the activities of the selected segment, source and product
+    of every rep (an activity without a rep belongs to no team)."""
     if not dataset.has("activities"):
         return []
     people = roster.scope(dataset, where)
@@ -267,8 +267,7 @@ def _deals_by_rep(dataset: Dataset, period: Period, people: roster.Scope) -> pd.
 @metric
 def activity_to_outcome(dataset: Dataset, period: Period | None = None, by: str | None = None, *,
                         where: Selection) -> pd.DataFrame:
-    """What activity produces, per ``rep``, ``team``, ``manager``, ``region`` or overall
-    (ratios of sums):
+    """What activity produces, per rep, team, manager, region or overall (ratios of sums).
 
     - ``meetings_per_opportunity_created`` = meetings (types in :data:`MEETING_TYPES`) /
       deals created in the period;
@@ -310,8 +309,9 @@ def activity_to_outcome(dataset: Dataset, period: Period | None = None, by: str 
 
 @metric
 def deal_exclusions(dataset: Dataset, period: Period | None = None, *, where: Selection) -> list[Excluded]:
-    """Deals of the selection that per-rep numbers leave out: without a creation date (in
-    no period's deals or pipeline created) or closed without a close date (in no period's
+    """Deals of the selection left out of the per-rep numbers, and why.
+
+    Without a creation date (in no period's deals or pipeline created) or closed without a close date (in no period's
     wins, win rates, won amount or attainment); created or closed in the period without an
     owner; created or won without an amount (left out of pipeline created and won amount,
     still counted as deals)."""

@@ -17,12 +17,37 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
-from salesnb.data.selection import select
+from salesnb.data.selection import Selection
+from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import WON, deals
 from salesnb.metrics.forecast import DEFAULT_SEED, DEFAULT_SIMULATIONS, data_start, forecast
+from salesnb.metrics.scope import metric
 
 DEFAULT_PERIODS = 6
 MIN_PERIODS, MAX_PERIODS = 4, 8
+
+declare(
+    # One row per backtest period (backtest), and the report's KPIs over them (summary).
+    Measure("period", "Period", "text", "The period, by its short label (e.g. Jan–Mar 2025)."),
+    Measure("in_band", "In P10–P90", "flag", "What was won fell between the forecast's P10 and P90."),
+    Measure("forecast_accuracy", "Accuracy", "percent", "1 − |actual − P50| ÷ actual: the forecast frozen the day "
+            "before the period began against what was won.", section="backtest", higher_is_better=True),
+    Measure("forecast_bias", "Bias", "percent", "(P50 − actual) ÷ actual: above 0 the forecast was too high.",
+            section="backtest"),
+    Measure("naive_accuracy", "Naive accuracy", "percent", "1 − |actual − naive forecast| ÷ actual.",
+            section="backtest", higher_is_better=True),
+    Measure("naive_bias", "Naive bias", "percent", "(naive forecast − actual) ÷ actual.", section="backtest"),
+    Measure("simulation_closer", "Simulation closer", "flag", "The simulation's P50 was nearer the actual than the "
+            "naive forecast."),
+    Measure("backtest_accuracy", "Backtest accuracy", "percent", "Median over the backtest periods of 1 − |actual − "
+            "P50| ÷ actual.", section="backtest", higher_is_better=True),
+    Measure("backtest_bias", "Backtest bias", "percent", "Median over the backtest periods of (P50 − actual) ÷ "
+            "actual.", section="backtest"),
+    Measure("backtest_p10_p90_hit_rate", "P10–P90 hit rate", "percent", "Share of the backtest periods whose actual "
+            "fell between P10 and P90 (about 80% when well calibrated).", section="backtest"),
+    Measure("naive_backtest_accuracy", "Naive backtest accuracy", "percent", "Median over the backtest periods of "
+            "the naive forecast's accuracy.", section="backtest", higher_is_better=True),
+)
 
 
 def backtest_periods(dataset: Dataset, period: Period, periods: int = DEFAULT_PERIODS) -> list[Period]:
@@ -55,11 +80,10 @@ def bias(forecast_amount, actual) -> float | None:
     return (forecast_amount - actual) / actual
 
 
-def actual_won(dataset: Dataset, period: Period, *, team: str | None = None,
-               rep: str | None = None) -> tuple[float | None, int]:
-    """What was won in the period, as the data knows it now: amount and count of the deals
-    won with a close date in the period."""
-    table = deals(dataset, select(team=team, rep=rep))
+def actual_won(dataset: Dataset, period: Period, *, where: Selection | None = None) -> tuple[float | None, int]:
+    """What the selection won in the period, as the data knows it now: amount and count of
+    the deals won with a close date in the period (a building block of :func:`backtest`)."""
+    table = deals(dataset, where)
     won = table.filter((table.outcome == WON) & table.close_date.between(period.start, period.end))
     row = won.aggregate(count=won.count(), amount=won.amount.sum()).execute().iloc[0]
     count = int(row["count"] or 0)
@@ -67,39 +91,48 @@ def actual_won(dataset: Dataset, period: Period, *, team: str | None = None,
     return (float(row["amount"]) if pd.notna(row["amount"]) else (0.0 if count == 0 else None)), count
 
 
-def backtest(dataset: Dataset, period: Period, *, periods: int = DEFAULT_PERIODS,
-             simulations: int = DEFAULT_SIMULATIONS, seed: int = DEFAULT_SEED, team: str | None = None,
-             rep: str | None = None) -> pd.DataFrame:
-    """One row per backtest period (:func:`backtest_periods`), oldest first.
+# The columns of backtest(), in order.
+COLUMNS = ["period", "period_start", "period_end", "freeze_date", "won_amount", "won", "forecast_p10", "forecast_p50",
+           "forecast_p90", "in_band", "forecast_accuracy", "forecast_bias", "naive_forecast", "naive_accuracy",
+           "naive_bias", "simulation_closer"]
+
+
+@metric(default_period="fiscal_quarter")
+def backtest(dataset: Dataset, period: Period | None = None, *, where: Selection, periods: int = DEFAULT_PERIODS,
+             simulations: int = DEFAULT_SIMULATIONS, seed: int = DEFAULT_SEED) -> pd.DataFrame:
+    """The forecast frozen before each of the last periods, against what was won: one row per period.
+
+    The periods are those before ``period`` (default: the fiscal quarter open at the data's
+    date; :func:`backtest_periods`), oldest first. Every selection dimension applies, as in
+    :func:`salesnb.metrics.forecast.forecast`.
 
     Frozen on ``freeze_date`` = the day before the period starts (the pipeline as it stood
-    when the period began): ``p10``, ``p50``, ``p90`` of the simulated won amount, and
-    ``naive`` (the playbook-weighted pipeline due in the period on that date). Against
-    ``actual`` (won amount with a close date in the period, as known now):
-    ``accuracy`` = 1 - |actual - p50| / actual, ``bias`` = (p50 - actual) / actual,
-    ``in_band`` = p10 <= actual <= p90, and ``naive_accuracy``, ``naive_bias`` likewise.
-    ``simulation_closer``: the simulation's P50 was nearer the actual than the naive forecast.
+    when the period began): ``forecast_p10``, ``forecast_p50``, ``forecast_p90`` of the
+    simulated won amount, and ``naive_forecast`` (already won + the playbook-weighted
+    pipeline due in the period on that date). Against what happened, ``won_amount`` (won
+    with a close date in the period, as known now; ``won`` the deals): ``forecast_accuracy``
+    = 1 - |actual - P50| / actual, ``forecast_bias`` = (P50 - actual) / actual, ``in_band`` =
+    P10 <= actual <= P90, and ``naive_accuracy``, ``naive_bias`` likewise for the naive
+    forecast. ``simulation_closer``: the simulation's P50 was nearer the actual than the naive
+    forecast. A period whose forecast is not measured (no history then) has empty forecasts.
     """
     rows = []
     for earlier in backtest_periods(dataset, period, periods):
         freeze = earlier.start - dt.timedelta(days=1)
-        frozen = forecast(dataset, earlier, as_of=freeze, simulations=simulations, seed=seed, team=team, rep=rep)
+        frozen = forecast(dataset, earlier, where=where, as_of=freeze, simulations=simulations, seed=seed)
         quantiles = frozen.quantiles()
-        actual, won_deals = actual_won(dataset, earlier, team=team, rep=rep)
-        p50 = quantiles["p50"]
+        actual, won_deals = actual_won(dataset, earlier, where=where)
+        p50, naive = quantiles["p50"], frozen.naive_amount
         rows.append({
             "period": earlier.short_label(), "period_start": earlier.start, "period_end": earlier.end, "freeze_date": freeze,
-            "actual": actual, "won_deals": won_deals, **quantiles, "naive": frozen.naive_amount,
-            "in_band": (quantiles["p10"] <= actual <= quantiles["p90"])
-            if quantiles["p50"] is not None and actual is not None else None,
-            "accuracy": accuracy(p50, actual), "bias": bias(p50, actual),
-            "naive_accuracy": accuracy(frozen.naive_amount, actual), "naive_bias": bias(frozen.naive_amount, actual),
-            "simulation_closer": (abs(p50 - actual) < abs(frozen.naive_amount - actual))
-            if None not in (p50, frozen.naive_amount, actual) else None,
+            "won_amount": actual, "won": won_deals, "forecast_p10": quantiles["p10"], "forecast_p50": p50,
+            "forecast_p90": quantiles["p90"], "naive_forecast": naive,
+            "in_band": (quantiles["p10"] <= actual <= quantiles["p90"]) if p50 is not None and actual is not None else None,
+            "forecast_accuracy": accuracy(p50, actual), "forecast_bias": bias(p50, actual),
+            "naive_accuracy": accuracy(naive, actual), "naive_bias": bias(naive, actual),
+            "simulation_closer": (abs(p50 - actual) < abs(naive - actual)) if None not in (p50, naive, actual) else None,
         })
-    columns = ["period", "period_start", "period_end", "freeze_date", "actual", "won_deals", "p10", "p50", "p90", "naive",
-               "in_band", "accuracy", "bias", "naive_accuracy", "naive_bias", "simulation_closer"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def summary(results: pd.DataFrame) -> dict:
@@ -112,11 +145,11 @@ def summary(results: pd.DataFrame) -> dict:
         values = pd.to_numeric(results[column], errors="coerce").dropna()
         return float(np.median(values)) if len(values) else None
 
-    scored = results.dropna(subset=["p50"]) if len(results) else results
+    scored = results.dropna(subset=["forecast_p50"]) if len(results) else results
     hits = scored["in_band"].dropna().astype(bool) if len(scored) else pd.Series(dtype=bool)
     closer = scored["simulation_closer"].dropna().astype(bool) if len(scored) else pd.Series(dtype=bool)
     return {
-        "backtest_accuracy": median("accuracy"), "backtest_bias": median("bias"),
+        "backtest_accuracy": median("forecast_accuracy"), "backtest_bias": median("forecast_bias"),
         "backtest_p10_p90_hit_rate": float(hits.mean()) if len(hits) else None,
         "naive_backtest_accuracy": median("naive_accuracy"), "naive_backtest_bias": median("naive_bias"),
         "periods": int(len(scored)), "simulation_closer": int(closer.sum()),

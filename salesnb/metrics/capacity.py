@@ -62,7 +62,9 @@ def _open_on(table, day):
 
 @metric
 def rep_capacity(dataset: Dataset, period: Period | None = None, *, where: Selection) -> pd.DataFrame:
-    """Per selling rep employed in the period: ``open_at_end`` and ``open_amount_at_end`` (Σ
+    """Open deals at the period's end and new deals per month of each rep, against their team's median rep.
+
+    Per selling rep employed in the period: ``open_at_end`` and ``open_amount_at_end`` (Σ
     amount of those with one) on the last observed day, ``deals_created``,
     ``months_employed``, ``new_deals_per_month``, the team medians
     (``team_median_open_deals``, ``team_median_new_deals_per_month``), the ratios to them
@@ -106,8 +108,10 @@ def rep_capacity(dataset: Dataset, period: Period | None = None, *, where: Selec
 
 @metric
 def capacity_exclusions(dataset: Dataset, period: Period | None = None, *, where: Selection) -> list[Excluded]:
-    """Deals of the selection the open-deal count cannot place: without a creation date, or
-    closed without a close date (whether they were open on the day is unknown)."""
+    """Deals of the selection the open-deal count cannot place, and why.
+
+    Without a creation date, or closed without a close date: whether they were open on the
+    day is unknown."""
     table = roster.group_deals(dataset, roster.scope(dataset, where))
     table = table.filter(table.rep_id.notnull())
     noun = "deals with an owner"

@@ -203,6 +203,8 @@ declare(
             section="deals-and-outcomes", higher_is_better=False),
     Measure("closed", "Closed", "count", "Deals won or lost in the period (won + lost): the n of a win rate.",
             section="deals-and-outcomes"),
+    Measure("opportunities_created", "Deals created", "count", "Deals created in the period (by created_at), "
+            "whatever their stage now.", section="deals-and-outcomes", higher_is_better=True, min_n=30),
     Measure("amount", "Amount", "currency", "Sum of the deals' amounts (deals without one add nothing).",
             section="deals-and-outcomes"),
     Measure("won_amount", "Won amount", "currency", "Sum of the amounts of deals won in the period.",

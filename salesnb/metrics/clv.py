@@ -29,13 +29,62 @@ import pandas as pd
 from scipy import optimize, special
 
 from salesnb.data.dataset import Dataset
+from salesnb.data.selection import Selection
 from salesnb.errors import SalesnbError
-from salesnb.metrics.orders import customer_history, purchase_days
+from salesnb.metrics.catalogue import Measure, declare
+from salesnb.metrics.orders import as_day, customer_history, purchase_days
+from salesnb.metrics.scope import metric
 from salesnb.metrics.statistics import MIN_N
 
 MIN_CUSTOMERS = MIN_N  # fewer customers than this: the models are not fitted
 MIN_REPEAT_CUSTOMERS = 10  # customers with a repeat purchase the fit needs (and the spend model, with amounts)
 FREQUENCY_BUCKETS = (0, 1, 2, 3, 4, 5, 6)  # repeat purchases before the holdout window; the last means "6 or more"
+
+declare(
+    Measure("x", "Repeat purchases", "count", "Order days after the first, up to the state date (BG/NBD's x)",
+            section="customer-lifetime-value"),
+    Measure("t_x", "Days to the last purchase", "days", "Last order day - first order day (BG/NBD's t_x)",
+            section="customer-lifetime-value"),
+    Measure("T", "Days observed", "days", "State date - first order day (BG/NBD's T)",
+            section="customer-lifetime-value"),
+    Measure("repeat_values", "Repeat purchases with an amount", "count", "Order days after the first that have a "
+            "known amount (the spend model's x)", section="customer-lifetime-value"),
+    Measure("mean_repeat_value", "Mean repeat purchase value", "currency", "Mean known amount of those order days "
+            "(the spend model's m)", section="customer-lifetime-value"),
+    Measure("probability_alive", "Probability still a customer", "percent", "BG/NBD: P(the customer has not "
+            "dropped out | its purchases)", section="customer-lifetime-value", higher_is_better=True),
+    Measure("expected_purchases", "Expected purchases", "number", "BG/NBD: expected order days in the horizon",
+            section="customer-lifetime-value", higher_is_better=True),
+    Measure("expected_value_per_purchase", "Expected value per purchase", "currency", "Gamma-Gamma: expected value "
+            "of the customer's future purchases", section="customer-lifetime-value", higher_is_better=True),
+    Measure("spend_model", "Spend model", "text", "The Gamma-Gamma fit that values the customer: its segment's or "
+            "the pooled one."),
+    Measure("lifetime_value", "Lifetime value", "currency", "expected_purchases x expected_value_per_purchase over "
+            "the horizon (not discounted)", section="customer-lifetime-value", higher_is_better=True),
+    Measure("valued_customers", "Customers valued", "count", "Customers with an expected value per purchase",
+            section="customer-lifetime-value"),
+    Measure("repeat_purchases_before", "Repeat purchases before the holdout", "text", "Bucket of the customer's "
+            "repeat purchases (order days) before the holdout window."),
+    Measure("actual_purchases", "Actual repeat purchases", "count", "Order days of the row's customers in the "
+            "holdout window", section="customer-lifetime-value"),
+    Measure("predicted_purchases", "Predicted repeat purchases", "number", "BG/NBD's expected order days of the "
+            "row's customers in the holdout window", section="customer-lifetime-value"),
+    Measure("actual_purchases_per_customer", "Actual per customer", "number", "actual_purchases ÷ customers",
+            section="customer-lifetime-value"),
+    Measure("predicted_purchases_per_customer", "Predicted per customer", "number", "predicted_purchases ÷ "
+            "customers", section="customer-lifetime-value"),
+    Measure("clv_holdout_actual_purchases", "Actual repeat purchases (holdout)", "count", "Order days of the "
+            "calibration customers in the holdout window", section="customer-lifetime-value"),
+    Measure("clv_holdout_predicted_purchases", "Predicted repeat purchases (holdout)", "number", "Their sum "
+            "predicted by BG/NBD fitted on the orders before the window", section="customer-lifetime-value"),
+    Measure("clv_holdout_error", "CLV model error (holdout)", "percent", "(predicted - actual) ÷ actual repeat "
+            "purchases in the holdout window (above 0: the model expects too many)",
+            section="customer-lifetime-value"),
+    Measure("clv_model", "Model", "text", "BG/NBD (purchases) or Gamma-Gamma (value per purchase)."),
+    Measure("fitted_on", "Fitted on", "text", "The customers a model was fitted on: all, or a segment's."),
+    Measure("fitted_parameters", "Parameters", "text", "The fitted parameters."),
+    Measure("model_used", "Used", "flag", "Whether any customer's value comes from the fit."),
+)
 
 
 # ----------------------------------------------------------------------------- the models
@@ -176,12 +225,12 @@ def _minimise(negative, start):
 # ----------------------------------------------------------------------------- from the orders
 
 
-def purchase_history(dataset: Dataset, until: dt.date, segment: str | None = None) -> pd.DataFrame:
-    """One row per customer with the models' inputs at ``until`` (days): ``x`` = purchase days
+def purchase_history(dataset: Dataset, until: dt.date, where: Selection | None = None) -> pd.DataFrame:
+    """One row per customer of the selection with the models' inputs at ``until`` (days): ``x`` = purchase days
     - 1, ``t_x`` = last - first purchase day, ``T`` = ``until`` - first purchase day,
     ``repeat_values`` (repeat purchase days with a known amount) and ``mean_repeat_value``
     (their mean amount; NaN without any)."""
-    history = customer_history(dataset, until, segment)
+    history = customer_history(dataset, until, where)
     first, last = history["first_order"], history["last_order"]
     return pd.DataFrame({
         "account_id": history["account_id"], "account_name": history["account_name"], "segment": history["segment"],
@@ -262,17 +311,24 @@ def check_horizon(horizon_days) -> int:
     return int(horizon_days)
 
 
-def customer_lifetime_value(dataset: Dataset, at: dt.date, horizon_days: int, segment: str | None = None) -> LifetimeValue:
-    """Fit the models on the orders up to ``at`` and value each customer over the next ``horizon_days``.
+@metric
+def customer_lifetime_value(dataset: Dataset, at: dt.date | str | None = None, *, where: Selection,
+                            horizon_days: int = 365) -> LifetimeValue:
+    """Fit the models on the orders of the selection up to ``at`` (a date; default the data's
+    date) and value each customer over the next ``horizon_days``.
 
-    Per customer: ``probability_alive``, ``expected_purchases`` (purchase days in the
-    horizon, BG/NBD), ``expected_value_per_purchase`` (Gamma-Gamma, by segment where it
-    fits: :func:`fit_spend_by_segment`), ``spend_model`` and ``expected_revenue`` =
-    expected_purchases x expected_value_per_purchase; sorted by expected revenue.
-    ``not_measured`` says why values are missing when a model cannot be fitted.
+    Per customer (``customers``, beside the inputs of :func:`purchase_history`):
+    ``probability_alive``, ``expected_purchases`` (purchase days in the horizon, BG/NBD),
+    ``expected_value_per_purchase`` (Gamma-Gamma, by segment where it fits:
+    :func:`fit_spend_by_segment`), ``spend_model`` and ``lifetime_value`` =
+    expected_purchases x expected_value_per_purchase; sorted by lifetime value.
+    ``not_measured`` says why values are missing when a model cannot be fitted. The fit is
+    deterministic (no random start) and runs on one row per customer. No ``by``: the result
+    is one fitted model; ask each value with its own ``where``.
     """
     horizon_days = check_horizon(horizon_days)
-    history = purchase_history(dataset, at, segment)
+    at = as_day(dataset, at)
+    history = purchase_history(dataset, at, where)
     result = LifetimeValue(at, horizon_days)
     result.purchases, result.not_measured = _fit_purchases(history)
     if result.purchases is None:
@@ -289,8 +345,8 @@ def customer_lifetime_value(dataset: Dataset, at: dt.date, horizon_days: int, se
             f"(Gamma-Gamma) needs at least {MIN_REPEAT_CUSTOMERS} customers with repeat purchases that have an amount, "
             "and a fit whose mean exists (q > 1; a smaller q means spend varies too widely between customers). "
             "Their expected purchases are shown, their value is not.")
-    customers["expected_revenue"] = customers["expected_purchases"] * customers["expected_value_per_purchase"]
-    result.customers = customers.sort_values(["expected_revenue", "expected_purchases", "account_id"],
+    customers["lifetime_value"] = customers["expected_purchases"] * customers["expected_value_per_purchase"]
+    result.customers = customers.sort_values(["lifetime_value", "expected_purchases", "account_id"],
                                              ascending=[False, False, True], na_position="last", ignore_index=True)
     return result
 
@@ -310,38 +366,44 @@ class HoldoutCheck:
     not_measured: str | None = None
 
 
-def holdout_check(dataset: Dataset, end: dt.date, holdout_days: int, segment: str | None = None) -> HoldoutCheck:
-    """Fit BG/NBD on the orders up to ``end - holdout_days`` (calibration), predict each
-    calibration customer's repeat purchases in the following ``holdout_days`` up to ``end``,
-    and compare with the purchase days that happened there.
+@metric
+def holdout_check(dataset: Dataset, at: dt.date | str | None = None, *, where: Selection,
+                  holdout_days: int = 365) -> HoldoutCheck:
+    """Fit BG/NBD on the orders of the selection up to ``at - holdout_days`` (calibration;
+    ``at`` a date, default the data's date), predict each calibration customer's repeat
+    purchases in the following ``holdout_days`` up to ``at``, and compare with the purchase
+    days that happened there.
 
     ``by_frequency``: per bucket of calibration repeat purchases (0..5, 6 or more):
-    ``customers``, ``actual`` and ``predicted`` purchases (sums) and their means per customer.
-    ``relative_error`` = (predicted - actual) / actual over all calibration customers (signed:
-    above 0 the model expects too many purchases).
+    ``customers``, ``actual_purchases`` and ``predicted_purchases`` (sums) and their means
+    per customer. ``relative_error`` = (predicted - actual) / actual over all calibration
+    customers (signed: above 0 the model expects too many purchases). No ``by``, as for
+    :func:`customer_lifetime_value`.
     """
     holdout_days = check_horizon(holdout_days)
+    end = as_day(dataset, at)
     calibration_end = end - dt.timedelta(days=holdout_days)
     check = HoldoutCheck(calibration_end, end)
-    history = purchase_history(dataset, calibration_end, segment)
+    history = purchase_history(dataset, calibration_end, where)
     check.purchases, check.not_measured = _fit_purchases(history)
     if check.purchases is None:
         return check
-    days = purchase_days(dataset, segment)
+    days = purchase_days(dataset, where)
     later = days.filter(days.ordered_at > calibration_end).filter(days.ordered_at <= end)
     actual = later.group_by("account_id").aggregate(actual=later.count()).execute()
     history = history.merge(actual, on="account_id", how="left").fillna({"actual": 0})
     history["predicted"] = expected_purchases(check.purchases, holdout_days, history["x"], history["t_x"], history["T"])
     top = FREQUENCY_BUCKETS[-1]
     history["bucket"] = history["x"].clip(upper=top)
-    table = history.groupby("bucket").agg(customers=("account_id", "size"), actual=("actual", "sum"),
-                                          predicted=("predicted", "sum"))
+    table = history.groupby("bucket").agg(customers=("account_id", "size"), actual_purchases=("actual", "sum"),
+                                          predicted_purchases=("predicted", "sum"))
     table = table.reindex(FREQUENCY_BUCKETS, fill_value=0).reset_index()
     table.insert(0, "repeat_purchases_before", [str(bucket) if bucket < top else f"{top} or more"
                                                 for bucket in table["bucket"]])
-    table["actual"] = table["actual"].astype("int64")
-    table["actual_per_customer"] = table["actual"] / table["customers"].where(table["customers"] > 0)
-    table["predicted_per_customer"] = table["predicted"] / table["customers"].where(table["customers"] > 0)
+    table["actual_purchases"] = table["actual_purchases"].astype("int64")
+    size = table["customers"].where(table["customers"] > 0)
+    table["actual_purchases_per_customer"] = table["actual_purchases"] / size
+    table["predicted_purchases_per_customer"] = table["predicted_purchases"] / size
     check.by_frequency = table.drop(columns="bucket")
     check.customers = len(history)
     check.actual = int(history["actual"].sum())
@@ -351,29 +413,31 @@ def holdout_check(dataset: Dataset, end: dt.date, holdout_days: int, segment: st
 
 
 def model_parameters(value: LifetimeValue) -> pd.DataFrame:
-    """The fitted parameters, one row per model: BG/NBD (r, alpha in days, a, b) and each
-    Gamma-Gamma fit (p, q, gamma), with ``used``: whether any customer's value comes from it
-    (a segment's fit when it converged with q > 1, else the pooled one)."""
+    """The fitted parameters, one row per model (``clv_model``, ``fitted_on``,
+    ``fitted_parameters``): BG/NBD (r, alpha in days, a, b) and each Gamma-Gamma fit (p, q,
+    gamma), with ``model_used``: whether any customer's value comes from it (a segment's fit
+    when it converged with q > 1, else the pooled one)."""
     rows = []
     chosen = set(value.customers["spend_model"].dropna()) if "spend_model" in value.customers else set()
     if value.purchases is not None:
         model = value.purchases
-        rows.append({"model": "BG/NBD (purchases)", "fitted_on": ALL_SEGMENTS,
-                     "parameters": f"r={model.r:.3g}, alpha={model.alpha:.3g} days, a={model.a:.3g}, b={model.b:.3g}",
-                     "used": model.converged})
+        rows.append({"clv_model": "BG/NBD (purchases)", "fitted_on": ALL_SEGMENTS,
+                     "fitted_parameters": f"r={model.r:.3g}, alpha={model.alpha:.3g} days, a={model.a:.3g}, "
+                                          f"b={model.b:.3g}", "model_used": model.converged})
     for name, model in value.spend.items():
-        rows.append({"model": "Gamma-Gamma (value per purchase)", "fitted_on": name,
-                     "parameters": f"p={model.p:.3g}, q={model.q:.3g}, gamma={model.gamma:,.0f}", "used": name in chosen})
-    return pd.DataFrame(rows, columns=["model", "fitted_on", "parameters", "used"])
+        rows.append({"clv_model": "Gamma-Gamma (value per purchase)", "fitted_on": name,
+                     "fitted_parameters": f"p={model.p:.3g}, q={model.q:.3g}, gamma={model.gamma:,.0f}",
+                     "model_used": name in chosen})
+    return pd.DataFrame(rows, columns=["clv_model", "fitted_on", "fitted_parameters", "model_used"])
 
 
 def totals(value: LifetimeValue) -> dict:
-    """``expected_revenue`` (sum over the valued customers; None when none is valued),
+    """``lifetime_value`` (sum over the valued customers; None when none is valued),
     ``expected_purchases`` (sum over all customers), ``customers`` and ``valued_customers``."""
     customers = value.customers
     if customers.empty:
-        return {"expected_revenue": None, "expected_purchases": None, "customers": 0, "valued_customers": 0}
-    valued = customers["expected_revenue"].notna()
-    return {"expected_revenue": float(customers.loc[valued, "expected_revenue"].sum()) if valued.any() else None,
+        return {"lifetime_value": None, "expected_purchases": None, "customers": 0, "valued_customers": 0}
+    valued = customers["lifetime_value"].notna()
+    return {"lifetime_value": float(customers.loc[valued, "lifetime_value"].sum()) if valued.any() else None,
             "expected_purchases": float(customers["expected_purchases"].sum()),
             "customers": len(customers), "valued_customers": int(valued.sum())}

@@ -1,7 +1,8 @@
 """Deals (opportunities) with what every analysis needs beside them: outcome, rep, team, segment.
 
-``deals(dataset)`` is the one place opportunities are joined to reps and accounts and
-filtered by team or segment, so every metric sees the same deals.
+``deals(dataset, where)`` is the one place opportunities are joined to reps and accounts
+and restricted to a selection (:func:`salesnb.metrics.scope.restrict`), so every metric sees
+the same deals.
 
 Real data is partial: only ``opportunity_id`` and ``stage`` are always there. A deal
 without a value stays in every number that does not need it and leaves only those that
@@ -15,14 +16,15 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 from salesnb.data import validate
 from salesnb.data.backends import as_count
 from salesnb.data.dataset import Dataset
-from salesnb.data.periods import Period
+from salesnb.data.periods import Period, fiscal_quarter_start_expression
 from salesnb.data.selection import Selection, as_selection, select
 from salesnb.errors import SalesnbError
-from salesnb.metrics.scope import check_selection, restrict
+from salesnb.metrics.scope import check_selection, metric, restrict
 
 WON, LOST, OPEN = "won", "lost", "open"
 
@@ -70,6 +72,81 @@ def _deals(dataset: Dataset) -> ir.Table:
     return table.drop("account_region", "rep_region")
 
 
+# What ``by=`` may name for deals, and the columns each grouping adds: the selection's
+# dimensions, the deal's own ``type``, and the month or fiscal quarter of the date that places
+# the view's deals in time (close date, or creation date for creation cohorts).
+GROUPINGS = {
+    "rep": ["rep_id", "rep_name"],
+    "team": ["team"],
+    "source": ["source"],
+    "segment": ["segment"],
+    "product": ["product"],
+    "region": ["region"],
+    "type": ["type"],
+    "month": ["{date}_month"],
+    "quarter": ["{date}_quarter"],  # fiscal quarter (playbook fiscal_year_start_month), by its first day
+}
+# The grouped column's prefix per date column (``close_month``, ``created_month``).
+DATE_PREFIXES = {"close_date": "close", "created_at": "created"}
+# Shown for a deal without a value in the grouping column (it stays in the view).
+NO_VALUE = "(none)"
+
+
+def grouped(table: ir.Table, by: str | None, playbook, *, dated_by: str = "close_date",
+            allowed=None) -> tuple[ir.Table, list[str]]:
+    """``table`` (deals) with the columns of the grouping ``by`` and their names.
+
+    ``by``: None (no grouping), a dimension of a selection (``rep``, ``team``, ``source``,
+    ``segment``, ``product``, ``region``), ``type``, or ``month`` / ``quarter`` (fiscal, by its
+    first day) of ``dated_by`` (``close_date``: ``close_month``; ``created_at``:
+    ``created_month``). ``allowed`` limits the names a view accepts. A deal without a value in
+    a text grouping column stays, as "(none)".
+    """
+    allowed = list(GROUPINGS) if allowed is None else list(allowed)
+    if by is None:
+        return table, []
+    if by not in allowed:
+        raise SalesnbError(f"by must be one of {', '.join(allowed)} (or None), not {by!r}.")
+    prefix = DATE_PREFIXES[dated_by]
+    columns = [column.format(date=prefix) for column in GROUPINGS[by]]
+    if by == "month":
+        table = table.mutate(**{columns[0]: table[dated_by].truncate("M")})
+    if by == "quarter":
+        table = table.mutate(**{columns[0]: fiscal_quarter_start_expression(table[dated_by],
+                                                                           playbook.fiscal_year_start_month)})
+    table = table.mutate(**{column: table[column].fill_null(NO_VALUE) for column in columns
+                            if table[column].type().is_string()})
+    return table, columns
+
+
+def aggregated(table: ir.Table, columns: list[str], **aggregates) -> pd.DataFrame:
+    """``aggregates`` over ``table`` per group of ``columns`` (one row without columns), executed."""
+    expression = table.group_by(columns).aggregate(**aggregates) if columns else table.aggregate(**aggregates)
+    return expression.execute()
+
+
+def in_group_order(result: pd.DataFrame, columns: list[str], by: str | None, largest: str) -> pd.DataFrame:
+    """Rows in reading order: months and quarters in time order, other groups with the most
+    ``largest`` (e.g. closed deals) first, ties by name."""
+    if not columns:
+        return result.reset_index(drop=True)
+    if by in ("month", "quarter"):
+        return result.sort_values(columns).reset_index(drop=True)
+    return result.sort_values([largest] + columns, ascending=[False] + [True] * len(columns)).reset_index(drop=True)
+
+
+def every_stage(result: pd.DataFrame, columns: list[str], stages: list[str], counts: list[str]) -> pd.DataFrame:
+    """``result`` (one row per group of ``columns`` and ``stage``) with a row for every stage
+    of ``stages`` in each group, in process order (``counts`` of a missing row are 0); rows of
+    stages outside ``stages`` are dropped."""
+    grid = pd.DataFrame({"stage": pd.Series(list(stages), dtype=object)})
+    if columns:
+        grid = result[columns].drop_duplicates().sort_values(columns).merge(grid, how="cross")
+    full = grid.merge(result, on=[*columns, "stage"], how="left")
+    full[counts] = full[counts].fillna(0).astype("int64")
+    return full.reset_index(drop=True)
+
+
 def _distinct_values(column: ir.Value) -> list[str]:
     return sorted(str(item) for item in column.name("value").as_table().distinct().execute()["value"].dropna())
 
@@ -105,9 +182,10 @@ def closed_in(table: ir.Table, period: Period) -> ir.Table:
     return table.filter((table.outcome != OPEN) & table.close_date.between(period.start, period.end))
 
 
-def missing_counts(dataset: Dataset, period: Period, team: str | None = None,
-                   segment: str | None = None) -> dict[str, int]:
-    """How many deals each kind of view leaves out for a missing value (one pass).
+@metric
+def missing_counts(dataset: Dataset, period: Period | None = None, *, where: Selection) -> dict[str, int]:
+    """How many deals of the selection ``where`` each kind of view leaves out for a missing
+    value (one pass).
 
     - ``deals``; ``without_created_at``: left out of creation cohorts (deals created in the
       period, the stage funnel) and of the sales cycle;
@@ -120,8 +198,10 @@ def missing_counts(dataset: Dataset, period: Period, team: str | None = None,
     - ``open``, ``open_without_amount`` (left out of pipeline value),
       ``open_without_created_at`` (left out of deal age), ``open_without_close_date``
       (no expected close date: not counted as overdue).
+
+    No ``by``: one count of each kind for the selection.
     """
-    table = deals(dataset, select(team=team, segment=segment))
+    table = deals(dataset, where)
     is_open, is_closed, is_won = table.outcome == OPEN, table.outcome != OPEN, table.outcome == WON
     in_period = is_closed & table.close_date.between(period.start, period.end)
     no_created, no_close, no_amount = table.created_at.isnull(), table.close_date.isnull(), table.amount.isnull()

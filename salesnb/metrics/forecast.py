@@ -22,6 +22,10 @@ target period ``P``:
 
 Everything is read through ``pipeline_as_of`` on dates up to ``T``, so a forecast frozen at
 a past date uses only what was known then (the backtest relies on it).
+
+:func:`forecast` is the public entry (period, ``where=``, ``simulations``, ``seed``); it returns
+a :class:`Forecast` whose fields are documented there. :func:`learn`,
+:func:`new_deal_run_rate`, :func:`deal_probabilities` and :func:`simulate` are its steps.
 """
 
 from __future__ import annotations
@@ -35,8 +39,11 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
+from salesnb.data.selection import Selection
+from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import OPEN, WON, amounts_recorded
 from salesnb.metrics.pipeline import stage_probability
+from salesnb.metrics.scope import metric
 from salesnb.metrics.snapshots import deal_states, pipeline_as_of
 
 DEFAULT_SIMULATIONS = 2000
@@ -50,6 +57,40 @@ RUN_RATE_PERIODS = 4
 # At most this many random numbers are held at once (simulations are drawn in blocks).
 BLOCK_SIZE = 4_000_000
 QUANTILES = (0.1, 0.5, 0.9)
+
+declare(
+    # The forecast of the period (Forecast.summary) and the report's KPIs.
+    Measure("forecast_p10", "Forecast P10", "currency", "10th percentile of the simulated won amount of the period "
+            "(already won included): 9 simulations in 10 win more.", section="forecast"),
+    Measure("forecast_p50", "Forecast P50", "currency", "Median of the simulated won amount of the period (already "
+            "won included).", section="forecast"),
+    Measure("forecast_p90", "Forecast P90", "currency", "90th percentile of the simulated won amount of the period "
+            "(already won included).", section="forecast"),
+    Measure("forecast_already_won", "Already won", "currency", "Amount won from the period's start to the forecast "
+            "date.", section="forecast", higher_is_better=True),
+    Measure("forecast_from_open_deals", "Expected from open deals", "currency", "sum(probability of being won in the "
+            "period × amount) over the deals open at the forecast date.", section="forecast"),
+    Measure("forecast_from_new_deals", "Expected from new deals", "currency", "Run rate of deals created and won in "
+            "the rest of the period × their mean amount.", section="forecast"),
+    Measure("naive_forecast", "Naive forecast", "currency", "Already won + the playbook-weighted pipeline due in the "
+            "period.", section="forecast"),
+    Measure("forecast_won_deals_p50", "Forecast P50 won deals", "count", "Median of the simulated number of deals "
+            "won in the period.", section="forecast"),
+    # What the model learned (Model.cells) and each open deal's part (largest_contributions).
+    Measure("age_band", "Age band", "text", "Days since creation on the snapshot date: 0–30, 31–90, 91–180, over 180."),
+    Measure("won_in_window", "Won in window", "count", "Of the won deals, those won within the period's window after "
+            "the snapshot.", section="forecast"),
+    Measure("win_probability", "Win probability", "percent", "won ÷ closed over the deals open on the training "
+            "month-ends that have closed since.", section="forecast", min_n=10),
+    Measure("timing", "Timing", "percent", "won in the window ÷ won: the share of wins that land within the "
+            "period's window.", section="forecast", min_n=10),
+    Measure("in_period_probability", "Probability in period", "percent", "Probability of being won within the "
+            "period: won in the window ÷ closed.", section="forecast", min_n=10),
+    Measure("probability_basis", "Probability from", "text", "What the probability rests on: stage and age band, "
+            "stage, or the playbook."),
+    Measure("expected_won_amount", "Expected", "currency", "Probability of being won in the period × amount.",
+            section="forecast"),
+)
 
 
 @dataclass
@@ -76,10 +117,28 @@ class Model:
 class Forecast:
     """A forecast of the won amount and count in ``period``, made at ``as_of``.
 
-    ``open_deals``: the deals open at ``as_of`` with their ``probability`` of being won in
-    the period and its ``basis`` (stage and age band, stage, or playbook); ``won_amount``
-    and ``won_count``: one value per simulation, already won included. ``measured`` is False
-    (with ``reason``) when nothing can be learned: no history, or no deal closed yet.
+    Fields:
+
+    - ``period``, ``as_of`` (the forecast date), ``simulations``, ``seed``: what was asked;
+    - ``measured``: False (with ``reason``, a sentence) when nothing can be learned: no
+      history, or no deal open on a month-end has closed yet; the simulated fields are then
+      empty and the quantiles None;
+    - ``already_won_amount``, ``already_won_count``: deals won from the period's start to
+      ``as_of`` (by close date), part of every simulation;
+    - ``naive_amount``: already won + sum(amount x playbook stage probability) over the deals
+      open at ``as_of`` with an expected close date in the period;
+    - ``open_deals``: the deals open at ``as_of`` (``opportunity_id``, ``rep_id``,
+      ``rep_name``, ``team``, ``stage``, ``amount``, ``close_date``, ``age_days``,
+      ``age_band``) with ``in_period_probability`` (of being won in the period) and
+      ``probability_basis`` (stage and age band, stage, or playbook);
+    - ``model``: the :class:`Model` learned; ``run_rate``: :func:`new_deal_run_rate`'s result;
+    - ``won_amount``, ``won_count``: one value per simulation, already won included;
+    - ``left_out``: open deals of unknown stage (no probability), not simulated;
+    - ``amounts_measured``: False when no deal has an amount (counts only).
+
+    :meth:`quantiles` gives P10, P50 and P90, :meth:`summary` the headline numbers by their
+    catalogue names, :attr:`expected_from_open` and :attr:`expected_from_new` the expected
+    won amount from each source.
     """
 
     period: Period
@@ -115,13 +174,26 @@ class Forecast:
             return None
         if self.open_deals.empty:
             return 0.0
-        return float((self.open_deals["probability"] * self.open_deals["amount"].fillna(0)).sum())
+        return float((self.open_deals["in_period_probability"] * self.open_deals["amount"].fillna(0)).sum())
 
     @property
     def expected_from_new(self) -> float | None:
+        """Expected won amount from deals not created yet: run rate x mean amount."""
         if not self.amounts_measured:
             return None
         return float(self.run_rate.get("deals_per_period", 0.0) * self.run_rate.get("mean_amount", 0.0))
+
+    def summary(self) -> dict:
+        """The forecast's headline numbers by catalogue name (None where not measured):
+        ``forecast_p10``, ``forecast_p50``, ``forecast_p90``, ``forecast_already_won``,
+        ``forecast_from_open_deals``, ``forecast_from_new_deals``, ``naive_forecast`` and
+        ``forecast_won_deals_p50``."""
+        amounts, counts = self.quantiles(), self.quantiles("count")
+        return {"forecast_p10": amounts["p10"], "forecast_p50": amounts["p50"], "forecast_p90": amounts["p90"],
+                "forecast_already_won": self.already_won_amount,
+                "forecast_from_open_deals": self.expected_from_open if self.measured else None,
+                "forecast_from_new_deals": self.expected_from_new if self.measured else None,
+                "naive_forecast": self.naive_amount, "forecast_won_deals_p50": counts["p50"]}
 
 
 def _period_window(period: Period, as_of: dt.date) -> tuple[int, int]:
@@ -155,7 +227,7 @@ def _data_start(dataset: Dataset) -> dt.date | None:
     return min(dates) if dates else None
 
 
-def learn(dataset: Dataset, period: Period, as_of: dt.date, *, team: str | None = None, rep: str | None = None) -> Model:
+def learn(dataset: Dataset, period: Period, as_of: dt.date, *, where: Selection | None = None) -> Model:
     """Win probability and timing by stage and age band, from the month-ends before ``as_of``.
 
     For each deal open (with a known stage) on a month-end ``d`` before ``as_of`` and closed
@@ -170,7 +242,7 @@ def learn(dataset: Dataset, period: Period, as_of: dt.date, *, team: str | None 
     if not snapshots:
         cells = empty
     else:
-        states = pipeline_as_of(dataset, [*snapshots, as_of], team=team, rep=rep).cache()
+        states = pipeline_as_of(dataset, [*snapshots, as_of], where=where).cache()
         later = states.filter(states.as_of_date == as_of).select(
             "opportunity_id", outcome_later="outcome", closed_on="close_date")
         then = states.filter((states.as_of_date < as_of) & (states.outcome == OPEN) & states.stage.notnull())
@@ -206,7 +278,8 @@ def _rates(frame: pd.DataFrame) -> None:
 
 
 def deal_probabilities(model: Model, open_deals: pd.DataFrame, playbook) -> pd.DataFrame:
-    """Each open deal's probability of being won in the period, and its basis.
+    """Each open deal's ``in_period_probability`` of being won in the period, and its
+    ``probability_basis``.
 
     The stage-and-age-band cell when it has at least ``min_deals_for_ranking`` closed deals;
     else the stage over all ages when that has; else the playbook's stage probability times
@@ -214,7 +287,7 @@ def deal_probabilities(model: Model, open_deals: pd.DataFrame, playbook) -> pd.D
     nothing was won yet).
     """
     if open_deals.empty:
-        return open_deals.assign(probability=pd.Series(dtype=float), basis=pd.Series(dtype=object))
+        return open_deals.assign(in_period_probability=pd.Series(dtype=float), probability_basis=pd.Series(dtype=object))
     cells = model.cells[["stage", "age_band", "closed", "in_period_probability"]]
     stages = model.stages[["stage", "closed", "in_period_probability"]]
     merged = open_deals[["stage", "age_band"]].merge(cells, on=["stage", "age_band"], how="left") \
@@ -225,11 +298,10 @@ def deal_probabilities(model: Model, open_deals: pd.DataFrame, playbook) -> pd.D
     probability = np.select([use_cell, use_stage], [merged["in_period_probability_cell"].to_numpy(dtype=float),
                                                     merged["in_period_probability_stage"].to_numpy(dtype=float)], fallback)
     basis = np.select([use_cell, use_stage], ["stage and age", "stage"], "playbook")
-    return open_deals.assign(probability=probability, basis=basis)
+    return open_deals.assign(in_period_probability=probability, probability_basis=basis)
 
 
-def new_deal_run_rate(dataset: Dataset, period: Period, as_of: dt.date, *, team: str | None = None,
-                      rep: str | None = None) -> dict:
+def new_deal_run_rate(dataset: Dataset, period: Period, as_of: dt.date, *, where: Selection | None = None) -> dict:
     """Deals not created yet that will be created and won within the period, from history.
 
     The rest of the period from ``as_of`` is ``[first creation day, period.end]`` (the whole
@@ -254,7 +326,7 @@ def new_deal_run_rate(dataset: Dataset, period: Period, as_of: dt.date, *, team:
             windows.append((earlier, earlier.start + dt.timedelta(days=offset)))
     if not windows:
         return result
-    states = pipeline_as_of(dataset, [as_of], team=team, rep=rep)
+    states = pipeline_as_of(dataset, [as_of], where=where)
     won = states.filter((states.outcome == WON) & states.created_at.notnull() & states.close_date.notnull())
     stretches = ibis.memtable({"window": list(range(len(windows))), "first_day": [first for _, first in windows],
                                "last_day": [earlier.end for earlier, _ in windows]})
@@ -301,15 +373,21 @@ def simulate(probabilities, amounts, *, simulations: int = DEFAULT_SIMULATIONS, 
     return won_amount, won_count
 
 
-def forecast(dataset: Dataset, period: Period, *, as_of: dt.date | None = None, simulations: int = DEFAULT_SIMULATIONS,
-             seed: int = DEFAULT_SEED, team: str | None = None, rep: str | None = None) -> Forecast:
-    """Forecast the won amount and count of ``period`` at ``as_of`` (default: the data's date).
+@metric(default_period="fiscal_quarter")
+def forecast(dataset: Dataset, period: Period | None = None, *, where: Selection, as_of: dt.date | None = None,
+             simulations: int = DEFAULT_SIMULATIONS, seed: int = DEFAULT_SEED) -> Forecast:
+    """Monte Carlo forecast of the won amount and count of the period, P10 to P90.
+
+    ``period`` defaults to the fiscal quarter open at the data's date, ``as_of`` (the
+    forecast date) to the data's date. Every selection dimension applies: the model learns
+    from the selection's own history.
 
     won = already won (deals won from the period's start to ``as_of``, by close date) +
     simulated wins of the deals open at ``as_of`` + simulated new deals (module doc).
     ``naive_amount`` = already won + sum(amount x playbook stage probability) over the deals
     open at ``as_of`` with an expected close date in the period (the weighted pipeline a
     CRM would forecast). Open deals of unknown stage are left out (counted in ``left_out``).
+    Returns a :class:`Forecast` (its fields are documented there).
     """
     as_of = as_of or dataset.as_of
     result = Forecast(period, as_of, simulations, seed, measured=False)
@@ -320,7 +398,7 @@ def forecast(dataset: Dataset, period: Period, *, as_of: dt.date | None = None, 
         return result
     playbook = dataset.playbook
     result.amounts_measured = amounts_recorded(dataset)
-    now = pipeline_as_of(dataset, [as_of], team=team, rep=rep)
+    now = pipeline_as_of(dataset, [as_of], where=where)
     won_so_far = now.filter((now.outcome == WON) & now.close_date.between(period.start, min(period.end, as_of)))
     already = won_so_far.aggregate(count=won_so_far.count(), amount=won_so_far.amount.sum()).execute().iloc[0]
     result.already_won_count = int(already["count"] or 0)
@@ -343,16 +421,16 @@ def forecast(dataset: Dataset, period: Period, *, as_of: dt.date | None = None, 
         result.reason = no_history
         return result
 
-    model = learn(dataset, period, as_of, team=team, rep=rep)
+    model = learn(dataset, period, as_of, where=where)
     result.model = model
     if not model.learned:
         result.reason = (f"no deal open on a month-end before {as_of:%d %b %Y} has closed since: there is no "
                          "history to learn win probabilities and close timing from yet")
         return result
     result.open_deals = deal_probabilities(model, open_deals, playbook)
-    result.run_rate = new_deal_run_rate(dataset, period, as_of, team=team, rep=rep)
+    result.run_rate = new_deal_run_rate(dataset, period, as_of, where=where)
     won_amount, won_count = simulate(
-        result.open_deals["probability"].to_numpy(), result.open_deals["amount"].to_numpy(dtype=float),
+        result.open_deals["in_period_probability"].to_numpy(), result.open_deals["amount"].to_numpy(dtype=float),
         simulations=simulations, seed=seed, new_deals_per_period=result.run_rate["deals_per_period"],
         new_deal_amounts=result.run_rate["amounts"])
     result.won_amount = won_amount + (result.already_won_amount or 0.0)
@@ -362,11 +440,13 @@ def forecast(dataset: Dataset, period: Period, *, as_of: dt.date | None = None, 
 
 
 def largest_contributions(result: Forecast) -> pd.DataFrame:
-    """The open deals that carry the forecast: ``expected`` = probability x amount, largest first."""
+    """The open deals that carry the forecast: ``expected_won_amount`` = in_period_probability x
+    amount, largest first."""
+    columns = ["opportunity_id", "rep_name", "stage", "age_days", "amount", "in_period_probability",
+               "probability_basis", "expected_won_amount"]
     deals = result.open_deals
     if deals.empty:
-        return deals
-    deals = deals.assign(expected=deals["probability"] * deals["amount"])
-    deals = deals.sort_values(["expected", "opportunity_id"], ascending=[False, True], na_position="last")
-    return deals[["opportunity_id", "rep_name", "stage", "age_days", "amount", "probability", "basis",
-                  "expected"]].reset_index(drop=True)
+        return pd.DataFrame(columns=columns)
+    deals = deals.assign(expected_won_amount=deals["in_period_probability"] * deals["amount"])
+    deals = deals.sort_values(["expected_won_amount", "opportunity_id"], ascending=[False, True], na_position="last")
+    return deals[columns].reset_index(drop=True)

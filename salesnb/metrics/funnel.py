@@ -19,10 +19,36 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
-from salesnb.data.selection import select
-from salesnb.metrics.deals import LOST, created_in, deals
+from salesnb.data.selection import Selection
+from salesnb.metrics.catalogue import Measure, declare
+from salesnb.metrics.deals import LOST, aggregated, created_in, deals, every_stage, grouped
+from salesnb.metrics.scope import metric
 
 UNKNOWN_STAGE = "(unknown: no stage history)"
+FUNNEL_COLUMNS = ["stage", "reached", "advanced", "next_step_rate", "win_rate_from_stage", "open_now", "lost_here"]
+# What ``by=`` may name for a stage visit: the deal's dimensions (a visit has no close month).
+VISIT_GROUPINGS = ("rep", "team", "source", "segment", "product", "region", "type")
+
+declare(
+    Measure("reached", "Reached", "count", "Deals of the cohort whose furthest stage is this one or later",
+            section="stage-funnel"),
+    Measure("advanced", "Advanced", "count", "Deals of the cohort that reached the next stage (or later)",
+            section="stage-funnel"),
+    Measure("next_step_rate", "Next-step rate", "percent", "reached(next stage) ÷ reached(stage), deals created in "
+            "the period", section="stage-funnel", higher_is_better=True, min_n=30),
+    Measure("win_rate_from_stage", "Win rate from stage", "percent", "reached(won) ÷ reached(stage), deals created "
+            "in the period", section="stage-funnel", higher_is_better=True, min_n=30),
+    Measure("open_now", "Open now", "count", "Deals of the cohort still open at the stage", section="stage-funnel"),
+    Measure("lost_here", "Lost here", "count", "Deals of the cohort lost while at the stage (needs stage history)",
+            section="stage-funnel", higher_is_better=False),
+    Measure("stage_conversion", "Stage conversion", "percent", "Next-step rate per open stage: reached(next) ÷ "
+            "reached(stage), deals created in the period", section="stage-funnel", higher_is_better=True, min_n=30),
+    Measure("visits", "Visits", "count", "Stage visits that ended in the period", section="time-in-stage"),
+    Measure("median_days_in_stage", "Median days in stage", "days", "Median of next stage entry − this stage entry, "
+            "over the visits that ended in the period", section="time-in-stage", higher_is_better=False),
+    Measure("p75_days_in_stage", "P75 days in stage", "days", "75th percentile of next stage entry − this stage "
+            "entry, over the visits that ended in the period", section="time-in-stage", higher_is_better=False),
+)
 
 
 def stage_position(stage: ir.StringValue, playbook) -> ir.IntegerValue:
@@ -65,8 +91,10 @@ def with_stage_reached(dataset: Dataset, table: ir.Table) -> ir.Table:
     ).drop("history_furthest", "last_open_stage")
 
 
-def stage_funnel(dataset: Dataset, period: Period, team: str | None = None, segment: str | None = None) -> pd.DataFrame:
-    """Cohort funnel of the deals created in the period.
+@metric
+def stage_funnel(dataset: Dataset, period: Period | None = None, by: str | None = None, *,
+                 where: Selection) -> pd.DataFrame:
+    """Cohort funnel of the deals of the selection ``where`` created in the period.
 
     For each open stage k (and Won):
 
@@ -79,12 +107,14 @@ def stage_funnel(dataset: Dataset, period: Period, team: str | None = None, segm
     Open deals stay in the denominators: a young cohort's rates are still rising. Deals
     without a ``created_at`` belong to no cohort and are left out (``deals.missing_counts``).
     A process without open stages has no funnel: an empty frame (``deals.process_gaps``).
+    ``by`` (:func:`salesnb.metrics.deals.grouped`; ``month`` is the creation month): one
+    funnel per group, its columns first, groups in name order. Every selection dimension applies.
     """
     playbook = dataset.playbook
+    cohort, columns = grouped(created_in(deals(dataset, where), period), by, playbook, dated_by="created_at")
     if not playbook.open_stages:
-        return pd.DataFrame(columns=["stage", "reached", "advanced", "next_step_rate", "win_rate_from_stage",
-                                     "open_now", "lost_here"])
-    cohort = with_stage_reached(dataset, created_in(deals(dataset, select(team=team, segment=segment)), period))
+        return pd.DataFrame(columns=[*columns, *FUNNEL_COLUMNS])
+    cohort = with_stage_reached(dataset, cohort)
     stages = playbook.open_stages + [playbook.won_stages[0]]
     current = stage_position(cohort.stage, playbook)
     aggregates = {}
@@ -92,37 +122,49 @@ def stage_funnel(dataset: Dataset, period: Period, team: str | None = None, segm
         aggregates[f"reached_{position}"] = (cohort.furthest_position >= position).cast("int64").sum()
         aggregates[f"open_{position}"] = ((cohort.outcome == "open") & (current == position)).cast("int64").sum()
         aggregates[f"lost_{position}"] = ((cohort.outcome == LOST) & (cohort.lost_at_stage == stages[position])).cast("int64").sum()
-    counts = cohort.aggregate(**aggregates).execute().iloc[0].fillna(0).astype(int)
+    groups = aggregated(cohort, columns, **aggregates)
+    if columns:
+        groups = groups.sort_values(columns)
     has_history = dataset.has("opportunity_history")
     rows = []
-    won = counts[f"reached_{len(stages) - 1}"]
-    for position, stage in enumerate(stages):
-        reached = counts[f"reached_{position}"]
-        advanced = counts[f"reached_{position + 1}"] if position + 1 < len(stages) else None
-        rows.append({
-            "stage": stage,
-            "reached": reached,
-            "advanced": advanced,
-            "next_step_rate": (advanced / reached) if advanced is not None and reached else None,
-            "win_rate_from_stage": (won / reached) if reached else None,
-            "open_now": counts[f"open_{position}"] if position < len(stages) - 1 else None,
-            # Without history the stage a lost deal was lost at is unknown: not 0.
-            "lost_here": counts[f"lost_{position}"] if position < len(stages) - 1 and has_history else None,
-        })
-    return pd.DataFrame(rows)
+    for _, group in groups.iterrows():
+        counts = group.drop(columns).fillna(0).astype(int)
+        won = counts[f"reached_{len(stages) - 1}"]
+        for position, stage in enumerate(stages):
+            reached = counts[f"reached_{position}"]
+            advanced = counts[f"reached_{position + 1}"] if position + 1 < len(stages) else None
+            rows.append({
+                **{column: group[column] for column in columns},
+                "stage": stage,
+                "reached": reached,
+                "advanced": advanced,
+                "next_step_rate": (advanced / reached) if advanced is not None and reached else None,
+                "win_rate_from_stage": (won / reached) if reached else None,
+                "open_now": counts[f"open_{position}"] if position < len(stages) - 1 else None,
+                # Without history the stage a lost deal was lost at is unknown: not 0.
+                "lost_here": counts[f"lost_{position}"] if position < len(stages) - 1 and has_history else None,
+            })
+    return pd.DataFrame(rows, columns=[*columns, *FUNNEL_COLUMNS])
 
 
-def time_in_stage(dataset: Dataset, period: Period, team: str | None = None, segment: str | None = None) -> pd.DataFrame:
-    """Days spent in each open stage, per stage visit that ended in the period.
+@metric
+def time_in_stage(dataset: Dataset, period: Period | None = None, by: str | None = None, *,
+                  where: Selection) -> pd.DataFrame:
+    """Days spent in each open stage, per stage visit that ended in the period, over the
+    deals of the selection ``where``.
 
     A visit starts when a deal's history enters the stage and ends at the next history
     row with a different stage: ``days = next stage entry - this stage entry``. Returns
-    ``stage``, ``visits``, ``median_days``, ``p75_days`` in process order. Needs history.
+    ``stage``, ``visits``, ``median_days_in_stage``, ``p75_days_in_stage`` in process order
+    (every open stage; 0 visits where none ended). ``by``: a dimension of the deal (``rep``,
+    ``team``, ``source``, ``segment``, ``product``, ``region``, ``type``): every stage per
+    group, groups in name order. Needs history; every selection dimension applies.
     """
     playbook = dataset.playbook
-    selected = deals(dataset, select(team=team, segment=segment)).select("opportunity_id")
+    selected, columns = grouped(deals(dataset, where), by, playbook, allowed=VISIT_GROUPINGS)
     history = dataset.table("opportunity_history", needed_for="time in stage")
-    history = history.semi_join(selected, "opportunity_id")
+    history = history.join(selected.select("opportunity_id", *columns), "opportunity_id") if columns \
+        else history.semi_join(selected.select("opportunity_id"), "opportunity_id")
     ordered = ibis.window(group_by="opportunity_id", order_by=["changed_at"])
     marked = history.mutate(previous_stage=history.stage.lag().over(ordered))
     entries = marked.filter(marked.previous_stage.isnull() | (marked.previous_stage != marked.stage))
@@ -133,10 +175,8 @@ def time_in_stage(dataset: Dataset, period: Period, team: str | None = None, seg
         & entries.exited_at.date().between(period.start, period.end)
     )
     visits = visits.mutate(days=(visits.exited_at.epoch_seconds() - visits.changed_at.epoch_seconds()) / 86400)
-    result = visits.group_by("stage").aggregate(
-        visits=visits.count(), median_days=visits.days.median(), p75_days=visits.days.quantile(0.75)
+    result = visits.group_by([*columns, "stage"]).aggregate(
+        visits=visits.count(), median_days_in_stage=visits.days.median(),
+        p75_days_in_stage=visits.days.quantile(0.75),
     ).execute()
-    order = {stage: index for index, stage in enumerate(playbook.open_stages)}
-    result = result.set_index("stage").reindex(playbook.open_stages).reset_index()
-    result["visits"] = result["visits"].fillna(0).astype(int)
-    return result.sort_values("stage", key=lambda column: column.map(order)).reset_index(drop=True)
+    return every_stage(result, columns, playbook.open_stages, ["visits"])

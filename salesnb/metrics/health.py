@@ -2,6 +2,12 @@
 
 Used by ``notebooks/00_data_health.ipynb``. Every number is an Ibis aggregation on the
 dataset's tables (one small result per table), never a loop over rows.
+
+What was loaded (:func:`tables_loaded`, :func:`rows_by_table`) and the validator's findings
+(:func:`findings_table`) describe the data as it is, not a slice of the business: they take
+no selection. How complete the data is (:func:`column_coverage`, :func:`lost_reason_coverage`)
+and what it supports (:func:`supported_analyses`) can be asked for a selection (``where=``):
+the coverage of the selected deals, leads, activities ...
 """
 
 from __future__ import annotations
@@ -10,6 +16,9 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.model import TABLE_NAMES, TABLES
+from salesnb.data.selection import Selection, SelectionError
+from salesnb.metrics.catalogue import Measure, declare
+from salesnb.metrics.scope import check_selection, metric, restrict
 
 # The date that places a table's rows in time (the first date column otherwise).
 MAIN_DATE_COLUMN = {
@@ -17,6 +26,36 @@ MAIN_DATE_COLUMN = {
     "leads": "created_at", "activities": "occurred_at", "orders": "ordered_at", "marketing_spend": "month",
     "reps": "hire_date",
 }
+
+declare(
+    Measure("table", "Table", "text", "A table of the dataset (opportunities, leads, ...)."),
+    Measure("column", "Column", "text", "A column of a table."),
+    Measure("description", "Description", "text", "What the column holds (docs/data-model.md)."),
+    Measure("date_column", "Date column", "text", "The column that places a table's rows in time."),
+    Measure("first_date", "First date", "date", "The earliest value of the table's date column."),
+    Measure("last_date", "Last date", "date", "The latest value of the table's date column."),
+    Measure("rows", "Rows", "count", "Rows of the table as loaded", section="data-health"),
+    Measure("filled", "Filled", "count", "Rows with a value in the column", section="data-health"),
+    Measure("share_filled", "Share filled", "percent", "Rows with a value in the column ÷ rows of the table",
+            section="data-health", higher_is_better=True),
+    Measure("severity", "Severity", "text", "error (the reports stop) or warning (they run and show it)."),
+    Measure("message", "Message", "text", "What the validator found and what to do about it."),
+    Measure("rows_affected", "Rows affected", "count", "Rows a validation finding is about", section="data-health",
+            higher_is_better=False),
+    Measure("needs", "Needs", "text", "An optional table or deal column."),
+    Measure("available", "Available", "flag", "Whether the data has it (a deal column: filled on at least "
+            "minimum_coverage of the deals)."),
+    Measure("enables", "Enables", "text", "The analyses it feeds."),
+    Measure("to_add", "To add", "text", "What to add to the data for it."),
+    Measure("tables_loaded", "Tables loaded", "count", "Tables found in the data folder", section="data-health"),
+    Measure("rows_by_table", "Rows by table", "count", "Rows of each table as loaded", section="data-health"),
+    Measure("errors", "Errors", "count", "Validation findings that stop the reports until fixed",
+            section="data-health", higher_is_better=False),
+    Measure("warnings", "Warnings", "count", "Validation findings the reports show in their banner",
+            section="data-health", higher_is_better=False),
+    Measure("analyses_available", "Analyses available", "count", "Optional tables and deal columns the data "
+            "supports (of those listed in the data health report)", section="data-health", higher_is_better=True),
+)
 
 # Optional columns of the opportunities table and the analysis each one feeds.
 OPPORTUNITY_COLUMN_USES = {
@@ -36,7 +75,9 @@ OPPORTUNITY_COLUMN_USES = {
 def tables_loaded(dataset: Dataset) -> pd.DataFrame:
     """One row per table in the dataset: rows, and the first and last value of its main date.
 
-    rows = count(*); first/last = min/max of the main date column (e.g. created_at).
+    rows = count(*); first/last = min/max of the main date column (e.g. created_at). What
+    was loaded is about the data, not a slice: a selection does not apply (there is no
+    ``where``; :func:`column_coverage` takes one).
     """
     rows = []
     for name in dataset.table_names:
@@ -62,67 +103,90 @@ def _as_date(value):
 
 
 def rows_by_table(dataset: Dataset) -> dict[str, int]:
-    """Table name -> number of rows."""
+    """Table name -> number of rows, as loaded (a selection does not apply)."""
     frame = tables_loaded(dataset)
     return dict(zip(frame["table"], frame["rows"]))
 
 
-def column_coverage(dataset: Dataset) -> pd.DataFrame:
-    """Share of non-empty values of every optional column, per table.
+@metric
+def column_coverage(dataset: Dataset, *, where: Selection) -> pd.DataFrame:
+    """Share of non-empty values of every optional column, per table, over the rows of the
+    selection ``where`` (every row without one).
 
-    coverage = count(column is not null) / count(*); a column missing from the file is 0.
+    ``share_filled`` = ``filled`` / rows, ``filled`` = count(column is not null); a column
+    missing from the file is 0. With a selection, each table's rows are those the selection
+    names (:func:`salesnb.metrics.scope.restrict`: a team's deals, leads, activities ...); a
+    table the selection cannot reach (marketing spend by team) is not measured (empty) and
+    its description says why. No ``by``.
     """
+    if where:
+        check_selection(dataset, where)  # an unknown value is a typo: refused before anything is measured
     frames = []
     for name in dataset.table_names:
         table = dataset.table(name)
         optional = [column for column in TABLES[name].columns if not column.required]
         if not optional:
             continue
-        counts = table.aggregate(
-            rows=table.count(), **{column.name: table[column.name].count() for column in optional}
-        ).execute().iloc[0]
+        names = [column.name for column in optional]
+        descriptions = [column.description for column in optional]
+        try:
+            table = restrict(dataset, table, where, rows=f"{name} rows")
+        except SelectionError as unreachable:
+            frames.append(pd.DataFrame({"table": name, "column": names, "filled": float("nan"),
+                                        "share_filled": float("nan"),
+                                        "description": f"not measured for this selection: {unreachable}"}))
+            continue
+        counts = table.aggregate(rows=table.count(), **{column: table[column].count() for column in names}).execute().iloc[0]
         total = int(counts["rows"])
         frames.append(pd.DataFrame({
             "table": name,
-            "column": [column.name for column in optional],
-            "filled": [int(counts[column.name]) for column in optional],
-            "coverage": [int(counts[column.name]) / total if total else None for column in optional],
-            "description": [column.description for column in optional],
+            "column": names,
+            "filled": [int(counts[column]) for column in names],
+            "share_filled": [int(counts[column]) / total if total else None for column in names],
+            "description": descriptions,
         }))
     if not frames:
-        return pd.DataFrame(columns=["table", "column", "filled", "coverage", "description"])
+        return pd.DataFrame(columns=["table", "column", "filled", "share_filled", "description"])
     return pd.concat(frames, ignore_index=True)
 
 
-def lost_reason_coverage(dataset: Dataset) -> float | None:
-    """Share of lost deals with a loss reason: count(lost_reason) / count(lost deals).
-    Won and open deals have no loss reason, so they are not in the denominator."""
+@metric
+def lost_reason_coverage(dataset: Dataset, *, where: Selection) -> float | None:
+    """Share of the lost deals of the selection ``where`` that have a loss reason.
+
+    count(lost_reason) / count(lost deals): won and open deals have no loss reason, so they
+    are not in the denominator. None without deals or lost deals. No ``by``."""
     if not dataset.has("opportunities"):
         return None
-    deals = dataset.table("opportunities")
+    deals = restrict(dataset, dataset.table("opportunities"), where, rows="deals")
     lost = deals.filter(deals.stage.isin(dataset.playbook.lost_stages))
     counts = lost.aggregate(lost=lost.count(), with_reason=lost.lost_reason.count()).execute().iloc[0]
     return int(counts["with_reason"]) / int(counts["lost"]) if int(counts["lost"]) else None
 
 
 def findings_table(findings) -> pd.DataFrame:
-    """Validation findings, errors first: severity, table, column, rows affected, message."""
+    """Validation findings, errors first: severity, table, column, rows affected, message.
+    (About the data as loaded: a selection does not apply.)"""
     frame = pd.DataFrame(
-        [{"severity": f.severity, "table": f.table, "column": f.column or "", "rows": f.count, "message": f.message}
-         for f in findings],
-        columns=["severity", "table", "column", "rows", "message"],
+        [{"severity": f.severity, "table": f.table, "column": f.column or "", "rows_affected": f.count,
+          "message": f.message} for f in findings],
+        columns=["severity", "table", "column", "rows_affected", "message"],
     )
     order = frame["severity"].map({"error": 0, "warning": 1}).fillna(2)
     return frame.assign(_order=order).sort_values(["_order", "table", "column"], kind="stable").drop(columns="_order") \
         .reset_index(drop=True)
 
 
-def supported_analyses(dataset: Dataset, coverage: pd.DataFrame | None = None, minimum_coverage: float = 0.5) -> pd.DataFrame:
+@metric
+def supported_analyses(dataset: Dataset, *, where: Selection, coverage: pd.DataFrame | None = None,
+                       minimum_coverage: float = 0.5) -> pd.DataFrame:
     """What the data supports and what to add: one row per optional table and per optional
-    opportunity column, with ``available`` True/False and what it enables.
+    opportunity column, with ``available`` True/False, what it ``enables`` and what ``to_add``.
 
-    An optional opportunity column counts as available when at least ``minimum_coverage``
-    of the deals have a value in it.
+    A table counts when the dataset has it (whatever the selection). An optional opportunity
+    column counts as available when at least ``minimum_coverage`` of the deals of the
+    selection ``where`` have a value in it (``coverage``: :func:`column_coverage` of the same
+    selection, when already computed). No ``by``.
     """
     rows = []
     for name in TABLE_NAMES:
@@ -132,17 +196,17 @@ def supported_analyses(dataset: Dataset, coverage: pd.DataFrame | None = None, m
         present = dataset.has(name)
         rows.append({
             "needs": f"{name} table", "available": present, "enables": spec.enables,
-            "to add": "" if present else f"{name}.csv with {', '.join(spec.required_columns)} (docs/data-model.md)",
+            "to_add": "" if present else f"{name}.csv with {', '.join(spec.required_columns)} (docs/data-model.md)",
         })
-    coverage = column_coverage(dataset) if coverage is None else coverage
-    deal_columns = coverage[coverage["table"] == "opportunities"].set_index("column")["coverage"].to_dict()
-    deal_columns["lost_reason"] = lost_reason_coverage(dataset)
+    coverage = column_coverage(dataset, where=where) if coverage is None else coverage
+    deal_columns = coverage[coverage["table"] == "opportunities"].set_index("column")["share_filled"].to_dict()
+    deal_columns["lost_reason"] = lost_reason_coverage(dataset, where=where)
     for column, use in OPPORTUNITY_COLUMN_USES.items():
         share = deal_columns.get(column)
         present = share is not None and not pd.isna(share) and share >= minimum_coverage
         rows.append({
             "needs": f"opportunities.{column}", "available": bool(present), "enables": use,
-            "to add": "" if present else (f"fill opportunities.{column} (filled on {0 if share is None else share:.0%} "
+            "to_add": "" if present else (f"fill opportunities.{column} (filled on {0 if share is None else share:.0%} "
                                           f"of {'lost ' if column == 'lost_reason' else ''}deals)"),
         })
-    return pd.DataFrame(rows, columns=["needs", "available", "enables", "to add"])
+    return pd.DataFrame(rows, columns=["needs", "available", "enables", "to_add"])

@@ -19,8 +19,10 @@ import ibis
 import pandas as pd
 
 from salesnb.data.dataset import Dataset
-from salesnb.data.selection import select
+from salesnb.data.selection import Selection
+from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import OPEN, WON, deals
+from salesnb.metrics.scope import metric
 from salesnb.metrics.snapshots import deal_states
 
 # Won deals of this many days up to as_of give the cycle an open deal's age is compared with.
@@ -33,7 +35,48 @@ LISTS = {
     "missing_amount_or_close_date": "Without amount or expected close date",
     "older_than_won": "Older than 90% of won deals' cycles ({p90} days)",
 }
+# What a check needs when the data cannot support it (the others always can be made).
+NEEDS = {"stale": "the 'activities' table", "pushed_twice": "the 'opportunity_history' table",
+         "past_due": "expected close dates (close_date) on open deals", "older_than_won": "deals won in the last year"}
+# The columns a list shows (Inspection.deals_in).
+LIST_COLUMNS = ["rep_name", "opportunity_id", "account_name", "stage", "amount", "close_date", "age_days",
+                "days_since_touch", "pushes"]
 _NO_DATE = dt.date(1900, 1, 1)
+
+declare(
+    Measure("age_days", "Age (days)", "days", "Days from the deal's creation to the data's date (open deals).",
+            section="inspection-lists"),
+    Measure("last_touch", "Last touch", "date", "The latest of the deal's last activity, last stage entry and "
+            "creation."),
+    Measure("days_since_touch", "Days since touch", "days", "Days from the last touch (activity, stage entry or "
+            "creation) to the data's date.", section="inspection-lists", higher_is_better=False),
+    Measure("pushes", "Pushes", "count", "Times the expected close date moved later while the deal was open.",
+            section="inspection-lists", higher_is_better=False),
+    # One flag per deal and list (Inspection.deals); per rep, the deals on each list (by_rep).
+    Measure("stale", "Stale", "flag", "No activity and no stage change for the playbook's stale_deal_days."),
+    Measure("past_due", "Past due", "flag", "The expected close date has passed."),
+    Measure("pushed_twice", "Pushed twice", "flag", "The expected close date moved later at least twice."),
+    Measure("missing_amount_or_close_date", "Without amount or close date", "flag", "No amount or no expected "
+            "close date."),
+    Measure("older_than_won", "Older than won deals", "flag", "Open longer than 90% of the deals won in the last "
+            "year took to win."),
+    Measure("flagged_deals", "Flagged deals", "count", "Open deals on at least one inspection list.",
+            section="inspection-lists", higher_is_better=False),
+    Measure("open_amount", "Open amount", "currency", "Sum of the amounts of the group's open deals.",
+            section="inspection-lists"),
+    Measure("stale_deals", "Stale deals", "count", "Open deals with no activity and no stage change for the "
+            "playbook's stale_deal_days.", section="inspection-lists", higher_is_better=False),
+    Measure("past_due_deals", "Past-due deals", "count", "Open deals whose expected close date has passed.",
+            section="inspection-lists", higher_is_better=False),
+    Measure("pushed_twice_deals", "Pushed twice or more", "count", "Open deals whose expected close date moved later "
+            "at least twice.", section="inspection-lists", higher_is_better=False),
+    Measure("missing_amount_or_close_date_deals", "Without amount or close date", "count", "Open deals without an "
+            "amount or an expected close date.", section="inspection-lists", higher_is_better=False),
+    Measure("older_than_won_deals", "Older than won deals", "count", "Open deals older than 90% of the cycles of "
+            "the deals won in the last year.", section="inspection-lists", higher_is_better=False),
+    Measure("slipped_deals", "Slipped deals", "count", "Open deals whose expected close date moved later at least "
+            "once.", section="inspection-lists", higher_is_better=False),
+)
 
 
 @dataclass
@@ -77,10 +120,17 @@ class Inspection:
                 "older_than_won": self.won_cycle_p90_days is not None}.get(name, True)
 
     def deals_in(self, name: str) -> pd.DataFrame:
-        """The deals on one list, by rep, largest amount first."""
+        """The deals on one list (:data:`LIST_COLUMNS`), by rep, largest amount first."""
         flagged = self.deals[self.deals[name].fillna(False).astype(bool)]
         return flagged.sort_values(["rep_name", "amount", "opportunity_id"], ascending=[True, False, True],
-                                   na_position="last").reset_index(drop=True)
+                                   na_position="last")[LIST_COLUMNS].reset_index(drop=True)
+
+    def note(self, name: str) -> str | None:
+        """What the page says instead of a list: that the check is not measured (and what it
+        needs), or that no deal is on it; None when there are deals to show."""
+        if not self.measured(name):
+            return f"{self.title(name)}: not measured, it needs {NEEDS[name]}."
+        return None if self.count(name) else f"{self.title(name)}: none."
 
     @property
     def slipped(self) -> int | None:
@@ -92,8 +142,12 @@ class Inspection:
         return int(self.deals[name].fillna(False).astype(bool).sum()) if self.measured(name) else None
 
 
-def inspect_open_deals(dataset: Dataset, *, team: str | None = None, rep: str | None = None) -> Inspection:
-    """Check every deal open at ``as_of`` (see the module doc for the lists).
+@metric
+def inspect_open_deals(dataset: Dataset, *, where: Selection) -> Inspection:
+    """The inspection lists: every open deal of the selection checked for each list.
+
+    The lists are in the module doc. No period and no ``by`` (the deals open now, one row
+    each; :func:`by_rep` groups them); every selection dimension applies.
 
     - last touch = the latest of: the deal's last activity on or before ``as_of``, the last
       day it entered a stage (history), its creation date; ``days_since_touch`` = as_of -
@@ -106,7 +160,7 @@ def inspect_open_deals(dataset: Dataset, *, team: str | None = None, rep: str | 
     """
     as_of = dataset.as_of
     playbook = dataset.playbook
-    table = deals(dataset, select(team=team, rep=rep))
+    table = deals(dataset, where)
     table = table.filter(table.outcome == OPEN)
     if dataset.has("accounts"):
         names = dataset.table("accounts").select("account_id", "account_name")
@@ -135,7 +189,7 @@ def inspect_open_deals(dataset: Dataset, *, team: str | None = None, rep: str | 
                           table.created_at.fill_null(no_date))
     table = table.mutate(last_touch=ibis.cases((touch == no_date, ibis.null().cast("date")), else_=touch))
     as_of_date = ibis.date(as_of.isoformat())
-    p90, won_deals = _won_cycle(dataset, team, rep)
+    p90, won_deals = _won_cycle(dataset, where)
     stale_days = playbook.stale_deal_days
     days_since_touch = as_of_date.delta(table.last_touch, unit="day")
     age = as_of_date.delta(table.created_at, unit="day")
@@ -156,9 +210,9 @@ def inspect_open_deals(dataset: Dataset, *, team: str | None = None, rep: str | 
     return Inspection(result, as_of, stale_days, has_activities, has_history, p90, won_deals)
 
 
-def _won_cycle(dataset: Dataset, team: str | None, rep: str | None) -> tuple[float | None, int]:
+def _won_cycle(dataset: Dataset, where: Selection) -> tuple[float | None, int]:
     """The 90th percentile of won deals' cycle (days) over the last year, and its n."""
-    table = deals(dataset, select(team=team, rep=rep))
+    table = deals(dataset, where)
     start = dataset.as_of - dt.timedelta(days=WON_CYCLE_WINDOW_DAYS - 1)
     won = table.filter((table.outcome == WON) & table.close_date.between(start, dataset.as_of) & table.created_at.notnull())
     cycle = won.close_date.delta(won.created_at, unit="day")
@@ -168,18 +222,19 @@ def _won_cycle(dataset: Dataset, team: str | None, rep: str | None) -> tuple[flo
 
 
 def by_rep(inspection: Inspection) -> pd.DataFrame:
-    """Per rep: open deals and amount, how many are on each list (empty where the check
-    cannot be made) and ``flagged`` (on at least one list); most flagged deals first."""
+    """Per rep: ``open_deals`` and ``open_amount``, ``<list>_deals`` the deals on each list
+    (empty where the check cannot be made) and ``flagged_deals`` (on at least one list);
+    most flagged deals first."""
     frame = inspection.deals
     flags = frame[list(LISTS)].fillna(False).astype(bool)
     keyed = frame[["rep_id", "opportunity_id", "amount"]].assign(
         rep_name=frame["rep_name"].fillna("(unassigned)"), team=frame["team"].fillna("(none)"),
         flagged=flags.any(axis=1).astype(int), **{name: flags[name].astype(int) for name in LISTS})
     summary = keyed.groupby(["rep_id", "rep_name", "team"], dropna=False).agg(
-        open_deals=("opportunity_id", "size"), open_amount=("amount", "sum"), flagged=("flagged", "sum"),
-        **{name: (name, "sum") for name in LISTS}).reset_index()
+        open_deals=("opportunity_id", "size"), open_amount=("amount", "sum"), flagged_deals=("flagged", "sum"),
+        **{f"{name}_deals": (name, "sum") for name in LISTS}).reset_index()
     for name in LISTS:
         if not inspection.measured(name):
-            summary[name] = float("nan")
-    summary = summary.sort_values(["flagged", "open_amount", "rep_name"], ascending=[False, False, True])
+            summary[f"{name}_deals"] = float("nan")
+    summary = summary.sort_values(["flagged_deals", "open_amount", "rep_name"], ascending=[False, False, True])
     return summary.reset_index(drop=True)

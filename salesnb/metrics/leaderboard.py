@@ -32,7 +32,7 @@ from salesnb.metrics.statistics import poisson_rate_interval, total_to_target_in
 
 RANKED, NOT_RANKED, NOT_MEASURED = "ranked", "not ranked (small n)", "not ranked (win rate not measured)"
 ABOVE, BELOW, WITHIN = "above", "below", "within noise"
-QUOTA_SUMS = ["quota", "won_against_quota", "won_deals_against_quota", "won_against_quota_squares"]
+QUOTA_SUMS = ["quota_amount", "won_against_quota", "won_deals_against_quota", "won_against_quota_squares"]
 SUMS = ["rep_weeks", "activities", "opportunities_created", "pipeline_created", "won", "lost", "closed",
         "won_amount", *QUOTA_SUMS]
 
@@ -45,7 +45,7 @@ declare(
             section="people-leaderboards", higher_is_better=True),
     Measure("versus_team", "Versus team", "text", "above / below when the rep's whole interval is above / below the "
             "team's win rate, else within noise."),
-    Measure("ranking", "Ranking", "text", "ranked, or why not (too few closed deals, win rate not measured)."),
+    Measure("win_rate_ranking", "Ranking", "text", "ranked, or why not (too few closed deals, win rate not measured)."),
     Measure("win_rate_rank", "Rank", "count", "Rank by win rate among the reps with at least min_n closed deals "
             "(equal rates share a rank).", section="people-leaderboards"),
     Measure("activities_low", "Activities low", "number", "Lower end of the 95% interval of activities per rep-week.",
@@ -57,9 +57,9 @@ declare(
 
 @metric
 def scorecard(dataset: Dataset, period: Period | None = None, *, where: Selection) -> pd.DataFrame:
-    """Per selling rep of the selection (every rep of the comparison group: a rep selection
-    keeps the rep's team): the sums every leaderboard number comes from (activity, deals,
-    win rate counts, quota), one row per rep."""
+    """The per-rep sums every leaderboard number comes from (activity, deals, win rate counts, quota).
+
+    One row per selling rep of the comparison group (a rep selection keeps the rep's team)."""
     everyone = roster.scope(dataset, where).compared
     per_rep = activity.activity_to_outcome(dataset, period, "rep", where=everyone)
     if dataset.has("quotas"):
@@ -77,9 +77,10 @@ def _rates(frame: pd.DataFrame, records_lost: bool = True) -> pd.DataFrame:
     closed = frame["closed"].astype(float) if records_lost else frame["closed"] * 0.0  # no lost: no n, no rate
     frame["win_rate"] = frame["won"] / closed.where(closed > 0)
     frame["win_rate_low"], frame["win_rate_high"] = wilson_interval(frame["won"], closed)
-    frame["attainment"] = frame["won_against_quota"] / frame["quota"].where(frame["quota"] > 0)
+    frame["attainment"] = frame["won_against_quota"] / frame["quota_amount"].where(frame["quota_amount"] > 0)
     frame["attainment_low"], frame["attainment_high"] = total_to_target_interval(
-        frame["won_against_quota"], frame["won_against_quota_squares"], frame["won_deals_against_quota"], frame["quota"])
+        frame["won_against_quota"], frame["won_against_quota_squares"], frame["won_deals_against_quota"],
+        frame["quota_amount"])
     frame["activities_per_rep_week"] = frame["activities"] / frame["rep_weeks"].where(frame["rep_weeks"] > 0)
     low, high = poisson_rate_interval(frame["activities"], frame["rep_weeks"])
     measured = frame["activities"].notna()
@@ -90,7 +91,9 @@ def _rates(frame: pd.DataFrame, records_lost: bool = True) -> pd.DataFrame:
 @metric
 def rep_leaderboard(dataset: Dataset, period: Period | None = None, *, where: Selection,
                     min_n: int | None = None) -> pd.DataFrame:
-    """One row per rep: win rate with n (``closed``) and Wilson interval, ``ranking`` and
+    """The win rate leaderboard: each rep's rate with n and interval, ranked only on enough closed deals.
+
+    One row per rep: win rate with n (``closed``) and Wilson interval, ``win_rate_ranking`` and
     ``win_rate_rank`` (1 = highest win rate among reps with at least ``min_n`` closed deals;
     equal rates share a rank), ``team_win_rate`` and ``versus_team``, quota attainment and
     activities per rep-week with their intervals. Ranked reps first by rank, then the
@@ -101,7 +104,7 @@ def rep_leaderboard(dataset: Dataset, period: Period | None = None, *, where: Se
     board = _rates(roster.rollup(scorecard(dataset, period, where=where), "rep", SUMS, roster.Scope(people.group)),
                    records_lost)
     if board.empty:  # nobody employed or selling in the period
-        return board.assign(team_win_rate=np.nan, versus_team="", ranking="", win_rate_rank=np.nan)
+        return board.assign(team_win_rate=np.nan, versus_team="", win_rate_ranking="", win_rate_rank=np.nan)
     teams = board.groupby("team")[["won", "closed"]].sum()
     team_rate = board["team"].map(teams["won"] / teams["closed"].where(teams["closed"] > 0))
     board["team_win_rate"] = team_rate
@@ -109,7 +112,7 @@ def rep_leaderboard(dataset: Dataset, period: Period | None = None, *, where: Se
         [board["win_rate_low"] > team_rate, board["win_rate_high"] < team_rate], [ABOVE, BELOW], WITHIN)
     board.loc[board["closed"] == 0, "versus_team"] = "–"
     eligible = (board["closed"] >= min_n) & board["win_rate"].notna()
-    board["ranking"] = np.where(eligible, RANKED, NOT_RANKED if records_lost else NOT_MEASURED)
+    board["win_rate_ranking"] = np.where(eligible, RANKED, NOT_RANKED if records_lost else NOT_MEASURED)
     board["win_rate_rank"] = board["win_rate"].where(eligible).rank(method="min", ascending=False)
     board = board.sort_values(["win_rate_rank", "closed", "rep_name", "rep_id"], ascending=[True, False, True, True],
                               na_position="last")
@@ -118,9 +121,10 @@ def rep_leaderboard(dataset: Dataset, period: Period | None = None, *, where: Se
 
 @metric
 def manager_rollup(dataset: Dataset, period: Period | None = None, *, where: Selection) -> pd.DataFrame:
-    """Per manager (``reps.manager_id``, shown by the manager's name): the number of reps and
-    every leaderboard number as a ratio of sums over them, with n and intervals. With a rep
-    selection, the rep's manager."""
+    """Per manager: their reps' leaderboard numbers as ratios of sums, with n and intervals.
+
+    Managers by ``reps.manager_id``, shown by name: the number of reps and every leaderboard
+    number over them. With a rep selection, the rep's manager."""
     people = roster.scope(dataset, where)
     per_rep = scorecard(dataset, period, where=where)
     managers = _rates(roster.rollup(per_rep, "manager", SUMS, roster.Scope(people.group)),
@@ -133,8 +137,7 @@ def manager_rollup(dataset: Dataset, period: Period | None = None, *, where: Sel
 
 @metric
 def summary(dataset: Dataset, period: Period | None = None, *, where: Selection) -> dict:
-    """The headline numbers of the people report for the selection (the team, the rep, or
-    everyone), each a ratio of sums over its reps:
+    """The people report's headline numbers for the selection (a dict), each a ratio of sums over its reps.
 
     ``reps`` (selling reps employed in the period), ``activities_per_rep_week`` and
     ``activities_per_rep_week_by_type`` (map), ``meetings_per_opportunity_created``,

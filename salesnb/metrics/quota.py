@@ -31,13 +31,13 @@ from salesnb.metrics.scope import metric
 from salesnb.metrics.statistics import total_to_target_interval
 
 AT_QUOTA = 1.0  # attainment at or above this is "at quota" (100%)
-SUMS = ["quota", "won_against_quota", "won_deals_against_quota", "won_against_quota_squares", "quota_periods"]
+SUMS = ["quota_amount", "won_against_quota", "won_deals_against_quota", "won_against_quota_squares", "quota_periods"]
 # What attainment cannot be measured on, and says so when asked.
 UNKNOWN = ["won_against_quota", "won_against_quota_squares", "attainment", "attainment_error", "attainment_low",
            "attainment_high", "reps_at_quota", "share_reps_at_quota"]
 
 declare(
-    Measure("quota", "Quota", "currency", "Σ quota amount of the reps' quota rows counted in the period (wholly "
+    Measure("quota_amount", "Quota", "currency", "Σ amount of the reps' quota rows counted in the period (wholly "
             "inside it, ended by the data's date).", section="people-quota-attainment"),
     Measure("won_against_quota", "Won against quota", "currency", "Σ amount of the deals a rep won within the "
             "dates of their counted quota rows.", section="people-quota-attainment", higher_is_better=True),
@@ -111,7 +111,7 @@ def _won_with_amount(dataset: Dataset, people: roster.Scope) -> ir.Table:
 
 def _by_quota_period(dataset: Dataset, period: Period, people: roster.Scope) -> pd.DataFrame:
     """One row per quota row that counts in the period (see the module docstring): the rep,
-    ``quota_start``, ``quota_end``, ``quota``, ``won_against_quota`` (Σ amount of the rep's
+    ``quota_start``, ``quota_end``, ``quota_amount``, ``won_against_quota`` (Σ amount of the rep's
     deals won in the row's dates), ``won_deals_against_quota``, ``won_against_quota_squares``
     (Σ amount², for the interval) and ``attainment`` = won against quota / quota."""
     quotas = _quotas_touching(dataset, period, people)
@@ -126,13 +126,13 @@ def _by_quota_period(dataset: Dataset, period: Period, people: roster.Scope) -> 
         won_against_quota=joined.deal_amount.sum(), won_deals_against_quota=joined.deal_amount.count(),
         won_against_quota_squares=(joined.deal_amount * joined.deal_amount).sum(),
     ).execute()
-    rows = rows.rename(columns={"period_start": "quota_start", "period_end": "quota_end", "amount": "quota"})
+    rows = rows.rename(columns={"period_start": "quota_start", "period_end": "quota_end", "amount": "quota_amount"})
     rows[["won_against_quota", "won_against_quota_squares"]] = \
         rows[["won_against_quota", "won_against_quota_squares"]].fillna(0.0)
     rows["won_deals_against_quota"] = rows["won_deals_against_quota"].fillna(0).astype("int64")
     people_frame = roster.selling_reps(dataset, people.group).execute().drop(columns=["hire_date"])
     rows = people_frame.merge(rows.drop(columns=["quota_row"]), on="rep_id")
-    rows["attainment"] = rows["won_against_quota"] / rows["quota"]
+    rows["attainment"] = rows["won_against_quota"] / rows["quota_amount"]
     for column in ("quota_start", "quota_end"):
         rows[column] = pd.to_datetime(rows[column])
     return rows.sort_values(["team", "rep_name", "rep_id", "quota_start", "quota_end"]).reset_index(drop=True)
@@ -141,11 +141,12 @@ def _by_quota_period(dataset: Dataset, period: Period, people: roster.Scope) -> 
 @metric
 def quota_attainment(dataset: Dataset, period: Period | None = None, by: str | None = None, *,
                      where: Selection) -> pd.DataFrame:
-    """Quota attainment per ``quota_period`` (one row per rep and quota row), ``rep``,
-    ``team``, ``manager``, ``region`` or overall (None), over the reps that have a quota in
-    the period.
+    """Quota attainment (Σ won ÷ Σ quota) per quota period, rep, team, manager, region or overall.
 
-    - ``attainment`` = Σ won against quota / Σ quota (ratio of sums at every level), its
+    ``by``: ``quota_period`` (one row per rep and quota row), ``rep``, ``team``, ``manager``,
+    ``region`` or None, over the reps that have a quota in the period.
+
+    - ``attainment`` = Σ won against quota / Σ ``quota_amount`` (ratio of sums at every level), its
       standard error ``attainment_error`` = √Σ amount² / Σ quota and a 95% interval
       (``attainment_low``/``_high``: ± 1.96 standard errors, from at least one won deal;
       ``won_deals_against_quota`` is its n);
@@ -172,7 +173,7 @@ def quota_attainment(dataset: Dataset, period: Period | None = None, by: str | N
     identity = ["rep_id", "rep_name", "team", "region", "manager_id", "manager_name"]
     per_rep = rows.groupby("rep_id", sort=True).agg(
         {**{column: "first" for column in identity[1:]}, **{column: "sum" for column in SUMS}}).reset_index()
-    per_rep["reps_at_quota"] = (per_rep["won_against_quota"] >= AT_QUOTA * per_rep["quota"]).astype("int64")
+    per_rep["reps_at_quota"] = (per_rep["won_against_quota"] >= AT_QUOTA * per_rep["quota_amount"]).astype("int64")
     grouped = roster.rollup(per_rep, by, [*SUMS, "reps_at_quota"], people)
     grouped = _with_attainment(grouped)
     if by != "rep":
@@ -184,7 +185,7 @@ def quota_attainment(dataset: Dataset, period: Period | None = None, by: str | N
 
 def _with_attainment(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
-    quota = frame["quota"].astype(float)
+    quota = frame["quota_amount"].astype(float)
     frame["attainment"] = frame["won_against_quota"] / quota.where(quota > 0)
     # Standard error of the attainment: the won amount is a sum of deals (compound Poisson).
     frame["attainment_error"] = np.sqrt(frame["won_against_quota_squares"]) / quota.where(quota > 0)
@@ -195,9 +196,11 @@ def _with_attainment(frame: pd.DataFrame) -> pd.DataFrame:
 
 @metric
 def quota_exclusions(dataset: Dataset, period: Period | None = None, *, where: Selection) -> list[Excluded]:
-    """What attainment leaves out: quota rows of the selection's reps that overlap the
-    period but do not count (reaching outside it, still running at the snapshot date, or
-    without an amount), and won deals of the period that no quota row of their owner covers."""
+    """Quota rows and won deals that attainment leaves out, and why.
+
+    Quota rows of the selection's reps that overlap the period but do not count (reaching
+    outside it, still running at the snapshot date, or without an amount), and won deals of
+    the period that no quota row of their owner covers."""
     if not dataset.has("quotas"):
         return []
     people = roster.scope(dataset, where)
@@ -232,7 +235,9 @@ ATTAINMENT_BUCKETS = [(0.0, 0.5, "under 50%"), (0.5, 0.8, "50–80%"), (0.8, 1.0
 
 @metric
 def attainment_distribution(dataset: Dataset, period: Period | None = None, *, where: Selection) -> pd.DataFrame:
-    """How many counted quota rows (rep × quota period, :func:`quota_attainment` by
+    """How many counted quota periods fall in each attainment band (under 50% ... 120% or more).
+
+    Counted quota rows (rep × quota period, :func:`quota_attainment` by
     ``quota_period``) fall in each ``attainment_bucket`` (:data:`ATTAINMENT_BUCKETS`, lower
     bound included; every bucket shown, 0 when empty) and their ``share_of_quota_periods``."""
     attainment = quota_attainment(dataset, period, "quota_period", where=where)["attainment"].dropna()

@@ -186,9 +186,11 @@ class Ramp:
 @metric
 def ramp(dataset: Dataset, period: Period | None = None, *, where: Selection,
          ramp_share: float = DEFAULT_RAMP_SHARE) -> Ramp:
-    """Ramp of the reps hired during the data, observed up to the period's end (see the
-    module docstring for every definition, and for what the selection means here). When
-    ramp cannot be measured (:func:`unmeasured`), every view is empty and ``notes`` says why."""
+    """How fast the reps hired during the data reached the ramp bar, by hire cohort (a :class:`Ramp`).
+
+    Observed up to the period's end; the module docstring gives every definition and what
+    the selection means here. When ramp cannot be measured (:func:`unmeasured`), every view
+    is empty and ``notes`` says why."""
     people = roster.scope(dataset, where)
     reasons = unmeasured(dataset)
     if reasons:

@@ -17,12 +17,73 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period, fiscal_quarter_start, fiscal_quarter_start_expression
+from salesnb.data.selection import Selection
 from salesnb.errors import SalesnbError
-from salesnb.metrics.orders import customers, order_facts, purchase_days
+from salesnb.metrics.catalogue import Measure, declare
+from salesnb.metrics.orders import customers, for_each, order_facts, purchase_days
+from salesnb.metrics.scope import metric
 
 HORIZONS = (90, 180, 365)  # days after the first order within which a second order counts
 GRAINS = ("month", "quarter")
 GAP_BUCKETS = 5  # time between orders by purchase-day number 2, 3, 4, then 5 and later
+
+declare(
+    Measure("new_customers", "New customers", "count", "Accounts whose first order falls in the period (or month)",
+            section="repeat-purchases", higher_is_better=True),
+    Measure("repeat_customers", "Repeat customers", "count", "Customers of the row with a repeat order: a second "
+            "order by the period's end, within the horizon, or (per month) an order after an earlier first one",
+            section="repeat-purchases", higher_is_better=True),
+    Measure("repeat_purchase_rate", "Repeat purchase rate", "percent", "Customers of the period with two or more "
+            "orders by its end (earlier orders count) ÷ customers of the period", section="repeat-purchases",
+            higher_is_better=True, min_n=30),
+    Measure("revenue_from_repeat_share", "Revenue from repeat orders", "percent", "Known amounts of the orders that "
+            "are not the account's first order ÷ known amounts of all orders", section="repeat-purchases",
+            higher_is_better=True),
+    Measure("new_customer_revenue", "New customers' revenue", "currency", "The month's order amounts of accounts "
+            "whose first order falls in the month", section="repeat-purchases", higher_is_better=True),
+    Measure("repeat_customer_revenue", "Repeat customers' revenue", "currency", "The month's order amounts of "
+            "accounts that first ordered before the month", section="repeat-purchases", higher_is_better=True),
+    Measure("repeat_order_revenue", "Repeat order revenue", "currency", "Amounts of orders that are not the "
+            "account's first order", section="repeat-purchases", higher_is_better=True),
+    Measure("same_day_orders", "Same-day orders", "count", "Orders placed on a day the same account had already "
+            "ordered (orders - purchase days)", section="repeat-purchases"),
+    Measure("same_day_accounts", "Accounts with same-day orders", "count", "Accounts with more than one order on a "
+            "day of the period", section="repeat-purchases"),
+    Measure("orders_without_amount", "Orders without amount", "count", "Orders of the period without an amount, "
+            "left out of revenue", section="repeat-purchases", higher_is_better=False),
+    Measure("horizon_days", "Horizon", "days", "Days after the first order within which a second order counts",
+            section="repeat-purchases"),
+    Measure("repeat_rate", "Repeat rate", "percent", "Of the customers whose horizon closed in the period, the "
+            "share with a second order within horizon_days of their first", section="repeat-purchases",
+            higher_is_better=True, min_n=30),
+    Measure("first_order_cohort", "First-order cohort", "month", "The month (or fiscal quarter) of the customer's "
+            "first order."),
+    Measure("repeat_to_date", "Repeated to date", "count", "Customers of the cohort with a second order by the "
+            "period's end", section="repeat-purchases", higher_is_better=True),
+    Measure("repeat_rate_to_date", "Repeat rate to date", "percent", "repeat_to_date ÷ customers of the cohort "
+            "(not comparable between cohorts of different ages)", section="repeat-purchases", higher_is_better=True),
+    Measure("order_day", "Order day", "text", "Which of the account's order days: the 2nd, 3rd, ..."),
+    Measure("intervals", "Intervals", "count", "Intervals between consecutive order days whose later day falls in "
+            "the period", section="repeat-purchases"),
+    Measure("median_days_between_orders", "Median days between orders", "days", "Median days from an account's "
+            "order day to its next, over the intervals ending in the period", section="repeat-purchases",
+            higher_is_better=False, min_n=30),
+    Measure("p75_days_between_orders", "75th percentile days between orders", "days", "75th percentile of the same "
+            "intervals (linear interpolation)", section="repeat-purchases", higher_is_better=False, min_n=30),
+)
+for _horizon in HORIZONS:
+    declare(
+        Measure(f"repeat_purchase_rate_{_horizon}d", f"{_horizon}-day repeat rate", "percent",
+                f"repeat_rate at {_horizon} days: of the customers whose first {_horizon} days ended in the period, "
+                "the share that ordered again within them", section="repeat-purchases", higher_is_better=True,
+                min_n=30),
+        Measure(f"repeat_{_horizon}d", f"Repeated within {_horizon} days", "count", f"Customers of the cohort with "
+                f"a second order at most {_horizon} days after their first", section="repeat-purchases",
+                higher_is_better=True),
+        Measure(f"repeat_rate_{_horizon}d", f"{_horizon}-day repeat rate", "percent", f"repeat_{_horizon}d ÷ "
+                f"customers of the cohort, shown once the cohort is {_horizon} days old", section="repeat-purchases",
+                higher_is_better=True, min_n=30),
+    )
 
 
 # ----------------------------------------------------------------------------- cohorts
@@ -63,7 +124,9 @@ def months_between(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValu
 # ----------------------------------------------------------------------------- new and repeat
 
 
-def new_and_repeat_by_month(dataset: Dataset, period: Period, segment: str | None = None) -> pd.DataFrame:
+@metric
+def new_and_repeat_by_month(dataset: Dataset, period: Period | None = None, by: str | None = None, *,
+                            where: Selection) -> pd.DataFrame:
     """Per calendar month of the period: new and repeat customers and their revenue.
 
     - ``new_customers``: accounts whose first order falls in the month;
@@ -71,12 +134,15 @@ def new_and_repeat_by_month(dataset: Dataset, period: Period, segment: str | Non
     - ``new_customer_revenue`` / ``repeat_customer_revenue``: the month's order amounts of each;
     - ``repeat_order_revenue``: amounts of orders that are not the account's first order
       (a new customer's second order in its first month is a repeat order);
-    - ``repeat_order_share`` = repeat_order_revenue / revenue.
+    - ``revenue_from_repeat_share`` = repeat_order_revenue / revenue.
 
     Every month of the period appears (0 without orders); revenue is empty (not 0) in a
-    month whose orders all lack an amount.
+    month whose orders all lack an amount. ``by``: a dimension of the selection
+    (:func:`salesnb.metrics.orders.for_each`), months per value.
     """
-    facts = order_facts(dataset, segment)
+    if by is not None:
+        return for_each(dataset, by, where, lambda part: new_and_repeat_by_month(dataset, period, where=part))
+    facts = order_facts(dataset, where)
     table = facts.filter(facts.ordered_at.between(period.start, period.end))
     table = table.mutate(month=table.ordered_at.truncate("M").cast("date"))
     is_new = table.first_ordered_at.truncate("M").cast("date") == table.month
@@ -101,12 +167,15 @@ def new_and_repeat_by_month(dataset: Dataset, period: Period, segment: str | Non
     with_amount = result["revenue"].notna()
     for column in money[1:]:  # a group without orders in a month that has amounts adds 0
         result[column] = result[column].mask(with_amount & result[column].isna(), 0.0)
-    result["repeat_order_share"] = result["repeat_order_revenue"] / result["revenue"].where(result["revenue"] > 0)
+    result["revenue_from_repeat_share"] = result["repeat_order_revenue"] / result["revenue"].where(
+        result["revenue"] > 0)
     return result
 
 
-def summary(dataset: Dataset, period: Period, segment: str | None = None) -> dict:
-    """The headline numbers of the period.
+@metric
+def summary(dataset: Dataset, period: Period | None = None, by: str | None = None, *,
+            where: Selection) -> pd.DataFrame:
+    """The headline numbers of the period, one row (one per value of ``by``).
 
     - ``customers``: accounts with an order in the period; ``orders``: orders in the period;
       ``revenue``: their known amounts (None when none is known);
@@ -119,9 +188,11 @@ def summary(dataset: Dataset, period: Period, segment: str | None = None) -> dic
       ordered (orders - purchase days), and ``same_day_accounts``;
     - ``orders_without_amount``: orders of the period left out of revenue.
     """
-    facts = order_facts(dataset, segment)
+    if by is not None:
+        return for_each(dataset, by, where, lambda part: summary(dataset, period, where=part))
+    facts = order_facts(dataset, where)
     table = facts.filter(facts.ordered_at.between(period.start, period.end))
-    firsts = customers(dataset, segment)
+    firsts = customers(dataset, where)
     repeat = firsts.filter(firsts.second_order <= period.end).select(repeat_account="account_id")
     table = table.left_join(repeat, table.account_id == repeat.repeat_account)
     row = table.aggregate(
@@ -131,14 +202,14 @@ def summary(dataset: Dataset, period: Period, segment: str | None = None) -> dic
         revenue=table.amount.sum(), repeat_order_revenue=table.amount.sum(where=table.order_number > 1),
         orders_without_amount=table.amount.isnull().cast("int64").sum(),
     ).execute().iloc[0]
-    days = purchase_days(dataset, segment)
+    days = purchase_days(dataset, where)
     days = days.filter(days.ordered_at.between(period.start, period.end))
     same_day = days.aggregate(same_day_orders=(days.orders - 1).sum(),
                               same_day_accounts=days.account_id.nunique(where=days.orders > 1)).execute().iloc[0]
     customers_count = int(row["customers"])
     revenue = _number(row["revenue"])
     repeat_revenue = _number(row["repeat_order_revenue"]) or 0.0
-    return {
+    return pd.DataFrame([{
         "customers": customers_count,
         "orders": int(row["orders"]),
         "revenue": revenue,
@@ -149,7 +220,7 @@ def summary(dataset: Dataset, period: Period, segment: str | None = None) -> dic
         "same_day_orders": int(same_day["same_day_orders"] or 0),
         "same_day_accounts": int(same_day["same_day_accounts"] or 0),
         "orders_without_amount": int(row["orders_without_amount"] or 0),
-    }
+    }])
 
 
 def _number(value):
@@ -164,20 +235,21 @@ def _repeated_within(table: ir.Table, horizon: int) -> ir.BooleanValue:
     return (table.second_order.delta(table.first_order, unit="day") <= horizon).fill_null(False)
 
 
-def repeat_rates_at_horizons(dataset: Dataset, period: Period, segment: str | None = None,
-                             by: str | None = None, horizons=HORIZONS) -> pd.DataFrame:
+@metric
+def repeat_rates_at_horizons(dataset: Dataset, period: Period | None = None, by: str | None = None, *,
+                             where: Selection, horizons=HORIZONS) -> pd.DataFrame:
     """Repeat purchase rate at fixed horizons, over the customers whose horizon *closed* in the period.
 
     For horizon h: customers = accounts whose first order lies in
     [period start - h days, period end - h days] (each was observed for the full h days,
     and its window ended in the period); ``repeat_customers`` = those with a second order
     at most h days after the first; ``repeat_rate`` = repeat_customers / customers.
-    One row per horizon (and per segment with ``by="segment"``).
+    One row per horizon (per value and horizon with ``by``, a dimension of the selection).
     """
-    table = customers(dataset, segment)
-    columns = ["segment"] if by == "segment" else []
-    if by not in (None, "segment"):
-        raise SalesnbError(f"by must be None or 'segment', not {by!r}.")
+    if by is not None:
+        return for_each(dataset, by, where,
+                        lambda part: repeat_rates_at_horizons(dataset, period, where=part, horizons=horizons))
+    table = customers(dataset, where)
     aggregates = {}
     for horizon in horizons:
         start = period.start - dt.timedelta(days=horizon)
@@ -185,33 +257,36 @@ def repeat_rates_at_horizons(dataset: Dataset, period: Period, segment: str | No
         closed = table.first_order.between(start, end)
         aggregates[f"customers_{horizon}"] = closed.cast("int64").sum()
         aggregates[f"repeat_{horizon}"] = (closed & _repeated_within(table, horizon)).cast("int64").sum()
-    grouped = (table.group_by(columns).aggregate(**aggregates) if columns else table.aggregate(**aggregates)).execute()
+    record = table.aggregate(**aggregates).execute().iloc[0]
     rows = []
-    for record in grouped.to_dict("records"):
-        for horizon in horizons:
-            n = int(record[f"customers_{horizon}"] or 0)
-            repeated = int(record[f"repeat_{horizon}"] or 0)
-            rows.append({**{column: record[column] for column in columns}, "horizon_days": horizon,
-                         "customers": n, "repeat_customers": repeated, "repeat_rate": repeated / n if n else float("nan")})
-    result = pd.DataFrame(rows, columns=[*columns, "horizon_days", "customers", "repeat_customers", "repeat_rate"])
-    return result.sort_values([*columns, "horizon_days"], ignore_index=True)
+    for horizon in horizons:
+        n = int(record[f"customers_{horizon}"] or 0)
+        repeated = int(record[f"repeat_{horizon}"] or 0)
+        rows.append({"horizon_days": horizon, "customers": n, "repeat_customers": repeated,
+                     "repeat_rate": repeated / n if n else float("nan")})
+    return pd.DataFrame(rows, columns=["horizon_days", "customers", "repeat_customers", "repeat_rate"])
 
 
-def repeat_rates_by_cohort(dataset: Dataset, period: Period, grain: str = "month", segment: str | None = None,
-                           horizons=HORIZONS) -> pd.DataFrame:
+@metric
+def repeat_rates_by_cohort(dataset: Dataset, period: Period | None = None, by: str | None = None, *,
+                           where: Selection, grain: str = "month", horizons=HORIZONS) -> pd.DataFrame:
     """Repeat purchase rate by first-order cohort, at fixed horizons and to date.
 
     Cohorts: the months (or fiscal quarters) of first orders from the start of the previous
-    period to the end of this one. For each cohort: ``customers``; for each horizon h,
-    ``repeat_{h}d`` (customers with a second order at most h days after their first) and
-    ``rate_{h}d`` = repeat_{h}d / customers, shown only when the cohort is *mature* at h
-    (its last day + h <= period end: every customer had the full h days), else empty;
-    ``repeat_to_date`` / ``rate_to_date``: a second order by the period's end (not
-    comparable between cohorts of different ages).
+    period to the end of this one (``first_order_cohort``, its first day). For each cohort:
+    ``customers``; for each horizon h, ``repeat_{h}d`` (customers with a second order at most
+    h days after their first) and ``repeat_rate_{h}d`` = repeat_{h}d / customers, shown only
+    when the cohort is *mature* at h (its last day + h <= period end: every customer had the
+    full h days), else empty; ``repeat_to_date`` / ``repeat_rate_to_date``: a second order by
+    the period's end (not comparable between cohorts of different ages). ``by``: a dimension
+    of the selection, cohorts per value.
     """
     check_grain(grain)
+    if by is not None:
+        return for_each(dataset, by, where, lambda part: repeat_rates_by_cohort(
+            dataset, period, where=part, grain=grain, horizons=horizons))
     playbook = dataset.playbook
-    table = customers(dataset, segment)
+    table = customers(dataset, where)
     table = table.filter(table.first_order <= period.end)
     table = table.mutate(cohort=cohort_expression(table.first_order, grain, playbook))
     table = table.filter(table.cohort >= cohort_of(period.previous().start, grain, playbook))
@@ -226,26 +301,32 @@ def repeat_rates_by_cohort(dataset: Dataset, period: Period, grain: str = "month
     for horizon in horizons:
         mature = last_day + pd.Timedelta(days=horizon) <= pd.Timestamp(period.end)
         result[f"repeat_{horizon}d"] = result[f"repeat_{horizon}d"].astype("int64")
-        result[f"rate_{horizon}d"] = (result[f"repeat_{horizon}d"] / result["customers"]).where(mature)
-    result["rate_to_date"] = result["repeat_to_date"] / result["customers"]
-    return result
+        result[f"repeat_rate_{horizon}d"] = (result[f"repeat_{horizon}d"] / result["customers"]).where(mature)
+    result["repeat_rate_to_date"] = result["repeat_to_date"] / result["customers"]
+    return result.rename(columns={"cohort": "first_order_cohort"})
 
 
 # ----------------------------------------------------------------------------- time between orders
 
 
-def time_between_orders(dataset: Dataset, period: Period, segment: str | None = None) -> pd.DataFrame:
+@metric
+def time_between_orders(dataset: Dataset, period: Period | None = None, by: str | None = None, *,
+                        where: Selection) -> pd.DataFrame:
     """Days between consecutive purchase days, by the number of the later one.
 
-    A gap counts in the period when its later purchase day falls in the period. Rows: the
-    2nd, 3rd, 4th and 5th-or-later purchase day, then ``all``; columns ``gaps`` (n),
-    ``median_days`` and ``p75_days`` (linear interpolation). Same-day orders are one
-    purchase day, so they add no 0-day gap (they are counted in :func:`summary`).
+    An interval counts in the period when its later purchase day falls in the period. Rows
+    (``order_day``): the 2nd, 3rd, 4th and 5th-or-later purchase day, then ``all``; columns
+    ``intervals`` (n), ``median_days_between_orders`` and ``p75_days_between_orders``
+    (linear interpolation). Same-day orders are one purchase day, so they add no 0-day
+    interval (they are counted in :func:`summary`). ``by``: a dimension of the selection.
     """
-    days = purchase_days(dataset, segment)
+    if by is not None:
+        return for_each(dataset, by, where, lambda part: time_between_orders(dataset, period, where=part))
+    days = purchase_days(dataset, where)
     gaps = days.filter((days.day_number > 1) & days.ordered_at.between(period.start, period.end))
     gaps = gaps.mutate(purchase_number=ibis.least(gaps.day_number, GAP_BUCKETS))
-    aggregates = dict(gaps=gaps.count(), median_days=gaps.gap_days.median(), p75_days=gaps.gap_days.quantile(0.75))
+    aggregates = dict(intervals=gaps.count(), median_days_between_orders=gaps.gap_days.median(),
+                      p75_days_between_orders=gaps.gap_days.quantile(0.75))
     by_number = gaps.group_by("purchase_number").aggregate(**aggregates).execute()
     overall = gaps.aggregate(**aggregates).execute().assign(purchase_number=0)
     numbers = [*range(2, GAP_BUCKETS + 1), 0]
@@ -254,7 +335,7 @@ def time_between_orders(dataset: Dataset, period: Period, segment: str | None = 
     labels[0] = "all"
     result = pd.DataFrame({"purchase_number": numbers}).merge(pd.concat([by_number, overall]), on="purchase_number",
                                                                how="left")
-    result["gaps"] = result["gaps"].fillna(0).astype("int64")
+    result["intervals"] = result["intervals"].fillna(0).astype("int64")
     result.insert(0, "order_day", result["purchase_number"].map(labels))
     return result.drop(columns="purchase_number")
 

@@ -25,7 +25,10 @@ import numpy as np
 import pandas as pd
 
 from salesnb.data.dataset import Dataset
-from salesnb.metrics.orders import customer_history
+from salesnb.data.selection import Selection
+from salesnb.metrics.catalogue import Measure, declare
+from salesnb.metrics.orders import as_day, customer_history, for_each
+from salesnb.metrics.scope import metric
 
 # (name, rule on recency score r and frequency score f, what an account manager does)
 SEGMENTS = (
@@ -47,6 +50,30 @@ SEGMENTS = (
      "Longest gone and rarely bought: a win-back offer at most; do not chase."),
 )
 SEGMENT_NAMES = [name for name, _, _ in SEGMENTS]
+
+declare(
+    Measure("rfm_segment", "RFM segment", "text", "The named segment of the customer's recency and frequency "
+            "scores (first rule that matches)."),
+    Measure("rfm_segment_counts", "Customers by RFM segment", "count", "Customers per named RFM segment at the "
+            "state date", section="rfm"),
+    Measure("recency_days", "Days since last order", "days", "State date - the customer's last order",
+            section="rfm", higher_is_better=False),
+    Measure("r_score", "R score", "count", "Recency score 1..5 (5: the most recent fifth)", section="rfm",
+            higher_is_better=True),
+    Measure("f_score", "F score", "count", "Frequency score 1..5 (5: the fifth with the most orders)", section="rfm",
+            higher_is_better=True),
+    Measure("m_score", "M score", "count", "Monetary score 1..5 (5: the fifth with the most revenue)", section="rfm",
+            higher_is_better=True),
+    Measure("share_of_customers", "Share of customers", "percent", "The row's customers ÷ all customers of the "
+            "view", section="rfm"),
+    Measure("share_of_revenue", "Share of revenue", "percent", "The row's revenue ÷ the view's revenue",
+            section="rfm"),
+    Measure("median_recency_days", "Median days since last order", "days", "Median recency_days of the row's "
+            "customers", section="rfm", higher_is_better=False),
+    Measure("median_orders", "Median orders", "number", "Median orders per customer of the row", section="rfm",
+            higher_is_better=True),
+    Measure("what_to_do", "What to do", "text", "What an account manager does with the segment."),
+)
 
 
 def quintile_scores(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
@@ -72,12 +99,21 @@ def segment_of(recency_score: pd.Series, frequency_score: pd.Series) -> pd.Serie
     return names
 
 
-def rfm_scores(dataset: Dataset, at: dt.date, segment: str | None = None) -> pd.DataFrame:
-    """One row per customer with a first order on or before ``at``: ``account_id``,
+@metric
+def rfm_scores(dataset: Dataset, at: dt.date | str | None = None, by: str | None = None, *,
+               where: Selection) -> pd.DataFrame:
+    """RFM scores and named segment of each customer of the selection at ``at`` (a date;
+    default the data's date).
+
+    One row per customer with a first order on or before ``at``: ``account_id``,
     ``account_name``, ``segment``, ``last_order``, ``recency_days`` (``at`` - last order),
     ``orders`` (frequency), ``revenue`` (monetary), ``r_score``, ``f_score``, ``m_score`` and
-    ``rfm_segment``; sorted by segment order, then revenue (highest first)."""
-    history = customer_history(dataset, at, segment)
+    ``rfm_segment``; sorted by segment order, then revenue (highest first). Scores rank the customers of the selection; with ``by`` (a
+    dimension of the selection), the customers of each value among themselves."""
+    at = as_day(dataset, at)
+    if by is not None:
+        return for_each(dataset, by, where, lambda part: rfm_scores(dataset, at, where=part))
+    history = customer_history(dataset, at, where)
     scores = history[["account_id", "account_name", "segment", "last_order", "orders", "revenue"]].copy()
     scores.insert(4, "recency_days", (pd.Timestamp(at) - scores["last_order"]).dt.days)
     scores["r_score"] = quintile_scores(scores["recency_days"], higher_is_better=False)

@@ -267,6 +267,9 @@ def _by_account(dataset: Dataset, table: ir.Table, dimension: str, values, rows:
             by_rep = _in(rep, _members(dataset, "region", values, rows))
             keep = by_rep if keep is None else (keep | (~recorded & by_rep))
         if keep is None:
+            if account is not None and not dataset.has("accounts"):
+                raise SelectionError(f"Selecting {rows} by region needs the 'accounts' table (account_id, region) or "
+                                     "the reps' region; add accounts.csv or leave region out of the selection.")
             raise _unreachable(dimension, rows, table)
     table = table.filter(keep)
     return table.drop("selection_account") if "selection_account" in table.columns else table

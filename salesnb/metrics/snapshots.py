@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from salesnb.data.dataset import Dataset
-from salesnb.data.selection import select
+from salesnb.data.selection import Selection
 from salesnb.errors import SalesnbError
 from salesnb.metrics.deals import OPEN, deals, outcome
 
@@ -73,9 +73,14 @@ def _deal_states(dataset: Dataset) -> ir.Table:
     return history.mutate(pushed=pushed.fill_null(False), stage_changed=stage_changed).drop("stage_order", "previous_stage")
 
 
-def pipeline_as_of(dataset: Dataset, dates, *, team: str | None = None, segment: str | None = None,
-                   rep: str | None = None) -> ir.Table:
-    """Every deal's state at the end of each date: one row per (``as_of_date``, deal that existed then).
+def pipeline_as_of(dataset: Dataset, dates, *, where: Selection | None = None) -> ir.Table:
+    """Every deal's state at the end of each date: one row per (``as_of_date``, deal that existed then),
+    for the deals of the selection ``where`` (:func:`salesnb.metrics.deals.deals`: by their
+    current owner, team, segment, source, product and region).
+
+    ``dates``: one date or several (dates, not a period: each is a day the pipeline is
+    rebuilt on). A building block of the look-back views, not a metric: it returns an Ibis
+    table to filter and aggregate further.
 
     Columns: ``as_of_date``, ``opportunity_id``, ``account_id``, ``rep_id``, ``rep_name``, ``team``,
     ``segment``, ``created_at``, ``stage``, ``amount``, ``close_date``, ``outcome`` (won, lost,
@@ -95,7 +100,7 @@ def pipeline_as_of(dataset: Dataset, dates, *, team: str | None = None, segment:
     ``opportunity_history`` for any date before the data's date.
     """
     dates = _as_dates(dates)
-    selected = deals(dataset, select(team=team, segment=segment, rep=rep))
+    selected = deals(dataset, where)
     now = [date for date in dates if date >= dataset.as_of]
     past = [date for date in dates if date < dataset.as_of]
     parts = []

@@ -16,8 +16,11 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period, parse_date
+from salesnb.data.selection import Selection
 from salesnb.errors import SalesnbError
+from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import LOST, OPEN, WON, amounts_recorded
+from salesnb.metrics.scope import metric
 from salesnb.metrics.snapshots import pipeline_as_of
 
 # The bars, in the order of the equation; the sign each adds to the start.
@@ -29,6 +32,24 @@ DEFAULT_COMPARE_DAYS = 7
 # Two sums of the same amounts differ only by float rounding (cents) if they reconcile.
 TOLERANCE = 0.005
 
+declare(
+    Measure("waterfall", "Pipeline waterfall", "currency", "The pipeline due in the period from the compare-from "
+            "date to the data's date, by bar: start, new, pulled in, pushed out, won, lost, amount changes, end.",
+            section="waterfall"),
+    Measure("waterfall_step", "Step", "text", "A bar of the waterfall (start, new, pulled in, pushed out, won, "
+            "lost, amount changes, end)."),
+    Measure("came_in", "Came in", "text", "How the deal entered the pipeline due in the period: start, new or "
+            "pulled in."),
+    Measure("left", "Left", "text", "How the deal left it: won, lost, pushed out, or still due at the end."),
+    Measure("amount_in", "Amount in", "currency", "The deal's amount when it came in.", section="waterfall"),
+    Measure("amount_out", "Amount out", "currency", "The deal's amount when it left (or at the end).",
+            section="waterfall"),
+    Measure("amount_change", "Amount change", "currency", "amount out − amount in.", section="waterfall"),
+    Measure("stage_then_and_now", "Stage (then → now)", "text", "The deal's stage on both dates."),
+    Measure("close_date_then_and_now", "Close date (then → now)", "text", "The deal's expected close date on both "
+            "dates."),
+)
+
 
 @dataclass
 class Waterfall:
@@ -36,7 +57,9 @@ class Waterfall:
     bucket -> deals; ``deals``: one row per deal that moved, with how it came in, how it
     left and its amount change; ``check``: the equation and the two independent pipeline
     totals it must match; ``left_out``: deals whose state on a date is unknown;
-    ``without_amount``: deals counted at 0 where an amount is missing."""
+    ``without_amount``: deals counted at 0 where an amount is missing. ``measured`` is
+    False (with ``reason``; totals and counts None, no deals) when the data cannot tell the
+    pipeline on the start date: no ``opportunity_history``."""
 
     period: Period
     start_date: dt.date
@@ -48,35 +71,55 @@ class Waterfall:
     left_out: int
     considered: int
     without_amount: int
+    measured: bool = True
+    reason: str | None = None
 
     @property
     def reconciles(self) -> bool:
         return self.check["reconciles"]
 
+    @property
+    def amounts_measured(self) -> bool:
+        """Whether the bars have amounts (False without history or without any deal amount)."""
+        return self.totals["start"] is not None
+
     def table(self) -> pd.DataFrame:
-        """The bars as a table: step, deals, amount (signed as it adds to the start; empty when
-        amounts are not measured)."""
-        rows = [{"step": LABELS[name], "deals": self.counts[name],
+        """The bars as a table: waterfall_step, deals, amount (signed as it adds to the start;
+        empty when amounts are not measured)."""
+        rows = [{"waterfall_step": LABELS[name], "deals": self.counts[name],
                  "amount": None if self.totals[name] is None else
                  self.totals[name] * (1 if name in ("start", "end") else BUCKETS[name])} for name in BUCKETS]
         return pd.DataFrame(rows)
 
+    def check_note(self) -> str:
+        """The reconciliation check as a sentence for the page ("–" where amounts are not measured)."""
+        def number(value):
+            return "–" if value is None else f"{value:,.0f}"
+        check = self.check
+        return (f"Check: start {number(check['pipeline_start'])} + new + pulled in − pushed out − won − lost ± amount "
+                f"changes = {number(check['computed_end'])}; pipeline due at the end {number(check['pipeline_end'])}: "
+                + ("reconciles exactly." if self.reconciles else "DOES NOT RECONCILE: please report this."))
+
 
 def compare_date(compare_from, as_of: dt.date) -> dt.date:
-    """The waterfall's start date: ``compare_from`` (YYYY-MM-DD), by default seven days
-    before the data's date (last week's review)."""
+    """The waterfall's start date: ``compare_from`` (a date or YYYY-MM-DD), by default seven
+    days before ``as_of`` (the end date, normally the data's date: last week's review)."""
     date = parse_date(compare_from, "compare_from")
     if date is None:
         return as_of - dt.timedelta(days=DEFAULT_COMPARE_DAYS)
     if date >= as_of:
-        raise SalesnbError(f"compare_from {date} must be before the data's date {as_of}: the waterfall compares "
-                           "an earlier date with the data's date.")
+        raise SalesnbError(f"compare_from {date} must be before the end date {as_of} (by default the data's date): "
+                           "the waterfall compares an earlier date with a later one.")
     return date
 
 
-def waterfall(dataset: Dataset, period: Period, start_date, end_date=None, *, team: str | None = None,
-              rep: str | None = None) -> Waterfall:
-    """How the open pipeline due in ``period`` moved from ``start_date`` to ``end_date``.
+@metric(default_period="fiscal_quarter")
+def waterfall(dataset: Dataset, period: Period | None = None, *, where: Selection, start_date=None,
+              end_date=None) -> Waterfall:
+    """How the open pipeline due in the period moved from ``start_date`` to ``end_date``.
+
+    ``period`` defaults to the fiscal quarter open at the data's date. Every selection
+    dimension applies (by the deal's current owner, account, source and product).
 
     A deal is *due* on a date when it is open then with an expected close date in the
     period. The deals considered are those due on either date, and those won between the
@@ -98,12 +141,20 @@ def waterfall(dataset: Dataset, period: Period, start_date, end_date=None, *, te
     change = end exactly. A missing amount counts as 0 at that date, except that a closed
     deal without an amount leaves at its amount on the way in (CRMs often blank the
     amount of lost deals: that is a loss, not an amount change). Deals whose state is
-    unknown at a date are left out (counted). ``end_date`` defaults to the data's date.
+    unknown at a date are left out (counted). ``end_date`` (a date or YYYY-MM-DD) defaults to
+    the data's date, ``start_date`` to seven days before the end (:func:`compare_date`). Without
+    ``opportunity_history`` the result is not measured (``measured`` False, with the reason).
     """
-    end_date = pd.Timestamp(end_date).date() if end_date is not None else dataset.as_of
-    start_date = pd.Timestamp(start_date).date()
+    end_date = parse_date(end_date, "end_date") or dataset.as_of
+    start_date = compare_date(start_date, end_date)
+    if start_date < dataset.as_of and not dataset.has("opportunity_history"):
+        # Without history the pipeline of an earlier date is unknown: not measured, never today's.
+        empty = {name: None for name in BUCKETS}
+        return Waterfall(period, start_date, end_date, empty, dict(empty), pd.DataFrame(), {"reconciles": None}, 0, 0,
+                         0, measured=False, reason="the pipeline on an earlier date is rebuilt from the "
+                         "'opportunity_history' table, which this data does not have")
     # Cached: the classification below reads the two dates' states several times.
-    states = pipeline_as_of(dataset, [start_date, end_date], team=team, rep=rep).cache()
+    states = pipeline_as_of(dataset, [start_date, end_date], where=where).cache()
     before = states.filter(states.as_of_date == start_date).select(
         "opportunity_id", stage_before="stage", amount_before="amount", close_before="close_date",
         outcome_before="outcome", known_before="state_known")

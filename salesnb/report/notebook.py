@@ -16,11 +16,12 @@ from IPython.display import display
 
 from salesnb.data.dataset import Dataset, open_dataset
 from salesnb.data.model import TABLES
-from salesnb.data.periods import Period, is_all, parse_date, parse_period, resolve_period, resolve_quarter
+from salesnb.data.periods import Period, is_all, parse_date
 from salesnb.data.selection import EVERYTHING, Selection, as_selection
 from salesnb.data.validate import warnings
 from salesnb.report import display as show
 from salesnb.report import plots
+from salesnb.report.configuration import report_period
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Report:
 
 def start(title: str, data_dir, config_path=None, period_start=None, period_end=None, *,
           period=None, strict: bool = True, filters: dict | None = None, where=None, backend: str | None = None,
-          default_period: str = "last_12_months") -> Report:
+          default_period: str | None = None, period_label: str | None = None) -> Report:
     """Open the dataset, resolve the reporting period and show the report header.
 
     ``backend`` (a URL string such as ``"pyspark"`` or ``"duckdb:///crm.duckdb"``, the
@@ -64,7 +65,10 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     :func:`salesnb.data.periods.parse_period` (a rule such as ``last_12_months`` or
     ``fiscal_quarter``, ``2025Q3``, ``2025-07``, two dates); ``period_start``/``period_end``,
     when given, override it (a scheduled run passes the dates it resolved). ``default_period``
-    is the rule used when neither is given.
+    is the rule used when neither is given (None: ``parse_period``'s default, the last twelve
+    months). The period is resolved by :func:`salesnb.report.configuration.report_period`, as
+    a run resolves it for its index. ``period_label`` (a run's ``period_label`` parameter)
+    says how the run chose the period; the header shows it beside the dates.
 
     ``where`` (a :class:`Selection`) or ``filters`` (``{"team": team, "segment": segment}``,
     None values left out) say which deals, leads and reps the report is about; the report's
@@ -78,16 +82,9 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     dataset = open_dataset(data_dir, config_path, strict=strict, backend=backend)
     rule = period if period not in (None, "") else default_period
     explicit = period_start not in (None, "") or period_end not in (None, "")
-    if explicit and rule == "fiscal_quarter" and not (is_all(period_start) or is_all(period_end)):
-        # One end of a target quarter given: the other is the matching end of its fiscal quarter.
-        period = resolve_quarter(period_start, period_end, dataset.as_of, dataset.playbook.fiscal_year_start_month)
-    elif explicit:
-        period = resolve_period(period_start, period_end, dataset.as_of, span=dataset.span)
-    else:
-        period = parse_period(rule, as_of=dataset.as_of, span=dataset.span,
-                              fiscal_year_start_month=dataset.playbook.fiscal_year_start_month)
+    period = report_period(dataset, rule, period_start, period_end)
     header = (
-        f"<p style='color:#4b5563'>Period <strong>{show.text(period.label())}</strong> · "
+        f"<p style='color:#4b5563'>Period <strong>{show.text(period_label or period.label())}</strong> · "
         f"data as of <strong>{dataset.as_of:%d %b %Y}</strong> · "
         + "".join(f"{show.text(name)} <strong>{show.text(' or '.join(values))}</strong> · " for name, values in where.items()) +
         f"currency {show.text(dataset.playbook.currency)} · "

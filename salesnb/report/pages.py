@@ -64,8 +64,8 @@ class RunPage:
     run_name: str
     started: dt.datetime
     data_name: str  # the data folder's name only: the pages are forwarded
-    playbook: str
-    period: str
+    playbook: str  # the playbook file's name only, for the same reason
+    period: str  # the run's period(s), as status.json states them
     warnings: list[str]
     currency: str
     notes: list[str] = field(default_factory=list)
@@ -73,7 +73,9 @@ class RunPage:
     comparison: trends.Comparison = field(default_factory=trends.Comparison)
 
 
-def _environment():
+@lru_cache(maxsize=1)
+def environment():
+    """The Jinja2 environment of the run's pages (templates/), autoescaping everything."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     return Environment(
@@ -84,8 +86,18 @@ def _environment():
     )
 
 
+def period_text(results) -> str:
+    """The period the reports cover: one label, or the most common one and each other report's own
+    (the pipeline review covers the open fiscal quarter, the others the last twelve months)."""
+    from salesnb.report.configuration import run_period
+
+    _, text = run_period([(item.title or item.name, item.period) for item in results if item.period is not None])
+    return text
+
+
 def _report_rows(results, page: RunPage, folder: str) -> list[dict]:
     rows = []
+    several_periods = len({item.period for item in results}) > 1
     for item in results:
         tiles = []
         if item.headline:
@@ -106,27 +118,31 @@ def _report_rows(results, page: RunPage, folder: str) -> list[dict]:
             "duration": f"{item.duration:.1f} s",
             "tiles": tiles,
             "findings": item.findings,
+            "period": item.period.label if several_periods and item.period is not None else None,
         })
     return rows
 
 
 def write_run_pages(result, page: RunPage) -> None:
     """metrics.json, index.html and summary.html for the run folder and each pack's folder."""
-    environment = _environment()
+    templates = environment()
     groups = [(None, "", result.run_dir)] + [(pack, pack.folder, result.run_dir / pack.folder) for pack in result.packs]
     pack_rows = []
     for pack in result.packs:
         members = [item for item in result.results if item.pack == pack]
-        pack_rows.append({"label": pack.value, "filter": pack.filter, "href": f"{pack.folder}/index.html",
-                          "summary": f"{pack.folder}/summary.html", "ok": all(item.ok for item in members),
+        pack_rows.append({"label": pack.value, "filter": pack.filter, "nothing_to_review": pack.nothing_to_review,
+                          "href": None if pack.nothing_to_review else f"{pack.folder}/index.html",
+                          "summary": None if pack.nothing_to_review else f"{pack.folder}/summary.html",
+                          "ok": all(item.ok for item in members),
                           "failed": sum(not item.ok for item in members), "count": len(members)})
+    groups = [(pack, folder, target) for pack, folder, target in groups if pack is None or not pack.nothing_to_review]
     for pack, folder, target in groups:
         members = [item for item in result.results if item.pack == pack]
         write_json(target / "metrics.json", {item.name: item.kpis for item in members})
         common = dict(
             title="salesnb reports" if pack is None else f"salesnb reports · {pack.filter} {pack.value}",
             run_time=page.started.strftime("%d %b %Y %H:%M"), run_name=page.run_name, data_dir=page.data_name,
-            config_path=page.playbook, period=page.period, plan=page.plan, pack=pack,
+            config_path=page.playbook, period=period_text(members) or page.period, plan=page.plan, pack=pack,
             up_link="../index.html" if pack is not None else None,
             reports=_report_rows(members, page, folder), warnings=page.warnings,
             notes=page.notes if pack is None else [], comparison=page.comparison,
@@ -134,6 +150,6 @@ def write_run_pages(result, page: RunPage) -> None:
             ok=all(item.ok for item in members), failed_count=sum(not item.ok for item in members),
             print_css=print_css(), version=salesnb.__version__,
         )
-        write_text(target / "index.html", environment.get_template("index.html.j2").render(
+        write_text(target / "index.html", templates.get_template("index.html.j2").render(
             packs=pack_rows if pack is None else [], **common))
-        write_text(target / "summary.html", environment.get_template("summary.html.j2").render(**common))
+        write_text(target / "summary.html", templates.get_template("summary.html.j2").render(**common))

@@ -99,15 +99,6 @@ def is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def refuse_inside_data(path: Path, data_dir: Path, option: str) -> None:
-    """The kit never writes into the user's data folder: refuse ``option`` pointing there."""
-    if data_dir is not None and is_within(path, data_dir):
-        raise SalesnbError(
-            f"{option} {path} is inside the data folder {data_dir}; the kit never writes into your data. "
-            f"Choose a folder outside it (e.g. the kit's reports/ folder)."
-        )
-
-
 def make_folder(path: Path, *, exist_ok: bool) -> None:
     try:
         path.mkdir(parents=True, exist_ok=exist_ok)

@@ -107,7 +107,9 @@ def _change(value: float, previous: float, kind: str) -> tuple[str, str, float]:
 def compare(status: dict, previous: dict | None) -> Comparison:
     """Every headline tile of ``status`` (a run's status.json payload) against ``previous``."""
     if previous is None:
-        return Comparison(reason="This is the first finished run of this plan here: nothing to compare with yet.")
+        runs_like_this = (f"of the plan {status['plan']}" if status.get("plan")
+                          else "with this data, these notebooks and this --each")
+        return Comparison(reason=f"This is the first finished run {runs_like_this} here: nothing to compare with yet.")
     comparison = Comparison(previous_run=previous.get("run"), previous_date=_date(previous))
     reasons = []
     rule, previous_rule = (status.get("period") or {}).get("rule"), (previous.get("period") or {}).get("rule")

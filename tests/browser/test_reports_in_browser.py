@@ -142,7 +142,10 @@ def test_every_page_of_a_run_in_chromium(sample_run, browser, shots):
     # The index, the summary and a page per report; a pack per team, each with its own pages.
     assert {"index.html", "summary.html"} <= names
     assert {f"{item.name}.html" for item in sample_run.company_results} <= names
-    assert sample_run.packs and all(f"{pack.folder}/index.html" in names for pack in sample_run.packs)
+    made = [pack for pack in sample_run.packs if not pack.nothing_to_review]
+    assert made and all(f"{pack.folder}/index.html" in names for pack in made)
+    # The sample's managers (team Sales Leadership) sell nothing: no pack, "nothing to review" on the index.
+    assert [pack.value for pack in sample_run.packs if pack.nothing_to_review] == ["Sales Leadership"]
 
     problems, linked = {}, set()
     for page_path in pages:

@@ -184,3 +184,69 @@ def test_a_second_open_of_unchanged_files_reuses_the_data_date_and_its_checks(fo
     second = open_dataset(folder)
     assert second.as_of == first.as_of
     assert [finding.message for finding in second.findings if finding.check == "after_data_date"] == warned
+
+
+def _deals(created, closed, stage="Closed Won"):
+    import pandas as pd
+
+    return pd.DataFrame({"opportunity_id": [f"D{index:02d}" for index in range(len(created))], "created_at": created,
+                         "close_date": closed, "stage": [stage] * len(created), "amount": ["100"] * len(created)})
+
+
+def test_the_data_date_leaves_out_a_few_dates_far_after_all_the_others():
+    from salesnb import dataset_from_frames
+
+    # 20 deals created 2025-01-01 .. 2025-01-20 and won 30 days later; two won "2052" (typos).
+    created = [f"2025-01-{day:02d}" for day in range(1, 21)]
+    closed = [f"2025-02-{day:02d}" for day in range(1, 19)] + ["2052-06-24", "2052-06-25"]
+    dataset = dataset_from_frames({"opportunities": _deals(created, closed)})
+    assert dataset.as_of.isoformat() == "2025-02-18"  # D17: the latest close that is not a typo
+    [late] = [finding for finding in dataset.findings if finding.check == "far_after_data_date"]
+    assert (late.column, late.count, late.severity) == ("close_date", 2, "warning")
+    assert late.examples == [{"opportunity_id": "D18", "close_date": "2052-06-24"},
+                             {"opportunity_id": "D19", "close_date": "2052-06-25"}]
+
+
+def test_sparse_data_keeps_its_latest_date():
+    from salesnb import dataset_from_frames
+
+    # A deal every 13 months (2010 .. 2025): a gap of 13 months is this data's normal spacing.
+    months = [pd_month(index * 13) for index in range(16)]
+    dataset = dataset_from_frames({"opportunities": _deals(months, months)})
+    assert dataset.as_of.isoformat() == months[-1]
+    assert not [finding for finding in dataset.findings if finding.check == "far_after_data_date"]
+
+
+def pd_month(offset: int) -> str:
+    import pandas as pd
+
+    return (pd.Timestamp("2010-01-01") + pd.DateOffset(months=offset)).date().isoformat()
+
+
+def test_small_data_keeps_a_late_date_but_never_one_past_2199():
+    from salesnb import dataset_from_frames
+
+    # 3 deals (6 events): too few to tell a typo from the data, so 2052 stays the data date...
+    created, closed = ["2025-01-05", "2025-01-06", "2025-01-07"], ["2025-02-01", "2025-02-02", "2052-06-24"]
+    assert dataset_from_frames({"opportunities": _deals(created, closed)}).as_of.isoformat() == "2052-06-24"
+    # ...but 9999-12-31 (a placeholder) is never one: no period can be reported around it.
+    closed[-1] = "9999-12-31"
+    assert dataset_from_frames({"opportunities": _deals(created, closed)}).as_of.isoformat() == "2025-02-02"
+
+
+def test_outliers_at_the_end_counts_events_and_compares_gaps_with_the_spacing():
+    import datetime as dt
+
+    from salesnb.data.dataset import _outliers_at_the_end
+
+    day = dt.date.fromisoformat
+    # Daily data from 2025-01-01 (151 days) and one event in 2052: a gap of 27 years.
+    latest = [(day("2052-06-24"), 1), (day("2025-05-31"), 3), (day("2025-05-30"), 2)]
+    assert _outliers_at_the_end(latest, 3, day("2025-01-01"), 152) == 1
+    assert _outliers_at_the_end(latest, 0, day("2025-01-01"), 152) == 0  # "a few" is none here
+    # Two typo days together, then the data: both are left out (3 events <= 3).
+    latest = [(day("2052-06-25"), 1), (day("2052-06-24"), 2), (day("2025-05-31"), 3), (day("2025-05-30"), 1)]
+    assert _outliers_at_the_end(latest, 3, day("2025-01-01"), 153) == 2
+    # A gap of 400 days in data whose days are 100 days apart on average: 400 < 10 x 100.
+    latest = [(day("2025-05-31"), 1), (day("2024-04-26"), 1), (day("2024-01-17"), 1)]
+    assert _outliers_at_the_end(latest, 3, day("2015-01-01"), 34) == 0

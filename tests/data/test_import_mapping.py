@@ -1,6 +1,7 @@
 """Custom mapping for an unfamiliar layout (the worked example of docs/importing.md), mapping
 errors, atomic output, never writing into the source, and the import cache."""
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -170,3 +171,49 @@ def test_import_findings_and_playbook_for_the_loader(tmp_path):
         "warning", "opportunities", "duplicate_rows_dropped", 3)
     assert imported_playbook(out) == out / "playbook.yaml"
     assert import_findings(tmp_path) == [] and imported_playbook(tmp_path) is None
+
+
+def _export(tmp_path) -> Path:
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "deals.csv").write_text("Ref,Opened,Phase,Lost Reasn\nA1,2024-01-05,Won,\nA2,2024-01-08,Lost,Price\n")
+    return export
+
+
+STAGES = [{"name": "Won", "probability": 1, "outcome": "won"}, {"name": "Lost", "probability": 0, "outcome": "lost"}]
+
+
+def test_a_header_a_user_mapping_names_must_be_in_the_export(tmp_path):
+    mapping = mapping_from_dict({"stages": STAGES, "tables": {"opportunities": {
+        "source": "deals.csv", "columns": {"opportunity_id": "Ref", "created_at": "Opend", "stage": "Phase",
+                                           "close_date": "Closed on"}}}})
+    with pytest.raises(ValueProblemsError) as error:
+        import_dataset(_export(tmp_path), tmp_path / "out", mapping=mapping)
+    assert error.value.problems == [
+        "opportunities.created_at: the mapping reads it from 'Opend', but deals.csv has no such column (the columns it "
+        "does not read yet: Opened, Lost Reasn). Did you mean 'Opened'? Write 'Opened' for created_at in the mapping.",
+        "opportunities.close_date: the mapping reads it from 'Closed on', but deals.csv has no such column (the "
+        "columns it does not read yet: Opened, Lost Reasn). Fix the header name in the mapping, or leave close_date "
+        "out of it if the export has no such column.",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_header_a_preset_names_may_be_missing_and_a_close_one_is_a_warning(tmp_path):
+    mapping = mapping_from_dict({"stages": STAGES, "tables": {"opportunities": {
+        "source": "deals.csv", "columns": {"opportunity_id": "Ref", "created_at": "Opened", "stage": "Phase",
+                                           "lost_reason": "Lost Reason", "close_date": "Closed on"}}}})
+    mapping.is_preset = True
+    import_dataset(_export(tmp_path), tmp_path / "out", mapping=mapping)
+    notes = {note["column"]: note for note in json.loads((tmp_path / "out" / "import_report.json").read_text())[
+        "findings"]}
+    assert notes["lost_reason"]["severity"] == "warning" and "Did you mean 'Lost Reasn'? Rename that header to " \
+        "'Lost Reason' in the export, or copy the preset into a mapping that reads lost_reason from 'Lost Reasn'" in \
+        notes["lost_reason"]["message"]
+    assert notes["close_date"]["severity"] == "info"
+
+
+def test_a_stage_probability_that_is_not_a_number_is_a_mapping_error():
+    with pytest.raises(MappingError, match="stage 'Won' probability must be a number between 0 and 1, not 'high'"):
+        mapping_from_dict({"stages": [{"name": "Won", "probability": "high", "outcome": "won"}],
+                           "tables": {"opportunities": {"columns": {"opportunity_id": "Ref", "stage": "Phase"}}}})

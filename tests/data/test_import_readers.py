@@ -71,6 +71,39 @@ def test_excel_sheet_selection(tmp_path):
         read_excel(path, "Dealz")
 
 
+def test_excel_sheets_holding_the_mapped_columns_are_read(tmp_path):
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        pd.DataFrame({"x": [1]}).to_excel(writer, sheet_name="Notes", index=False)
+        pd.DataFrame({"ID": ["1"], "Amount": [10]}).to_excel(writer, sheet_name="Jan", index=False)
+        pd.DataFrame({"Summary": ["total"], "Amount": [30]}).to_excel(writer, sheet_name="Totals", index=False)
+        pd.DataFrame({" amount ": [20], "id": ["2"]}).to_excel(writer, sheet_name="Feb", index=False)
+    wanted = [["ID", "Deal ID"], ["Amount"]]
+    # Jan and Feb have both mapped columns (in another order and case): read one after the other.
+    frame = read_excel(path, wanted=wanted)
+    assert frame.attrs["sheets"] == ["Jan", "Feb"]
+    assert list(frame.columns) == ["ID", "Amount"] and frame.values.tolist() == [["1", 10], ["2", 20]]
+    assert read_excel(path, wanted=[["nothing like it"]]).attrs["sheets"] == ["Notes"]  # none: the first
+
+
+def test_a_formula_without_its_saved_result_is_named(tmp_path):
+    from openpyxl import Workbook
+
+    from salesnb.data.importing.readers import unsaved_formulas
+
+    path = tmp_path / "book.xlsx"
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Deals"
+    sheet.append(["id", "amount", "double"])
+    sheet.append(["1", 10, "=B2*2"])  # openpyxl writes the formula and no result
+    sheet.append(["2", 20, 40])
+    book.save(path)
+    assert unsaved_formulas(path, "Deals") == ["sheet 'Deals' cell C2 (=B2*2)"]
+    with pytest.raises(SourceError, match=r"book.xlsx holds 1 formula\(s\) whose result was never saved"):
+        read_excel(path)
+
+
 MAPPING = {
     "stages": [{"name": "Open", "probability": 0.2}, {"name": "Won", "probability": 1, "outcome": "won"},
                {"name": "Lost", "probability": 0, "outcome": "lost"}],

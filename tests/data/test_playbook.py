@@ -24,7 +24,7 @@ def _stages(**override):
     ({"stages": [{"name": "A", "probability": 20}]}, "give probabilities as 0..1"),
     (_stages(fiscal_year_start_month=13), "fiscal_year_start_month must be a month number"),
     (_stages(qualified_stage="Nope"), "qualified_stage 'Nope' is not one of the open stages"),
-    (_stages(colour="red"), "unknown setting(s) colour"),
+    (_stages(colour="red"), "unknown setting 'colour'"),
     ({"stages": [{"name": "Open", "probability": 0.2}, {"name": "Lost", "probability": 0, "outcome": "lost"}]},
      "exactly one stage must have 'outcome: won'"),
 ])
@@ -53,3 +53,51 @@ def test_funnel_only_playbooks_are_valid():
     closed_only = playbook_from_dict({"stages": [{"name": "Won", "probability": 1, "outcome": "won"},
                                                  {"name": "Lost", "probability": 0, "outcome": "lost"}]})
     assert closed_only.open_stages == [] and closed_only.lost_stages == ["Lost"]
+
+
+def test_every_problem_is_listed_with_did_you_mean():
+    raw = _stages(stale_days=3, open_lead_statuses=["New", None], min_deals_for_ranking=2.5)
+    raw["stages"][0]["probabilty"] = 0.3
+    raw["stages"][1]["probability"] = float("nan")
+    with pytest.raises(ConfigError) as error:
+        playbook_from_dict(raw, source="my.yaml")
+    assert str(error.value).splitlines() == [
+        "Playbook config my.yaml has 5 problems:",
+        "- unknown setting 'stale_days' (did you mean 'stale_deal_days'?). The settings are currency, "
+        "fiscal_year_start_month, stages, qualified_stage, lead_response_sla_hours, stale_deal_days, "
+        "open_lead_statuses, min_deals_for_ranking.",
+        "- min_deals_for_ranking must be a positive whole number of deals, not 2.5.",
+        "- open_lead_statuses item 2 must be a lead status, as text, not None.",
+        "- stage 'Open' has an unknown key 'probabilty' (did you mean 'probability'?); a stage has name, probability, "
+        "outcome.",
+        "- stage 'Won' probability must be a number between 0 and 1, not nan.",
+    ]
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"stages": [{"name": None, "probability": 1, "outcome": "won"}]}, "stage 1 name must be text"),
+    ({"stages": [{"name": "  ", "probability": 1, "outcome": "won"}]}, "stage 1 name must be text"),
+    ({"stages": [{"name": "Won", "outcome": "won"}]}, "stage 'Won' needs 'probability'"),
+    ({"stages": [{"name": "Won", "probability": 1, "outcome": "closed"}]}, "stage 'Won' outcome must be 'won', 'lost'"),
+    ({"stages": []}, "stages must be a list of stages"),
+    ({}, "the playbook needs 'stages'"),
+    (_stages(lead_response_sla_hours=0), "lead_response_sla_hours must be a positive number of hours, not 0"),
+    (_stages(currency=""), "currency must be a currency code such as USD"),
+    (_stages(qualified_stage="Won"), "qualified_stage 'Won' is not one of the open stages (Open)"),
+    (_stages(stages=None), "stages must be a list of stages"),
+])
+def test_types_ranges_and_shapes(raw, message):
+    with pytest.raises(ConfigError) as error:
+        playbook_from_dict(raw, source="my.yaml")
+    assert message in str(error.value)
+
+
+def test_names_and_settings_are_read_without_surrounding_spaces():
+    playbook = playbook_from_dict({**_stages(qualified_stage=" Open "), "currency": " EUR ",
+                                   "open_lead_statuses": [" New "]})
+    assert (playbook.qualified_stage, playbook.currency, playbook.open_lead_statuses) == ("Open", "EUR", ("New",))
+
+
+def test_config_pointing_at_a_folder(tmp_path):
+    with pytest.raises(ConfigError, match="is a folder, not a file"):
+        load_playbook(tmp_path)

@@ -128,9 +128,9 @@ def test_marketing_funnel_numbers(funnel):
     assert (everything.start.isoformat(), everything.end.isoformat()) == ("2024-06-03", "2025-06-19")
     row = leads.lead_conversion(funnel, everything).iloc[0]
     # 30 leads, every one an MQL; 8 linked to a won deal
-    assert (row["leads"], row["reached_mql"], row["won"]) == (30, 30, 8)
+    assert (row["leads"], row["reached_mql"], row["won_leads"]) == (30, 30, 8)
     assert row["won_rate"] == pytest.approx(8 / 30)
-    assert pd.isna(row["won_amount"])  # no deal amounts: won value not measured, not 0
+    assert pd.isna(row["won_amount_from_leads"])  # no deal amounts: won value not measured, not 0
     summary = conversion.summary(funnel, everything)
     assert summary["won"] == 8 and summary["win_rate"] is None and summary["opportunities_created"] is None
     wide = resolve_period("1990-01-01", "2099-12-31", funnel.as_of, span=funnel.span)

@@ -292,3 +292,47 @@ def test_empty_required_cells_of_typed_columns_are_counted_without_casting_to_te
     [finding] = only(findings(leads=leads), "missing_value")
     assert (finding.severity, finding.table, finding.column, finding.count) == ("error", "leads", "created_at", 1)
     assert finding.examples == [{"lead_id": "L2", "created_at": None}]
+
+
+def test_amounts_above_the_bound_are_errors_in_every_money_column():
+    # 1e15 itself is allowed (a thousand trillion); above it is a typo or a placeholder.
+    found = findings({"amount": ["1e15", "1.5e15", "1e308"]})
+    [too_large] = only(found, "amount_too_large")
+    assert (too_large.severity, too_large.column, too_large.count) == ("error", "amount", 2)
+    assert too_large.examples == [{"opportunity_id": "2", "amount": "1500000000000000.0"},
+                                  {"opportunity_id": "3", "amount": "1e+308"}]  # as DuckDB writes them
+    quotas = pd.DataFrame({"rep_id": ["R1"], "period_start": ["2024-01-01"], "period_end": ["2024-03-31"],
+                           "amount": ["2e300"]})
+    [quota] = only(findings(quotas=quotas, reps=REPS), "amount_too_large")
+    assert quota.table == "quotas" and quota.count == 1
+    # Infinity is "not finite", not "too large" as well.
+    assert only(findings({"amount": ["100", "inf", "300"]}), "amount_too_large") == []
+
+
+@pytest.mark.parametrize(("text", "offset"), [
+    ("2025-01-05T23:30:00-10:00", "-10:00"), ("2025-01-05 23:30:00+14:00", "+14:00"), ("2025-01-05T23:30:00Z", "+00:00"),
+    ("2025-01-05 23:30:00 UTC", "+00:00"), ("2025-01-05 23:30:00 +0530", "+05:30"), ("2025-01-05T23:30:00+14", "+14:00"),
+    ("2025-01-05 23:30:00", None), ("2025-01-05", None), ("2025-01-14", None), ("2025-01-05 23:30", None),
+])
+def test_time_zone_offset_reads_the_end_of_the_text(text, offset):
+    import ibis
+
+    table = ibis.memtable(pd.DataFrame({"value": [text]}))
+    found = table.select(offset=validate.time_zone_offset(table.value)).execute()["offset"].iloc[0]
+    assert (None if pd.isna(found) else found) == offset
+
+
+def test_mixed_offsets_in_a_column_are_one_warning_and_one_offset_is_none():
+    leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3"],
+                          "created_at": ["2025-01-02T09:00:00+14:00", "2025-01-03T09:00:00+14:00",
+                                         "2025-01-04T09:00:00-10:00"]})
+    [mixed] = only(findings(leads=leads), "mixed_time_zones")
+    assert (mixed.severity, mixed.column, mixed.count) == ("warning", "created_at", 1)
+    assert "the column's usual +14:00 (+14:00 on 2 row(s), -10:00 on 1 row(s))" in mixed.message
+    same = leads.assign(created_at=leads["created_at"].str.replace("-10:00", "+14:00"))
+    assert only(findings(leads=same), "mixed_time_zones") == []
+
+
+def test_a_nan_probability_is_not_on_a_0_to_100_scale():
+    found = findings({"probability": ["0.5", "NaN", "0.2"]})
+    assert only(found, "probability_scale") == [] and only(found, "non_finite")[0].count == 1

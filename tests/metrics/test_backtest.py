@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from salesnb import dataset_from_frames, open_dataset
+from salesnb import dataset_from_frames, open_dataset, select
 from salesnb.data.periods import Period
 from salesnb.metrics import backtest, forecast
 
@@ -25,7 +25,8 @@ def test_accuracy_and_bias():
 
 def test_summary_takes_medians_and_the_hit_rate():
     results = pd.DataFrame({
-        "p50": [90.0, 120.0, 100.0, 70.0], "accuracy": [0.9, 0.8, 1.0, 0.7], "bias": [-0.1, 0.2, 0.0, -0.3],
+        "forecast_p50": [90.0, 120.0, 100.0, 70.0], "forecast_accuracy": [0.9, 0.8, 1.0, 0.7],
+        "forecast_bias": [-0.1, 0.2, 0.0, -0.3],
         "naive_accuracy": [0.5, 0.9, 0.6, 0.4], "naive_bias": [-0.5, -0.1, -0.4, -0.6],
         "in_band": [True, False, True, True], "simulation_closer": [True, False, True, True],
     })
@@ -42,8 +43,7 @@ def test_summary_takes_medians_and_the_hit_rate():
 
 
 def test_nothing_to_backtest_is_said_plainly():
-    stats = backtest.summary(pd.DataFrame(columns=["p50", "accuracy", "bias", "naive_accuracy", "naive_bias",
-                                                   "in_band", "simulation_closer"]))
+    stats = backtest.summary(pd.DataFrame(columns=backtest.COLUMNS))
     assert stats["backtest_accuracy"] is None and stats["periods"] == 0
     assert backtest.verdict(stats).startswith("Not enough history to backtest")
 
@@ -86,9 +86,23 @@ def test_a_frozen_forecast_uses_nothing_dated_after_its_freeze_date(sample, samp
     again = forecast.forecast(past, Q3_2025, as_of=freeze, simulations=500, seed=11)
     # The export of 30 June knows nothing of what came after; the backtest, run on the full
     # data, must have seen exactly the same: the same inputs give the same draws.
-    assert again.quantiles() == {"p10": row["p10"], "p50": row["p50"], "p90": row["p90"]}
-    assert again.naive_amount == pytest.approx(row["naive"], rel=1e-12)
+    assert again.quantiles() == {"p10": row["forecast_p10"], "p50": row["forecast_p50"], "p90": row["forecast_p90"]}
+    assert again.naive_amount == pytest.approx(row["naive_forecast"], rel=1e-12)
     # The actual comes from the full data (what happened), never from the frozen one.
     won = pd.read_csv(sample_dir / "opportunities.csv")
     won = won[(won["stage"] == "Closed Won") & won["close_date"].between("2025-07-01", "2025-09-30")]
-    assert row["actual"] == pytest.approx(won["amount"].sum()) and row["won_deals"] == len(won)
+    assert row["won_amount"] == pytest.approx(won["amount"].sum()) and row["won"] == len(won)
+
+
+def test_the_backtest_of_a_team_and_a_source(sample, sample_dir):
+    where = select(team="Enterprise", source="Referral")
+    frozen = backtest.backtest(sample, Q1_2026, where=where, periods=4, simulations=200, seed=3)
+    # What was won, per period, by the team's reps from referrals: counted here in pandas.
+    deals = pd.read_csv(sample_dir / "opportunities.csv", dtype={"rep_id": str})
+    reps = pd.read_csv(sample_dir / "reps.csv", dtype={"rep_id": str})
+    deals = deals[deals["rep_id"].isin(reps.loc[reps["team"] == "Enterprise", "rep_id"]) & (deals["source"] == "Referral")
+                  & (deals["stage"] == "Closed Won")]
+    expected = [deals.loc[deals["close_date"].between(f"{start}", f"{end}"), "amount"].sum()
+                for start, end in zip(frozen["period_start"], frozen["period_end"])]
+    assert len(frozen) == 4 and frozen["won_amount"].tolist() == pytest.approx(expected)
+    assert frozen["forecast_p50"].notna().all() and (frozen["forecast_p10"] <= frozen["forecast_p90"]).all()

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from salesnb import select
 from salesnb.metrics import clv
 from tests.order_fixtures import orders_dataset
 
@@ -104,16 +105,15 @@ def test_gamma_gamma_recovers_known_parameters():
 def test_too_few_customers_are_not_measured():
     rows = [("A", "2025-01-01", 10.0), ("A", "2025-02-01", 10.0), ("B", "2025-01-01", 5.0)]
     dataset = orders_dataset(rows)
-    value = clv.customer_lifetime_value(dataset, dt.date(2025, 12, 31), 365)
+    value = clv.customer_lifetime_value(dataset, dt.date(2025, 12, 31), horizon_days=365)
     assert value.purchases is None and "at least 30 customers" in value.not_measured
-    check = clv.holdout_check(dataset, dt.date(2025, 12, 31), 180)
+    check = clv.holdout_check(dataset, dt.date(2025, 12, 31), holdout_days=180)
     assert check.relative_error is None and check.not_measured
 
 
-def test_holdout_check_on_orders():
-    # 40 customers from the model's world: each buys every 20 days from its start until the
-    # end of September (some never again); the check fits on orders before 3 Jul 2025 and
-    # counts order days in the 180 days after.
+def _rhythm_rows():
+    """60 customers from the model's world: each buys every 15 to 90 days from its start until it stops
+    (some never again)."""
     rng = np.random.default_rng(8)
     rows = []
     for index in range(60):
@@ -124,9 +124,15 @@ def test_holdout_check_on_orders():
         while day <= min(stop, dt.date(2025, 12, 31)):
             rows.append((f"C{index:02d}", day.isoformat(), 10.0))
             day += dt.timedelta(days=step)
+    return rows
+
+
+def test_holdout_check_on_orders():
+    # The check fits on orders before 3 Jul 2025 and counts order days in the 180 days after.
+    rows = _rhythm_rows()
     dataset = orders_dataset(rows)
     end = dt.date(2025, 12, 31)
-    check = clv.holdout_check(dataset, end, 180)
+    check = clv.holdout_check(dataset, end, holdout_days=180)
     assert check.not_measured is None
     calibration_end = end - dt.timedelta(days=180)
     assert check.calibration_end == calibration_end
@@ -136,9 +142,29 @@ def test_holdout_check_on_orders():
                  if account in customers and calibration_end.isoformat() < day <= end.isoformat())
     assert check.actual == actual and check.customers == len(customers)
     assert check.by_frequency["customers"].sum() == len(customers)
-    assert check.by_frequency["actual"].sum() == actual
-    assert check.predicted == pytest.approx(check.by_frequency["predicted"].sum())
+    assert check.by_frequency["actual_purchases"].sum() == actual
+    assert check.predicted == pytest.approx(check.by_frequency["predicted_purchases"].sum())
     assert check.relative_error == pytest.approx((check.predicted - actual) / actual)
+
+
+def test_the_models_are_fitted_on_the_selection_only_and_deterministically():
+    # The same 60 customers, the even-numbered ones in segment "Even": the fit sees only those, and the
+    # same data gives the same fit (no random start).
+    rows = _rhythm_rows()
+    accounts = [(f"C{index:02d}", f"Customer {index}", "Even" if index % 2 == 0 else "Odd") for index in range(60)]
+    dataset = orders_dataset(rows, accounts)
+    end, even = dt.date(2025, 12, 31), select(segment="Even")
+    value = clv.customer_lifetime_value(dataset, end, where=even, horizon_days=365)
+    ordered = {account for account, _, _ in rows}
+    assert set(value.customers["account_id"]) == {account for account in ordered if int(account[1:]) % 2 == 0}
+    again = clv.customer_lifetime_value(dataset, end, where=even, horizon_days=365)
+    assert value.purchases == again.purchases
+    check = clv.holdout_check(dataset, end, where=even, holdout_days=180)
+    # Every customer starts by Feb 2025: the 30 even ones are all calibration customers; the actual
+    # purchases are their order days after 4 Jul 2025 only.
+    even_rows = {(account, day) for account, day, _ in rows if int(account[1:]) % 2 == 0}
+    assert check.customers == 30
+    assert check.actual == sum(1 for _, day in even_rows if day > "2025-07-04")
 
 
 @pytest.mark.parametrize("horizon", [0, -30, 12.5, "365", None])
@@ -146,4 +172,4 @@ def test_a_wrong_horizon_is_a_clear_error(horizon):
     from salesnb.errors import SalesnbError
 
     with pytest.raises(SalesnbError, match="clv_horizon_days must be a whole number of days"):
-        clv.holdout_check(orders_dataset([("A", "2025-01-01", 1.0)]), dt.date(2025, 12, 31), horizon)
+        clv.holdout_check(orders_dataset([("A", "2025-01-01", 1.0)]), dt.date(2025, 12, 31), holdout_days=horizon)

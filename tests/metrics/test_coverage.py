@@ -9,9 +9,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from salesnb import dataset_from_frames
+from salesnb import dataset_from_frames, select
 from salesnb.data.periods import Period
-from salesnb.errors import MissingTableError
+from salesnb.data.selection import SelectionError
 from salesnb.metrics import coverage
 from tests.pipeline_fixtures import Q1, frames, playbook
 
@@ -65,14 +65,44 @@ def test_quota_reached_has_no_coverage(dataset):
     assert reached.loc["R1", "gap"] < 0 and reached["coverage"].isna()["R1"]
 
 
-def test_coverage_needs_quotas():
-    with pytest.raises(MissingTableError, match="quotas"):
-        coverage.coverage(dataset_from_frames(frames(quotas=False)), Q1)
+def test_without_quotas_coverage_is_not_measured_but_the_pipeline_due_is():
+    dataset = dataset_from_frames(frames(quotas=False), playbook(min_deals_for_ranking=3))
+    by_team = coverage.coverage(dataset, Q1, by="team").set_index("team")
+    # Alpha: due D1 12,000 + D9 6,000, won D2 5,000 + D11 2,000; Beta: due D5 3,000 + D10 9,000.
+    assert by_team[["pipeline_due", "won_so_far"]].to_dict("index") == {
+        "Alpha": {"pipeline_due": 18000, "won_so_far": 7000}, "Beta": {"pipeline_due": 12000, "won_so_far": 0}}
+    assert by_team[["quota", "gap", "coverage"]].isna().all().all()  # "–", never 0
+    assert by_team.loc["Alpha", "win_rate"] == pytest.approx(0.4) and by_team["below_rule_of_thumb"].isna().all()
+    total = coverage.coverage(dataset, Q1).iloc[0]
+    assert total["pipeline_due"] == 30000 and pd.isna(total["coverage"])
 
 
 def test_a_team_without_deals_or_quotas_is_an_empty_table(dataset):
     tables = frames()
     tables["reps"] = pd.concat([tables["reps"], pd.DataFrame([("R9", "Manager", "Leads")], columns=["rep_id", "rep_name", "team"])])
     empty = dataset_from_frames(tables)
-    assert coverage.coverage(empty, Q1, by="rep", team="Leads").empty
-    assert coverage.coverage(empty, Q1, by="team", team="Leads").empty
+    assert coverage.coverage(empty, Q1, by="rep", where=select(team="Leads")).empty
+    assert coverage.coverage(empty, Q1, by="team", where=select(team="Leads")).empty
+
+
+def test_coverage_of_one_team_or_one_rep(dataset):
+    # Beta (R3 Cy): due in Q1 D5 3,000 + D10 9,000 = 12,000 against a 10,000 quota, nothing
+    # won yet: 1.2x; nothing closed in the year, so no rule of thumb.
+    beta = coverage.coverage(dataset, Q1, where=select(team="Beta")).iloc[0]
+    assert beta[["pipeline_due", "deals_due", "quota", "won_so_far", "gap", "coverage", "closed"]].tolist() == \
+        [12000, 2, 10000, 0, 10000, 1.2, 0]
+    # A rep by name: Bo (R2) has nothing due against 20,000 - 2,000 won (D11).
+    bo = coverage.coverage(dataset, Q1, "rep", where=select(rep="Bo <b>"))
+    assert bo[["rep_id", "pipeline_due", "gap", "coverage"]].values.tolist() == [["R2", 0, 18000, 0]]
+
+
+def test_the_period_defaults_to_the_fiscal_quarter_open_at_the_data_date(dataset):
+    # as_of 2025-02-15: Q1 2025.
+    assert coverage.coverage(dataset).equals(coverage.coverage(dataset, Q1))
+    assert coverage.coverage(dataset, "2025Q1", "team").equals(coverage.coverage(dataset, Q1, "team"))
+
+
+def test_quotas_cannot_be_selected_by_source(dataset):
+    # Quotas are per rep: a source's pipeline against the whole quota would mean nothing.
+    with pytest.raises(SelectionError, match="Quotas cannot be selected by source"):
+        coverage.coverage(dataset, Q1, where=select(source="Web"))

@@ -13,6 +13,8 @@ must be won 1..30 days after a snapshot to count as won *in the window*):
     F7   2025-03-20   8,000  open (due 04-25), Negotiation
     F8   2025-03-05   4,000  won 03-25             (created and won in March)
     F9   2025-02-03   2,000  won 02-20             (created and won in February)
+
+Sources: Web F1 F2 F3 F4 F9; Event F6 F7 F8.
 """
 
 import datetime as dt
@@ -21,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesnb import dataset_from_frames
+from salesnb import dataset_from_frames, select
 from salesnb.data.periods import Period
 from salesnb.metrics import forecast
 from tests.pipeline_fixtures import playbook
@@ -42,16 +44,17 @@ def fixture_frames():
         ("F8", "2025-03-05", "2025-03-28", "Closed Won", 4000.0, "2025-03-25"),
         ("F9", "2025-02-03", "2025-02-25", "Closed Won", 2000.0, "2025-02-20"),
     ]
+    sources = {"F6": "Event", "F7": "Event", "F8": "Event"}
     opportunities, history = [], []
     for deal, created, expected, stage, amount, closed in deals:
         first_stage = "Negotiation" if stage == "Negotiation" else "Proposal"
         history.append((deal, f"{created} 09:00:00", first_stage, amount, expected))
         if closed:
             history.append((deal, f"{closed} 15:00:00", stage, amount, closed))
-        opportunities.append((deal, "R1", created, closed or expected, stage, amount))
+        opportunities.append((deal, "R1", created, closed or expected, stage, amount, sources.get(deal, "Web")))
     return {
         "opportunities": pd.DataFrame(opportunities, columns=["opportunity_id", "rep_id", "created_at", "close_date",
-                                                              "stage", "amount"]),
+                                                              "stage", "amount", "source"]),
         "opportunity_history": pd.DataFrame(history, columns=["opportunity_id", "changed_at", "stage", "amount",
                                                               "close_date"]),
     }
@@ -125,8 +128,8 @@ def test_each_open_deal_gets_the_most_specific_probability_with_enough_n(dataset
     # F4 is 88 days old: its cell has 2 closed deals (< 3), so the stage: 2 / 5 = 0.4.
     # F6 is 16 days old: its cell has 3: 1 / 3. F7 (Negotiation) has no history: the
     # playbook's 0.75 x the share of won deals won within the window (2 / 3) = 0.5.
-    assert deals["probability"].to_dict() == pytest.approx({"F4": 0.4, "F6": 1 / 3, "F7": 0.5})
-    assert deals["basis"].to_dict() == {"F4": "stage", "F6": "stage and age", "F7": "playbook"}
+    assert deals["in_period_probability"].to_dict() == pytest.approx({"F4": 0.4, "F6": 1 / 3, "F7": 0.5})
+    assert deals["probability_basis"].to_dict() == {"F4": "stage", "F6": "stage and age", "F7": "playbook"}
     assert result.expected_from_open == pytest.approx(0.4 * 10000 + 6000 / 3 + 0.5 * 8000)  # 10,000
 
 
@@ -154,6 +157,13 @@ def test_forecast_adds_up_and_the_naive_forecast(dataset):
     assert result.naive_amount == pytest.approx(14000)
     again = forecast.forecast(dataset, APRIL, as_of=T, simulations=20000, seed=5)
     assert again.quantiles() == quantiles  # same seed, same numbers
+    summary = result.summary()
+    assert list(summary) == ["forecast_p10", "forecast_p50", "forecast_p90", "forecast_already_won",
+                             "forecast_from_open_deals", "forecast_from_new_deals", "naive_forecast",
+                             "forecast_won_deals_p50"]
+    assert (summary["forecast_p50"], summary["forecast_already_won"]) == (quantiles["p50"], 0)
+    assert (summary["forecast_from_open_deals"], summary["forecast_from_new_deals"]) == pytest.approx((10000, 3000))
+    assert summary["naive_forecast"] == pytest.approx(14000)
 
 
 def test_already_won_counts_in_the_forecast(dataset):
@@ -170,6 +180,28 @@ def test_no_history_no_forecast():
     result = forecast.forecast(dataset_from_frames(frames), APRIL)
     assert not result.measured and "opportunity_history" in result.reason
     assert result.quantiles() == {"p10": None, "p50": None, "p90": None}
+    assert result.summary()["forecast_from_open_deals"] is None and forecast.largest_contributions(result).empty
+
+
+def test_the_forecast_of_one_source(dataset):
+    web = forecast.forecast(dataset, APRIL, where=select(source="Web"), as_of=T, simulations=20000, seed=5)
+    # The model learns from Web's history only; F6, F7 and F8 (Event) were on no training
+    # month-end anyway, so the cells are the same: F4 gets its stage's 2 / 5.
+    assert web.open_deals["opportunity_id"].tolist() == ["F4"]
+    assert web.open_deals["in_period_probability"].tolist() == pytest.approx([0.4])
+    # New deals: March created no Web deal that was won in March (F8 is Event's), February F9
+    # (2,000): 0.5 a period. Expected: 0.4 x 10,000 + 0.5 x 2,000 = 5,000.
+    assert web.run_rate["counts"] == [0, 1] and web.run_rate["deals_per_period"] == 0.5
+    assert (web.expected_from_open, web.expected_from_new) == pytest.approx((4000, 1000))
+    assert web.won_amount.mean() == pytest.approx(5000, rel=0.03)
+    # Naive: F4 due 04-15, 10,000 x the playbook's 0.5.
+    assert web.naive_amount == pytest.approx(5000)
+
+
+def test_the_period_defaults_to_the_fiscal_quarter_open_at_the_data_date(dataset):
+    # The data's date is 03-25 (F8's close, the latest event): Q1 2025 is still open.
+    result = forecast.forecast(dataset, simulations=10, seed=1)
+    assert (result.period.start, result.period.end, result.as_of) == (D(2025, 1, 1), D(2025, 3, 31), D(2025, 3, 25))
 
 
 def test_without_any_amount_only_the_won_count_is_forecast():

@@ -3,7 +3,9 @@
 import datetime as dt
 
 import pandas as pd
+import pytest
 
+from salesnb import select
 from salesnb.data.dataset import dataset_from_frames
 from salesnb.data.validate import Finding
 from salesnb.metrics import health
@@ -37,7 +39,7 @@ def test_tables_loaded():
 
 
 def test_column_coverage():
-    coverage = health.column_coverage(dataset()).set_index(["table", "column"])["coverage"]
+    coverage = health.column_coverage(dataset()).set_index(["table", "column"])["share_filled"]
     assert coverage[("opportunities", "rep_id")] == 0.75  # 3 of 4 deals have an owner
     assert coverage[("opportunities", "source")] == 0.25  # 1 of 4
     assert coverage[("opportunities", "product")] == 0.0  # column absent from the data
@@ -53,17 +55,44 @@ def test_supported_analyses():
     supported = health.supported_analyses(dataset(), minimum_coverage=0.5).set_index("needs")
     assert bool(supported.loc["reps table", "available"]) is True
     assert bool(supported.loc["leads table", "available"]) is False
-    assert supported.loc["leads table", "to add"] == "leads.csv with lead_id, created_at (docs/data-model.md)"
+    assert supported.loc["leads table", "to_add"] == "leads.csv with lead_id, created_at (docs/data-model.md)"
     assert bool(supported.loc["opportunities.rep_id", "available"]) is True  # 75% >= 50%
     assert bool(supported.loc["opportunities.lost_reason", "available"]) is True  # 50% of lost deals >= 50%
     assert bool(supported.loc["opportunities.source", "available"]) is False  # 25% < 50%
-    assert supported.loc["opportunities.source", "to add"] == "fill opportunities.source (filled on 25% of deals)"
+    assert supported.loc["opportunities.source", "to_add"] == "fill opportunities.source (filled on 25% of deals)"
 
 
 def test_findings_table_puts_errors_first():
     findings = [Finding("warning", "reps", None, "x", 1, "w"), Finding("error", "opportunities", "amount", "y", 2, "e")]
     table = health.findings_table(findings)
     assert table.to_dict("records") == [
-        {"severity": "error", "table": "opportunities", "column": "amount", "rows": 2, "message": "e"},
-        {"severity": "warning", "table": "reps", "column": "", "rows": 1, "message": "w"},
+        {"severity": "error", "table": "opportunities", "column": "amount", "rows_affected": 2, "message": "e"},
+        {"severity": "warning", "table": "reps", "column": "", "rows_affected": 1, "message": "w"},
     ]
+
+
+def test_coverage_of_a_selection():
+    # Rep R1 owns deals 1 and 2: source filled on 1 of 2, amount on 1 of 2 ("" is empty); the
+    # reps table keeps R1's row, whose hire_date is filled; lost deal 2 has a reason (1 of 1).
+    coverage = health.column_coverage(dataset(), where=select(rep="R1")).set_index(["table", "column"])
+    assert coverage.loc[("opportunities", "source"), "share_filled"] == 0.5
+    assert coverage.loc[("opportunities", "amount"), "filled"] == 1
+    assert coverage.loc[("reps", "hire_date"), "share_filled"] == 1.0
+    assert health.lost_reason_coverage(dataset(), where=select(rep="R1")) == 1.0
+    supported = health.supported_analyses(dataset(), where=select(rep="R1")).set_index("needs")
+    assert bool(supported.loc["opportunities.source", "available"]) is True  # 50% of R1's deals
+
+
+def test_coverage_of_a_table_the_selection_cannot_reach_is_not_measured():
+    # Reps carry no source: their coverage for a source selection is not measured, and says why.
+    coverage = health.column_coverage(dataset(), where=select(source="Web")).set_index(["table", "column"])
+    assert coverage.loc[("opportunities", "rep_id"), "share_filled"] == 1.0  # deal 1 only
+    assert pd.isna(coverage.loc[("reps", "hire_date"), "share_filled"])
+    assert "Reps rows cannot be selected by source" in coverage.loc[("reps", "hire_date"), "description"]
+
+
+def test_a_selection_value_the_data_lacks_is_refused():
+    from salesnb.data.selection import SelectionError
+
+    with pytest.raises(SelectionError, match="rep = 'R9' matches no data"):
+        health.column_coverage(dataset(), where=select(rep="R9"))

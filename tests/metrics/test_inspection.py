@@ -3,7 +3,7 @@
 
 import pytest
 
-from salesnb import dataset_from_frames
+from salesnb import dataset_from_frames, select
 from salesnb.metrics import inspection
 from tests.pipeline_fixtures import frames
 
@@ -46,11 +46,11 @@ def test_past_due_pushed_missing_and_old(checks):
 def test_per_rep_summary(checks):
     summary = inspection.by_rep(checks).set_index("rep_id")
     # R3 (Cy): D5, D6, D10, D12; D6 stale + past due + old, D12 without amount -> 2 flagged.
-    assert summary.loc["R3", ["open_deals", "flagged", "stale", "past_due", "missing_amount_or_close_date"]].tolist() \
-        == [4, 2, 1, 1, 1]
+    assert summary.loc["R3", ["open_deals", "flagged_deals", "stale_deals", "past_due_deals",
+                              "missing_amount_or_close_date_deals"]].tolist() == [4, 2, 1, 1, 1]
     # R1 (Ann): D1, D9 (stale); R2: D3 (stale, pushed twice).
-    assert summary.loc["R1", ["open_deals", "flagged", "stale"]].tolist() == [2, 1, 1]
-    assert summary.loc["R2", ["open_deals", "flagged", "pushed_twice"]].tolist() == [1, 1, 1]
+    assert summary.loc["R1", ["open_deals", "flagged_deals", "stale_deals"]].tolist() == [2, 1, 1]
+    assert summary.loc["R2", ["open_deals", "flagged_deals", "pushed_twice_deals"]].tolist() == [1, 1, 1]
     assert summary.index[0] == "R3"  # most flagged first
 
 
@@ -58,7 +58,9 @@ def test_checks_the_data_cannot_support_are_not_measured():
     checks = inspection.inspect_open_deals(dataset_from_frames(frames(history=False, activities=False)))
     assert checks.count("stale") is None and checks.count("pushed_twice") is None and checks.slipped is None
     assert checks.count("past_due") == 1
-    assert inspection.by_rep(checks)["stale"].isna().all()  # "–", not 0
+    assert inspection.by_rep(checks)["stale_deals"].isna().all()  # "–", not 0
+    assert checks.note("stale") == ("Stale: no activity and no stage change for 30 days or more: not measured, it "
+                                    "needs the 'activities' table.")
 
 
 def test_past_due_is_not_measured_without_any_expected_close_date():
@@ -85,3 +87,21 @@ def test_a_deal_without_creation_date_has_no_age_and_is_counted():
     # its last touch is still its 2024-12-01 activity, so it stays stale.
     assert checks.without_created_at == 1 and checks.count("older_than_won") == 0
     assert "D6" in set(checks.deals_in("stale")["opportunity_id"])
+
+
+def test_what_the_page_says_instead_of_a_list(checks):
+    assert checks.note("stale") is None  # three deals to show
+    assert checks.note("pushed_twice") is None
+    # No open Web deal (D1, D3, D5, D10) is past due: "none".
+    web = inspection.inspect_open_deals(dataset_from_frames(frames()), where=select(source="Web"))
+    assert web.note("past_due") == "Past due: expected close date already passed: none."
+
+
+def test_the_deals_of_one_source():
+    checks = inspection.inspect_open_deals(dataset_from_frames(frames()), where=select(source="Referral"))
+    # Open Referral deals: D6 (76 days untouched, past due), D9 (41, stale), D12 (1 day, no amount).
+    assert sorted(checks.deals["opportunity_id"]) == ["D12", "D6", "D9"]
+    assert (checks.count("stale"), checks.count("past_due"), checks.count("missing_amount_or_close_date")) == (2, 1, 1)
+    # Won Referral deals in the year: D2 only (101 days): the 90th percentile of one cycle is 101;
+    # D6 (137 days) is older, D9 (41) and D12 (31) are not.
+    assert checks.won_cycle_p90_days == 101 and set(checks.deals_in("older_than_won")["opportunity_id"]) == {"D6"}

@@ -27,7 +27,7 @@ def test_a_rep_below_the_minimum_n_is_listed_but_not_ranked(dataset):
     board = leaderboard.rep_leaderboard(dataset, Q1, min_n=3)
     reps = by_key(board, "rep_id")
     # Bo closed 1 deal (< 3): listed, not ranked, after every ranked rep
-    assert reps["R2"]["ranking"] == leaderboard.NOT_RANKED
+    assert reps["R2"]["win_rate_ranking"] == leaderboard.NOT_RANKED
     assert reps["R2"]["win_rate_rank"] != reps["R2"]["win_rate_rank"]  # NaN: no rank
     assert board["rep_id"].tolist()[-1] == "R2"
     # Ann and Cy tie at 2/3: both rank 1; Di (1/4) is rank 3, not 2
@@ -40,7 +40,7 @@ def test_a_rep_below_the_minimum_n_is_listed_but_not_ranked(dataset):
 def test_the_playbook_minimum_is_the_default(dataset):
     # The default playbook ranks from 10 closed deals: nobody here has that many.
     board = leaderboard.rep_leaderboard(dataset, Q1)
-    assert (board["ranking"] == leaderboard.NOT_RANKED).all()
+    assert (board["win_rate_ranking"] == leaderboard.NOT_RANKED).all()
 
 
 def test_every_rate_has_its_n_and_a_95_percent_interval(dataset):
@@ -141,6 +141,6 @@ def test_without_lost_stages_the_win_rate_is_not_measured_and_nobody_is_ranked()
     dataset = dataset_from_frames(frames, playbook)
     board = leaderboard.rep_leaderboard(dataset, Q1, min_n=1)
     assert board["win_rate"].isna().all() and board["win_rate_low"].isna().all()
-    assert (board["ranking"] == leaderboard.NOT_MEASURED).all()
+    assert (board["win_rate_ranking"] == leaderboard.NOT_MEASURED).all()
     assert leaderboard.summary(dataset, Q1)["win_rate"] is None
     assert leaderboard.manager_rollup(dataset, Q1)["win_rate"].isna().all()

@@ -12,6 +12,9 @@ import pytest
 import salesnb
 from salesnb.data.periods import Period
 from salesnb.metrics import leads
+from salesnb import select
+from salesnb.data.selection import SelectionError
+from salesnb.errors import SalesnbError
 from tests.lead_fixtures import Q1, by_key, frames_with_shared_deal, frames_without_responses, lead_frames
 
 
@@ -72,6 +75,21 @@ def test_volume_against_previous_and_year_earlier(dataset):
     assert math.isnan(frame["Events"]["change_vs_previous"])
 
 
+def test_months_against_the_same_months_a_year_earlier(dataset):
+    # Q1 2025: Jan 3, Feb 0, Mar 2; Q1 2024: only L8 (10 Feb 2024) -> 0, 1, 0.
+    frame = leads.leads_against_year_earlier(dataset, Q1)
+    assert frame["leads"].tolist() == [3, 0, 2] and frame["leads_year_earlier"].tolist() == [0, 1, 0]
+
+
+def test_lead_to_won_lag_over_every_won_lead(dataset):
+    # Won leads in the data: L1 (5 Jan -> O1 closed 9 Feb = 35 days), L6 (10 Nov -> O3 closed 20 Dec = 40 days).
+    row = leads.lead_to_won_lag(dataset).iloc[0]
+    assert (row["won_leads"], row["median_days_to_won"]) == (2, 37.5)
+    # Both belong to R1 (team East); West has none.
+    assert by_key(leads.lead_to_won_lag(dataset, by="team"), "team")["East"]["won_leads"] == 2
+    assert leads.lead_to_won_lag(dataset, where=select(team="West"))["won_leads"].tolist() == [0]
+
+
 def test_volume_total(dataset):
     frame = leads.lead_volume_comparison(dataset, Q1, by=None)
     # 5 leads now, 2 in the previous period, 1 a year earlier.
@@ -82,7 +100,7 @@ def test_cohort_conversion_whole_period(dataset):
     row = leads.lead_conversion(dataset, Q1).iloc[0]
     # 5 leads; MQL: L1, L2, L3 (skipped) = 3; SQL: L1, L3 = 2; opportunity: L1, L3 = 2; won: L1 = 1.
     assert row["leads"] == 5
-    assert (row["reached_mql"], row["reached_sql"], row["reached_opportunity"], row["won"]) == (3, 2, 2, 1)
+    assert (row["reached_mql"], row["reached_sql"], row["reached_opportunity"], row["won_leads"]) == (3, 2, 2, 1)
     assert row["mql_rate"] == pytest.approx(3 / 5)
     assert row["opportunity_rate"] == pytest.approx(2 / 5)
     assert row["won_rate"] == pytest.approx(1 / 5)
@@ -92,7 +110,7 @@ def test_cohort_conversion_whole_period(dataset):
     # Days to opportunity: L1 01-05 -> 01-10 = 5, L3 01-25 -> 01-30 = 5. Days to won: L1 01-05 -> 02-09 = 35.
     assert row["median_days_to_opportunity"] == pytest.approx(5.0)
     assert row["median_days_to_won"] == pytest.approx(35.0)
-    assert row["won_amount"] == pytest.approx(1000.0)
+    assert row["won_amount_from_leads"] == pytest.approx(1000.0)
 
 
 def test_immature_cohorts_marked_and_excluded(dataset):
@@ -164,7 +182,7 @@ def test_backlog_by_age_and_owner(dataset):
     assert by_age["> 90 d"]["open_leads"] == 1
     by_rep = by_key(leads.open_lead_backlog(dataset, by="rep"), "rep_id")
     assert set(by_rep) == {"R1", "R2", leads.UNASSIGNED}
-    assert by_rep["R1"]["> 90 d"] == 1 and by_rep["R1"]["median_age_days"] == 104
+    assert by_rep["R1"]["> 90 d"] == 1 and by_rep["R1"]["median_lead_age_days"] == 104
     assert by_rep["R2"]["never_answered"] == 1
 
 
@@ -195,13 +213,17 @@ def test_deal_linked_from_two_leads_counts_once():
     row = leads.lead_conversion(dataset, Q1).iloc[0]
     # Leads that reached won: L1, L3 = 2 of 5 = 40% (per lead). Distinct won deals: O1 = 1,
     # won amount 1000 (per lead it would be 1000 + 1000 = 2000).
-    assert row["won"] == 2 and row["won_rate"] == pytest.approx(2 / 5)
-    assert row["won_deals"] == 1
-    assert row["won_amount"] == pytest.approx(1000.0)
+    assert row["won_leads"] == 2 and row["won_rate"] == pytest.approx(2 / 5)
+    assert row["won_deals_from_leads"] == 1
+    assert row["won_amount_from_leads"] == pytest.approx(1000.0)
     by_source = by_key(leads.lead_conversion(dataset, Q1, by="source"), "source")
     # O1 goes to L1's source, Web; Events has a won lead (L3) but no won deal of its own.
-    assert (by_source["Web"]["won_deals"], by_source["Web"]["won_amount"]) == (1, 1000)
-    assert (by_source["Events"]["won"], by_source["Events"]["won_deals"], by_source["Events"]["won_amount"]) == (1, 0, 0)
+    assert (by_source["Web"]["won_deals_from_leads"], by_source["Web"]["won_amount_from_leads"]) == (1, 1000)
+    events = by_source["Events"]
+    assert (events["won_leads"], events["won_deals_from_leads"], events["won_amount_from_leads"]) == (1, 0, 0)
+    # A selection never moves the deal: Events' leads alone still have a won lead and no won deal.
+    alone = leads.lead_conversion(dataset, Q1, where=select(source="Events")).iloc[0]
+    assert (alone["won_leads"], alone["won_deals_from_leads"], alone["won_amount_from_leads"]) == (1, 0, 0)
 
 
 # ----------------------------------------------------------------------------- no first-response data
@@ -242,13 +264,13 @@ def test_source_ranking_ranked_first_by_won_rate_then_small_sources():
     frames = lead_frames()
     # Two more January leads from Partner, each with its own won deal.
     partner = pd.DataFrame([
-        ("L9", "2025-01-12 10:00:00", "Partner", "P", "R1", "Converted", "", "", "", "", "O5"),
-        ("L10", "2025-01-13 10:00:00", "Partner", "P", "R1", "Converted", "", "", "", "", "O6"),
+        ("L9", "2025-01-12 10:00:00", "Partner", "P", "R1", "Converted", "", "", "", "", "O5", ""),
+        ("L10", "2025-01-13 10:00:00", "Partner", "P", "R1", "Converted", "", "", "", "", "O6", ""),
     ], columns=frames["leads"].columns)
     frames["leads"] = pd.concat([frames["leads"], partner], ignore_index=True)
     frames["opportunities"] = pd.concat([frames["opportunities"], pd.DataFrame([
-        ("O5", "", "Partner", "2025-01-20", "2025-02-01", "Closed Won", "100"),
-        ("O6", "", "Partner", "2025-01-21", "2025-02-02", "Closed Won", "100"),
+        ("O5", "", "Partner", "2025-01-20", "2025-02-01", "Closed Won", "100", "R1", "Core", "A1"),
+        ("O6", "", "Partner", "2025-01-21", "2025-02-02", "Closed Won", "100", "R1", "Core", "A1"),
     ], columns=frames["opportunities"].columns)], ignore_index=True)
     dataset = salesnb.dataset_from_frames(frames)
     # Maturity 30 days at as_of 2025-03-15: only January is mature. January leads:
@@ -262,3 +284,93 @@ def test_source_ranking_ranked_first_by_won_rate_then_small_sources():
     assert ranking["rank"].tolist()[:2] == [1, 2] and pd.isna(ranking["rank"].iloc[2])
     assert ranking["won_rate"].tolist()[:2] == pytest.approx([1.0, 0.5])
     assert ranking["leads"].tolist() == [2, 2, 1]
+    # Rank, source and ranking first; every lead here is mature, so no maturity columns.
+    assert list(ranking.columns[:3]) == ["rank", "source", "ranking"] and "mature" not in ranking
+
+
+# ----------------------------------------------------------------------------- selections
+
+
+def test_a_team_is_the_lead_owners_team(dataset):
+    # East = R1's leads. Q1: L1 (MQL, SQL, opportunity O1, won 1000) and L2 (MQL only).
+    # Leads 2; MQL 2 of 2; SQL 1 of 2; opportunity 1 of 2; won 1 of 2; one won deal of 1000.
+    row = leads.lead_conversion(dataset, Q1, where=select(team="East")).iloc[0]
+    assert (row["leads"], row["reached_mql"], row["reached_sql"], row["reached_opportunity"], row["won_leads"]) == \
+        (2, 2, 1, 1, 1)
+    assert (row["mql_rate"], row["sql_rate"], row["won_rate"]) == pytest.approx((1.0, 0.5, 0.5))
+    assert (row["won_deals_from_leads"], row["won_amount_from_leads"]) == (1, 1000)
+    # Speed: L1 0.5 h, L2 6 h, both within 24 h: 2 of 2, median (0.5 + 6) / 2 = 3.25 h.
+    speed = leads.response_speed(dataset, Q1, where=select(team="East")).iloc[0]
+    assert (speed["leads"], speed["within_sla"], speed["never_answered"]) == (2, 2, 0)
+    assert speed["median_first_response_hours"] == pytest.approx(3.25)
+    # Volume: 2 now; previous period (Q4 2024) L6, L7 = 2; a year earlier L8 is R2's (West) = 0.
+    volume = leads.lead_volume_comparison(dataset, Q1, where=select(team="East")).iloc[0]
+    assert (volume["leads"], volume["leads_previous_period"], volume["leads_year_earlier"]) == (2, 2, 0)
+    assert volume["change_vs_previous"] == 0
+    # The unassigned L5 belongs to no team: East (2) + West (L3, L4 = 2) = 4 of the 5 leads.
+    by_team = by_key(leads.lead_conversion(dataset, Q1, by="team"), "team")
+    assert (by_team["East"]["leads"], by_team["West"]["leads"], by_team[leads.NO_TEAM]["leads"]) == (2, 2, 1)
+
+
+def test_a_rep_by_name_and_the_backlog_of_a_selection(dataset):
+    # "Ann" is R1: L1, L2 in Q1. Her open leads at 2025-03-15: L7 (Working, 104 days) only.
+    assert leads.lead_conversion(dataset, Q1, where=select(rep="Ann"))["leads"].tolist() == [2]
+    backlog = by_key(leads.open_lead_backlog(dataset, where=select(rep="Ann")), "age_bucket")
+    assert [backlog[label]["open_leads"] for label in ("0–7 d", "8–30 d", "31–90 d", "> 90 d")] == [0, 0, 0, 1]
+    by_team = by_key(leads.open_lead_backlog(dataset, by="team"), "team")
+    # West: L4 (New, 5 days, never answered); East: L7; no team: L5 (Working, 0 days).
+    assert (by_team["West"]["open_leads"], by_team["West"]["never_answered"], by_team["East"]["> 90 d"]) == (1, 1, 1)
+
+
+def test_segment_and_region_come_from_the_leads_account(dataset):
+    # SMB = account A1: L1 (won 1000) and L3 (opportunity, lost) -> 2 leads, opportunity 2 of 2, won 1 of 2.
+    smb = leads.lead_conversion(dataset, Q1, where=select(segment="SMB")).iloc[0]
+    assert (smb["leads"], smb["opportunity_rate"], smb["won_rate"]) == (2, 1.0, 0.5)
+    # Enterprise = A2: L2 (MQL) and L5 -> MQL 1 of 2, no opportunity. L4 has no account: in no segment.
+    enterprise = leads.lead_conversion(dataset, Q1, where=select(segment="Enterprise")).iloc[0]
+    assert (enterprise["leads"], enterprise["mql_rate"], enterprise["opportunity_rate"]) == (2, 0.5, 0.0)
+    # Region: the account's, else the owner's. North: L1, L3 (A1 North) and L4 (no account, owner R2 North).
+    # South: L2 only (A2 records no region, owner R1 South); L1 is R1's too, but its account says North.
+    # L5: A2 without region and no owner -> no region.
+    north = leads.lead_conversion(dataset, Q1, where=select(region="North")).iloc[0]
+    south = leads.lead_conversion(dataset, Q1, where=select(region="South")).iloc[0]
+    assert (north["leads"], south["leads"]) == (3, 1)
+    assert by_key(leads.lead_conversion(dataset, Q1, by="region"), "region")[leads.NO_REGION]["leads"] == 1
+
+
+def test_product_is_the_product_of_the_deal_the_lead_converted_to(dataset):
+    # Core: L1 (O1) in Q1; L6 (O3, linked by opportunities.lead_id) is Core too, in Q4 2024.
+    # Addon: L3 (O2, lost). Leads without a deal have no product.
+    assert leads.lead_conversion(dataset, Q1, where=select(product="Core"))["leads"].tolist() == [1]
+    assert leads.lead_volume_comparison(dataset, Q1, where=select(product="Core"))["leads_previous_period"].tolist() == [1]
+    addon = leads.lead_conversion(dataset, Q1, where=select(product="Addon")).iloc[0]
+    assert (addon["leads"], addon["reached_opportunity"], addon["won_leads"]) == (1, 1, 0)
+    by_product = by_key(leads.lead_conversion(dataset, Q1, by="product"), "product")
+    assert by_product[leads.NO_PRODUCT]["leads"] == 3  # L2, L4, L5
+
+
+def test_a_source_and_a_team_together(dataset):
+    # West and Events: L3, L4; both leads and the month view agree (Jan 1, Feb 0, Mar 1).
+    where = select(team="West", source="Events")
+    assert leads.leads_by_month(dataset, Q1, where=where)["leads"].tolist() == [1, 0, 1]
+    buckets = by_key(leads.conversion_by_response_time(dataset, Q1, where=where), "response_bucket")
+    assert (buckets["1–3 d"]["leads"], buckets["never answered"]["leads"], buckets["< 1 h"]["leads"]) == (1, 1, 0)
+    # West and Web: no lead at all, every period: an empty cohort, not an error.
+    assert leads.lead_conversion(dataset, Q1, where=select(team="West", source="Web"))["leads"].tolist() == [0]
+    assert not leads.any_leads(dataset, select(team="West", source="Web")) and leads.any_leads(dataset, where)
+    assert "No lead belongs to team West · source Web" in leads.unmeasured(dataset, select(team="West", source="Web"))[0]
+
+
+def test_selection_values_and_groupings_are_checked(dataset):
+    with pytest.raises(SelectionError, match="team = 'Eats' matches no data. Did you mean 'East'"):
+        leads.lead_conversion(dataset, Q1, where=select(team="Eats"))
+    with pytest.raises(SalesnbError, match="by must be one or more of"):
+        leads.lead_conversion(dataset, Q1, by="colour")
+
+
+def test_the_keywords_of_the_last_release_become_a_selection(dataset):
+    with pytest.warns(DeprecationWarning, match="where=salesnb.select"):
+        row = leads.lead_conversion(dataset, Q1, team="East").iloc[0]
+    assert row["leads"] == 2
+    # Any period form: "2025Q1" is Q1.
+    assert leads.lead_conversion(dataset, "2025Q1", where={"team": "East"})["leads"].tolist() == [2]

@@ -5,9 +5,10 @@ import math
 
 import pytest
 
-from salesnb.errors import SalesnbError
+from salesnb import select
+from salesnb.data.selection import SelectionError
 from salesnb.metrics import orders
-from tests.order_fixtures import orders_dataset
+from tests.order_fixtures import YEAR, orders_dataset, selection_dataset
 
 ACCOUNTS = [("A", "Acme <b>", "SMB"), ("B", "Bolt", "Enterprise")]
 ROWS = [
@@ -54,16 +55,67 @@ def test_orders_without_account_or_date_are_left_out_and_counted():
     rows = ROWS + [(None, "2025-02-03", 5.0), ("B", None, 6.0), ("B", "2025-04-01", None)]
     dataset = orders_dataset(rows, ACCOUNTS, strict=False)
     counts = orders.orders_left_out(dataset, dt.date(2025, 12, 31))
-    assert counts == {"orders": 9, "without_account_or_date": 2, "usable": 7, "without_amount": 1}
+    assert counts == {"orders": 9, "without_account_or_date": 2, "usable": 7, "without_amount": 1,
+                      "orders_before_deal_filter": 7, "without_deal": 0}
+    assert orders.orders_left_out(dataset, "2025-12-31") == counts  # a date as people write it
 
 
-def test_segment_filter():
+def test_segment_selection():
     dataset = orders_dataset(ROWS, ACCOUNTS)
-    assert set(orders.order_facts(dataset, "Enterprise").execute()["account_id"]) == {"B"}
-    with pytest.raises(SalesnbError, match="segment = 'Mid' matches no data"):
-        orders.order_facts(dataset, "Mid")
-    with pytest.raises(SalesnbError, match="needs the 'accounts' table"):
-        orders.order_facts(orders_dataset(ROWS), "SMB")
+    assert set(orders.order_facts(dataset, select(segment="Enterprise")).execute()["account_id"]) == {"B"}
+    with pytest.raises(SelectionError, match="segment = 'Mid' matches no data"):
+        orders.order_facts(dataset, select(segment="Mid"))
+    with pytest.raises(SelectionError, match="records no segment at all"):
+        orders.order_facts(orders_dataset(ROWS), select(segment="SMB"))
+
+
+def test_a_selection_is_the_universe_orders_are_numbered_in():
+    # tests/order_fixtures.py: A ordered Widget (O01, deal D1), Gadget (O02, no deal), Widget (O03, no deal).
+    # Within product Gadget, A's O02 is its first order, of the 1 March.
+    dataset = selection_dataset()
+    gadget = orders.order_facts(dataset, select(product="Gadget")).execute().set_index("order_id")
+    assert list(gadget.index.sort_values()) == ["O02", "O05", "O06", "O07"]
+    assert gadget.loc["O02", "order_number"] == 1 and str(gadget.loc["O02", "first_ordered_at"])[:10] == "2025-03-01"
+    # C: O06 (2024) then O07: numbers 1 and 2.
+    assert (gadget.loc["O06", "order_number"], gadget.loc["O07", "order_number"]) == (1, 2)
+    # Region from the account: West = B and D.
+    west = orders.order_facts(dataset, select(region="West")).execute()
+    assert sorted(west["order_id"]) == ["O04", "O05", "O08"] and set(west["region"]) == {"West"}
+
+
+def test_orders_without_a_deal_are_counted_when_a_selection_reads_the_deal():
+    dataset = selection_dataset()
+    # Source Referral: deals D2 (B: O04, O05) and D3 (C: O06). O02, O03 and O07 have no deal: the
+    # selection cannot place them; O01 and O08 have a deal of another source (not left out, not selected).
+    counts = orders.orders_left_out(dataset, "2025-12-31", where=select(source="Referral"))
+    assert counts["usable"] == 3
+    assert (counts["without_deal"], counts["orders_before_deal_filter"]) == (3, 8)
+    # With a segment too, of the SMB orders (O01..O05): O02 and O03 have no deal.
+    counts = orders.orders_left_out(dataset, "2025-12-31", where=select(team="Alpha", segment="SMB"))
+    assert (counts["usable"], counts["without_deal"], counts["orders_before_deal_filter"]) == (1, 2, 5)
+    # No rep, team or source in the selection: no order is left out for want of a deal.
+    assert orders.orders_left_out(dataset, where=select(product="Gadget"))["without_deal"] == 0
+
+
+def test_by_gives_the_rows_each_value_selected_alone_would_give():
+    from salesnb.metrics import repeat
+
+    dataset = selection_dataset()
+    by_source = repeat.summary(dataset, YEAR, by="source").set_index("source")
+    # Values the orders carry through their deals: Referral (D2, D3) and Web (D1, D4).
+    assert list(by_source.index) == ["Referral", "Web"]
+    for source in by_source.index:
+        alone = repeat.summary(dataset, YEAR, where=select(source=source)).iloc[0]
+        assert by_source.loc[source].to_dict() == alone.to_dict()
+    # Web in 2025: O01 (A, 100) and O08 (D, 80).
+    assert (by_source.loc["Web", "customers"], by_source.loc["Web", "revenue"]) == (2, 180.0)
+    # By rep: the rep_id column; by team through the deal's owner.
+    assert list(repeat.summary(dataset, YEAR, by="rep")["rep_id"]) == ["R1", "R2"]
+    assert list(repeat.summary(dataset, YEAR, by="team")["team"]) == ["Alpha", "Beta"]
+    with pytest.raises(SelectionError, match="no 'opportunities' table"):
+        repeat.summary(orders_dataset(ROWS, ACCOUNTS), YEAR, by="source")
+    with pytest.raises(SelectionError, match="by='quarter'"):
+        repeat.summary(dataset, YEAR, by="quarter")
 
 
 def test_state_date_is_the_period_end_unless_the_data_ends_sooner():

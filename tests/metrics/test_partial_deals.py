@@ -60,8 +60,8 @@ def test_win_rates_keep_deals_without_created_at_or_amount(partial):
 def test_sales_cycle_leaves_out_won_deals_without_created_at(partial):
     row = conversion.sales_cycle(partial, PERIOD).iloc[0]
     # won in the period with both dates: P1 (30 d) and P5 (2025-02-01 -> 2025-03-20 = 47 d); P2 left out
-    assert row["won"] == 2
-    assert row["median_days"] == pytest.approx((30 + 47) / 2)
+    assert row["won_with_cycle"] == 2
+    assert row["median_sales_cycle_days"] == pytest.approx((30 + 47) / 2)
 
 
 def test_summary_counts_created_deals_with_a_date_only(partial):
@@ -76,7 +76,7 @@ def test_open_deal_age_counts_every_open_deal(partial):
     age = conversion.open_deal_age(partial).set_index("stage")
     # P6 (Prospecting): counted; no amount -> amount not measured; no created_at -> no age; no close date
     assert age.loc["Prospecting", "deals"] == 1 and pd.isna(age.loc["Prospecting", "amount"])
-    assert pd.isna(age.loc["Prospecting", "median_age_days"]) and age.loc["Prospecting", "no_close_date"] == 1
+    assert pd.isna(age.loc["Prospecting", "median_age_days"]) and age.loc["Prospecting", "without_close_date"] == 1
     # an empty stage holds 0 value, not "unknown"
     assert age.loc["Discovery", "deals"] == 0 and age.loc["Discovery", "amount"] == 0.0
     assert age.loc["Proposal", "amount"] == 2000.0

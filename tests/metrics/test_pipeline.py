@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from salesnb import dataset_from_frames
+from salesnb import dataset_from_frames, select
 from salesnb.errors import MissingTableError, SalesnbError
 from salesnb.metrics import pipeline, snapshots
 from tests.pipeline_fixtures import AS_OF, COMPARE_FROM, frames
@@ -19,8 +19,8 @@ def dataset():
     return dataset_from_frames(frames())
 
 
-def states(dataset, *dates, **filters):
-    frame = snapshots.pipeline_as_of(dataset, list(dates), **filters).execute()
+def states(dataset, *dates, **selected):
+    frame = snapshots.pipeline_as_of(dataset, list(dates), where=select(**selected)).execute()
     frame["as_of_date"] = frame["as_of_date"].map(lambda value: value.date() if hasattr(value, "date") else value)
     return {(row.as_of_date, row.opportunity_id): row for row in frame.itertuples(index=False)}
 
@@ -69,18 +69,20 @@ def test_on_the_data_date_the_current_snapshot_is_the_answer(dataset):
     assert len([key for key in rows if key[0] == AS_OF]) == 12
 
 
-def test_filters_keep_one_team_or_one_rep(dataset):
+def test_a_selection_keeps_its_deals(dataset):
     assert {deal for _, deal in states(dataset, COMPARE_FROM, team="Beta")} == {"D6", "D10", "D12"}
     assert {deal for _, deal in states(dataset, COMPARE_FROM, rep="Ann")} == {"D1", "D2", "D7", "D9"}
+    # Referral: D2, D6, D9, D12; of Alpha's (R1, R2) only D2 and D9.
+    assert {deal for _, deal in states(dataset, COMPARE_FROM, team="Alpha", source="Referral")} == {"D2", "D9"}
     with pytest.raises(SalesnbError, match="rep = 'R9' matches no data. The rep values are: Ann"):
-        snapshots.pipeline_as_of(dataset, [COMPARE_FROM], rep="R9")
+        snapshots.pipeline_as_of(dataset, [COMPARE_FROM], where=select(rep="R9"))
 
 
 def test_a_rep_without_deals_is_an_empty_selection_not_an_error():
     # A manager in the reps table owns no deal: a pack for them (--each rep) is empty.
     tables = frames()
     tables["reps"] = pd.concat([tables["reps"], pd.DataFrame([("R4", "Di", "Alpha")], columns=["rep_id", "rep_name", "team"])])
-    assert snapshots.pipeline_as_of(dataset_from_frames(tables), [COMPARE_FROM], rep="R4").execute().empty
+    assert snapshots.pipeline_as_of(dataset_from_frames(tables), [COMPARE_FROM], where=select(rep="R4")).execute().empty
 
 
 def test_a_past_date_needs_the_history():
@@ -106,7 +108,7 @@ def test_open_pipeline_weighted_three_ways(dataset):
     total = pipeline.open_pipeline(dataset, calibrated=calibrated).iloc[0]
     # Open now: D1 12,000, D3 8,000, D6 50,000, D10 9,000 (Proposal); D5 3,000, D9 6,000
     # (Discovery); D12 (Negotiation, no amount). Closed deals never count.
-    assert (total["deals"], total["amount"], total["without_amount"]) == (7, 88000, 1)
+    assert (total["deals"], total["amount"], total["open_without_amount"]) == (7, 88000, 1)
     # Playbook: 79,000 x 0.5 + 9,000 x 0.3 = 42,200
     assert total["weighted_playbook"] == pytest.approx(42200)
     # CRM: D6 says 0.2 -> 12,000 x .5 + 8,000 x .5 + 50,000 x .2 + 9,000 x .5 + 2,700 = 27,200
@@ -133,11 +135,11 @@ def test_calibrated_probability_is_the_share_won_of_deals_that_were_at_the_stage
     table = pipeline.stage_calibration(dataset).set_index("stage")
     # Closed in the year up to 02-15: D2 won (Disc, Nego), D4 lost (Disc), D7 lost (Qual),
     # D8 lost (Qual), D11 won (Qual, Nego). D2 skipped Qualification: it does not count there.
-    assert table.loc["Qualification", ["closed_deals", "won_deals"]].tolist() == [3, 1]
+    assert table.loc["Qualification", ["closed", "won"]].tolist() == [3, 1]
     assert table.loc["Qualification", "calibrated_probability"] == pytest.approx(1 / 3)
     assert table.loc["Discovery", "calibrated_probability"] == pytest.approx(1 / 2)
     assert table.loc["Negotiation", "calibrated_probability"] == pytest.approx(1.0)
-    assert table.loc["Proposal", "closed_deals"] == 0 and table["calibrated_probability"].isna()["Proposal"]
+    assert table.loc["Proposal", "closed"] == 0 and table["calibrated_probability"].isna()["Proposal"]
     # The CRM column: mean over open deals at the stage (D6 0.2, three at the playbook's 0.5).
     assert table.loc["Proposal", "CRM_probability"] == pytest.approx((0.2 + 0.5 * 3) / 4)
     assert not table["ranked"].any()  # n below min_deals_for_ranking (10) everywhere
@@ -148,17 +150,17 @@ def test_calibrated_probability_is_the_share_won_of_deals_that_were_at_the_stage
 def test_calibration_at_a_past_date_sees_only_what_was_closed_then(dataset):
     # By 02-10 only D7 (lost 02-09, was at Qualification) and D2 (won 02-10, Discovery and
     # Negotiation) have closed; D4, D8 and D11 close later and do not count yet.
-    table = pipeline.stage_calibration(dataset, D(2025, 2, 10)).set_index("stage")
-    assert table["closed_deals"].to_dict() == {"Prospecting": 0, "Qualification": 1, "Discovery": 1, "Proposal": 0,
-                                        "Negotiation": 1}
-    assert table["won_deals"].to_dict() == {"Prospecting": 0, "Qualification": 0, "Discovery": 1, "Proposal": 0,
+    table = pipeline.stage_calibration(dataset, as_of_date=D(2025, 2, 10)).set_index("stage")
+    assert table["closed"].to_dict() == {"Prospecting": 0, "Qualification": 1, "Discovery": 1, "Proposal": 0,
+                                         "Negotiation": 1}
+    assert table["won"].to_dict() == {"Prospecting": 0, "Qualification": 0, "Discovery": 1, "Proposal": 0,
                                       "Negotiation": 1}
 
 
 def test_without_history_nothing_is_calibrated():
     dataset = dataset_from_frames(frames(history=False))
     table = pipeline.stage_calibration(dataset)
-    assert (table["closed_deals"] == 0).all() and table["calibrated_probability"].isna().all()
+    assert (table["closed"] == 0).all() and table["calibrated_probability"].isna().all()
     assert pipeline.calibrated_probabilities(table) is None
     assert pd.isna(pipeline.open_pipeline(dataset).iloc[0]["weighted_calibrated"])  # not measured, never 0
 
@@ -175,3 +177,39 @@ def test_amounts_are_not_measured_where_no_deal_has_one():
     tables["opportunity_history"] = tables["opportunity_history"].drop(columns=["amount"])
     total = pipeline.open_pipeline(dataset_from_frames(tables)).iloc[0]
     assert total["deals"] == 7 and pd.isna(total["amount"]) and pd.isna(total["weighted_playbook"])
+
+
+# ----------------------------------------------------------------------------- a selection
+
+
+def test_open_pipeline_of_a_source_and_by_source(dataset):
+    web = pipeline.open_pipeline(dataset, where=select(source="Web")).iloc[0]
+    # Open Web deals: D1 12,000, D3 8,000, D10 9,000 (Proposal, 0.5), D5 3,000 (Discovery, 0.3):
+    # 29,000 x 0.5 + 3,000 x 0.3 = 15,400; none has a CRM probability, so the CRM's is the same.
+    assert (web["deals"], web["amount"], web["open_without_amount"]) == (4, 32000, 0)
+    assert (web["weighted_playbook"], web["weighted_CRM"]) == pytest.approx((15400, 15400))
+    by_source = pipeline.open_pipeline(dataset, by="source").set_index("source")
+    # Referral: D6 50,000, D9 6,000, D12 (no amount) = 56,000 in 3; Event has no open deal.
+    assert by_source.index.tolist() == ["Referral", "Web"]
+    assert by_source.loc["Referral", ["deals", "amount", "open_without_amount"]].tolist() == [3, 56000, 1]
+    # Team Alpha and source Web: D1, D3 (Proposal) = 20,000, weighted 10,000.
+    both = pipeline.open_pipeline(dataset, by="team", where=select(team="Alpha", source="Web"))
+    assert both[["team", "deals", "amount", "weighted_playbook"]].values.tolist() == [["Alpha", 2, 20000, 10000]]
+
+
+def test_calibration_of_a_source(dataset):
+    table = pipeline.stage_calibration(dataset, where=select(source="Web")).set_index("stage")
+    # Web deals closed in the year: D7 lost (was at Qualification), D11 won (Qualification,
+    # Negotiation): Qualification 1 of 2, Negotiation 1 of 1, Discovery none.
+    assert table.loc["Qualification", ["closed", "won"]].tolist() == [2, 1]
+    assert table.loc["Negotiation", "calibrated_probability"] == 1.0
+    assert table.loc["Discovery", "closed"] == 0
+    # Open Web deals now: D1, D3, D10 at Proposal, D5 at Discovery.
+    assert table["open_deals"].to_dict() == {"Prospecting": 0, "Qualification": 0, "Discovery": 1, "Proposal": 3,
+                                             "Negotiation": 0}
+
+
+def test_the_old_keywords_still_work_for_one_release(dataset):
+    with pytest.warns(DeprecationWarning, match="where=salesnb.select"):
+        old = pipeline.open_pipeline(dataset, team="Beta")
+    assert old.equals(pipeline.open_pipeline(dataset, where=select(team="Beta")))

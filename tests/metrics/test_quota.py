@@ -55,7 +55,7 @@ def test_company_attainment_and_share_of_reps_at_quota(dataset):
 def test_quota_rows_that_reach_outside_the_period_are_left_out_and_counted(dataset):
     rows = quota.quota_attainment(dataset, Q1, by="quota_period")
     # Cy's 500 for 15 Feb - 14 May reaches past 31 March: not counted (Cy's attainment stays 2000 / 2000)
-    assert len(rows) == 3 and 500.0 not in rows["quota"].tolist()
+    assert len(rows) == 3 and 500.0 not in rows["quota_amount"].tolist()
     outside, still_running, no_amount, uncovered = quota.quota_exclusions(dataset, Q1)
     assert (outside.count, outside.total) == (1, 4)  # 4 rows touch Q1 (Ann's Q4 2024 row does not)
     assert still_running.count == 0 and no_amount.count == 0
@@ -114,7 +114,7 @@ def test_without_any_amount_attainment_is_not_measured():
     # Not 0% and not "nobody at quota": the won amounts are unknown.
     assert math.isnan(overall["attainment"]) and math.isnan(overall["share_reps_at_quota"])
     assert quota.quota_attainment(dataset, Q1, by="quota_period")["attainment"].isna().all()
-    assert overall["quota"] == 6000.0  # the quotas themselves are known
+    assert overall["quota_amount"] == 6000.0  # the quotas themselves are known
     assert "no deal has an amount" in quota.unmeasured(dataset)[0]
 
 
@@ -134,7 +134,7 @@ def test_a_source_or_segment_selection_has_no_quota_to_compare_with(dataset):
     assert quota.unmeasured(dataset) == []
     assert "not measured for a selection by source" in quota.unmeasured(dataset, referral)[0]
     overall = quota.quota_attainment(dataset, Q1, where=referral).iloc[0]
-    assert overall["quota"] == 6000.0 and math.isnan(overall["attainment"]) and math.isnan(overall["share_reps_at_quota"])
+    assert overall["quota_amount"] == 6000.0 and math.isnan(overall["attainment"]) and math.isnan(overall["share_reps_at_quota"])
     reps = quota.quota_attainment(dataset, Q1, by="rep", where=select(team="Alpha", segment="SMB"))
-    assert reps["quota"].tolist() == [1000.0, 3000.0] and reps["attainment"].isna().all()
+    assert reps["quota_amount"].tolist() == [1000.0, 3000.0] and reps["attainment"].isna().all()
     assert quota.attainment_distribution(dataset, Q1, where=referral)["quota_periods"].sum() == 0

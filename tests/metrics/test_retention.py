@@ -5,8 +5,9 @@ import math
 import pandas as pd
 import pytest
 
+from salesnb import select
 from salesnb.metrics import retention
-from tests.order_fixtures import orders_dataset, period
+from tests.order_fixtures import YEAR, orders_dataset, period, selection_dataset
 
 HALF = period("2025-01-01", "2025-06-30")  # previous period: 2024-07-01 .. 2024-12-31
 ACCOUNTS = [("X", "Expanding", "SMB"), ("Y", "Shrinking", "Enterprise"), ("Z", "Churned", "SMB"),
@@ -67,7 +68,7 @@ COHORT_ROWS = [
 
 def test_cohort_retention_shares_and_cells_not_observed_yet():
     cells = retention.cohort_retention(orders_dataset(COHORT_ROWS), period("2025-01-01", "2025-03-31"))
-    grid = cells.set_index(["cohort", "offset"])
+    grid = cells.set_index(["first_order_cohort", "periods_since_first_order"])
     january = grid.loc[pd.Timestamp("2025-01-01")]
     # January cohort (C1, C2): month 0 both ordered (200); month 1 C2 (300); month 2 C1 (50).
     assert list(january["customer_share"]) == [1.0, 0.5, 0.5]
@@ -78,3 +79,35 @@ def test_cohort_retention_shares_and_cells_not_observed_yet():
     assert math.isnan(february.loc[2, "customer_share"])
     march = grid.loc[pd.Timestamp("2025-03-01")]
     assert march.loc[0, "customer_share"] == 1.0 and math.isnan(march.loc[1, "customer_share"])
+
+
+def test_revenue_retention_of_selections():
+    # tests/order_fixtures.py: C (Enterprise) bought Gadget for 500 in 2024 (deal D3, Referral) and 400 in
+    # 2025 (no deal); no other account bought in 2024.
+    dataset = selection_dataset()
+    # Everything, or Enterprise: base C, 500 -> 400: NRR = GRR = 0.8, 100 of contraction.
+    for where in (None, select(segment="Enterprise")):
+        row = retention.revenue_retention(dataset, YEAR, where=where).iloc[0]
+        assert (row["customers"], row["nrr"], row["grr"], row["contraction"]) == (1, 0.8, 0.8, 100.0)
+    # Source Referral: C's 2025 order has no deal, so it is not a Referral order: within the selection C
+    # bought nothing in 2025: churned, NRR 0 (the page says how many orders the selection left out).
+    referral = retention.revenue_retention(dataset, YEAR, where=select(source="Referral")).iloc[0]
+    assert (referral["churned_customers"], referral["churned_revenue"], referral["nrr"]) == (1, 500.0, 0.0)
+    churned = retention.churned_accounts(dataset, YEAR, where=select(source="Referral"))
+    assert list(churned["account_id"]) == ["C"]
+    # SMB: nobody bought in 2024: no base, not measured.
+    assert math.isnan(retention.revenue_retention(dataset, YEAR, where=select(segment="SMB")).iloc[0]["nrr"])
+    # By segment: the Enterprise block as above; SMB without a base.
+    by_segment = retention.revenue_retention(dataset, YEAR, by="segment").set_index("segment")
+    assert by_segment.loc["Enterprise", "nrr"] == 0.8 and by_segment.loc["SMB", "customers"] == 0
+
+
+def test_cohort_retention_of_a_product():
+    cells = retention.cohort_retention(selection_dataset(), YEAR, where=select(product="Widget"))
+    grid = cells.set_index(["first_order_cohort", "periods_since_first_order"])
+    # Widget first orders: A in Feb 2025 (again in June: offset 4), B in April, D in September.
+    february = grid.loc[pd.Timestamp("2025-02-01")]
+    assert february.loc[0, "cohort_customers"] == 1 and february.loc[4, "customer_share"] == 1.0
+    assert february.loc[4, "revenue_share"] == pytest.approx(70 / 100)
+    assert february.loc[1, "customer_share"] == 0.0
+    assert sorted(cells["first_order_cohort"].dt.month.unique()) == [2, 4, 9]

@@ -6,8 +6,9 @@ import math
 import pandas as pd
 import pytest
 
+from salesnb import select
 from salesnb.metrics import rfm
-from tests.order_fixtures import orders_dataset
+from tests.order_fixtures import orders_dataset, selection_dataset
 
 
 def test_distinct_values_get_one_score_each():
@@ -70,3 +71,20 @@ def test_rfm_on_orders_as_of_a_date():
     assert list(summary.index) == rfm.SEGMENT_NAMES  # every segment, empty ones as 0
     assert summary.loc["Champions", "customers"] == 1 and summary.loc["Loyal", "customers"] == 0
     assert summary.loc["At risk", "share_of_revenue"] == pytest.approx(510 / 885)
+
+
+def test_rfm_of_a_selection_ranks_its_customers_among_themselves():
+    # tests/order_fixtures.py, SMB: A (last order 1 Jun 2025, 3 orders, 220) and B (1 Apr 2025, 2 orders, 230).
+    # At 31 Dec 2025: recency A 213 d, B 274 d. Of two customers, the better scores 1 + floor(5 x 1 / 2) = 3,
+    # the other 1: A R3 F3 M1 (Potential loyalists), B R1 F1 M3 (Lost).
+    scores = rfm.rfm_scores(selection_dataset(), "2025-12-31", where=select(segment="SMB")).set_index("account_id")
+    assert scores["recency_days"].to_dict() == {"A": 213, "B": 274}
+    assert scores[["r_score", "f_score", "m_score"]].loc["A"].tolist() == [3, 3, 1]
+    assert scores["rfm_segment"].to_dict() == {"A": "Potential loyalists", "B": "Lost"}
+    # by="segment" scores each segment's customers among themselves: the SMB block is the same.
+    by_segment = rfm.rfm_scores(selection_dataset(), "2025-12-31", by="segment")
+    smb = by_segment[by_segment["segment"] == "SMB"].set_index("account_id")
+    assert smb["rfm_segment"].to_dict() == {"A": "Potential loyalists", "B": "Lost"}
+    # Without a date: the data's date (the last order, 1 Sep 2025).
+    assert rfm.rfm_scores(selection_dataset(), where=select(segment="SMB")).set_index("account_id").loc[
+        "A", "recency_days"] == 92

@@ -127,3 +127,10 @@ def test_results_are_marked_for_the_notebook_display(dataset):
     result = conversion.win_rates(dataset, Q1, by="team")
     assert result.attrs[scope.RESULT_ATTRIBUTE] == "conversion.win_rates"
     assert "conversion.win_rates" in scope.PUBLIC_METRICS
+
+
+def test_a_region_without_the_accounts_table_names_the_table():
+    # Orders reach a region through their account; the reps' regions do not help rows without a rep_id.
+    without_accounts = dataset_from_frames({"orders": ORDERS, "reps": REPS}, strict=False)
+    with pytest.raises(SelectionError, match="by region needs the 'accounts' table"):
+        scope.restrict(without_accounts, without_accounts.table("orders"), select(region="East"), rows="orders")

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from salesnb import dataset_from_frames, open_dataset
+from salesnb import dataset_from_frames, open_dataset, select
 from salesnb.data.periods import fiscal_quarter
 from salesnb.errors import SalesnbError
 from salesnb.metrics import waterfall
@@ -18,7 +18,7 @@ D = dt.date
 
 @pytest.fixture(scope="module")
 def result():
-    return waterfall.waterfall(dataset_from_frames(frames()), Q1, COMPARE_FROM)
+    return waterfall.waterfall(dataset_from_frames(frames()), Q1, start_date=COMPARE_FROM)
 
 
 def ways(result, deal):
@@ -79,6 +79,8 @@ def test_it_reconciles_exactly_and_says_so(result):
     assert result.check["pipeline_end"] == pytest.approx(21000)
     assert result.reconciles
     assert result.table()["amount"].tolist() == [50000, 3000, 5000, -8000, -7000, -19000, -3000, 21000]
+    assert result.check_note() == ("Check: start 50,000 + new + pulled in − pushed out − won − lost ± amount changes = "
+                                   "21,000; pipeline due at the end 21,000: reconciles exactly.")
 
 
 def test_deals_behind_the_bars_leave_out_deals_that_did_not_move(result):
@@ -91,8 +93,28 @@ def test_deals_behind_the_bars_leave_out_deals_that_did_not_move(result):
 def test_compare_date_defaults_to_a_week_before_the_data_date():
     assert waterfall.compare_date(None, AS_OF) == D(2025, 2, 8)
     assert waterfall.compare_date("2025-01-31", AS_OF) == D(2025, 1, 31)
-    with pytest.raises(SalesnbError, match="must be before the data's date"):
+    with pytest.raises(SalesnbError, match="must be before the end date 2025-02-15"):
         waterfall.compare_date("2025-03-01", AS_OF)
+
+
+def test_by_default_the_fiscal_quarter_open_and_the_last_week():
+    dataset = dataset_from_frames(frames())
+    default = waterfall.waterfall(dataset)
+    assert (default.period, default.start_date, default.end_date) == (Q1, D(2025, 2, 8), AS_OF)
+    assert waterfall.waterfall(dataset, "2025Q1", start_date="2025-02-01").totals == \
+        waterfall.waterfall(dataset, Q1, start_date=COMPARE_FROM).totals
+
+
+def test_the_waterfall_of_one_source():
+    result = waterfall.waterfall(dataset_from_frames(frames()), Q1, where=select(source="Web"), start_date=COMPARE_FROM)
+    # Web: D1, D3, D5, D7, D10, D11. Start D1 10,000 + D3 8,000 + D7 4,000 + D11 2,000; new D5
+    # 3,000; D3 pushed out; D11 won; D7 lost; D1 +2,000; end D1 12,000 + D5 3,000. D10 unknown on
+    # 02-01: left out. 24,000 + 3,000 + 0 - 8,000 - 2,000 - 4,000 + 2,000 = 15,000.
+    assert result.totals == {"start": 24000, "new": 3000, "pulled_in": 0, "pushed_out": 8000, "won": 2000,
+                             "lost": 4000, "amount_change": 2000, "end": 15000}
+    assert result.counts == {"start": 4, "new": 1, "pulled_in": 0, "pushed_out": 1, "won": 1, "lost": 1,
+                             "amount_change": 1, "end": 2}
+    assert result.reconciles and result.left_out == 1
 
 
 # ----------------------------------------------------------------------------- the sample, every week
@@ -118,7 +140,7 @@ def test_the_sample_reconciles_for_every_week_of_a_year(sample_dir):
     for start in mondays:
         end = start + dt.timedelta(days=7)
         period = fiscal_quarter(end, 1)
-        result = waterfall.waterfall(dataset, period, start, end)
+        result = waterfall.waterfall(dataset, period, start_date=start, end_date=end)
         totals = result.totals
         equation = (totals["start"] + totals["new"] + totals["pulled_in"] - totals["pushed_out"] - totals["won"]
                     - totals["lost"] + totals["amount_change"])
@@ -132,9 +154,18 @@ def test_without_any_amount_the_bars_are_counts_and_amounts_are_not_measured():
     tables = frames()
     tables["opportunities"] = tables["opportunities"].drop(columns=["amount"])
     tables["opportunity_history"] = tables["opportunity_history"].drop(columns=["amount"])
-    result = waterfall.waterfall(dataset_from_frames(tables), Q1, COMPARE_FROM)
+    result = waterfall.waterfall(dataset_from_frames(tables), Q1, start_date=COMPARE_FROM)
     # The same deals move the same ways: 6 + 1 + 1 - 1 - 2 - 2 = 3 still due at the end.
     assert result.counts == {"start": 6, "new": 1, "pulled_in": 1, "pushed_out": 1, "won": 2, "lost": 2,
                              "amount_change": 0, "end": 3}
     assert set(result.totals.values()) == {None} and result.reconciles
     assert result.table()["amount"].isna().all()
+    assert result.check_note() == ("Check: start – + new + pulled in − pushed out − won − lost ± amount changes = –; "
+                                   "pipeline due at the end –: reconciles exactly.")
+
+
+def test_without_history_the_waterfall_is_not_measured():
+    # Today's snapshot cannot tell the pipeline of 02-01: not measured, never today's as the past.
+    result = waterfall.waterfall(dataset_from_frames(frames(history=False)), Q1, start_date=COMPARE_FROM)
+    assert not result.measured and "opportunity_history" in result.reason
+    assert set(result.totals.values()) == {None} and result.deals.empty

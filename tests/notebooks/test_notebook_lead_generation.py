@@ -17,8 +17,9 @@ WON_STAGE = "Closed Won"  # the default playbook's won stage
 SLA_HOURS = 24  # the default playbook's response SLA
 
 
-def expected_kpis(folder, start: str, end: str) -> dict:
-    """The notebook's KPIs from the definitions, in pandas."""
+def expected_kpis(folder, start: str, end: str, team: str | None = None) -> dict:
+    """The notebook's KPIs from the definitions, in pandas; with ``team``, over the leads whose
+    owner is in that team, and no cost (spend is not recorded per team)."""
     leads = pd.read_csv(folder / "leads.csv", dtype=str, keep_default_na=False).replace("", np.nan)
     deals = pd.read_csv(folder / "opportunities.csv", dtype=str, keep_default_na=False).replace("", np.nan)
     for column in ("created_at", "first_response_at", "converted_at"):
@@ -36,6 +37,9 @@ def expected_kpis(folder, start: str, end: str) -> dict:
     leads["source"] = leads["source"].fillna("(no source)")
     created = leads["created_at"].dt.normalize()
     in_period = (created >= pd.Timestamp(start)) & (created <= pd.Timestamp(end))
+    if team is not None:
+        reps = pd.read_csv(folder / "reps.csv", dtype=str)
+        in_period &= leads["rep_id"].map(reps.set_index("rep_id")["team"]).eq(team)
     cohort = leads[in_period]
     # Won DEALS (for cost per won deal) count each deal once: a deal linked from several leads
     # belongs to the earliest of them (created_at, then lead_id), whatever the lead's own period.
@@ -51,11 +55,13 @@ def expected_kpis(folder, start: str, end: str) -> dict:
         "leads_by_source": cohort.groupby("source").size().to_dict(),
         # No first response recorded anywhere: not measured (None), never 0% or "all never answered".
         "median_first_response_hours": hours.dropna().median() if response_recorded else None,
-        "share_responded_within_sla": (hours <= SLA_HOURS).sum() / len(cohort) if response_recorded else None,
+        "share_responded_within_sla": (hours <= SLA_HOURS).mean() if response_recorded else None,
         "leads_never_answered": int(hours.isna().sum()) if response_recorded else None,
     }
     spend_file = folder / "marketing_spend.csv"
-    if spend_file.exists():
+    if spend_file.exists() and team is not None:
+        result.update(marketing_spend=None, cost_per_lead=None, cost_per_won_deal=None)
+    elif spend_file.exists():
         spend = pd.read_csv(spend_file, parse_dates=["month"])
         month_start = pd.Timestamp(start).replace(day=1)
         spent = spend.loc[(spend["month"] >= month_start) & (spend["month"] <= pd.Timestamp(end)), "amount"].sum()
@@ -65,18 +71,20 @@ def expected_kpis(folder, start: str, end: str) -> dict:
     return result
 
 
-def run_on_frames(frames: dict, tmp_path) -> tuple:
-    """Write ``frames`` as a CSV dataset, run the notebook for Q1 2025; return the executed
-    notebook, its recorded KPIs, the KPIs recomputed from the files, and the HTML it showed."""
+def run_on_frames(frames: dict, tmp_path, team: str | None = None) -> tuple:
+    """Write ``frames`` as a CSV dataset, run the notebook for Q1 2025 (for ``team``); return the
+    executed notebook, its recorded KPIs, the KPIs recomputed from the files, and the HTML it showed."""
     data = tmp_path / "data"
     data.mkdir()
     for name, frame in frames.items():
         frame.to_csv(data / f"{name}.csv", index=False)
     notebook, recorded = execute_notebook(NAME, {"data_dir": str(data), "period_start": "2025-01-01",
-                                                 "period_end": "2025-03-31"}, tmp_path)
+                                                 "period_end": "2025-03-31", "team": team}, tmp_path)
     shown = "".join(str(output.get("data", {}).get("text/html", "")) for cell in notebook.cells
                     for output in cell.get("outputs", []))
-    return notebook, recorded, expected_kpis(data, "2025-01-01", "2025-03-31"), shown
+    errors = [output for cell in notebook.cells for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    assert errors == []
+    return notebook, recorded, expected_kpis(data, "2025-01-01", "2025-03-31", team), shown
 
 
 @pytest.mark.notebook
@@ -138,3 +146,31 @@ def test_notebook_counts_a_shared_won_deal_once(tmp_path):
     assert recorded["cost_per_won_deal"] == pytest.approx(750.0)
     assert recorded["lead_to_won_rate"] == pytest.approx(0.4)
     assert_kpis_match(recorded, expected)
+
+
+@pytest.mark.notebook
+def test_notebook_for_one_team(tmp_path):
+    """Team East = R1's leads, L1 and L2 (Web): 2 leads, lead -> opportunity and -> won 1 of 2 (L1,
+    O1 won), both answered within 24 h (0.5 h and 6 h: median 3.25 h). Spend is recorded per
+    source and campaign, not per team: cost is not measured (None, never Web's 600 or 0), the page
+    says why, and the cost section shows no table of dashes."""
+    notebook, recorded, expected, shown = run_on_frames(lead_frames(), tmp_path, team="East")
+    assert (recorded["leads_created"], recorded["lead_to_won_rate"]) == (2, 0.5)
+    assert recorded["median_first_response_hours"] == pytest.approx(3.25)
+    assert recorded["leads_by_source"] == {"Web": 2}
+    assert recorded["marketing_spend"] is None and recorded["cost_per_lead"] is None
+    assert_kpis_match(recorded, expected)
+    assert "Cost is not measured for team East" in shown and "Cost by source" not in shown
+    assert "Leads by source: this period" in shown  # the lead views still answer
+
+
+@pytest.mark.notebook
+def test_notebook_for_a_team_without_leads(tmp_path):
+    """A team whose reps own no lead (a managers' team in --each team packs): the page says so,
+    shows no empty views and records no KPI, instead of 0 leads."""
+    frames = lead_frames()
+    frames["reps"] = pd.concat([frames["reps"], pd.DataFrame([{"rep_id": "R9", "rep_name": "Max", "team": "Leadership"}])],
+                               ignore_index=True)
+    notebook, recorded, _, shown = run_on_frames(frames, tmp_path, team="Leadership")
+    assert recorded == {}
+    assert "No lead belongs to team Leadership" in shown and "Monthly lead cohorts" not in shown

@@ -206,3 +206,28 @@ def test_pipeline_review_of_a_selection_without_deals(sample_dir, tmp_path):
     shown = "".join(str(output.get("data", {}).get("text/html", "")) for cell in notebook.cells
                     for output in cell.get("outputs", []))
     assert "No deal belongs to this selection (team Sales Leadership)" in shown
+
+
+def test_pipeline_review_with_history_but_no_amounts(sample_dir, tmp_path):
+    """A funnel export with stage history and no amounts: every count is measured, every
+    amount is not (the waterfall's check and chart, the simulated won amount), never 0."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for table in ("opportunities", "opportunity_history", "reps", "activities"):
+        frame = pd.read_csv(sample_dir / f"{table}.csv", dtype=str)
+        frame.drop(columns=["amount"], errors="ignore").to_csv(data / f"{table}.csv", index=False)
+    notebook, recorded = execute_notebook(NAME, {"data_dir": str(data)}, tmp_path)
+    errors = [output for cell in notebook.cells for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    assert errors == []
+    deals, history = read(sample_dir)
+    open_deals = deals[deals["stage"].isin(OPEN_STAGES)]
+    previous_close = history.groupby("opportunity_id")["close_date"].shift()
+    pushes = history[history["stage"].isin(OPEN_STAGES) & (history["close_date"] > previous_close)]
+    assert recorded["open_pipeline_count"] == len(open_deals)
+    assert recorded["slipped_deals"] == int(open_deals["opportunity_id"].isin(pushes["opportunity_id"]).sum())
+    for name in ("open_pipeline_amount", "weighted_pipeline_amount", "forecast_p50", "forecast_already_won"):
+        assert recorded[name] is None, name
+    assert set(recorded["waterfall"].values()) == {None}
+    shown = "".join(str(output.get("data", {}).get("text/html", "")) for cell in notebook.cells
+                    for output in cell.get("outputs", []))
+    assert "reconciles exactly" in shown and "No deal has an amount" in shown

@@ -31,15 +31,19 @@ def notebook_outputs(monkeypatch):
 
 
 def test_headline_shows_tiles_and_records_them_in_order(notebook_outputs):
-    kpis.headline([("Won", 12, "count", 10), ("Win rate", 0.25, "percent"), ("Cycle", math.nan, "days")],
+    # Tiles by catalogue name: label, unit and direction come from the catalogue.
+    kpis.headline([("won", 12, 10), ("win_rate", 0.25), ("win_rate_by_value", math.nan, None, "Won by value")],
                   currency="EUR")
     shown, recorded = notebook_outputs.cells[0].outputs
     assert "Win rate" in shown.data["text/html"] and "25.0%" in shown.data["text/html"]
     assert recorded.metadata["tags"] == [kpis.KPI_OUTPUT_TAG]  # left out of the HTML report
     assert kpis.read_headline(notebook_outputs) == {"currency": "EUR", "tiles": [
-        {"label": "Won", "value": 12, "kind": "count", "previous": 10},
-        {"label": "Win rate", "value": 0.25, "kind": "percent", "previous": None},
-        {"label": "Cycle", "value": None, "kind": "days", "previous": None},  # not measured: null, never 0
+        {"name": "won", "label": "Won", "value": 12, "kind": "count", "previous": 10, "higher_is_better": True},
+        {"name": "win_rate", "label": "Win rate", "value": 0.25, "kind": "percent", "previous": None,
+         "higher_is_better": True},
+        # not measured: null, never 0; a view's own label where it needs one
+        {"name": "win_rate_by_value", "label": "Won by value", "value": None, "kind": "percent", "previous": None,
+         "higher_is_better": True},
     ]}
     assert kpis.read_recorded(notebook_outputs) == {}  # tiles are not KPIs of metrics.json
 

@@ -8,6 +8,7 @@ Fast tests replace papermill with a stand-in that copies the notebook (no kernel
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -19,9 +20,9 @@ import pytest
 
 from salesnb import cli
 from salesnb.errors import DataValidationError, SalesnbError
-from salesnb.report import pages, runner
-from salesnb.report.kpis import KPI_MIME_TYPE, KPI_OUTPUT_TAG
-from tests.run_fixtures import DEALS, write_dataset
+from salesnb.report import configuration, executing, pages, runner
+from salesnb.report.kpis import FINDINGS_MIME_TYPE, KPI_MIME_TYPE, KPI_OUTPUT_TAG
+from tests.run_fixtures import DEALS, RUN_PARAMETERS, write_dataset, write_notebook
 
 FIXTURE_NOTEBOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 SCRIPT_PAYLOAD = "<script>alert(1)</script>"
@@ -79,8 +80,8 @@ def test_unknown_only_name_lists_the_available_notebooks(tmp_path):
 
 
 def test_only_accepts_a_file_name_and_keeps_name_order():
-    paths = runner.find_notebooks(FIXTURE_NOTEBOOKS, ["01_broken.ipynb", "00_summary"])
-    assert [path.stem for path in paths] == ["00_summary", "01_broken"]
+    chosen = configuration.RunConfiguration(notebooks=["01_broken.ipynb", "00_summary"], notebooks_dir=FIXTURE_NOTEBOOKS)
+    assert [notebook.name for notebook in chosen.notebook_specs()] == ["00_summary", "01_broken"]
 
 
 def test_invalid_data_stops_before_anything_runs(tmp_path, monkeypatch, capsys):
@@ -100,8 +101,8 @@ def test_invalid_data_stops_before_anything_runs(tmp_path, monkeypatch, capsys):
     assert "Lost-ish" in str(raised.value)
     assert not reports.exists() or not any(reports.iterdir())
 
-    monkeypatch.setattr(runner, "DEFAULT_NOTEBOOKS_DIR", FIXTURE_NOTEBOOKS)
-    monkeypatch.setattr(runner, "DEFAULT_REPORTS_DIR", reports)
+    monkeypatch.setattr(configuration, "DEFAULT_NOTEBOOKS_DIR", FIXTURE_NOTEBOOKS)
+    monkeypatch.setattr(configuration, "DEFAULT_REPORTS_DIR", reports)
     code = cli.main(["run", "--data", str(data)])
     assert code == 2
     error_output = capsys.readouterr().err
@@ -128,6 +129,13 @@ def test_out_folder_that_holds_files_is_refused(tmp_path):
     assert sorted(path.name for path in out.iterdir()) == ["keep.txt"]
 
 
+# What FakePapermill's notebooks "found": one list with a finding, one with none.
+FINDINGS = [(FINDINGS_MIME_TYPE, {"title": "Moved most", "sentences": ["Win rate fell 9 points (n = 40)."],
+                                  "nothing_found": "Nothing moved beyond noise."}),
+            (FINDINGS_MIME_TYPE, {"title": "Stalled deals", "sentences": [],
+                                  "nothing_found": "No deal stalled."})]
+
+
 class FakePapermill:
     """Stands in for papermill.execute_notebook: copies the notebook, adds a KPI output.
 
@@ -150,9 +158,8 @@ class FakePapermill:
         notebook = nbformat.read(input_path, as_version=4)
         code_cell = next(cell for cell in notebook.cells if cell.cell_type == "code")
         code_cell.outputs = [nbformat.v4.new_output(
-            "display_data", data={KPI_MIME_TYPE: {"rows": 5}, "text/plain": ""},
-            metadata={"tags": [KPI_OUTPUT_TAG]},
-        )]
+            "display_data", data={mime_type: payload, "text/plain": ""}, metadata={"tags": [KPI_OUTPUT_TAG]},
+        ) for mime_type, payload in [(KPI_MIME_TYPE, {"rows": 5}), *FINDINGS]]
         nbformat.write(notebook, output_path)
         if "broken" in Path(input_path).stem:
             raise PapermillExecutionError(1, 1, "raise ValueError", "ValueError", "fake failure", [])
@@ -202,9 +209,12 @@ def test_latest_moves_only_after_a_complete_successful_default_run(tmp_path, mon
     assert link.resolve() == fourth.run_dir.resolve()
     assert not list(reports.glob(".latest-*"))  # no temporary link left behind
 
-    # Parameters are JSON-native, absolute, and only the four documented ones.
+    # Parameters are JSON-native, absolute, and only the four documented ones. The fixture
+    # declares no period: the default rule, last_12_months, resolved once by the run. By hand:
+    # the data's date is the latest close of a closed deal, 2026-05-20 (O5); the last full month
+    # ends 2026-04-30, and twelve full months start 2025-05-01.
     assert fake.parameters[0] == {"data_dir": str(data.resolve()), "config_path": None,
-                                  "period_start": None, "period_end": None}
+                                  "period_start": "2025-05-01", "period_end": "2026-04-30"}
 
 
 # ----------------------------------------------------------------------------- real notebooks
@@ -226,7 +236,7 @@ def failed_cli_run(tmp_path_factory):
     data = write_dataset(base / "data", DEALS)
     out = base / "run"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runner, "DEFAULT_NOTEBOOKS_DIR", FIXTURE_NOTEBOOKS)
+        patch.setattr(configuration, "DEFAULT_NOTEBOOKS_DIR", FIXTURE_NOTEBOOKS)
         code = cli.main(["run", "--data", str(data), "--out", str(out), "--jobs", "2"])
     return code, out
 
@@ -406,7 +416,7 @@ def test_a_backend_run_passes_the_url_to_the_notebooks_and_reads_no_folder(tmp_p
                                 out=tmp_path / "run", jobs=1)
     assert result.ok
     assert fake.parameters == [{"data_dir": None, "backend": url, "config_path": None,
-                                "period_start": None, "period_end": None}]
+                                "period_start": "2025-05-01", "period_end": "2026-04-30"}]
     assert f"data      {url}" in result.log_path.read_text()
     # Either a folder or a backend, never both, from the command line.
     code = cli.main(["run", "--data", str(tmp_path), "--backend", url, "--out", str(tmp_path / "run2")])
@@ -418,7 +428,7 @@ def test_jobs_default_to_the_cores(tmp_path, monkeypatch):
 
     data = write_dataset(tmp_path / "data", DEALS)
     monkeypatch.setattr(papermill, "execute_notebook", FakePapermill(tmp_path / "reports"))
-    monkeypatch.setattr(runner, "default_jobs", lambda: 3)
+    monkeypatch.setattr(executing, "default_jobs", lambda: 3)
     result = runner.run_reports(data, only=["00_summary"], notebooks_dir=FIXTURE_NOTEBOOKS, out=tmp_path / "run")
     assert "jobs      3" in result.log_path.read_text()
 
@@ -435,3 +445,194 @@ def test_the_runner_process_skips_jsonschemas_slow_optional_import_and_still_che
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert done.stdout.strip() == "None"
+
+
+# ----------------------------------------------------------------------------- periods, packs, words (no kernel)
+
+# By hand for DEALS: the data's date is the latest close of a closed deal, 2026-05-20 (O5).
+# last_12_months: twelve full months up to the last full month, 01 May 2025 - 30 Apr 2026;
+# fiscal_quarter (fiscal year from January): the quarter open on 20 May 2026, 01 Apr - 30 Jun 2026.
+TWELVE_MONTHS = ("2025-05-01", "2026-04-30", "01 May 2025 – 30 Apr 2026 (last 12 months, the report's default)")
+OPEN_QUARTER = ("2026-04-01", "2026-06-30", "01 Apr 2026 – 30 Jun 2026 (fiscal quarter, the report's default)")
+
+
+@pytest.fixture
+def two_reports(tmp_path):
+    """A conversion-like notebook (last twelve months, takes team) and a pipeline-review-like one
+    (the open fiscal quarter, takes team, shows the run's period label)."""
+    folder = tmp_path / "notebooks"
+    write_notebook(folder, "01_conversion", RUN_PARAMETERS + 'period = "last_12_months"  # default\n'
+                   "team = None  # one team\n", "pass", title="Conversion")
+    write_notebook(folder, "02_review", RUN_PARAMETERS + 'period = "fiscal_quarter"  # default\n'
+                   "team = None  # one team\nperiod_label = None  # as the run states it\n", "pass",
+                   title="Pipeline review")
+    return folder
+
+
+def fake_run(tmp_path, monkeypatch, notebooks, **settings):
+    import papermill
+
+    fake = FakePapermill(tmp_path / "reports")
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+    settings.setdefault("out", tmp_path / "run")
+    return runner.run_reports(settings.pop("data", None) or write_dataset(tmp_path / "data", DEALS),
+                              notebooks_dir=notebooks, **settings), fake
+
+
+def test_each_report_gets_its_own_declared_period_resolved_once(tmp_path, monkeypatch, two_reports):
+    result, fake = fake_run(tmp_path, monkeypatch, two_reports)
+    by_name = {parameters.get("period_label", "01_conversion"): parameters for parameters in fake.parameters}
+    conversion, review = by_name["01_conversion"], by_name[OPEN_QUARTER[2]]
+    assert (conversion["period_start"], conversion["period_end"]) == TWELVE_MONTHS[:2]
+    assert "period_label" not in conversion  # only a notebook that declares it gets it
+    assert (review["period_start"], review["period_end"]) == OPEN_QUARTER[:2]
+
+    status = json.loads(result.status_path.read_text())
+    periods = {item["name"]: item["period"] for item in status["notebooks"]}
+    assert periods["01_conversion"] == dict(zip(("start", "end", "label"), TWELVE_MONTHS))
+    assert periods["02_review"] == dict(zip(("start", "end", "label"), OPEN_QUARTER))
+    # A tie: the first report's period leads, and the label names the other report's own.
+    assert status["period"] == {"rule": "each report's default", "start": "2025-05-01", "end": "2026-04-30",
+                                "label": f"{TWELVE_MONTHS[2]}; 02_review: {OPEN_QUARTER[2]}"}
+    index = html.unescape(result.index_path.read_text())  # the apostrophes are escaped
+    assert f"<dd>{TWELVE_MONTHS[2]}; Pipeline review: {OPEN_QUARTER[2]}</dd>" in index
+    assert f'<div class="quiet period">{OPEN_QUARTER[2]}</div>' in index  # under the report's title
+    assert f"Period {OPEN_QUARTER[2]}" in html.unescape(result.summary_path.read_text())
+
+
+def test_a_run_of_only_the_review_states_the_open_quarter(tmp_path, monkeypatch, two_reports):
+    result, _ = fake_run(tmp_path, monkeypatch, two_reports, only=["02_review"])
+    status = json.loads(result.status_path.read_text())
+    assert status["period"] == {"rule": "each report's default", "start": "2026-04-01", "end": "2026-06-30",
+                                "label": OPEN_QUARTER[2]}
+    for page in (result.index_path, result.summary_path):
+        text = html.unescape(page.read_text())
+        assert OPEN_QUARTER[2] in text and "last 12 months" not in text and "30 Apr 2026" not in text
+
+
+def test_a_run_period_replaces_every_default_and_dates_go_down_as_given(tmp_path, monkeypatch, two_reports):
+    result, fake = fake_run(tmp_path, monkeypatch, two_reports, period="2026Q1")
+    assert {(item["period_start"], item["period_end"]) for item in fake.parameters} == {("2026-01-01", "2026-03-31")}
+    assert json.loads(result.status_path.read_text())["period"]["label"] == "01 Jan 2026 – 31 Mar 2026 (2026Q1)"
+    # One date only: the review runs to the end of that date's fiscal quarter, the other to the
+    # end of the data's last full month; the notebooks receive the date as given.
+    result, fake = fake_run(tmp_path / "again", monkeypatch, two_reports, period_start="2026-02-01",
+                            data=write_dataset(tmp_path / "data", DEALS))
+    assert [(item["period_start"], item["period_end"]) for item in fake.parameters] == [("2026-02-01", None)] * 2
+    periods = {item["name"]: (item["period"]["start"], item["period"]["end"])
+               for item in json.loads(result.status_path.read_text())["notebooks"]}
+    assert periods == {"01_conversion": ("2026-02-01", "2026-04-30"), "02_review": ("2026-02-01", "2026-03-31")}
+
+
+def test_each_skips_a_team_with_nothing_to_review_and_counts_the_reports(tmp_path, monkeypatch, two_reports, capsys):
+    deals = DEALS.assign(rep_id=["R1", "R2", "R1", "R2", "R2"])
+    data = write_dataset(tmp_path / "data", deals)
+    # M1 manages: a team of one that owns no deal (and there are no leads or orders).
+    pd.DataFrame({"rep_id": ["R1", "R2", "M1"], "rep_name": ["Ann", "Bo", "Mo"],
+                  "team": ["East", "West", "Leadership"]}).to_csv(data / "reps.csv", index=False)
+    result, fake = fake_run(tmp_path, monkeypatch, two_reports, each="team", data=data, out=None,
+                            reports_dir=tmp_path / "reports")
+    assert [(pack.value, pack.nothing_to_review) for pack in result.packs] == [
+        ("East", False), ("Leadership", True), ("West", False)]
+    assert sorted(str(item.get("team")) for item in fake.parameters) == ["East", "East", "None", "None", "West", "West"]
+    assert not (result.run_dir / "team-leadership").exists()
+    assert result.ok and result.latest_updated
+    status = json.loads(result.status_path.read_text())
+    assert {pack["value"]: (pack["folder"], pack["nothing_to_review"]) for pack in status["packs"]} == {
+        "East": ("team-east", False), "Leadership": (None, True), "West": ("team-west", False)}
+    row = re.search(r"<tr><td>Leadership</td>.*?</tr>", result.index_path.read_text(), flags=re.DOTALL).group(0)
+    assert "nothing to review" in row and "href" not in row
+    said = capsys.readouterr().err
+    assert "running 2 notebooks, and 2 of them for each of 2 teams (6 reports), into" in said
+    assert "team Leadership: nothing to review (no deal, lead or order), so no pack was made." in said
+    assert "[6/6]" in said and "salesnb: 6 reports, all ok." in said
+
+
+def test_each_fans_out_over_any_dimension_a_notebook_declares(tmp_path, monkeypatch):
+    folder = tmp_path / "notebooks"
+    write_notebook(folder, "01_by_source", RUN_PARAMETERS + "source = None  # one source\n", "pass")
+    write_notebook(folder, "02_company", RUN_PARAMETERS, "pass")
+    result, fake = fake_run(tmp_path, monkeypatch, folder, each="source")
+    # DEALS' sources: Outbound, Referral, Webinar; each selects deals.
+    assert [(pack.value, pack.folder) for pack in result.packs] == [
+        ("Outbound", "source-outbound"), ("Referral", "source-referral"), ("Webinar", "source-webinar")]
+    assert sorted(str(item.get("source")) for item in fake.parameters) == ["None", "None", "Outbound", "Referral",
+                                                                           "Webinar"]
+
+
+def test_status_json_keeps_nothing_found_only_where_nothing_was_found(tmp_path, monkeypatch, two_reports):
+    result, _ = fake_run(tmp_path, monkeypatch, two_reports, only=["01_conversion"])
+    [item] = json.loads(result.status_path.read_text())["notebooks"]
+    assert item["findings"] == [{"title": "Moved most", "sentences": ["Win rate fell 9 points (n = 40)."]},
+                                {"title": "Stalled deals", "sentences": [], "nothing_found": "No deal stalled."}]
+    summary = result.summary_path.read_text()
+    assert "Win rate fell 9 points" in summary and "No deal stalled." in summary
+    assert "Nothing moved beyond noise." not in summary
+
+
+def test_index_names_a_custom_playbook_by_file_name_and_plans_only_when_there_is_one(tmp_path, monkeypatch,
+                                                                                     two_reports):
+    import shutil
+
+    from salesnb.data.playbook import DEFAULT_PLAYBOOK_PATH
+
+    playbook = tmp_path / "private" / "acme-playbook.yaml"
+    playbook.parent.mkdir()
+    shutil.copy(DEFAULT_PLAYBOOK_PATH, playbook)
+    result, _ = fake_run(tmp_path, monkeypatch, two_reports, config=playbook)
+    index = result.index_path.read_text()
+    assert "<dd>acme-playbook.yaml</dd>" in index and str(playbook.parent) not in index
+    assert "first finished run with this data, these notebooks and this --each" in index
+    assert "of the plan" not in index and "<dt>Plan</dt>" not in index
+
+    plan = tmp_path / "weekly.yaml"
+    plan.write_text(f"data: {tmp_path / 'data'}\nreports: {tmp_path / 'reports'}\n")
+    monkeypatch.setattr(configuration, "DEFAULT_NOTEBOOKS_DIR", two_reports)
+    assert cli.main(["run", "--plan", str(plan)]) == 0
+    index = (tmp_path / "reports" / "latest" / "index.html").read_text()
+    assert "<dt>Plan</dt><dd>weekly.yaml</dd>" in index
+    assert "This is the first finished run of the plan weekly.yaml here" in index
+
+
+def test_run_reports_reads_as_its_steps():
+    import inspect
+
+    assert len(inspect.getsource(runner.run_reports).splitlines()) < 60
+
+
+@pytest.mark.notebook
+def test_the_kernels_duckdb_spill_folders_are_removed_when_they_end(tmp_path, monkeypatch):
+    # Kernels are ended at once (never politely), so DuckDB's clean-up at exit never runs in
+    # them: before issue 21 every kernel left <temp dir>/process-<pid> until the next connection.
+    spill = tmp_path / "spill"
+    monkeypatch.setenv("SALESNB_TEMP_DIR", str(spill))
+    notebooks = tmp_path / "notebooks"
+    for name in ("00_spills", "01_spills"):
+        write_notebook(notebooks, name, RUN_PARAMETERS,
+                       "import os\nfrom salesnb.data.backends import duckdb_spill_dir\nfrom salesnb.report import kpis\n"
+                       "folder = duckdb_spill_dir()\nfolder.mkdir(parents=True)\n"
+                       "(folder / 'duckdb_temp_block-1.block').write_bytes(b'0' * 4096)  # as DuckDB spills\n"
+                       "kpis.record(pid=os.getpid(), spilled=int(folder.is_dir()))\n")
+    result = runner.run_reports(write_dataset(tmp_path / "data", DEALS), notebooks_dir=notebooks,
+                                out=tmp_path / "run", jobs=2)
+    assert result.ok, [item.error for item in result.results]
+    kernels = [item.kpis["pid"] for item in result.results]
+    assert [item.kpis["spilled"] for item in result.results] == [1, 1] and len(set(kernels)) == 2
+    assert sorted(path.name for path in spill.iterdir()) == [], "a kernel's spill folder was left behind"
+
+
+def test_a_period_without_data_is_said_on_the_terminal_and_in_status_not_all_ok(tmp_path, monkeypatch, two_reports,
+                                                                                  capsys):
+    # The five deals run from January to June 2026: 2019 holds none of them.
+    result, _ = fake_run(tmp_path, monkeypatch, two_reports, period="2019")
+    said = capsys.readouterr().err + capsys.readouterr().out
+    status = json.loads(result.status_path.read_text())
+    assert len(status["warnings"]) == 1
+    assert status["warnings"][0].startswith("01_conversion, 02_review: The period 01 Jan 2019 – 31 Dec 2019 holds no "
+                                            "deal of the data")
+    assert "warning: 01_conversion, 02_review: The period 01 Jan 2019" in said
+    assert "all ok" not in said and "a period holds no data" in said
+    assert "holds no deal of the data" in html.unescape(result.index_path.read_text())
+    # The default periods hold data: no warning.
+    result, _ = fake_run(tmp_path / "again", monkeypatch, two_reports, data=write_dataset(tmp_path / "data", DEALS))
+    assert json.loads(result.status_path.read_text())["warnings"] == []

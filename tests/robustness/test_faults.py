@@ -22,16 +22,16 @@ from pathlib import Path
 import pytest
 
 from salesnb import cli
-from salesnb.report import runner, runs
+from salesnb.report import configuration, rendering, runner, runs
 from salesnb.report.lock import LOCK_BUSY_EXIT_CODE
-from tests.run_fixtures import tree_hashes, write_dataset
+from tests.run_fixtures import RUN_PARAMETERS, tree_hashes, write_dataset, write_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULT_NOTEBOOKS = ROOT / "tests" / "fixtures" / "fault_notebooks"
 # The CLI in a process of its own, with the fault notebooks as "the kit's notebooks".
 CLI_SCRIPT = (
-    "import sys; from pathlib import Path; from salesnb import cli; from salesnb.report import runner; "
-    f"runner.DEFAULT_NOTEBOOKS_DIR = Path({str(FAULT_NOTEBOOKS)!r}); sys.exit(cli.main(sys.argv[1:]))"
+    "import sys; from pathlib import Path; from salesnb import cli; from salesnb.report import configuration; "
+    f"configuration.DEFAULT_NOTEBOOKS_DIR = Path({str(FAULT_NOTEBOOKS)!r}); sys.exit(cli.main(sys.argv[1:]))"
 )
 
 
@@ -42,7 +42,7 @@ def data(tmp_path):
 
 @pytest.fixture
 def fault_notebooks(monkeypatch):
-    monkeypatch.setattr(runner, "DEFAULT_NOTEBOOKS_DIR", FAULT_NOTEBOOKS)
+    monkeypatch.setattr(configuration, "DEFAULT_NOTEBOOKS_DIR", FAULT_NOTEBOOKS)
     monkeypatch.setenv("SALESNB_TEST_SLEEP", "0")
 
 
@@ -199,14 +199,14 @@ def test_a_full_disk_stops_the_run_with_nothing_half_written(tmp_path, data, fau
     disk = tmp_path / "disk"
     with small_disk(disk, "160k") as mounted:
         if not mounted:  # not root, or no tmpfs: the same failure, mocked where reports are written
-            real = runner.write_text
+            real = rendering.write_text
 
             def full(path, text):
                 if Path(path).suffix == ".html":
                     raise runs.RunWriteError(path, OSError(28, "No space left on device"))
                 return real(path, text)
 
-            monkeypatch.setattr(runner, "write_text", full)
+            monkeypatch.setattr(rendering, "write_text", full)
         out = disk / "run"
         code, output = run_cli(capsys, "run", "--data", str(data), "--out", str(out))
         assert code == 2
@@ -275,18 +275,22 @@ PLAN_MISTAKES = {
     "unknown key": ("data: DATA\nperiode: last_full_month\n", ["unknown key 'periode'", "did you mean 'period'"]),
     "missing data folder": ("data: nowhere\n", ["data: folder", "nowhere does not exist"]),
     "missing playbook": ("data: DATA\nplaybook: missing.yaml\n", ["playbook: file", "missing.yaml does not exist"]),
-    "bad period rule": ("data: DATA\nperiod: last_month\n", ["unknown rule 'last_month'", "last_full_month"]),
+    "bad period rule": ("data: DATA\nperiod: last_month\n", ["period 'last_month' is not a period rule",
+                                                            "did you mean", "last_full_month: the last complete"]),
     "bad period date": ("data: DATA\nperiod: {start: 2026-13-01, end: 2026-12-31}\n",
-                        ["start '2026-13-01' is not a date", "YYYY-MM-DD"]),
-    "start after end": ("data: DATA\nperiod: {start: 2026-03-01, end: 2026-01-31}\n", ["is after end", "swap them"]),
+                        ["period start must be a date written as YYYY-MM-DD", "not '2026-13-01'"]),
+    "start after end": ("data: DATA\nperiod: {start: 2026-03-01, end: 2026-01-31}\n",
+                        ["period start 2026-03-01 is after period end 2026-01-31", "swap them"]),
     "preset and mapping": ("data: {export: DATA, preset: salesforce, mapping: m.yaml}\n",
                            ["exactly one of preset", "mapping"]),
     "unknown preset": ("data: {export: DATA, preset: salesfroce}\n", ["unknown preset 'salesfroce'", "did you mean"]),
     "not a database url": ("data: {url: 'http://crm', preset: hubspot}\n", ["is not a database URL"]),
     "unknown notebook": ("data: DATA\nnotebooks: [02_conversoin]\n", ["unknown notebook '02_conversoin'"]),
-    "unknown filter": ("data: DATA\neach: region\n", ["each: unknown filter 'region'", "team, segment, rep"]),
-    "keep zero": ("data: DATA\nkeep: 0\n", ["keep: 0 is too small"]),
-    "timeout text": ("data: DATA\ntimeout_seconds: soon\n", ["timeout_seconds: 'soon' is not a number"]),
+    "unknown filter": ("data: DATA\neach: teams\n", ["each: unknown filter 'teams' (did you mean 'team'?)",
+                                                     "team, rep, segment, source, product, region"]),
+    "keep zero": ("data: DATA\nkeep: 0\n", ["keep must be 1 or more (a whole number", "not 0"]),
+    "timeout text": ("data: DATA\ntimeout_seconds: soon\n", ["timeout_seconds must be above 0", "not 'soon'"]),
+    "timeout nan": ("data: DATA\ntimeout_seconds: .nan\n", ["timeout_seconds: nan is not a finite number"]),
     "reports in data": ("data: DATA\nreports: DATA/reports\n", ["is inside the data folder"]),
     "not yaml": ("data: [unclosed\n", ["is not valid YAML"]),
     "not a mapping": ("- data\n", ["must be a mapping of settings"]),
@@ -319,3 +323,76 @@ def test_plan_check_on_a_missing_file_and_a_valid_plan(tmp_path, data, fault_not
     code, output = run_cli(capsys, "plan", "check", str(plan))
     assert code == 0, output
     assert "is valid" in output and "quarter_to_date" in output and "900 s per notebook" in output
+
+
+# ----------------------------------------------------------------------------- where kernels start
+
+
+def probe_notebooks(folder: Path, count: int, cells: int = 1) -> Path:
+    """``count`` notebooks that import the package's data layer and record whether their
+    kernel started in their own folder (a KPI of 1), then run ``cells - 1`` empty cells (as
+    a report's many cells: papermill saves the executed notebook after each one)."""
+    for number in range(count):
+        write_notebook(folder, f"{number:02d}_probe", RUN_PARAMETERS,
+                       ["import os\n"
+                        "import salesnb.data.dataset  # fails when a folder named salesnb shadows the package\n"
+                        "from salesnb.report import kpis\n"
+                        f"kpis.record(in_own_folder=int(os.path.samefile(os.getcwd(), {str(folder)!r})))\n",
+                        *["pass"] * (cells - 1)])
+    return folder
+
+
+# The CLI in a process of its own that counts every change of its working directory.
+WATCHED_CLI = """\
+import os, sys
+from pathlib import Path
+changes, real_chdir = [], os.chdir
+def watched_chdir(path):
+    if os.path.realpath(path) != os.path.realpath(os.getcwd()):
+        changes.append(str(path))
+    real_chdir(path)
+os.chdir = watched_chdir
+from salesnb import cli
+from salesnb.report import configuration
+configuration.DEFAULT_NOTEBOOKS_DIR = Path(sys.argv[1])
+code = cli.main(sys.argv[2:])
+print(f"working directory changes: {len(changes)}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.notebook
+def test_parallel_notebooks_started_beside_a_salesnb_folder_import_the_installed_package(tmp_path):
+    """Issue 21: ``cd ~/work && salesnb/.venv/bin/salesnb run --data salesnb/data/sample``, with
+    the clone in ~/work/salesnb, failed a random notebook in 2 of 5 runs with "No module named
+    'salesnb.data.dataset'". papermill's ``cwd=`` changes the working directory of the whole
+    process, and papermill saves each executed notebook after every cell inside a ``chdir``
+    back to the folder the run started in: a kernel started by one thread while another had
+    moved the process started in ~/work, where the clone shadows the installed (editable)
+    package. The failure itself comes at random; its cause, the runner process changing its
+    working directory while notebooks start, is counted every time."""
+    notebooks = probe_notebooks(tmp_path / "notebooks", 8, cells=20)
+    work = tmp_path / "work"
+    (work / "salesnb" / "data" / "sample").mkdir(parents=True)  # the clone's folders, no __init__.py
+    write_dataset(work / "crm")
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    # -P keeps ~/work off the runner's own import path, as for the console script; the kernels
+    # it starts get no -P. Relative paths, as typed in ~/work.
+    done = subprocess.run([sys.executable, "-P", "-c", WATCHED_CLI, str(notebooks), "run", "--data", "crm",
+                           "--out", "../run", "--jobs", "4"],
+                          cwd=work, env=environment, capture_output=True, text=True, timeout=1200)
+    assert "working directory changes: 0" in done.stderr, done.stderr
+    assert "ModuleNotFoundError" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics == {f"{number:02d}_probe": {"in_own_folder": 1} for number in range(8)}
+
+
+@pytest.mark.notebook
+def test_a_salesnb_folder_beside_the_notebooks_does_not_shadow_the_package(tmp_path, data):
+    notebooks = probe_notebooks(tmp_path / "notebooks", 1)
+    (notebooks / "salesnb" / "data").mkdir(parents=True)  # e.g. notebooks kept in the folder that holds a clone
+    result = runner.run_reports(data, notebooks_dir=notebooks, out=tmp_path / "run", jobs=1)
+    [probe] = result.results
+    assert probe.ok, probe.error
+    assert probe.kpis == {"in_own_folder": 1}

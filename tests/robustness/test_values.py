@@ -126,3 +126,29 @@ def test_unknown_stage_lists_the_playbook_stages(tmp_path):
 def test_placeholder_date_is_a_warning(tmp_path):
     data = write_dataset(tmp_path, opportunities=replace_cell(OPPORTUNITIES, "O4", "close_date", "2204-06-30"))
     assert_refused(validate(data), 0, "WARNING opportunities.close_date", "have a date before 1990-01-01 or after")
+
+
+@pytest.mark.parametrize(("table", "text", "row", "column"), [
+    pytest.param("opportunities", OPPORTUNITIES, "O3", "amount", id="deal-amount"),
+    pytest.param("quotas", QUOTAS, "R2", "amount", id="quota-amount"),
+])
+def test_amounts_whose_sums_overflow_are_errors_naming_the_rows(tmp_path, table, text, row, column):
+    # Before (issue 24): 1e308 passed with 0 errors; the run showed "Average won deal $inf" and
+    # "Quota attainment inf%", and the pipeline review failed on a non-finite range.
+    data = write_dataset(tmp_path, **{table: replace_cell(text, row, column, "1e308")})
+    assert_refused(validate(data), 1, f"ERROR   {table}.{column}: 1 row(s) have an amount above 1,000,000,000,000,000",
+                   "1e+308", "Correct the amount or leave the cell empty")
+
+
+def test_an_amount_just_below_the_bound_is_accepted(tmp_path):
+    data = write_dataset(tmp_path, opportunities=replace_cell(OPPORTUNITIES, "O3", "amount", "999999999999999"))
+    outcome = validate(data)
+    assert outcome.code == 0 and "amount above" not in outcome.text, outcome.text
+
+
+def test_a_nan_probability_is_not_reported_as_a_0_to_100_scale(tmp_path):
+    # Before: also "have a probability above 1, as if on a 0..100 scale" (DuckDB sorts NaN above 1).
+    deals = replace_cell(OPPORTUNITIES.replace("lost_reason", "probability"), "O4", "probability", "NaN")
+    outcome = validate(write_dataset(tmp_path, opportunities=deals))
+    assert_refused(outcome, 1, "opportunities.probability: 1 row(s) have a value that is not a finite number")
+    assert "0..100 scale" not in outcome.text

@@ -28,11 +28,11 @@ from salesnb.data.importing.mapping import NAME_COLUMNS, Mapping, TableMapping, 
 from salesnb.data.importing.presets import load_preset, preset_names, resolve_mapping
 from salesnb.data.importing.readers import (
     SUPPORTED_SUFFIXES,
+    as_source,
     is_database_url,
     open_database,
     read_database_table,
     read_file,
-    sheets_like_the_first,
 )
 from salesnb.data.model import TABLES
 from salesnb.data.validate import Finding
@@ -53,20 +53,28 @@ def _export_files(folder: Path) -> list[Path]:
                   if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.startswith((".", "~$")))
 
 
-def _unread_sheets_note(path: Path, table: TableMapping) -> dict | None:
-    """A warning when only the first sheet of a workbook is read and others hold the same columns."""
-    if table.sheet is not None or path.suffix.lower() not in (".xlsx", ".xlsm"):
+def _sheets_note(path: Path, table: TableMapping, sheets: list[str] | None) -> dict | None:
+    """Which sheets of a workbook were read, when it was not simply its only sheet."""
+    if not sheets or table.sheet is not None:
         return None
-    first, others = sheets_like_the_first(path)
-    if not others:
+    with pd.ExcelFile(path, engine="openpyxl") as workbook:
+        names = workbook.sheet_names
+    if sheets == names[:1]:
         return None
     return {
-        "severity": "warning", "table": table.name, "column": None, "check": "unread_sheets",
-        "count": len(others), "examples": [],
-        "message": (f"{table.name}: {path.name} has {len(others) + 1} sheets with the same columns, and only the first "
-                    f"({first!r}) was read; {', '.join(map(repr, others))} were not. If the rows continue there, copy "
-                    "them into one sheet, or import each with 'sheet:' in a mapping (see docs/importing.md)."),
+        "severity": "info", "table": table.name, "column": None, "check": "sheets_read", "count": len(sheets),
+        "examples": [],
+        "message": (f"{table.name}: read the sheet(s) {', '.join(map(repr, sheets))} of {path.name}, which hold the "
+                    f"mapped columns (its sheets: {', '.join(map(repr, names))})."),
     }
+
+
+def _wanted_headers(table: TableMapping) -> list[list[str]]:
+    """The export headers the mapping reads for ``table``, one list of alternatives per column."""
+    groups = [*table.columns.values(), *table.names.values(), *table.flags.values()]
+    if table.status is not None:
+        groups.append([str(table.status["column"])])
+    return [group for group in groups if group]
 
 
 def _source_frames(source, table: TableMapping, mapping: Mapping, connection=None) -> tuple[pd.DataFrame, str, list]:
@@ -74,8 +82,9 @@ def _source_frames(source, table: TableMapping, mapping: Mapping, connection=Non
     notes: list[dict] = []
 
     def read(path: Path) -> pd.DataFrame:
-        frame = read_file(path, sheet=table.sheet, encoding=mapping.encoding, delimiter=mapping.delimiter)
-        note = _unread_sheets_note(path, table)  # once the workbook is known to open
+        frame = read_file(path, sheet=table.sheet, encoding=mapping.encoding, delimiter=mapping.delimiter,
+                          wanted=_wanted_headers(table))
+        note = _sheets_note(path, table, frame.attrs.get("sheets"))
         if note:
             notes.append(note)
         return frame
@@ -89,8 +98,11 @@ def _source_frames(source, table: TableMapping, mapping: Mapping, connection=Non
         return frame, f"table {', '.join(table.source)}", notes
     path = Path(source)
     if path.is_file():
-        label = path.name + (f" (sheet {table.sheet!r})" if table.sheet is not None else "")
-        return read(path), label, notes
+        frame = read(path)
+        sheets = frame.attrs.get("sheets") or ([table.sheet] if table.sheet is not None else [])
+        label = path.name + (f" (sheet {', '.join(map(repr, sheets))})" if len(sheets) > 1 or table.sheet is not None
+                             else "")
+        return frame, label, notes
     files = _export_files(path)
     chosen: list[Path] = []
     for pattern in table.source:
@@ -117,6 +129,7 @@ def convert_export(source, mapping: Mapping) -> tuple[dict[str, pd.DataFrame], d
 
     Raises one :class:`ValueProblemsError` listing every value that cannot be read safely.
     """
+    source = as_source(source)
     source_text = str(source)
     connection = None
     if is_database_url(source_text):
@@ -211,8 +224,11 @@ def neutralise_formulas(frame: pd.DataFrame, table: str) -> pd.DataFrame:
 
 
 def _write(frames: dict[str, pd.DataFrame], playbook: dict | None, notes: list[dict], report: dict, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.importing-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.importing-", dir=out.parent))
+    except OSError as error:
+        raise _write_error(out, error) from None
     try:
         for name, frame in frames.items():
             neutralise_formulas(frame, name).to_csv(staging / f"{name}.csv", index=False, encoding="utf-8",
@@ -231,8 +247,25 @@ def _write(frames: dict[str, pd.DataFrame], playbook: dict | None, notes: list[d
             shutil.rmtree(retired, ignore_errors=True)
         else:
             staging.rename(out)
+    except OSError as error:  # a full disk, a read-only folder, a quota: nothing half-written is left
+        raise _write_error(out, error) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_error(out: Path, error: OSError) -> ImportFailedError:
+    import errno
+
+    reason = error.strerror or str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        advice = "the disk is full: free some space there, or import into a folder on another disk"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        advice = "the folder cannot be written: choose a folder you can write to"
+    else:
+        advice = "check the folder and the disk"
+    return ImportFailedError(f"Could not write the imported dataset to {out} ({reason}): {advice}. Nothing was "
+                             "written there (an earlier import in that folder is left as it was), and the export was "
+                             "not changed.")
 
 
 def import_dataset(source, out, mapping=None, preset: str | None = None) -> list[str]:
@@ -242,6 +275,7 @@ def import_dataset(source, out, mapping=None, preset: str | None = None) -> list
     :class:`Mapping`) and ``preset`` (``salesforce``, ``hubspot``, ``pipedrive``) is given.
     """
     resolved = resolve_mapping(mapping, preset)
+    source = as_source(source)
     out = Path(out).expanduser()
     _check_destination(source, out)
     frames, playbook, notes = convert_export(source, resolved)
@@ -255,13 +289,17 @@ def import_dataset(source, out, mapping=None, preset: str | None = None) -> list
 
 def _fingerprint(source) -> tuple[str, bool]:
     """(text identifying the export's content, whether it can be reused while unchanged)."""
+    source = as_source(source)
     text = str(source)
     if is_database_url(text):
-        scheme, _, rest = text.partition("://")
-        if scheme in ("duckdb", "sqlite"):
-            for candidate in (Path("/" + rest.lstrip("/")), Path(rest.lstrip("/"))):
-                if candidate.is_file():
-                    return f"{text}|{content_digest(candidate)}", True
+        from salesnb.data.backends import FILE_SCHEMES, database_file
+        from salesnb.errors import DatasetNotFoundError
+
+        if text.partition("://")[0].lower() in FILE_SCHEMES:
+            try:
+                return f"{text}|{content_digest(database_file(text))}", True
+            except DatasetNotFoundError as error:
+                raise SourceError(str(error)) from None
         return text, False  # a server database can change at any time: import afresh
     path = Path(source).expanduser()
     if not path.exists():

@@ -175,6 +175,36 @@ def parse_dates(series: pd.Series, order: str | None = None, formats=()) -> tupl
     return result, bad.astype(bool), needs_order.astype(bool)
 
 
+_OFFSET = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+
+
+def time_zone_offsets(series: pd.Series) -> pd.Series:
+    """The time-zone offset each text cell ends with, as ``+HH:MM`` (``Z``, ``UTC``, ``GMT`` as
+    ``+00:00``), else missing; native datetimes with a zone give their offset too. For the
+    warning on a column that mixes zones (:func:`parse_dates` drops offsets: wall-clock time)."""
+    def offset(value):
+        if isinstance(value, (pd.Timestamp, dt.datetime)):
+            delta = value.utcoffset()
+            if delta is None:
+                return None
+            minutes = int(delta.total_seconds() // 60)
+            return f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        if not isinstance(value, str):
+            return None
+        match = _OFFSET.search(value.strip())
+        if match is None:
+            return None
+        text = match.group(1).upper()
+        if text in ("Z", "UTC", "GMT"):
+            return "+00:00"
+        digits = text[1:].replace(":", "")
+        return f"{text[0]}{digits[:2]}:{digits[2:4] or '00'}"
+
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return pd.Series(None, index=series.index, dtype=object)  # one zone per column, or none
+    return series.map(offset).astype(object)
+
+
 def unify_categories(series: pd.Series) -> pd.Series:
     """Case and whitespace variants of one label become its most frequent spelling
     ("webinar", " Webinar ", "WEBINAR" -> "Webinar" if that is the commonest; ties: first

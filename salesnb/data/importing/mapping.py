@@ -80,6 +80,7 @@ class Mapping:
     playbook: dict = field(default_factory=dict)
     label: str = "mapping"
     text: str = ""  # the YAML as read, for the import cache key
+    is_preset: bool = False  # a preset lists a CRM's headers, some of which an export may lack
 
     def column_type(self, table: str, column: str) -> str:
         extra = EXTRA_COLUMNS.get(table, {})
@@ -93,8 +94,11 @@ class Mapping:
             return None
         stages = []
         for stage in self.stages:
-            entry = {"name": stage["name"], "probability": float(stage.get("probability", 0.0))}
-            if entry["probability"] > 1 and self.probability_scale != 1:
+            probability = stage.get("probability", 0.0)
+            # Anything but a number is passed on as written: the playbook's checks name it.
+            number = isinstance(probability, (int, float)) and not isinstance(probability, bool)
+            entry = {"name": stage["name"], "probability": float(probability) if number else probability}
+            if number and entry["probability"] > 1 and self.probability_scale != 1:
                 entry["probability"] = entry["probability"] / self.probability_scale
             if stage.get("outcome"):
                 entry["outcome"] = stage["outcome"]
@@ -277,26 +281,39 @@ def _example_ids(frame: pd.DataFrame, mask: pd.Series, column: str, label_column
     return "; ".join(f"row {index + 2}: {row[column]!r}" for index, row in rows.iterrows())
 
 
-def _absent_column_note(table: str, canonical: str, wanted: list[str], origin: str, unread: list[str]) -> dict:
-    """An optional column the export lacks: a note, or a warning with "did you mean" when an
-    unread header is close to the name the mapping asks for (``Lost Reasn`` for ``Lost Reason``),
-    since the column would otherwise stay empty without anyone noticing."""
+def _absent_column_note(mapping: Mapping, table: str, canonical: str, wanted: list[str], origin: str,
+                        unread: list[str]) -> tuple[dict | None, str | None]:
+    """An optional column the mapping names but the export lacks: (note, problem).
+
+    A preset lists a CRM's standard headers, and an export may lack some: a note, or a warning
+    with "did you mean" when an unread header is close to the preset's (``Lost Reasn`` for
+    ``Lost Reason``: the export's header was changed). A user's own mapping names the headers
+    of its export: a header it names that is not there is a mistake in the mapping, and the
+    import stops with the closest header (the column would otherwise stay empty, unnoticed).
+    """
     folded = {" ".join(header.split()).casefold(): header for header in unread}
     close = None
     for item in wanted:
-        match = difflib.get_close_matches(" ".join(item.split()).casefold(), list(folded), n=1, cutoff=0.85)
+        match = difflib.get_close_matches(" ".join(item.split()).casefold(), list(folded), n=1,
+                                          cutoff=0.85 if mapping.is_preset else 0.6)
         if match:
             close = folded[match[0]]
             break
-    message = f"{table}.{canonical}: {origin} has no column {' or '.join(map(repr, wanted))}, so {canonical} is left empty."
+    names = " or ".join(map(repr, wanted))
+    if not mapping.is_preset:
+        hint = (f" Did you mean {close!r}? Write {close!r} for {canonical} in the mapping." if close else
+                f" Fix the header name in the mapping, or leave {canonical} out of it if the export has no such column.")
+        return None, (f"{table}.{canonical}: the mapping reads it from {names}, but {origin} has no such column (the columns "
+                      f"it does not read yet: {', '.join(unread[:15])}{', ...' if len(unread) > 15 else ''}).{hint}")
+    message = f"{table}.{canonical}: {origin} has no column {names}, so {canonical} is left empty."
     if close is None:
         message += " Add it to the export if the analyses should use it."
     else:
-        message += (f" Did you mean '{close}'? Rename that header to {wanted[0]!r} in the export, or map "
-                    f"{canonical} to it in a mapping.")
+        message += (f" Did you mean {close!r}? Rename that header to {wanted[0]!r} in the export, or copy the preset "
+                    f"into a mapping that reads {canonical} from {close!r} (docs/importing.md).")
     return {"severity": "warning" if close else "info", "table": table, "column": canonical,
             "check": "misspelt_column" if close else "column_not_in_export", "count": 0, "examples": [],
-            "message": message}
+            "message": message}, None
 
 
 def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, origin: str) -> Converted:
@@ -369,7 +386,9 @@ def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, o
             if canonical == spec.key:
                 label_header = headers[0]
         elif canonical not in table.names:
-            notes.append(_absent_column_note(table.name, canonical, wanted, origin, unread))
+            note, problem = _absent_column_note(mapping, table.name, canonical, wanted, origin, unread)
+            notes += [note] if note else []
+            problems += [problem] if problem else []
     names: dict[str, pd.DataFrame] = {}
     for canonical, wanted in table.names.items():
         headers = header_for(canonical, wanted, canonical in spec.required_columns and canonical not in raw_values)
@@ -439,6 +458,9 @@ def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, o
                     f"{where}: {int(bad.sum()):,} value(s) are not dates: "
                     f"{_example_ids(shown, bad, canonical, label_header)}. Correct them, or add the export's format "
                     "to 'date_formats' in the mapping (e.g. '%d.%m.%Y %H:%M').")
+            offsets = cleaning.time_zone_offsets(values)
+            if offsets.nunique() > 1:
+                notes.append(_mixed_offsets_note(table.name, canonical, origin, offsets, shown, label_header))
             fmt = "%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M:%S"
             out[canonical] = parsed.dt.strftime(fmt).astype(object).where(parsed.notna(), None)
 
@@ -512,6 +534,26 @@ def _stage_from_flags(mapping: Mapping, table: TableMapping, frame: pd.DataFrame
                             "by their flags), but the mapping's stages have no open stage. Add one under 'stages' "
                             "(a stage without an outcome).")
     return stage
+
+
+def _mixed_offsets_note(table: str, canonical: str, origin: str, offsets: pd.Series, shown: pd.DataFrame,
+                        label_header: str | None) -> dict:
+    """A warning: one column's times carry different time-zone offsets (every time is read as
+    the wall-clock time written, its offset dropped: the CRM's local time)."""
+    counts = offsets.value_counts().sort_index().sort_values(ascending=False, kind="stable")
+    usual = counts.index[0]
+    other = offsets.notna() & (offsets != usual)
+    listed = ", ".join(f"{offset} on {count:,} row(s)" for offset, count in counts.head(5).items())
+    return {
+        "severity": "warning", "table": table, "column": canonical, "check": "mixed_time_zones",
+        "count": int(other.sum()), "examples": [],
+        "message": (f"{table}.{canonical} (from {origin}): {int(other.sum()):,} value(s) carry a time-zone offset other "
+                    f"than the column's usual {usual} ({listed}), e.g. "
+                    f"{_example_ids(shown, other.fillna(False), canonical, label_header)}. Each time is read as the "
+                    "wall-clock time written, its offset dropped (the CRM's local time), so times written in different "
+                    "zones are compared as if in one: hours between events can be off, and a date by a day. Export "
+                    "every time in the CRM's own time zone."),
+    }
 
 
 def _key_problems(table: TableMapping, out: dict[str, pd.Series], origin: str) -> list[str]:

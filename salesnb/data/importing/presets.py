@@ -30,7 +30,9 @@ def preset_path(name: str) -> Path:
 
 def load_preset(name: str) -> Mapping:
     path = preset_path(name)
-    return mapping_from_text(path.read_text(encoding="utf-8"), label=f"Preset '{path.stem}'")
+    mapping = mapping_from_text(path.read_text(encoding="utf-8"), label=f"Preset '{path.stem}'")
+    mapping.is_preset = True
+    return mapping
 
 
 def resolve_mapping(mapping=None, preset: str | None = None) -> Mapping:
