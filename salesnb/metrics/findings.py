@@ -15,7 +15,7 @@ groups with enough observations (thresholds below, all parameters). Nothing move
 empty list, and the report says so; there are no sentences that hold whatever the data.
 
 Report-specific lists combine these blocks in the report layer (:mod:`salesnb.report.findings`),
-from the views each notebook computed; :func:`productivity_findings` is the last one still here.
+from the views each notebook computed.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from salesnb.data.formats import format_value
-from salesnb.metrics import activity, conversion, quota, ramp, roster
 from salesnb.metrics.statistics import MIN_N  # groups smaller than this (in either period) are not compared
 
 # A rate must move at least this much (0.05 = 5 percentage points) ...
@@ -276,78 +275,3 @@ def _rep_labels(frame: pd.DataFrame) -> pd.DataFrame:
     names = frame["rep_name"].astype(str)
     shared = names.map(frame.groupby(names)["rep_id"].nunique()) > 1
     return frame.assign(rep_label=names.where(~shared, names + " (" + frame["rep_id"].astype(str) + ")"))
-
-
-    return found
-
-
-# ----------------------------------------------------------------------------- people and productivity
-
-
-def productivity_findings(dataset, period, *, team: str | None = None, rep: str | None = None,
-                          ramp_share: float = ramp.DEFAULT_RAMP_SHARE, min_n: int = MIN_N) -> list[Movement]:
-    """What moved most for people, this period against the previous one.
-
-    In this order, at most :data:`PER_TOPIC` per topic, strongest first, for teams and reps
-    (matched by ``rep_id``, shown by name; with ``rep``, that rep and their team):
-
-    1. attainment (with quotas): quota attainment with its standard error
-       (``quota.quota_attainment``: √Σ amount² / Σ quota), :func:`estimate_changes`, at
-       least :data:`MIN_TARGET_CHANGE`, n = won deals;
-    2. win rate: won / closed, :func:`rate_changes`, n = closed deals;
-    3. activity: activities per rep-week, :func:`count_changes` with the rep-weeks as
-       exposure, n = activities;
-    4. ramp (with hire dates): reps still ramping while more than half of their peers had
-       ramped by the same month since hire (``ramp.ramp``: peers = the hire cohort, or all
-       hires when fewer than two of the cohort can be compared).
-    """
-    scope = roster.scope(dataset, team, rep)
-    previous = period.previous()
-    levels = (("team", "team", None, "Team "), ("rep", "rep_id", "rep_label", "Rep "))
-
-    def frames(compute, by):
-        now, before = (compute(window, by) for window in (period, previous))
-        if by == "rep":
-            now, before = (_rep_labels(scope.rows(frame)) for frame in (now, before))
-        return now, before
-
-    found: list[Movement] = []
-    if dataset.has("quotas"):
-        attainment: list[Movement] = []
-        for by, key, label, prefix in levels:
-            now, before = frames(lambda window, by: quota.quota_attainment(dataset, window, by=by, team=scope.team), by)
-            attainment += estimate_changes(now, before, key=key, value="attainment", error="attainment_error",
-                                           n="won_deals", what="quota attainment", topic="attainment",
-                                           n_label="won deals", subject_prefix=prefix, min_n=min_n,
-                                           min_change=MIN_TARGET_CHANGE, label=label)
-        found += _strongest(attainment)
-
-    win_rate: list[Movement] = []
-    for by, key, label, prefix in levels:
-        now, before = frames(lambda window, by: conversion.win_rates(dataset, window, by=by, team=scope.team), by)
-        win_rate += rate_changes(now, before, key=key, successes="won", trials="closed", what="win rate",
-                                 topic="win rate", subject_prefix=prefix, min_n=min_n, label=label)
-    found += _strongest(win_rate)
-
-    if dataset.has("activities"):
-        busy: list[Movement] = []
-        for by, key, label, prefix in levels:
-            now, before = frames(lambda window, by: activity.activity_rates(dataset, window, by=by, team=scope.team), by)
-            busy += count_changes(now, before, key=key, count="activities", exposure="rep_weeks", unit="rep-week",
-                                  what="activities per rep-week", topic="activity", subject_prefix=prefix,
-                                  min_n=min_n, label=label)
-        found += _strongest(busy)
-
-    if ramp.ramp_measured(dataset):
-        ramping = ramp.ramp(dataset, period, ramp_share, team=scope.team, rep=rep).reps
-        behind = ramping[ramping["behind_peers"]].sort_values(["months_observed", "rep_name"], ascending=[False, True])
-        found += _strongest([
-            Movement("ramp", f"Rep {row.rep_name}",
-                     f"Rep {row.rep_name} (hired {row.hire_date:%b %Y}) is still ramping after {int(row.months_observed)} "
-                     f"months: {int(row.peers_reached)} of the {int(row.peers_known)} reps {row.peer_group} who were "
-                     f"observed that long had reached {ramp_share:.0%} of a tenured rep's monthly won amount by then.",
-                     row.peers_reached / row.peers_known, int(row.peers_known))
-            for row in behind.itertuples(index=False)
-        ])
-    return found
-

@@ -17,6 +17,10 @@
   time are Kaplan-Meier medians (``statistics.kaplan_meier_median``), so a still-ramping
   rep counts while observed and does not pull the median down by being left out.
 - **Cohort**: reps hired in the same fiscal quarter (playbook ``fiscal_year_start_month``).
+- **Selection** (``where=``): team, rep and region choose the reps shown (every hire of the
+  company is still a peer, and every tenured rep sets their team's bar); segment, source
+  and product choose the deals on both sides, so a new hire's bookings of the selected
+  kind are compared with a tenured rep's bookings of the same kind.
 """
 
 from __future__ import annotations
@@ -30,10 +34,13 @@ import pandas as pd
 
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period, fiscal_quarter_label, fiscal_quarter_start
+from salesnb.data.selection import EVERYTHING, Selection
 from salesnb.metrics import roster
+from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import WON, amounts_recorded, closed_in, deals, recorded
 from salesnb.metrics.exclusions import Excluded
 from salesnb.metrics.leads import column_has_data
+from salesnb.metrics.scope import metric
 from salesnb.metrics.statistics import kaplan_meier_median
 
 TENURED_MONTHS = 12
@@ -46,25 +53,61 @@ TRAILING_MONTHS = 3
 # A still-ramping rep is compared with the other reps of their hire cohort, or with every
 # other rep hired during the data when fewer than this many of the cohort can be compared.
 MIN_PEERS = 2
+# The benchmark row of the whole company, used by the teams without tenured reps.
+COMPANY = "Company (used for teams without tenured reps)"
+
+declare(
+    Measure("tenured_reps", "Tenured reps", "count", "Reps hired at least 12 months before the benchmark window.",
+            section="people-ramp"),
+    Measure("benchmark", "Benchmark (monthly won)", "currency", "Median monthly won amount of the team's tenured "
+            "reps over the 12 months to the period's end.", section="people-ramp"),
+    Measure("threshold", "Ramp bar", "currency", "ramp_share × the benchmark: the monthly won amount a new hire "
+            "must reach.", section="people-ramp"),
+    Measure("benchmark_of", "Benchmark of", "text", "Whose benchmark applies: the rep's team, or the company's."),
+    Measure("hire_cohort", "Hire cohort", "text", "The fiscal quarter of the hire date."),
+    Measure("months_observed", "Months observed", "months", "Calendar months from the hire month to the period's "
+            "end (the month of hire is month 0).", section="people-ramp"),
+    Measure("ramp_months", "Months to ramp", "months", "The first month since hire whose won amount reached the "
+            "ramp bar; – while still ramping.", section="people-ramp", higher_is_better=False),
+    Measure("ramp_status", "Status", "text", "ramped, or still ramping (censored, never a failure)."),
+    Measure("behind_peers", "Behind peers", "flag", "Still ramping while more than half of at least 2 peers had "
+            "ramped by the same month since hire."),
+    Measure("peer_group", "Peers", "text", "Who the rep is compared with: the hire cohort, or every hire."),
+    Measure("peers_reached", "Peers ramped", "count", "Peers who had ramped by this rep's month since hire.",
+            section="people-ramp"),
+    Measure("peers_known", "Peers known", "count", "Peers ramped by, or observed for at least, this rep's months.",
+            section="people-ramp"),
+    Measure("ramped", "Ramped", "count", "Reps of the cohort who reached the ramp bar.", section="people-ramp"),
+    Measure("still_ramping", "Still ramping", "count", "Reps of the cohort not at the ramp bar yet.",
+            section="people-ramp"),
+    Measure("median_ramp_months", "Median ramp", "months", "Kaplan-Meier median of the months to ramp (reps still "
+            "ramping count while observed).", section="people-ramp", higher_is_better=False),
+    Measure("month_since_hire", "Month since hire", "months", "Calendar months since the hire month (month of "
+            "hire = 0).", section="people-ramp"),
+    Measure("share_of_benchmark", "Share of benchmark", "percent", "Σ won ÷ Σ benchmark over the cohort's reps "
+            "in that month since hire.", section="people-ramp", higher_is_better=True),
+    Measure("trailing_share", "Share of benchmark (3 months)", "percent", "The same over the last three months "
+            "since hire.", section="people-ramp", higher_is_better=True),
+)
 
 
-def unmeasured(dataset: Dataset) -> str | None:
-    """Why ramp cannot be measured on this data (the sentence the report shows), or None."""
+def unmeasured(dataset: Dataset) -> list[str]:
+    """Why ramp cannot be measured on this data (the sentences the report shows); empty when it can."""
     if not column_has_data(dataset, "reps", "hire_date"):
-        return ("Ramp needs the reps' hire dates: the data has no reps.hire_date values. Add reps.hire_date "
-                "(YYYY-MM-DD) to see how fast new hires become productive.")
+        return ["Ramp needs the reps' hire dates: the data has no reps.hire_date values. Add reps.hire_date "
+                "(YYYY-MM-DD) to see how fast new hires become productive."]
     if not dataset.has("opportunities") or not amounts_recorded(dataset):
-        return ("Ramp compares won amounts, and no deal has an amount: add opportunities.amount to see how fast "
-                "new hires become productive.")
+        return ["Ramp compares won amounts, and no deal has an amount: add opportunities.amount to see how fast "
+                "new hires become productive."]
     if not recorded(dataset, "close_date"):
-        return "Ramp places wins by month, and no deal has a close_date: add opportunities.close_date."
-    return None
+        return ["Ramp places wins by month, and no deal has a close_date: add opportunities.close_date."]
+    return []
 
 
 def ramp_measured(dataset: Dataset) -> bool:
     """Whether ramp can be measured at all: reps with hire dates, and deals with amounts and
     close dates (:func:`unmeasured` says what is missing)."""
-    return unmeasured(dataset) is None
+    return not unmeasured(dataset)
 
 
 def _month_number(date: ir.DateValue) -> ir.IntegerValue:
@@ -85,14 +128,15 @@ def benchmark_window(dataset: Dataset, period: Period) -> Period:
     return roster.observed(dataset, Period(start, end), "opportunities", "created_at")
 
 
-def tenured_benchmark(dataset: Dataset, period: Period) -> pd.DataFrame:
-    """Per team (and ``None`` for the company): ``tenured_reps`` and ``benchmark`` = the
-    median over its tenured reps of their monthly won amount in :func:`benchmark_window`."""
+def _tenured_benchmark(dataset: Dataset, period: Period, rows: Selection) -> pd.DataFrame:
+    """Per team (and :data:`COMPANY`): ``tenured_reps`` and ``benchmark`` = the median over
+    its tenured reps of their monthly won amount in :func:`benchmark_window`, over the
+    deals of the selected segment, source and product (``rows``)."""
     window = benchmark_window(dataset, period)
     cutoff = (pd.Timestamp(window.start) - pd.DateOffset(months=TENURED_MONTHS)).date()
     reps = roster.selling_reps(dataset)
     tenured = reps.filter(reps.hire_date <= cutoff).execute()
-    won = closed_in(deals(dataset), window)
+    won = closed_in(deals(dataset, rows), window)
     won = won.filter((won.outcome == WON) & won.rep_id.notnull() & won.amount.notnull())
     booked = won.group_by("rep_id").aggregate(won_amount=won.amount.sum()).execute()
     months = max((window.end - window.start).days + 1, 0) / roster.MONTH_DAYS
@@ -100,7 +144,7 @@ def tenured_benchmark(dataset: Dataset, period: Period) -> pd.DataFrame:
     tenured["monthly_won"] = tenured["won_amount"] / months if months > 0 else np.nan
     by_team = tenured.groupby(tenured["team"].fillna(roster.NO_TEAM))["monthly_won"].agg(["size", "median"])
     by_team = by_team.rename(columns={"size": "tenured_reps", "median": "benchmark"}).reset_index()
-    company = pd.DataFrame({"team": [None], "tenured_reps": [len(tenured)],
+    company = pd.DataFrame({"team": [COMPANY], "tenured_reps": [len(tenured)],
                             "benchmark": [tenured["monthly_won"].median() if len(tenured) else np.nan]})
     return pd.concat([by_team, company], ignore_index=True)
 
@@ -110,14 +154,16 @@ class Ramp:
     """Everything the ramp section shows.
 
     ``reps``: one row per rep hired during the data (up to the period's end): hire date,
-    ``cohort``, ``benchmark`` and ``benchmark_of`` (the team, or "company"), ``threshold``,
-    ``months_observed``, ``ramp_months`` (NaN while still ramping), ``status``, and the
-    comparison with peers (``peers_reached`` of ``peers_known`` reached it within this rep's
-    months; ``behind_peers``). ``cohorts``: per hire cohort, reps, ramped, still ramping
-    and the Kaplan-Meier ``median_ramp_months``. ``curve``: per cohort and month since hire,
-    the reps observed, ``share_of_benchmark`` = Σ won / Σ benchmark and its trailing
-    three-month version (``_curve``). ``median_months``:
-    over every rep of ``reps``.
+    ``hire_cohort``, ``benchmark`` and ``benchmark_of`` (the team, or "company"),
+    ``threshold``, ``months_observed``, ``ramp_months`` (NaN while still ramping),
+    ``ramp_status``, and the comparison with peers (``peers_reached`` of ``peers_known``
+    reached it within this rep's months; ``behind_peers``). ``cohorts``: per hire cohort,
+    reps, ramped, still ramping and the Kaplan-Meier ``median_ramp_months``. ``curve``: per
+    cohort and month since hire, the reps observed, ``share_of_benchmark`` = Σ won / Σ
+    benchmark and its trailing three-month version (``_curve``). ``benchmark``: per team
+    and for the company, ``tenured_reps``, ``benchmark`` and the ramp bar ``threshold``.
+    ``median_months``: over every rep of ``reps``. ``notes``: what the section cannot show
+    and why (no hire dates, no amounts, nobody hired in the view).
     """
 
     ramp_share: float
@@ -127,45 +173,67 @@ class Ramp:
     benchmark: pd.DataFrame
     median_months: float | None
     excluded: list[Excluded] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def trailing_curve(self) -> pd.DataFrame:
+        """The trailing share of the ramp curve, wide: ``month_since_hire`` and one column per
+        hire cohort, in cohort order (what the ramp chart draws)."""
+        wide = self.curve.pivot_table(index="month_since_hire", columns="hire_cohort", values="trailing_share")
+        wide = wide.reset_index()
+        return wide[["month_since_hire", *[name for name in self.cohorts["hire_cohort"] if name in wide.columns]]]
 
 
-def ramp(dataset: Dataset, period: Period, ramp_share: float = DEFAULT_RAMP_SHARE, team: str | None = None,
-         rep: str | None = None) -> Ramp:
-    """Ramp of the reps hired during the data, observed up to the period's end (see the
-    module docstring for every definition)."""
-    scope = roster.scope(dataset, team, rep)
+@metric
+def ramp(dataset: Dataset, period: Period | None = None, *, where: Selection,
+         ramp_share: float = DEFAULT_RAMP_SHARE) -> Ramp:
+    """How fast the reps hired during the data reached the ramp bar, by hire cohort (a :class:`Ramp`).
+
+    Observed up to the period's end; the module docstring gives every definition and what
+    the selection means here. When ramp cannot be measured (:func:`unmeasured`), every view
+    is empty and ``notes`` says why."""
+    people = roster.scope(dataset, where)
+    reasons = unmeasured(dataset)
+    if reasons:
+        return _empty(ramp_share, reasons)
     end = roster.observed_end(dataset, period)
-    benchmark = tenured_benchmark(dataset, period)
+    benchmark = _tenured_benchmark(dataset, period, people.rows)
     first_deal = dataset.table("opportunities").created_at.min().execute()
     data_start = pd.Timestamp(first_deal).date().replace(day=1) if pd.notna(first_deal) else end
     # Every hire of the company, so a rep is compared with their whole hire cohort; the
-    # tables then show the scope's team (and rep).
+    # tables then show the selection's reps.
     reps = roster.selling_reps(dataset)
     hires = reps.filter(reps.hire_date.notnull() & (reps.hire_date >= data_start) & (reps.hire_date <= end)).execute()
-    monthly = _monthly_won(dataset, end)
+    monthly = _monthly_won(dataset, end, people.rows)
     frame = _rep_ramp(hires, monthly, benchmark, ramp_share, end, dataset.playbook.fiscal_year_start_month)
     frame = _with_peers(frame[frame["benchmark"].notna()].reset_index(drop=True)) if len(frame) else \
         frame.assign(peer_group=None, peers_reached=np.nan, peers_known=np.nan, behind_peers=False)
-    in_team = roster.selling_reps(dataset, scope.team).execute()
+    in_group = roster.selling_reps(dataset, people.group).execute()
     excluded = [
-        Excluded(int(in_team["hire_date"].isna().sum()), len(in_team), "reps", "have no hire date (reps.hire_date)"),
-        Excluded(int((pd.to_datetime(in_team["hire_date"]) < pd.Timestamp(data_start)).sum()), len(in_team), "reps",
+        Excluded(int(in_group["hire_date"].isna().sum()), len(in_group), "reps", "have no hire date (reps.hire_date)"),
+        Excluded(int((pd.to_datetime(in_group["hire_date"]) < pd.Timestamp(data_start)).sum()), len(in_group), "reps",
                  f"were hired before the data begins ({data_start:%b %Y}), so their first months are not in it"),
-        Excluded(int(in_team["rep_id"].isin(hires["rep_id"]).sum() - in_team["rep_id"].isin(frame["rep_id"]).sum()),
-                 len(in_team), "reps", "have no tenured rep (hired a year before the period) to compare with"),
+        Excluded(int(in_group["rep_id"].isin(hires["rep_id"]).sum() - in_group["rep_id"].isin(frame["rep_id"]).sum()),
+                 len(in_group), "reps", "have no benchmark to compare with (no tenured rep of their team or the "
+                 "company, hired a year before the period, booked anything)"),
     ]
-    if scope.team:
-        frame = frame[frame["team"] == scope.team]
-    shown = scope.rows(frame).reset_index(drop=True)
-    curve = _curve(shown, monthly)
-    cohorts = _cohorts(shown)
-    median = kaplan_meier_median(_durations(shown), shown["status"] == RAMPED) if len(shown) else None
-    return Ramp(ramp_share, shown, cohorts, curve, benchmark, median, excluded)
+    shown = people.shown(frame[frame["rep_id"].isin(in_group["rep_id"])]).reset_index(drop=True)
+    median = kaplan_meier_median(_durations(shown), shown["ramp_status"] == RAMPED) if len(shown) else None
+    notes = [] if len(shown) else ["No rep in this view was hired since the data begins, so there is no ramp to show."]
+    return Ramp(ramp_share, shown, _cohorts(shown), _curve(shown, monthly),
+                benchmark.assign(threshold=benchmark["benchmark"] * ramp_share), median, excluded, notes)
 
 
-def _monthly_won(dataset: Dataset, end: dt.date) -> pd.DataFrame:
-    """Won amount per rep and calendar month (``month_number``), deals won by ``end``."""
-    table = deals(dataset)
+def _empty(ramp_share: float, notes: list[str]) -> Ramp:
+    reps = pd.DataFrame(columns=["rep_id", "rep_name", "team", "hire_date", "cohort_start", "hire_cohort",
+                                 "months_observed", "ramp_months", "ramp_status", "behind_peers"])
+    benchmark = pd.DataFrame(columns=["team", "tenured_reps", "benchmark", "threshold"])
+    return Ramp(ramp_share, reps, _cohorts(reps), _curve(reps, None), benchmark, None, [], notes)
+
+
+def _monthly_won(dataset: Dataset, end: dt.date, rows: Selection = EVERYTHING) -> pd.DataFrame:
+    """Won amount per rep and calendar month (``month_number``), deals (of the selected
+    segment, source, product) won by ``end``."""
+    table = deals(dataset, rows)
     won = table.filter((table.outcome == WON) & table.rep_id.notnull() & table.amount.notnull()
                        & (table.close_date <= end))
     return won.group_by(["rep_id", _month_number(won.close_date).name("month_number")]).aggregate(
@@ -174,17 +242,17 @@ def _monthly_won(dataset: Dataset, end: dt.date) -> pd.DataFrame:
 
 def _rep_ramp(hires: pd.DataFrame, monthly: pd.DataFrame, benchmark: pd.DataFrame, ramp_share: float,
               end: dt.date, fiscal_start: int) -> pd.DataFrame:
-    columns = ["hire_month", "cohort_start", "cohort", "benchmark_of", "benchmark", "threshold", "months_observed",
-               "ramp_months", "status"]
+    columns = ["hire_month", "cohort_start", "hire_cohort", "benchmark_of", "benchmark", "threshold",
+               "months_observed", "ramp_months", "ramp_status"]
     if hires.empty:
         return hires.assign(**{column: pd.Series(dtype=float) for column in columns})
     frame = hires.copy()
     frame["hire_date"] = pd.to_datetime(frame["hire_date"])
     frame["hire_month"] = frame["hire_date"].dt.year * 12 + frame["hire_date"].dt.month
     frame["cohort_start"] = [pd.Timestamp(fiscal_quarter_start(day.date(), fiscal_start)) for day in frame["hire_date"]]
-    frame["cohort"] = [fiscal_quarter_label(day.date(), fiscal_start) for day in frame["cohort_start"]]
-    teams = benchmark.dropna(subset=["team"]).set_index("team")["benchmark"]
-    company = benchmark.loc[benchmark["team"].isna(), "benchmark"].iloc[0]
+    frame["hire_cohort"] = [fiscal_quarter_label(day.date(), fiscal_start) for day in frame["cohort_start"]]
+    teams = benchmark[benchmark["team"] != COMPANY].set_index("team")["benchmark"]
+    company = benchmark.loc[benchmark["team"] == COMPANY, "benchmark"].iloc[0]
     own = frame["team"].fillna(roster.NO_TEAM).map(teams)
     frame["benchmark_of"] = np.where(own.notna(), frame["team"].fillna(roster.NO_TEAM), "company")
     frame["benchmark"] = own.fillna(company).where(lambda values: values > 0)
@@ -195,7 +263,7 @@ def _rep_ramp(hires: pd.DataFrame, monthly: pd.DataFrame, benchmark: pd.DataFram
     reached = since[(since["month_since_hire"] >= 0) & (since["won_amount"] >= since["threshold"])]
     first = reached.groupby("rep_id")["month_since_hire"].min()
     frame["ramp_months"] = frame["rep_id"].map(first).astype(float)
-    frame["status"] = np.where(frame["ramp_months"].notna(), RAMPED, STILL_RAMPING)
+    frame["ramp_status"] = np.where(frame["ramp_months"].notna(), RAMPED, STILL_RAMPING)
     return frame.sort_values(["hire_date", "rep_name", "rep_id"]).reset_index(drop=True)
 
 
@@ -211,10 +279,10 @@ def _with_peers(frame: pd.DataFrame) -> pd.DataFrame:
     :data:`MIN_PEERS` of the cohort are known at m. ``behind_peers`` when at least
     MIN_PEERS peers are known and more than half of them had ramped by m."""
     frame = frame.assign(peer_group=None, peers_reached=np.nan, peers_known=np.nan)
-    for index, row in frame[frame["status"] == STILL_RAMPING].iterrows():  # one row per ramping rep
+    for index, row in frame[frame["ramp_status"] == STILL_RAMPING].iterrows():  # one row per ramping rep
         others = frame[frame["rep_id"] != row["rep_id"]]
         month = row["months_observed"]
-        for group, peers in ((f"hired in {row['cohort']}", others[others["cohort"] == row["cohort"]]),
+        for group, peers in ((f"hired in {row['hire_cohort']}", others[others["hire_cohort"] == row["hire_cohort"]]),
                              ("hired during the data", others)):
             reached = int((peers["ramp_months"] <= month).sum())
             known = reached + int(((peers["ramp_months"].isna() | (peers["ramp_months"] > month))
@@ -229,31 +297,33 @@ def _with_peers(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _cohorts(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for (start, cohort), group in frame.groupby(["cohort_start", "cohort"], sort=True):
-        rows.append({"cohort": cohort, "reps": len(group), "ramped": int((group["status"] == RAMPED).sum()),
-                     "still_ramping": int((group["status"] == STILL_RAMPING).sum()),
-                     "median_ramp_months": kaplan_meier_median(_durations(group), group["status"] == RAMPED)})
-    return pd.DataFrame(rows, columns=["cohort", "reps", "ramped", "still_ramping", "median_ramp_months"])
+    for (start, cohort), group in frame.groupby(["cohort_start", "hire_cohort"], sort=True):
+        rows.append({"hire_cohort": cohort, "reps": len(group), "ramped": int((group["ramp_status"] == RAMPED).sum()),
+                     "still_ramping": int((group["ramp_status"] == STILL_RAMPING).sum()),
+                     "median_ramp_months": kaplan_meier_median(_durations(group), group["ramp_status"] == RAMPED)})
+    return pd.DataFrame(rows, columns=["hire_cohort", "reps", "ramped", "still_ramping", "median_ramp_months"])
 
 
-def _curve(frame: pd.DataFrame, monthly: pd.DataFrame) -> pd.DataFrame:
+def _curve(frame: pd.DataFrame, monthly: pd.DataFrame | None) -> pd.DataFrame:
     """Per cohort and month since hire (0 to :data:`CURVE_MONTHS`): reps observed in that
     month, Σ won, Σ benchmark, ``share_of_benchmark`` = Σ won / Σ benchmark (ratio of sums
     over the cohort's reps) and ``trailing_share``, the same over the last
     :data:`TRAILING_MONTHS` months since hire (fewer at the start), which one lumpy deal
     moves less."""
-    columns = ["cohort", "month_since_hire", "reps", "won_amount", "benchmark", "share_of_benchmark", "trailing_share"]
+    columns = ["hire_cohort", "month_since_hire", "reps", "won_amount", "benchmark", "share_of_benchmark",
+               "trailing_share"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
     observed = frame["months_observed"].clip(upper=CURVE_MONTHS)
-    months = frame.loc[frame.index.repeat(observed + 1), ["rep_id", "cohort", "cohort_start", "hire_month", "benchmark"]]
+    months = frame.loc[frame.index.repeat(observed + 1), ["rep_id", "hire_cohort", "cohort_start", "hire_month",
+                                                          "benchmark"]]
     months["month_since_hire"] = months.groupby("rep_id").cumcount()
     months["month_number"] = months["hire_month"] + months["month_since_hire"]
     months = months.merge(monthly, on=["rep_id", "month_number"], how="left").fillna({"won_amount": 0.0})
     rolling = months.groupby("rep_id")["won_amount"].rolling(TRAILING_MONTHS, min_periods=1)
     months["trailing_won"] = rolling.sum().reset_index(level=0, drop=True)
     months["trailing_benchmark"] = months["benchmark"] * (months["month_since_hire"].clip(upper=TRAILING_MONTHS - 1) + 1)
-    curve = months.groupby(["cohort_start", "cohort", "month_since_hire"]).agg(
+    curve = months.groupby(["cohort_start", "hire_cohort", "month_since_hire"]).agg(
         reps=("rep_id", "size"), won_amount=("won_amount", "sum"), benchmark=("benchmark", "sum"),
         trailing_won=("trailing_won", "sum"), trailing_benchmark=("trailing_benchmark", "sum")).reset_index()
     curve["share_of_benchmark"] = curve["won_amount"] / curve["benchmark"]

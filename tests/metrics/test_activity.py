@@ -3,7 +3,8 @@
 
 import pytest
 
-from salesnb import dataset_from_frames
+from salesnb import dataset_from_frames, select
+from salesnb.errors import SalesnbError
 from salesnb.metrics import activity
 from tests.lead_fixtures import by_key
 from tests.people_fixtures import Q1, WEEKS_Q1, people_frames
@@ -42,11 +43,57 @@ def test_team_rate_is_activities_over_rep_weeks(dataset):
     assert overall["per_week_low"] < overall["activities_per_rep_week"] < overall["per_week_high"]
 
 
-def test_rep_filter_shows_the_rep_and_its_team_for_comparison(dataset):
-    only_bo = activity.activity_rates(dataset, Q1, by=None, rep="R2").iloc[0]
+def test_rep_selection_shows_the_rep_and_its_team_for_comparison(dataset):
+    only_bo = activity.activity_rates(dataset, Q1, where=select(rep="R2")).iloc[0]
     assert only_bo["activities_per_rep_week"] == pytest.approx(2.0)
-    teams = activity.activity_rates(dataset, Q1, by="team", rep="Bo")  # by a name only one rep has
+    teams = activity.activity_rates(dataset, Q1, by="team", where=select(rep="Bo"))  # by name
     assert teams["team"].tolist() == ["Alpha"]
+    assert teams["activities_per_rep_week"].iloc[0] == pytest.approx(53 * 7 / 208)  # the whole team, as above
+
+
+def test_a_source_selection_counts_the_activities_on_its_deals(dataset):
+    """Referral deals O2, O5, O8, O13; activities on them: Ann's 5 meetings (O2), Cy's first 3
+    emails (O8). The rep-weeks stay every rep's weeks employed."""
+    referral = select(source="Referral")
+    reps = by_key(activity.activity_rates(dataset, Q1, by="rep", where=referral), "rep_id")
+    assert reps["R1"]["activities_per_rep_week"] == pytest.approx(5 / WEEKS_Q1)  # 0.389, not 3.5
+    assert reps["R3"]["activities_per_rep_week"] == pytest.approx(3 / WEEKS_Q1)
+    assert reps["R2"]["activities"] == 0 and reps["R2"]["rep_weeks"] == pytest.approx(4.0)
+    alpha = by_key(activity.activity_rates(dataset, Q1, by="team", where=referral), "team")["Alpha"]
+    assert alpha["activities_per_rep_week"] == pytest.approx(5 * 7 / 208)  # 5 / (90/7 + 4 + 90/7)
+    outcome = by_key(activity.activity_to_outcome(dataset, Q1, by="rep", where=referral), "rep_id")
+    # Ann: created O2 (500) and O13 (700); won O2 of 1 closed; 5 meetings / 2 created; 5 activities / 1 won
+    ann = outcome["R1"]
+    assert (ann["opportunities_created"], ann["pipeline_created"], ann["won"], ann["closed"]) == (2, 1200.0, 1, 1)
+    assert ann["meetings_per_opportunity_created"] == pytest.approx(2.5)
+    assert ann["activities_per_won_deal"] == pytest.approx(5.0)
+    assert (outcome["R4"]["won"], outcome["R4"]["closed"]) == (0, 1)  # Di lost O5
+    teams = by_key(activity.activity_to_outcome(dataset, Q1, by="team", where=referral), "team")
+    # Alpha: won O2 of O2, O5 -> 50%; meetings 5 / created O2, O5, O13 -> 5/3
+    assert teams["Alpha"]["win_rate"] == pytest.approx(0.5)
+    assert teams["Alpha"]["meetings_per_opportunity_created"] == pytest.approx(5 / 3)
+
+
+def test_a_segment_selection_counts_the_deals_of_its_accounts(dataset):
+    """Enterprise = account A2: Cy's O8, O9, O10 (closed in Q1) and O14. No activity has an account."""
+    teams = by_key(activity.activity_to_outcome(dataset, Q1, by="team", where=select(segment="Enterprise")), "team")
+    beta = teams["Beta"]
+    assert (beta["won"], beta["closed"], beta["opportunities_created"], beta["pipeline_created"]) == (2, 3, 4, 3100.0)
+    assert beta["win_rate"] == pytest.approx(2 / 3)
+    assert beta["activities"] == 0  # activities without an account are in no segment
+    assert teams["Alpha"]["closed"] == 0 and teams["Alpha"]["win_rate"] != teams["Alpha"]["win_rate"]  # NaN
+
+
+def test_a_region_selection_and_by_region(dataset):
+    """West: Cy (Beta, 13 emails) and Di (Alpha, nothing), 90/7 weeks each."""
+    teams = by_key(activity.activity_rates(dataset, Q1, by="team", where=select(region="West")), "team")
+    assert (teams["Alpha"]["reps"], teams["Alpha"]["activities_per_rep_week"]) == (1, 0.0)
+    assert teams["Beta"]["activities_per_rep_week"] == pytest.approx(13 / WEEKS_Q1)
+    regions = by_key(activity.activity_rates(dataset, Q1, by="region"), "region")
+    assert regions["East"]["activities_per_rep_week"] == pytest.approx(53 / (WEEKS_Q1 + 4))  # Ann 45 + Bo 8
+    assert regions["West"]["activities_per_rep_week"] == pytest.approx(13 / (2 * WEEKS_Q1))
+    with pytest.raises(SalesnbError, match="The rows are reps"):
+        activity.activity_rates(dataset, Q1, by="source")
 
 
 def test_activities_left_out_are_counted(dataset):
@@ -58,10 +105,10 @@ def test_activities_left_out_are_counted(dataset):
 
 def test_trend_by_month_uses_the_rep_weeks_of_each_month(dataset):
     trend = activity.activity_trend(dataset, Q1)
-    march = trend[trend["month"].dt.month == 3].set_index("type")
+    march = trend[trend["month"].dt.month == 3].set_index("activity_type")
     # March rep-weeks: Ann, Cy, Di 31 days each + Bo 28 days = 121 days = 17.29 weeks
     assert march["rep_weeks"].iloc[0] == pytest.approx(121 / 7)
-    assert set(trend["type"]) == {"call", "email", "meeting"}
+    assert set(trend["activity_type"]) == {"call", "email", "meeting"}
     assert len(trend) == 9  # 3 months x 3 types, empty combinations as 0
 
 
@@ -71,7 +118,7 @@ def test_activity_to_outcome_by_hand(dataset):
     # won O1, O2 (1,500) of 3 closed; 45 activities / 2 won = 22.5
     ann = reps["R1"]
     assert (ann["opportunities_created"], ann["pipeline_created"]) == (5, 4500.0)
-    assert ann["meetings_per_opportunity"] == pytest.approx(1.0)
+    assert ann["meetings_per_opportunity_created"] == pytest.approx(1.0)
     assert ann["activities_per_won_deal"] == pytest.approx(22.5)
     assert (ann["won"], ann["closed"], ann["won_amount"]) == (2, 3, 1500.0)
     assert ann["win_rate"] == pytest.approx(2 / 3)
@@ -82,7 +129,7 @@ def test_activity_to_outcome_by_hand(dataset):
     teams = by_key(activity.activity_to_outcome(dataset, Q1, by="team"), "team")
     # Alpha: won 2 + 1 + 0 = 3 of 3 + 4 + 1 = 8 closed -> 0.375 (mean of rep rates would be 0.3056)
     assert teams["Alpha"]["win_rate"] == pytest.approx(3 / 8)
-    assert teams["Alpha"]["meetings_per_opportunity"] == pytest.approx(7 / 10)  # (5 + 2 + 0) / (5 + 1 + 4)
+    assert teams["Alpha"]["meetings_per_opportunity_created"] == pytest.approx(7 / 10)  # (5 + 2 + 0) / (5 + 1 + 4)
 
 
 def test_deals_left_out_of_per_rep_numbers_are_counted(dataset):

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from salesnb import dataset_from_frames
+from salesnb import dataset_from_frames, select
 from salesnb.metrics import capacity
 from tests.lead_fixtures import by_key
 from tests.people_fixtures import Q1, people_frames
@@ -20,10 +20,10 @@ def load():
 
 
 def test_open_deals_at_the_end_of_the_period(load):
-    assert {rep: row["open_deals"] for rep, row in load.items()} == {"R1": 2, "R2": 0, "R3": 1, "R4": 1}
-    assert load["R1"]["open_amount"] == 2700.0  # O12 2000 + O13 700
-    assert math.isnan(load["R4"]["open_amount"])  # O16 has no amount: not measured, not 0
-    assert load["R2"]["open_amount"] == 0.0  # nothing open
+    assert {rep: row["open_at_end"] for rep, row in load.items()} == {"R1": 2, "R2": 0, "R3": 1, "R4": 1}
+    assert load["R1"]["open_amount_at_end"] == 2700.0  # O12 2000 + O13 700
+    assert math.isnan(load["R4"]["open_amount_at_end"])  # O16 has no amount: not measured, not 0
+    assert load["R2"]["open_amount_at_end"] == 0.0  # nothing open
 
 
 def test_against_the_team_median(load):
@@ -43,10 +43,27 @@ def test_new_deals_per_month_employed(load):
     assert load["R1"]["team_median_new_deals_per_month"] == pytest.approx(4 / (90 / 30.4375))
 
 
-def test_rep_filter_keeps_the_team_median():
-    only_bo = capacity.rep_capacity(dataset_from_frames(people_frames()), Q1, rep="R2")
+def test_rep_selection_keeps_the_team_median():
+    only_bo = capacity.rep_capacity(dataset_from_frames(people_frames()), Q1, where=select(rep="R2"))
     assert only_bo["rep_id"].tolist() == ["R2"]
     assert only_bo["team_median_open_deals"].iloc[0] == 1  # still Alpha's median
+
+
+def test_a_source_selection_counts_its_deals():
+    """Referral: only O13 (Ann) is open on 31 March; created in Q1: Ann O2, O13; Di O5; Cy O8.
+    Alpha's median of open Referral deals (1, 0, 0) is 0: no ratio to it, so no load."""
+    load = by_key(capacity.rep_capacity(dataset_from_frames(people_frames()), Q1, where=select(source="Referral")),
+                  "rep_id")
+    assert {rep: row["open_at_end"] for rep, row in load.items()} == {"R1": 1, "R2": 0, "R3": 0, "R4": 0}
+    assert load["R1"]["new_deals_per_month"] == pytest.approx(2 / (90 / 30.4375))
+    assert math.isnan(load["R1"]["open_deals_vs_team"]) and load["R1"]["load"] == "–"
+
+
+def test_a_region_selection_compares_within_its_reps():
+    # West: Cy (Beta) and Di (Alpha), one open deal each; each is their team's only rep here.
+    load = by_key(capacity.rep_capacity(dataset_from_frames(people_frames()), Q1, where=select(region="West")), "rep_id")
+    assert set(load) == {"R3", "R4"}
+    assert (load["R4"]["team_median_open_deals"], load["R4"]["load"]) == (1, "typical")
 
 
 def test_deals_without_dates_are_counted_and_a_process_without_open_stages_is_not_measured():
@@ -60,7 +77,7 @@ def test_deals_without_dates_are_counted_and_a_process_without_open_stages_is_no
     dataset = dataset_from_frames(frames, strict=False)
     no_created, no_close = capacity.capacity_exclusions(dataset, Q1)
     assert (no_created.count, no_close.count) == (1, 1)
-    assert by_key(capacity.rep_capacity(dataset, Q1), "rep_id")["R1"]["open_deals"] == 1  # only O13 is placed
+    assert by_key(capacity.rep_capacity(dataset, Q1), "rep_id")["R1"]["open_at_end"] == 1  # only O13 is placed
     # Only closed deals recorded: open deals are not measured (not 0, not "light").
     closed_only = people_frames()
     deals = closed_only["opportunities"]
@@ -68,4 +85,4 @@ def test_deals_without_dates_are_counted_and_a_process_without_open_stages_is_no
     playbook = playbook_from_dict({"stages": [{"name": "Closed Won", "probability": 1.0, "outcome": "won"},
                                               {"name": "Closed Lost", "probability": 0.0, "outcome": "lost"}]})
     load = capacity.rep_capacity(dataset_from_frames(closed_only, playbook), Q1)
-    assert load["open_deals"].isna().all() and (load["load"] == "–").all()
+    assert load["open_at_end"].isna().all() and (load["load"] == "–").all()

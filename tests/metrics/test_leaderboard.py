@@ -9,13 +9,13 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from salesnb import dataset_from_frames
+from salesnb import dataset_from_frames, select
 from salesnb.data.periods import Period
 from salesnb.data.playbook import playbook_from_dict
 from salesnb.metrics import activity, leaderboard, ramp
 from salesnb.metrics.statistics import wilson_interval
 from tests.lead_fixtures import by_key
-from tests.people_fixtures import Q1, WEEKS_Q1, people_frames
+from tests.people_fixtures import DEAL_COLUMNS, Q1, WEEKS_Q1, people_frames
 
 
 @pytest.fixture(scope="module")
@@ -27,17 +27,20 @@ def test_a_rep_below_the_minimum_n_is_listed_but_not_ranked(dataset):
     board = leaderboard.rep_leaderboard(dataset, Q1, min_n=3)
     reps = by_key(board, "rep_id")
     # Bo closed 1 deal (< 3): listed, not ranked, after every ranked rep
-    assert reps["R2"]["ranking"] == leaderboard.NOT_RANKED
-    assert reps["R2"]["rank"] != reps["R2"]["rank"]  # NaN: no rank
+    assert reps["R2"]["win_rate_ranking"] == leaderboard.NOT_RANKED
+    assert reps["R2"]["win_rate_rank"] != reps["R2"]["win_rate_rank"]  # NaN: no rank
     assert board["rep_id"].tolist()[-1] == "R2"
     # Ann and Cy tie at 2/3: both rank 1; Di (1/4) is rank 3, not 2
-    assert (reps["R1"]["rank"], reps["R3"]["rank"], reps["R4"]["rank"]) == (1, 1, 3)
+    assert (reps["R1"]["win_rate_rank"], reps["R3"]["win_rate_rank"], reps["R4"]["win_rate_rank"]) == (1, 1, 3)
+    # A rep selection ranks the rep among their team: Di is 2nd in Alpha (Ann 2/3, Bo not ranked).
+    only_di = leaderboard.rep_leaderboard(dataset, Q1, where=select(rep="Di"), min_n=3)
+    assert only_di["rep_id"].tolist() == ["R4"] and only_di["win_rate_rank"].iloc[0] == 2
 
 
 def test_the_playbook_minimum_is_the_default(dataset):
     # The default playbook ranks from 10 closed deals: nobody here has that many.
     board = leaderboard.rep_leaderboard(dataset, Q1)
-    assert (board["ranking"] == leaderboard.NOT_RANKED).all()
+    assert (board["win_rate_ranking"] == leaderboard.NOT_RANKED).all()
 
 
 def test_every_rate_has_its_n_and_a_95_percent_interval(dataset):
@@ -56,7 +59,7 @@ def test_every_rate_has_its_n_and_a_95_percent_interval(dataset):
 
 def test_versus_team_says_above_only_when_the_whole_interval_is_above():
     frames = people_frames()
-    deal = frames["opportunities"].columns
+    deal = DEAL_COLUMNS
     won = pd.DataFrame([(f"X{i}", "R1", "2025-01-02", "2025-02-02", "Closed Won", 100.0) for i in range(20)], columns=deal)
     lost = pd.DataFrame([(f"Y{i}", "R4", "2025-01-02", "2025-02-02", "Closed Lost", 100.0) for i in range(20)], columns=deal)
     frames["opportunities"] = pd.concat([frames["opportunities"], won, lost], ignore_index=True)
@@ -80,7 +83,7 @@ def test_manager_roll_up_is_a_ratio_of_sums(dataset):
     # activities (45 + 8 + 0) / rep-weeks (90/7 + 4 + 90/7)
     assert mia["activities_per_rep_week"] == pytest.approx(53 / (2 * WEEKS_Q1 + 4))
     assert set(managers) == {"Mia", "Max"}
-    only_bo = leaderboard.manager_rollup(dataset, Q1, rep="R2")
+    only_bo = leaderboard.manager_rollup(dataset, Q1, where=select(rep="R2"))
     assert only_bo["manager_name"].tolist() == ["Mia"]
 
 
@@ -103,6 +106,22 @@ def test_summary_of_the_scope(dataset):
     assert bare["win_rate"] == pytest.approx(5 / 11)
 
 
+def test_a_source_selection_answers_what_it_can(dataset):
+    """Referral deals closed in Q1: Ann won O2, Di lost O5, Cy won O8. Attainment is not
+    measured (quotas are per rep), the win rates and activity still answer."""
+    referral = select(source="Referral")
+    reps = by_key(leaderboard.rep_leaderboard(dataset, Q1, where=referral, min_n=1), "rep_id")
+    assert (reps["R1"]["won"], reps["R1"]["closed"], reps["R4"]["closed"]) == (1, 1, 1)
+    assert reps["R1"]["team_win_rate"] == pytest.approx(0.5)  # Alpha: 1 of 2
+    assert all(row["attainment"] != row["attainment"] for row in reps.values())  # NaN, never 0%
+    summary = leaderboard.summary(dataset, Q1, where=referral)
+    assert summary["win_rate"] == pytest.approx(2 / 3) and summary["closed"] == 3
+    assert summary["company_quota_attainment"] is None and summary["share_reps_at_quota"] is None
+    assert summary["activities_per_rep_week"] == pytest.approx(8 * 7 / 298)  # Ann's 5 + Cy's 3 over 298/7 weeks
+    mia = by_key(leaderboard.manager_rollup(dataset, Q1, where=referral), "manager_name")["Mia"]
+    assert (mia["won"], mia["closed"]) == (1, 2) and mia["attainment"] != mia["attainment"]
+
+
 def test_a_period_before_the_data_gives_empty_tables_not_errors(dataset):
     before = Period(dt.date(2023, 1, 1), dt.date(2023, 3, 31))
     assert leaderboard.rep_leaderboard(dataset, before).empty
@@ -122,6 +141,6 @@ def test_without_lost_stages_the_win_rate_is_not_measured_and_nobody_is_ranked()
     dataset = dataset_from_frames(frames, playbook)
     board = leaderboard.rep_leaderboard(dataset, Q1, min_n=1)
     assert board["win_rate"].isna().all() and board["win_rate_low"].isna().all()
-    assert (board["ranking"] == leaderboard.NOT_MEASURED).all()
+    assert (board["win_rate_ranking"] == leaderboard.NOT_MEASURED).all()
     assert leaderboard.summary(dataset, Q1)["win_rate"] is None
     assert leaderboard.manager_rollup(dataset, Q1)["win_rate"].isna().all()

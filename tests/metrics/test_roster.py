@@ -1,8 +1,9 @@
-"""Who the people report is about: selling reps, filters and roll-ups."""
+"""Who the people report is about: selling reps, the selection read as reps and rows, roll-ups."""
 
 import pytest
 
-from salesnb import dataset_from_frames
+from salesnb import dataset_from_frames, select
+from salesnb.data.selection import SelectionError
 from salesnb.errors import SalesnbError
 from salesnb.metrics import roster
 from tests.people_fixtures import Q1, people_frames
@@ -17,7 +18,10 @@ def test_selling_reps_leave_out_managers_who_sell_nothing(dataset):
     reps = roster.selling_reps(dataset).execute().set_index("rep_id")
     assert sorted(reps.index) == ["R1", "R2", "R3", "R4"]
     assert reps.loc["R1", "manager_name"] == "Mia"
-    assert sorted(roster.selling_reps(dataset, "Alpha").execute()["rep_id"]) == ["R1", "R2", "R4"]
+    assert sorted(roster.selling_reps(dataset, select(team="Alpha")).execute()["rep_id"]) == ["R1", "R2", "R4"]
+    # Region is the rep's own (reps.region): Cy and Di are West; a source chooses deals, not reps.
+    assert sorted(roster.selling_reps(dataset, select(region="West")).execute()["rep_id"]) == ["R3", "R4"]
+    assert sorted(roster.selling_reps(dataset, select(source="Referral")).execute()["rep_id"]) == ["R1", "R2", "R3", "R4"]
 
 
 def test_a_rep_without_a_reps_row_still_counts_by_id():
@@ -27,16 +31,40 @@ def test_a_rep_without_a_reps_row_still_counts_by_id():
     assert reps.loc["R9", "rep_name"] == "R9"
 
 
-def test_scope_from_filters(dataset):
-    assert roster.scope(dataset) == roster.Scope(None)
-    assert roster.scope(dataset, rep="Bo") == roster.Scope("Alpha", "R2")  # the rep's team is the comparison
-    assert roster.scope(dataset, team="Alpha", rep="R1") == roster.Scope("Alpha", "R1")
-    with pytest.raises(SalesnbError, match="matches no rep.*Ann \\(R1\\)"):
-        roster.scope(dataset, rep="Zed")
-    with pytest.raises(SalesnbError, match="is in team 'Beta', not 'Alpha'"):
-        roster.scope(dataset, team="Alpha", rep="R3")
-    with pytest.raises(SalesnbError, match="team = 'Gamma' matches no data"):
-        roster.scope(dataset, team="Gamma")
+def test_scope_from_a_selection(dataset):
+    assert roster.scope(dataset) == roster.Scope()
+    # A rep is shown against their team: the comparison group is the rep's team.
+    assert roster.scope(dataset, select(rep="Bo")) == roster.Scope(select(team="Alpha"), ("R2",))
+    assert roster.scope(dataset, select(team="Alpha", rep="R1")) == roster.Scope(select(team="Alpha"), ("R1",))
+    # Two reps of two teams: both teams are the comparison group.
+    assert roster.scope(dataset, select(rep=["Ann", "Cy"])).group == select(team=["Alpha", "Beta"])
+    # Segment, source and product choose the rows counted, not the reps.
+    chosen = roster.scope(dataset, select(team="Beta", source="Referral", segment="Enterprise"))
+    assert (chosen.group, chosen.rows) == (select(team="Beta"), select(source="Referral", segment="Enterprise"))
+    assert chosen.compared == select(team="Beta", source="Referral", segment="Enterprise")
+    with pytest.raises(SelectionError, match="rep = 'Zed' matches no data.*Ann"):
+        roster.scope(dataset, select(rep="Zed"))
+    with pytest.raises(SelectionError, match="rep Cy \\(R3\\) is in team 'Beta', not 'Alpha'"):
+        roster.scope(dataset, select(team="Alpha", rep="R3"))
+    with pytest.raises(SelectionError, match="rep Ann \\(R1\\) is in region 'East', not 'West'"):
+        roster.scope(dataset, select(region="West", rep="Ann"))
+    with pytest.raises(SelectionError, match="team = 'Gamma' matches no data"):
+        roster.scope(dataset, select(team="Gamma"))
+
+
+def test_the_deals_of_the_group(dataset):
+    # Region West: Cy's and Di's deals (the owner's region, not the account's).
+    west = roster.group_deals(dataset, roster.scope(dataset, select(region="West"))).execute()
+    assert sorted(west["opportunity_id"]) == ["O10", "O14", "O16", "O4", "O5", "O6", "O7", "O8", "O9"]
+    # Team Alpha's Referral deals: O2, O5, O13 (O8 is Beta's).
+    referral = roster.group_deals(dataset, roster.scope(dataset, select(team="Alpha", source="Referral"))).execute()
+    assert sorted(referral["opportunity_id"]) == ["O13", "O2", "O5"]
+
+
+def test_by_is_a_level_of_reps(dataset):
+    roster.check_by("region")
+    with pytest.raises(SalesnbError, match="select it \\(where=salesnb.select\\(segment=...\\)\\)"):
+        roster.check_by("segment")
 
 
 def test_observed_window_is_cut_to_the_data(dataset):
@@ -48,13 +76,19 @@ def test_observed_window_is_cut_to_the_data(dataset):
 
 def test_missing_hire_dates(dataset):
     assert roster.missing_hire_dates(dataset) == (0, 4)
+    frames = people_frames()
+    frames["reps"].loc[frames["reps"]["rep_id"] == "R3", "hire_date"] = ""
+    bare = dataset_from_frames(frames)
+    assert roster.missing_hire_dates(bare, select(team="Beta")) == (1, 1)
+    assert roster.notes(bare, select(team="Alpha")) == []
+    assert roster.notes(bare)[0].startswith("1 of 4 reps have no hire date")
 
 
 def test_a_manager_who_sells_nothing_has_an_empty_report_not_an_error(dataset):
     # salesnb run --each rep runs the report for every row of reps, managers too.
-    scope = roster.scope(dataset, rep="M1")
-    assert scope == roster.Scope("Leadership", "M1")
-    assert "owns no deal" in roster.nothing_to_show(dataset, scope)
-    assert "No rep of team 'Leadership'" in roster.nothing_to_show(dataset, roster.scope(dataset, team="Leadership"))
-    assert roster.nothing_to_show(dataset, roster.scope(dataset, rep="R1")) is None
-    assert roster.nothing_to_show(dataset, roster.scope(dataset)) is None
+    assert roster.scope(dataset, select(rep="M1")) == roster.Scope(select(team="Leadership"), ("M1",))
+    assert "owns no deal" in roster.nothing_to_show(dataset, select(rep="M1"))
+    assert "No rep of team Leadership owns" in roster.nothing_to_show(dataset, select(team="Leadership"))
+    assert roster.notes(dataset, select(team="Leadership")) == [roster.nothing_to_show(dataset, select(team="Leadership"))]
+    assert roster.nothing_to_show(dataset, select(rep="R1")) is None
+    assert roster.nothing_to_show(dataset) is None

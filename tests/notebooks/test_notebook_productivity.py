@@ -75,8 +75,9 @@ def expected_kpis(folder, start=START, end=END, team=None, ramp_share=0.5) -> di
     closed = deals[deals["stage"].isin([WON, LOST]) & deals["close_date"].between(start, end)]
     won = closed[closed["stage"] == WON]
     team_of = reps.set_index("rep_id")["team"]
-    closed_team = closed["rep_id"].map(team_of).fillna("(none)")
-    result = {"win_rate_by_team": (closed["stage"] == WON).groupby(closed_team).mean().to_dict()}
+    owned = closed[closed["rep_id"].notna()]  # deals count for their owner: a deal without one is in no team
+    result = {"win_rate_by_team": (owned["stage"] == WON).groupby(owned["rep_id"].map(team_of).fillna("(none)")).mean()
+              .to_dict()}
 
     # Activities per rep-week employed (from the later of the period start, the first activity
     # and the hire date, to the earlier of the period end and the data date).
