@@ -172,7 +172,12 @@ def readable_message(finding: validate.Finding, playbook: Playbook | None = None
     if described and described in message:
         message = message.replace(described, "; ".join(readable_row(finding.table, row, playbook)
                                                       for row in finding.examples))
-    return re.sub(r"\b(\d[\d,]*) row\(s\)", lambda match: plural(int(match[1].replace(",", "")), "row"), message)
+    message = re.sub(r"\b(\d[\d,]*) row\(s\)", lambda match: plural(int(match[1].replace(",", "")), "row"), message)
+    # "1 row have a date ..." -> "1 row has a date ...".
+    return re.sub(r"\b1 row (have|are|were)\b", lambda match: "1 row " + SINGULAR_VERBS[match[1]], message)
+
+
+SINGULAR_VERBS = {"have": "has", "are": "is", "were": "was"}
 
 
 def category_values(dataset: Dataset) -> dict[str, list[str]]:

@@ -62,3 +62,15 @@ def test_what_is_not_measured_is_skipped():
     dataset = dataset_from_frames(frames(history=False, activities=False, quotas=False))
     # No history: no waterfall; no activities: stale not measured; no quotas: no coverage.
     assert pipeline_review_findings(None, inspection.inspect_open_deals(dataset), None) == []
+
+
+def test_a_finding_that_counts_deals_lists_them_or_says_how_many_more():
+    """"6 big deals" names the 3 largest and says "and 3 more"."""
+    import pandas as pd
+
+    from salesnb.report.findings.pipeline import _largest
+
+    deals = pd.DataFrame({"opportunity_id": [f"D{index}" for index in range(1, 7)],
+                          "amount": [600.0, 500.0, 400.0, 300.0, 200.0, 100.0]})
+    assert _largest(deals, "amount", lambda row: row.opportunity_id) == "D1; D2; D3; and 3 more"
+    assert _largest(deals.head(3), "amount", lambda row: row.opportunity_id) == "D1; D2; D3"
