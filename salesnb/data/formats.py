@@ -10,6 +10,7 @@ rep-week", "2 meetings per opportunity", never "282.84", "21.21" or "2.00".
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
@@ -58,6 +59,13 @@ def plural(count, singular: str, plural_form: str | None = None) -> str:
     (never "deal(s)")."""
     word = singular if count == 1 else (plural_form or _plural(singular))
     return f"{count:,} {word}"
+
+
+def plurals_written_out(text: str) -> str:
+    """Text with every "N noun(s)" written as people write it ("7 finding(s)" -> "7 findings",
+    "1 deal(s)" -> "1 deal"): for titles and captions composed before :func:`plural` existed."""
+    return re.sub(r"\b(\d[\d,]*) ([A-Za-z-]+)\(s\)",
+                  lambda match: plural(int(match[1].replace(",", "")), match[2]), str(text))
 
 
 def _plural(noun: str) -> str:

@@ -27,7 +27,8 @@ import os
 import pandas as pd
 from IPython.display import HTML
 
-from salesnb.data.formats import FORMATS, column_decimals, format_value, shorten
+# plural: also for notebooks, as show.plural(count, "finding").
+from salesnb.data.formats import FORMATS, column_decimals, format_value, plural, plurals_written_out, shorten  # noqa: F401
 from salesnb.metrics import catalogue, scope
 
 DEFAULT_MAX_ROWS = 25
@@ -142,7 +143,7 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption
     if dates:
         styler = styler.set_properties(subset=dates, **{"white-space": "nowrap"})
     if caption:
-        styler = styler.set_caption(html.escape(caption))
+        styler = styler.set_caption(html.escape(plurals_written_out(caption)))  # "73 deal(s)" -> "73 deals"
     if not index:
         styler = styler.hide(axis="index")
     classes = TABLE_FRAME_CLASS + (f" {WIDE_TABLE_CLASS}" if _characters_wide(shown, formats, digits, currency, index)

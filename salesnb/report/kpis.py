@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 from numbers import Number
 
+from salesnb.data.formats import plurals_written_out
+
 KPI_MIME_TYPE = "application/vnd.salesnb.kpis+json"
 KPI_OUTPUT_TAG = "salesnb-kpis"
 HEADLINE_MIME_TYPE = "application/vnd.salesnb.headline+json"
@@ -91,6 +93,7 @@ def findings(sentences: list[str], *, title: str, nothing_found: str) -> None:
     from salesnb.report import display as show
 
     sentences = [str(sentence) for sentence in sentences]
+    title = plurals_written_out(title)  # "7 finding(s)" of earlier notebooks -> "7 findings"
     if sentences:
         display(show.bullets(sentences, title=title))
     else:

@@ -47,3 +47,11 @@ def test_plurals_as_people_write_them():
     assert plural(1, "deal") == "1 deal" and plural(6, "deal") == "6 deals"
     assert plural(2, "opportunity") == "2 opportunities" and plural(3, "match") == "3 matches"
     assert plural(1_200, "report") == "1,200 reports" and plural(0, "warning") == "0 warnings"
+
+
+def test_optional_plurals_written_out():
+    from salesnb.data.formats import plurals_written_out
+
+    assert plurals_written_out("7 finding(s), this period") == "7 findings, this period"
+    assert plurals_written_out("Past due: 1 deal(s)") == "Past due: 1 deal"
+    assert plurals_written_out("1,200 report(s) and 3 warning(s)") == "1,200 reports and 3 warnings"
