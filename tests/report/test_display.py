@@ -95,3 +95,18 @@ def test_tiles_are_a_grid_two_to_a_row_on_a_phone():
 def test_css_strings_cannot_end_the_string_or_the_style():
     assert show.css_string('Team "A" \\ <b></style>') == '"Team \\"A\\" \\\\ \\3c b>\\3c /style>"'
     assert show.css_string("two\nlines") == '"two lines"'
+
+
+def test_acronyms_in_headers_are_written_as_people_write_them():
+    """MQL, SQL, SLA, CRM ... never "Mql rate" or "within sla": every label of the catalogue, and
+    the headers a table makes of them."""
+    import re
+
+    from salesnb.metrics import catalogue
+
+    acronyms = re.compile(r"\b(mql|sql|sla|crm|nrr|grr|rfm|clv|id)\b", re.IGNORECASE)
+    wrong = [(entry.name, entry.label) for entry in catalogue.entries()
+             if any(found != found.upper() for found in acronyms.findall(entry.label))]
+    assert wrong == []
+    html = show.table(pd.DataFrame({"mql_rate": [0.5], "share_within_sla": [0.4], "reached_sql": [3]})).data
+    assert all(header in html for header in (">MQL rate<", ">Share within SLA<", ">Reached SQL<"))
