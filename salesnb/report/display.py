@@ -244,12 +244,13 @@ def bullets(lines: list[str], title: str | None = None) -> HTML:
 
 
 def notice(message: str, kind: str = "info") -> HTML:
-    """A boxed note, e.g. a missing table or a data-quality warning; the message is escaped."""
+    """A boxed note, e.g. a missing table or a data-quality warning; the message is escaped and
+    its "N noun(s)" written out ("3 order(s)" -> "3 orders")."""
     colours = {"info": ("#eff6ff", "#1d4ed8"), "warning": ("#fffbeb", "#b45309"), "error": ("#fef2f2", "#b91c1c")}
     background, border = colours.get(kind, colours["info"])
     return kit_html(
         f'<div style="background:{background};border-left:4px solid {border};padding:8px 12px;margin:8px 0;">'
-        f"{html.escape(message)}</div>"
+        f"{html.escape(plurals_written_out(message))}</div>"
     )
 
 

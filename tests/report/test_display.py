@@ -110,3 +110,8 @@ def test_acronyms_in_headers_are_written_as_people_write_them():
     assert wrong == []
     html = show.table(pd.DataFrame({"mql_rate": [0.5], "share_within_sla": [0.4], "reached_sql": [3]})).data
     assert all(header in html for header in (">MQL rate<", ">Share within SLA<", ">Reached SQL<"))
+
+
+def test_notices_write_their_plurals_out():
+    html = show.notice("3 order(s) by 1 account(s) were placed on a day <b>").data
+    assert "3 orders by 1 account were placed on a day &lt;b&gt;" in html and "(s)" not in html
