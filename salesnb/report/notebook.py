@@ -93,7 +93,7 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     chosen = period == period_for_short_data(dataset.span, dataset.as_of)
     header = (
         f"<p style='color:#4b5563'>Period <strong>{show.text(period_label or period.label())}</strong>"
-        f"{' (chosen from the data)' if chosen else ''} · "
+        f"{' (chosen from the data)' if chosen and 'chosen from the data' not in (period_label or '') else ''} · "
         f"data as of <strong>{dataset.as_of:%d %b %Y}</strong> · "
         + "".join(f"{show.text(name)} <strong>{show.text(' or '.join(values))}</strong> · " for name, values in where.items()) +
         f"currency {show.text(dataset.playbook.currency)} · "
