@@ -47,7 +47,7 @@ PHONE, PHONE_CHART_WIDTH = 390, 360
 NUMBER_OR_DATE = (r"^(?:[-+−]?[$€£¥]?[\d,]+(?:\.\d+)?(?: ?(?:%|x|d|h|mo|pts))?|\d{4}-\d{2}-\d{2}"
                   r"|[A-Z][a-z]{2} \d{4})$")
 
-PRINT_LAYOUT = """([width, wideWidth, pattern, smallestPx, mostLines]) => {
+PRINT_LAYOUT = r"""([width, wideWidth, pattern, smallestPx, mostLines]) => {
   const problems = [];
   const describe = e => (e.closest('table') && e.closest('table').caption ? e.closest('table').caption.innerText
                          : (e.innerText || '')).slice(0, 70);
