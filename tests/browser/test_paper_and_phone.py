@@ -11,7 +11,7 @@ readable width (its text broken over more than 3 lines).
 Phone, at 390 px: the page body does not scroll sideways; every chart is at least 360 px
 wide or sits in a frame that scrolls sideways; every table fits its frame or the frame
 scrolls, with the visible cue (the shadow at the right edge) while there is more to see;
-tiles sit two to a row. Screenshots go beside the others (``SALESNB_BROWSER_SHOTS``).
+tiles sit two to a row; no paragraph or list item runs past the column's edge. Screenshots go beside the others (``SALESNB_BROWSER_SHOTS``).
 """
 
 from __future__ import annotations
@@ -119,6 +119,15 @@ PHONE_LAYOUT = """([phone, chartWidth]) => {
     const tiles = [...grid.children];
     if (tiles.length >= 2 && Math.round(tiles[0].getBoundingClientRect().top) !== Math.round(tiles[1].getBoundingClientRect().top))
       problems.push('tiles one to a row');
+  }
+  // Text runs to the column's edge, never past it (where a scrolling output would hide the ends of its lines).
+  const column = document.querySelector('main') || document.body;
+  const edge = column.getBoundingClientRect().right - parseFloat(getComputedStyle(column).paddingRight);
+  for (const block of document.querySelectorAll('p, li')) {
+    if (block.closest('.salesnb-table-frame, .jp-RenderedImage')) continue;
+    const right = block.getBoundingClientRect().right;
+    if (block.getClientRects().length && right > edge + 1)
+      problems.push(`text past the column's edge (${Math.round(right)} px > ${Math.round(edge)} px): ${(block.innerText || '').slice(0, 50)}`);
   }
   return problems;
 }"""
