@@ -117,6 +117,8 @@ def _row_label(spec: Table) -> list[str]:
     """Columns that identify a row in examples: the key, or the deal for history rows."""
     if spec.key:
         return [spec.key]
+    if spec.name == "exchange_rates":  # a rate is named by its currency and date
+        return ["currency", "valid_from"]
     return [column.name for column in spec.columns if column.references][:1]
 
 
