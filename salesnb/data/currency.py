@@ -181,3 +181,58 @@ def _as_date(value) -> dt.date:
     import pandas as pd
 
     return pd.Timestamp(value).date()
+
+
+def rate_sources(dataset) -> dict[str, dict]:
+    """Currency code -> where its rates come from: ``source`` ("exchange_rates", "playbook" or
+    "reporting currency"), ``first`` and ``last`` ``valid_from`` dates (None for a fixed rate),
+    for the reporting currency and every currency with a rate."""
+    def compute():
+        playbook = dataset.playbook
+        sources = {reporting_currency(playbook): {"source": "reporting currency", "first": None, "last": None}}
+        sources.update({code: {"source": "playbook", "first": None, "last": None}
+                        for code, _ in playbook.exchange_rates})
+        periods = rates_of(dataset)
+        if periods is not None:
+            spans = periods.group_by("rate_currency").aggregate(first=periods.rate_from.min(),
+                                                                last=periods.rate_from.max()).execute()
+            for code, first, last in zip(spans["rate_currency"], spans["first"], spans["last"]):
+                sources.setdefault(code, {"source": "exchange_rates", "first": _as_date(first), "last": _as_date(last)})
+        return sources
+    return dataset.memo("rate_sources", compute)
+
+
+def currencies_converted(dataset) -> list[str]:
+    """The codes of the other currencies the deals and orders have amounts in (sorted): what
+    was converted. Empty for data in one currency."""
+    if not is_converted(dataset):
+        return []
+
+    def compute():
+        codes: set[str] = set()
+        for name in CONVERTED_TABLES:
+            if dataset.has(name):
+                table = dataset.table(name)
+                found = table.filter(table.amount_original.notnull()).select("currency").distinct().execute()
+                codes.update(found["currency"].dropna())
+        return sorted(codes - {reporting_currency(dataset.playbook)})
+    return dataset.memo("currencies_converted", compute)
+
+
+def conversion_note(dataset) -> str | None:
+    """One sentence for a report's header: which currencies were converted to the reporting
+    currency, and with which rates; None for data in one currency."""
+    converted = currencies_converted(dataset)
+    if not converted:
+        return None
+    sources = rate_sources(dataset)
+    dated = [sources[code] for code in converted if sources.get(code, {}).get("source") == "exchange_rates"]
+    fixed = [code for code in converted if sources.get(code, {}).get("source") == "playbook"]
+    how = []
+    if dated:
+        first, last = min(source["first"] for source in dated), max(source["last"] for source in dated)
+        how.append(f"exchange_rates {first:%d %b %Y} – {last:%d %b %Y}")
+    if fixed:
+        how.append(f"fixed rates for {', '.join(fixed)}")
+    return (f"Amounts in {', '.join(converted)} converted to {reporting_currency(dataset.playbook)} at the rate of "
+            f"their date ({'; '.join(how)}).")

@@ -18,7 +18,6 @@ from salesnb import dataset_from_frames, open_dataset
 from salesnb.data import currency
 from salesnb.data.periods import Period
 from salesnb.data.playbook import load_playbook, playbook_from_dict
-from salesnb.data.sample import generate_sample
 from salesnb.data.validate import errors
 from salesnb.errors import DataValidationError, ExchangeRateError
 from salesnb.metrics import conversion, orders, pipeline, snapshots, waterfall
@@ -249,10 +248,8 @@ def test_a_dataset_with_currency_errors_still_opens_for_the_health_report():
 
 
 @pytest.fixture(scope="module")
-def currency_sample(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("currency-sample")
-    generate_sample(folder, seed=42, scale="small", currencies=True)
-    return folder
+def currency_sample(currency_sample_dir):
+    return currency_sample_dir
 
 
 def test_the_default_sample_has_no_rate_table_and_is_unchanged_by_the_option(sample_dir, currency_sample):
