@@ -394,8 +394,9 @@ def check_currency_rates(tables: dict[str, ir.Table], playbook: Playbook, as_of:
                     f"rate for (needed {_date_range(first, last)})",
                     f"Add {code_value} rates to the exchange_rates table (currency, valid_from, rate: what one "
                     f"{code_value} is worth in {currency.reporting_currency(playbook)}), or, for a fixed rate, set "
-                    f"'exchange_rates: {{{code_value}: <rate>}}' in the playbook (docs/data-model.md). If the code is a "
-                    "typo, correct it in the CRM.", examples))
+                    f"'exchange_rates: {{{code_value}: <rate>}}' in the playbook (docs/data-model.md). If {code_value} "
+                    f"is the currency you report in, set 'currency: {code_value}' in the playbook instead; if the code "
+                    "is a typo, correct it in the CRM.", examples))
             else:
                 findings.append(make_finding(
                     "error", spec, "amount", "missing_exchange_rate", rows,

@@ -205,6 +205,8 @@ def test_a_currency_without_any_rate_names_where_to_add_one():
     assert "opportunities.currency: 1 row(s) are deals with an amount in 'GBP', a currency the data has no " \
            "exchange rate for (needed on 2025-03-15)" in message
     assert "exchange_rates table" in message and "'exchange_rates: {GBP: <rate>}' in the playbook" in message
+    # the data may be all in one other currency: the playbook's reporting currency is then the fix
+    assert "If GBP is the currency you report in, set 'currency: GBP' in the playbook instead" in message
 
 
 def test_a_date_before_the_first_rate_names_the_currency_the_dates_and_the_deals():
