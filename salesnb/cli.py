@@ -61,12 +61,14 @@ def sample(
     seed: Annotated[int, typer.Option(metavar="N", help="Random seed; the same seed gives byte-identical files.")] = 42,
     scale: Annotated[str, typer.Option(metavar="SIZE",
                                        help="small, medium, large (about 1M deals, 12M activities) or xlarge (10x large).")] = "small",
+    currencies: Annotated[bool, typer.Option("--currencies", help="Deals and orders in USD, EUR and GBP, with a monthly exchange_rates table.")] = False,
 ):
     """Write a realistic, deterministic sample dataset."""
     from salesnb.data.sample import generate_sample
 
-    written = generate_sample(out, seed=seed, scale=scale)
-    _say(f"Wrote sample dataset ({scale}, seed {seed}) to {out}: {', '.join(sorted(written))}")
+    written = generate_sample(out, seed=seed, scale=scale, currencies=currencies)
+    kind = ", in USD, EUR and GBP" if currencies else ""
+    _say(f"Wrote sample dataset ({scale}, seed {seed}{kind}) to {out}: {', '.join(sorted(written))}")
 
 
 @app.command("validate")

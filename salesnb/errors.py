@@ -63,6 +63,11 @@ class MissingTableError(SalesnbError):
         super().__init__(message)
 
 
+class ExchangeRateError(SalesnbError):
+    """An amount in another currency needs a rate on a date the exchange rates do not cover
+    (a view of the pipeline on a date before a currency's first rate)."""
+
+
 class DataValidationError(SalesnbError):
     """The dataset has errors that would make the analysis wrong.
 

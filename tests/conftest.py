@@ -31,6 +31,17 @@ def sample_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def currency_sample_dir(tmp_path_factory) -> Path:
+    """The small sample in USD, EUR and GBP with its monthly exchange rates (seed 42,
+    ``salesnb sample --currencies``), generated once per session."""
+    from salesnb.data.sample import generate_sample
+
+    folder = tmp_path_factory.mktemp("currency-sample")
+    generate_sample(folder, seed=42, scale="small", currencies=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def notebook_paths() -> dict[str, Path]:
     """Notebook name (stem) -> path, for every report notebook."""
     return {path.stem: path for path in sorted(NOTEBOOKS.glob("*.ipynb"))}

@@ -22,9 +22,11 @@ from salesnb.metrics import (
     findings,
     forecast,
     funnel,
+    health,
     inspection,
     leads,
     marketing,
+    orders,
     pipeline,
     snapshots,
     waterfall,
@@ -133,6 +135,27 @@ METRIC_SETS = {
     "leads": lead_metrics,
     "pipeline": pipeline_metrics,
 }
+
+
+def currency_metrics(dataset, period: Period) -> dict:
+    """What the conversion of amounts in several currencies feeds (the multi-currency sample):
+    the converted tables, won and lost amounts (close-date rates), the open pipeline (the data
+    date's), orders (order-date rates), the pipeline on past dates and a waterfall over a month
+    end (a rate change: its currency effect), the amounts by currency of the data health report."""
+    quarter = resolve_quarter(None, None, dataset.as_of, dataset.playbook.fiscal_year_start_month)
+    over_a_rate_change = waterfall.waterfall(dataset, quarter, start_date="2025-11-20")
+    return {
+        "opportunities": dataset.table("opportunities").execute().sort_values("opportunity_id"),
+        "orders": dataset.table("orders").execute().sort_values("order_id"),
+        "win_rates_by_month": conversion.win_rates(dataset, period, by="month"),
+        "open_pipeline_by_stage": pipeline.open_pipeline(dataset, by="stage"),
+        "as_of": snapshots.pipeline_as_of(dataset, [dt.date(2025, 3, 31), dt.date(2025, 9, 30)]).execute()
+        .sort_values(["as_of_date", "opportunity_id"]),
+        "waterfall": over_a_rate_change.totals, "waterfall_deals": over_a_rate_change.deals,
+        "reconciles": over_a_rate_change.reconciles,
+        "amounts_by_currency": health.amounts_by_currency(dataset),
+        "order_values": orders.order_facts(dataset).execute().sort_values("order_id")[["order_id", "amount"]],
+    }
 
 
 def _plain(value):

@@ -20,7 +20,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from salesnb.data import backends, cache, model, tablefiles, validate
+from salesnb.data import backends, cache, currency, model, tablefiles, validate
 from salesnb.data.importing import import_findings
 from salesnb.data.model import TABLE_NAMES, TABLES, convert, ibis_type
 from salesnb.data.backends import as_count
@@ -59,7 +59,8 @@ def _outliers_at_the_end(latest: list[tuple[dt.date, int]], most: int, first: dt
 
 
 # The code that types and checks the data: part of every cache entry's key.
-CODE_FILES = [Path(validate.__file__), Path(model.__file__), Path(tablefiles.__file__), Path(__file__)]
+CODE_FILES = [Path(validate.__file__), Path(model.__file__), Path(tablefiles.__file__), Path(currency.__file__),
+              Path(__file__)]
 
 
 def connect() -> ibis.BaseBackend:
@@ -446,13 +447,29 @@ def _checked(dataset: Dataset, strict: bool, entry: Path | None = None) -> Datas
     if facts is not None:
         dataset.as_of, later = facts  # as_of fills the cached_property
         dataset.findings = dataset.findings + later
-        return dataset
+        return _converted(dataset, strict)
     if strict:
         dataset.as_of  # noqa: B018  (a dataset with no dated rows is refused here, not mid-report)
     if not validate.errors(dataset.findings):
         later = dataset.events_after_as_of() + dataset.pipeline_findings()
         dataset.findings = dataset.findings + later
         cache.write_date_facts(entry, dataset.as_of, later)
+    return _converted(dataset, strict)
+
+
+def _converted(dataset: Dataset, strict: bool) -> Dataset:
+    """Amounts in several currencies checked against the rates (they need the data date) and
+    converted to the playbook currency (``salesnb.data.currency``); a dataset in one currency
+    is returned as it is."""
+    try:
+        as_of = dataset.as_of
+    except DatasetNotFoundError:  # no dated row: nothing to convert at a date (reported elsewhere)
+        return dataset
+    checks = validate.check_currency_rates(dataset._tables, dataset.playbook, as_of)
+    dataset.findings = dataset.findings + checks
+    if strict and validate.errors(checks):
+        raise DataValidationError(dataset.findings)
+    currency.apply(dataset)
     return dataset
 
 

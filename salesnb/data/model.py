@@ -14,7 +14,9 @@ Column types:
 - ``category``: a short label used for grouping (team, source, stage).
 - ``date``: a calendar date (``YYYY-MM-DD``); timestamps are truncated to their date.
 - ``timestamp``: a date and time (``YYYY-MM-DD HH:MM:SS``), naive, in the CRM's time zone.
-- ``money``: an amount in the playbook currency.
+- ``money``: an amount: in the row's ``currency`` where the table has that column (empty
+  means the playbook currency), else in the playbook currency. Metrics see every amount
+  converted to the playbook currency (``salesnb.data.currency``).
 - ``number``: any other number (e.g. a probability in 0..1).
 """
 
@@ -23,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Bump when a table or column changes meaning: it invalidates the Parquet cache.
-MODEL_VERSION = "3"
+MODEL_VERSION = "4"
 
 COLUMN_TYPES = ("id", "text", "category", "date", "timestamp", "money", "number")
 
@@ -82,9 +84,9 @@ TABLES: dict[str, Table] = {
                 _c("created_at", "date", False, "When the deal was created."),
                 _c("close_date", "date", False, "Actual close date for closed deals; expected close date for open ones."),
                 _c("stage", "category", True, "Current stage; must be a stage of the playbook."),
-                _c("amount", "money", False, "Deal value in the playbook currency."),
+                _c("amount", "money", False, "Deal value, in the deal's currency."),
                 _c("lost_reason", "text", False, "Why a lost deal was lost."),
-                _c("currency", "category", False, "Currency code of amount; if present it must equal the playbook currency."),
+                _c("currency", "category", False, "Currency code of amount (EUR, GBP, ...); empty means the playbook currency. Other currencies are converted with exchange_rates."),
                 _c("probability", "number", False, "The CRM's own win probability, 0..1 (the playbook's stage probabilities are used where empty)."),
             ),
             key="opportunity_id",
@@ -97,7 +99,7 @@ TABLES: dict[str, Table] = {
                 _c("opportunity_id", "id", True, "The deal.", "opportunities"),
                 _c("changed_at", "timestamp", True, "When this state began."),
                 _c("stage", "category", True, "Stage from changed_at on."),
-                _c("amount", "money", False, "Amount from changed_at on."),
+                _c("amount", "money", False, "Amount from changed_at on, in the deal's currency."),
                 _c("close_date", "date", False, "Expected close date from changed_at on."),
             ),
             enables="stage-by-stage funnel from real history, time in stage, where lost deals were lost, slipped deals",
@@ -123,7 +125,7 @@ TABLES: dict[str, Table] = {
                 _c("rep_id", "id", True, "The rep.", "reps"),
                 _c("period_start", "date", True, "First day of the quota period."),
                 _c("period_end", "date", True, "Last day of the quota period."),
-                _c("amount", "money", True, "Quota amount."),
+                _c("amount", "money", True, "Quota amount, in the playbook currency."),
             ),
             enables="quota attainment and coverage",
         ),
@@ -182,9 +184,10 @@ TABLES: dict[str, Table] = {
                 _c("order_id", "id", True, "Unique order ID."),
                 _c("account_id", "id", True, "Who ordered.", "accounts"),
                 _c("ordered_at", "date", True, "Order date."),
-                _c("amount", "money", True, "Order value."),
+                _c("amount", "money", True, "Order value, in the order's currency."),
                 _c("product", "category", False, "Product."),
                 _c("opportunity_id", "id", False, "The deal it came from.", "opportunities"),
+                _c("currency", "category", False, "Currency code of amount; empty means the playbook currency."),
             ),
             key="order_id",
             enables="repeat orders, retention cohorts and revenue retention",
@@ -199,6 +202,18 @@ TABLES: dict[str, Table] = {
                 _c("amount", "money", True, "Spend in the playbook currency."),
             ),
             enables="cost per lead, per opportunity and per won deal",
+        ),
+        Table(
+            "exchange_rates",
+            "Dated exchange rates: what one unit of a currency is worth in the playbook currency, from valid_from "
+            "until the currency's next row (as finance publishes them, monthly or daily).",
+            (
+                _c("currency", "category", True, "Currency code (EUR, GBP, ...)."),
+                _c("valid_from", "date", True, "First day the rate applies."),
+                _c("rate", "number", True, "Value of one unit of the currency in the playbook currency "
+                   "(EUR 1.08 with a USD playbook: 1 EUR = 1.08 USD); above 0."),
+            ),
+            enables="deals and orders in other currencies, converted at the rate of their date",
         ),
     ]
 }

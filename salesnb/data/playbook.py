@@ -1,4 +1,5 @@
-"""The playbook: the sales process as configuration (stages, SLA, thresholds, currency).
+"""The playbook: the sales process as configuration (stages, SLA, thresholds, currency and
+fixed exchange rates).
 
 A documented default ships as ``salesnb/playbook.yaml``; users pass their own with
 ``--config`` (or the ``config_path`` notebook parameter). Loading checks the file and
@@ -44,6 +45,8 @@ class Playbook:
     stale_deal_days: int = 30
     open_lead_statuses: tuple[str, ...] = ("New", "Working")
     min_deals_for_ranking: int = 10
+    # Fixed rates for small teams: (currency code, value of one unit in ``currency``), sorted.
+    exchange_rates: tuple[tuple[str, float], ...] = ()
     source_path: str | None = field(default=None, compare=False)
 
     @property
@@ -160,6 +163,12 @@ SCHEMA = {
                                                           "x-expect": "a lead status, as text"},
                                "x-expect": "a list of lead statuses"},
         "min_deals_for_ranking": {"type": "integer", "minimum": 1, "x-expect": "a positive whole number of deals"},
+        "exchange_rates": {"type": "object",
+                           "propertyNames": {"pattern": r"^\s*[A-Za-z]{3}\s*$"},
+                           "additionalProperties": {"type": "number", "exclusiveMinimum": 0,
+                                                    "x-expect": "a number above 0: what one unit of the currency is "
+                                                                "worth in the playbook currency"},
+                           "x-expect": "a mapping of three-letter currency codes to rates, e.g. {EUR: 1.08, GBP: 1.27}"},
     },
     "additionalProperties": False,
 }
@@ -197,6 +206,8 @@ def _schema_problem(error, raw: dict) -> str:
     path = list(error.absolute_path)
     if path[:1] == ["stages"] and len(path) >= 2:
         where = " ".join([_stage_label(raw, path[1]), *map(str, path[2:])])
+    elif path[:1] == ["exchange_rates"] and len(path) >= 2:
+        where = f"exchange_rates {path[1]}"
     elif path[:1] == ["open_lead_statuses"] and len(path) >= 2:
         where = f"open_lead_statuses item {path[1] + 1}"
     else:
@@ -212,6 +223,9 @@ def _schema_problem(error, raw: dict) -> str:
     if error.validator == "required":
         missing = [key for key in error.validator_value if key not in error.instance]
         return f"{where} needs {' and '.join(repr(key) for key in missing)}"
+    if error.validator == "pattern" and path[:1] == ["exchange_rates"] and len(path) == 1:
+        return (f"exchange_rates has {error.instance!r}, which is not a currency code: write three letters such as "
+                "EUR or GBP")
     expect = error.schema.get("x-expect", "a valid value")
     problem = f"{where} must be {expect}, not {error.instance!r}"
     if path[-1:] == ["probability"] and _is_number(None, error.instance) and error.instance > 1:
@@ -252,6 +266,27 @@ def playbook_problems(raw: dict) -> list[str]:
         if isinstance(qualified, str) and qualified.strip() not in open_names:
             problems.append(f"qualified_stage '{qualified}' is not one of the open stages "
                             f"({', '.join(open_names) or 'the playbook has none'})")
+    problems += _exchange_rate_problems(raw)
+    return problems
+
+
+def _exchange_rate_problems(raw: dict) -> list[str]:
+    """Fixed rates the schema cannot judge: a code written twice (``EUR`` and ``eur``), and the
+    playbook's own currency at a rate other than 1 (rates are *to* that currency)."""
+    rates = raw.get("exchange_rates")
+    if not isinstance(rates, dict):
+        return []
+    problems = []
+    codes = [str(code).strip().upper() for code in rates]
+    twice = sorted({code for code in codes if codes.count(code) > 1})
+    if twice:
+        problems.append(f"exchange_rates names {', '.join(twice)} more than once; give each currency one rate")
+    currency = raw.get("currency", "USD")
+    own = str(currency).strip().upper() if isinstance(currency, str) else None
+    for code, rate in rates.items():
+        if str(code).strip().upper() == own and _is_number(None, rate) and rate != 1:
+            problems.append(f"exchange_rates gives the playbook currency {own} the rate {rate!r}; rates convert to "
+                            f"{own}, so its own rate is 1: leave it out")
     return problems
 
 
@@ -275,5 +310,7 @@ def playbook_from_dict(raw: dict, source: str = "<dict>") -> Playbook:
         stale_deal_days=int(raw.get("stale_deal_days", 30)),
         open_lead_statuses=tuple(status.strip() for status in raw.get("open_lead_statuses", ["New", "Working"])),
         min_deals_for_ranking=int(raw.get("min_deals_for_ranking", 10)),
+        exchange_rates=tuple(sorted((str(code).strip().upper(), float(rate))
+                                    for code, rate in (raw.get("exchange_rates") or {}).items())),
         source_path=source,
     )

@@ -10,7 +10,9 @@ Errors (the run stops): a required column missing (with the closest header sugge
 a table with a header and no rows, values that cannot be read as their type (dates past
 year 9999 included), NaN and infinite numbers, amounts above ``MAX_AMOUNT`` (whose sums
 would overflow), duplicate or missing IDs, empty required values, stages the playbook does
-not know, amounts in another currency, negative amounts,
+not know, exchange rates of 0 or less or given twice for one date (:func:`check_exchange_rates`),
+amounts in a currency without a rate on the date that converts them
+(:func:`check_currency_rates`, run by the loader once the data date is known), negative amounts,
 probabilities on a 0..100 scale where 0..1 is used, and two events of a row in the wrong
 order (``EVENT_ORDERS``: a deal closed before it was created, a lead answered or qualified
 before it was created, a quota ending before it starts) in more than ``ORDER_ERROR_SHARE``
@@ -39,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 import ibis
 import ibis.expr.types as ir
 
+from salesnb.data import currency
 from salesnb.data.formats import shorten
 from salesnb.data.backends import as_count
 from salesnb.data.model import TABLES, Table, convert
@@ -114,6 +117,8 @@ def _row_label(spec: Table) -> list[str]:
     """Columns that identify a row in examples: the key, or the deal for history rows."""
     if spec.key:
         return [spec.key]
+    if spec.name == "exchange_rates":  # a rate is named by its currency and date
+        return ["currency", "valid_from"]
     return [column.name for column in spec.columns if column.references][:1]
 
 
@@ -196,6 +201,9 @@ def check_parsing(name: str, raw: ir.Table) -> list[Finding]:
             problem = "have a date that cannot be read"
             fix = ("Write dates as YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS), years up to 9999, or import the export with "
                    "'salesnb import --mapping' and state its date format.")
+        elif name == "exchange_rates":
+            problem = "have a rate that is not a number"
+            fix = "Write each rate as a plain number above 0 with a dot for decimals (1.08), or drop the row."
         else:
             problem = "have a value that is not a number"
             fix = ("Amounts must be plain numbers (no currency symbols or thousands separators), or import "
@@ -287,22 +295,150 @@ def check_stages(name: str, typed: ir.Table, playbook: Playbook) -> list[Finding
                          f"have a stage the playbook does not know ({listed})", fix, examples)]
 
 
-def check_currency(name: str, typed: ir.Table, playbook: Playbook) -> list[Finding]:
-    if "currency" not in typed.columns:
+def check_exchange_rates(name: str, typed: ir.Table, playbook: Playbook) -> list[Finding]:
+    """The ``exchange_rates`` table: a rate of 0 or less, a currency given two rates for one
+    date, the playbook currency at a rate other than 1, and a currency that also has a fixed
+    rate in the playbook (which one would apply?): errors. Rates that are not numbers are
+    :func:`check_parsing`'s, NaN and infinity :func:`check_finite`'s."""
+    if name != "exchange_rates":
         return []
     spec = TABLES[name]
-    other = typed.currency.notnull() & (typed.currency.upper() != playbook.currency.upper())
-    count = int(typed.filter(other).count().execute())
-    if not count:
+    findings = []
+    shown = ["currency", "valid_from", "rate"]
+    not_positive = (typed.rate <= 0).fill_null(False)
+    count = as_count(typed.filter(not_positive).count().execute())
+    if count:
+        findings.append(make_finding(
+            "error", spec, "rate", "rate_not_positive", count, "have a rate of 0 or less",
+            "A rate is what one unit of the currency is worth in the playbook currency, always above 0 (EUR 1.08 "
+            "with a USD playbook). Correct the rate or drop the row.", example_rows(typed, not_positive, shown)))
+    dated = typed.filter(typed.currency.notnull() & typed.valid_from.notnull())
+    dated = dated.mutate(currency_code=currency.code(dated.currency, playbook))
+    copies = dated.group_by(["currency_code", "valid_from"]).aggregate(copies=dated.count())
+    repeated = copies.filter(copies.copies > 1)
+    count = as_count(repeated.copies.sum().execute())
+    if count:
+        examples = repeated.order_by(["currency_code", "valid_from"]).limit(EXAMPLE_ROWS).execute()
+        rows = [{"currency": code, "valid_from": _example_value(day), "copies": int(n)}
+                for code, day, n in zip(examples["currency_code"], examples["valid_from"], examples["copies"])]
+        findings.append(make_finding(
+            "error", spec, "valid_from", "duplicate_rate", count, "give a currency a second rate for the same date",
+            "Keep one rate per currency and valid_from date (finance publishes one); a second would make the "
+            "conversion depend on which row is read first.", rows))
+    own = currency.reporting_currency(playbook)
+    wrong_own = (currency.code(typed.currency, playbook) == own) & (typed.rate != 1).fill_null(False)
+    count = as_count(typed.filter(wrong_own).count().execute())
+    if count:
+        findings.append(make_finding(
+            "error", spec, "rate", "own_currency_rate", count,
+            f"give the playbook currency {own} a rate other than 1",
+            f"Rates convert to the playbook currency {own}, so its own rate is always 1: drop these rows, or set "
+            "'currency' in the playbook to the currency the rates convert to.", example_rows(typed, wrong_own, shown)))
+    fixed = [code for code, _ in playbook.exchange_rates]
+    if fixed:
+        both = currency.code(typed.currency, playbook).isin(fixed)
+        count = as_count(typed.filter(both).count().execute())
+        if count:
+            named = sorted(set(typed.filter(both).select(code=currency.code(typed.currency, playbook))
+                               .distinct().execute()["code"]))
+            findings.append(make_finding(
+                "error", spec, "currency", "rate_given_twice", count,
+                f"give rates for {', '.join(named)}, which the playbook also fixes (exchange_rates)",
+                "A currency takes its rates from one place: remove it from the playbook's exchange_rates to use the "
+                "dated rates of this table, or drop its rows here to use the fixed rate.",
+                example_rows(typed, both, shown)))
+    return findings
+
+
+def _date_range(first, last) -> str:
+    first, last = _example_value(first), _example_value(last)
+    return f"on {first}" if first == last else f"from {first} to {last}"
+
+
+def check_currency_rates(tables: dict[str, ir.Table], playbook: Playbook, as_of: dt.date) -> list[Finding]:
+    """Every amount in another currency has a rate on the date that converts it
+    (``salesnb.data.currency``: a closed deal's close date, an open deal's data date, an
+    order's date). Errors, never a silent rate of 1 or a dropped deal:
+
+    - ``no_exchange_rate``: a currency the data has no rate for at all (neither the
+      ``exchange_rates`` table nor the playbook's fixed rates): say where to add one;
+    - ``missing_exchange_rate``: dates before a currency's first rate: the currency, the
+      first and last dates without a rate and the number of deals (or orders).
+
+    And a warning, ``exchange_rates_start_late``: deals whose history starts before their
+    currency's first rate; views of the pipeline on such a date cannot convert them.
+    """
+    originals = {name: tables[name] for name in currency.CONVERTED_TABLES
+                 if name in tables and "currency" in tables[name].columns}
+    if not currency.needs_conversion(originals, playbook):
         return []
-    examples = example_rows(typed, other, _row_label(spec) + ["currency", "amount"])
-    return [make_finding(
-        "error", spec, "currency", "mixed_currency", count,
-        f"are in a currency other than the playbook's {playbook.currency}",
-        "Amounts in different currencies are never added together: convert them to "
-        f"{playbook.currency} first, or set 'currency' in the playbook if the whole dataset is in another currency.",
-        examples,
-    )]
+    periods = currency.rate_periods(tables.get("exchange_rates"))
+    findings = []
+    nouns = {"opportunities": "deals", "orders": "orders"}
+    for name, table in originals.items():
+        spec = TABLES[name]
+        label = _row_label(spec)
+        foreign = table.filter(currency.foreign_amounts(table, playbook))
+        coded = foreign.mutate(currency=currency.code(foreign.currency, playbook), amount_original=foreign.amount)
+        day = currency.rate_date(name, coded, playbook, as_of)
+        rated = currency.with_rates(coded.mutate(rate_day=day), "currency", day, periods, playbook)
+        missing = rated.filter(rated.exchange_rate.isnull() & rated.rate_day.notnull())
+        known = set() if periods is None else set(periods.rate_currency.name("code").as_table().distinct()
+                                                   .execute()["code"])
+        known |= {code for code, _ in playbook.exchange_rates}
+        summary = missing.group_by("currency").aggregate(
+            rows=missing.count(), first=missing.rate_day.min(), last=missing.rate_day.max()).order_by("currency").execute()
+        for code_value, rows, first, last in zip(summary["currency"], summary["rows"], summary["first"], summary["last"]):
+            rows = int(rows)
+            examples = example_rows(missing, missing.currency == code_value, label + ["currency", "amount_original",
+                                                                                        "rate_day"])
+            examples = [{("amount" if key == "amount_original" else "rate_date" if key == "rate_day" else key): value
+                         for key, value in row.items()} for row in examples]
+            if code_value not in known:
+                findings.append(make_finding(
+                    "error", spec, "currency", "no_exchange_rate", rows,
+                    f"are {nouns[name]} with an amount in {_quoted(code_value)}, a currency the data has no exchange "
+                    f"rate for (needed {_date_range(first, last)})",
+                    f"Add {code_value} rates to the exchange_rates table (currency, valid_from, rate: what one "
+                    f"{code_value} is worth in {currency.reporting_currency(playbook)}), or, for a fixed rate, set "
+                    f"'exchange_rates: {{{code_value}: <rate>}}' in the playbook (docs/data-model.md). If {code_value} "
+                    f"is the currency you report in, set 'currency: {code_value}' in the playbook instead; if the code "
+                    "is a typo, correct it in the CRM.", examples))
+            else:
+                findings.append(make_finding(
+                    "error", spec, "amount", "missing_exchange_rate", rows,
+                    f"are {nouns[name]} in {code_value} that need a rate on a date without one: "
+                    f"{_date_range(first, last)}, before the first {code_value} rate",
+                    f"Add {code_value} rates valid from {_example_value(first)} on to the exchange_rates table (an "
+                    "amount is never converted at a guessed rate, nor left out). A closed deal converts at its close "
+                    "date, an open deal at the data's date, an order at its order date.", examples))
+    if "opportunity_history" in tables and "opportunities" in originals and periods is not None:
+        findings += _history_before_rates(tables, originals["opportunities"], periods, playbook)
+    return findings
+
+
+def _history_before_rates(tables, deals: ir.Table, periods: ir.Table, playbook: Playbook) -> list[Finding]:
+    """Deals in a currency of the rate table whose stage history starts before its first rate."""
+    history = tables["opportunity_history"]
+    foreign = deals.filter(currency.foreign_amounts(deals, playbook))
+    foreign = foreign.select("opportunity_id", currency_code=currency.code(foreign.currency, playbook))
+    starts = periods.group_by("rate_currency").aggregate(first_rate=periods.rate_from.min())
+    first_rows = history.group_by("opportunity_id").aggregate(first_day=history.changed_at.min().date())
+    joined = foreign.join(first_rows, "opportunity_id").join(starts, foreign.currency_code == starts.rate_currency)
+    early = joined.filter(joined.first_day < joined.first_rate)
+    summary = early.group_by(["currency_code", "first_rate"]).aggregate(
+        deals=early.count(), first=early.first_day.min()).order_by("currency_code").execute()
+    findings = []
+    for code_value, first_rate, deals_count, first in zip(summary["currency_code"], summary["first_rate"],
+                                                        summary["deals"], summary["first"]):
+        findings.append(make_finding(
+            "warning", TABLES["opportunity_history"], "changed_at", "exchange_rates_start_late", int(deals_count),
+            f"belong to deals in {code_value} whose history starts on {_example_value(first)}, before the first "
+            f"{code_value} rate (valid from {_example_value(first_rate)})",
+            f"A view of the pipeline on a date before {_example_value(first_rate)} (a waterfall, the forecast's "
+            f"training, a backtest) cannot convert them and stops with an error: add {code_value} rates from "
+            f"{_example_value(first)} on to the exchange_rates table.", []))
+    return findings
 
 
 def check_negative_amounts(name: str, typed: ir.Table) -> list[Finding]:
@@ -832,7 +968,7 @@ def validate_table(name: str, raw: ir.Table, typed: ir.Table | None, playbook: P
     findings += check_duplicate_ids(name, typed)
     findings += check_required_values(name, raw)
     findings += check_stages(name, typed, playbook)
-    findings += check_currency(name, typed, playbook)
+    findings += check_exchange_rates(name, typed, playbook)
     # Amounts written "$4,500" are reported once, as unreadable, not also as deals without an amount.
     if not any(finding.column == "amount" for finding in unreadable):
         findings += check_deal_amounts(name, typed, playbook)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from salesnb.data import currency
 from salesnb.data.dataset import Dataset
 from salesnb.data.model import TABLE_NAMES, TABLES
 from salesnb.data.selection import Selection, SelectionError
@@ -24,7 +25,7 @@ from salesnb.metrics.scope import check_selection, metric, restrict
 MAIN_DATE_COLUMN = {
     "opportunities": "created_at", "opportunity_history": "changed_at", "quotas": "period_start",
     "leads": "created_at", "activities": "occurred_at", "orders": "ordered_at", "marketing_spend": "month",
-    "reps": "hire_date",
+    "reps": "hire_date", "exchange_rates": "valid_from",
 }
 
 declare(
@@ -55,6 +56,18 @@ declare(
             section="data-health", higher_is_better=False),
     Measure("analyses_available", "Analyses available", "count", "Optional tables and deal columns the data "
             "supports (of those listed in the data health report)", section="data-health", higher_is_better=True),
+    # Amounts by original currency (amounts_by_currency).
+    Measure("currency", "Currency", "text", "A currency code, as the deals and orders carry it."),
+    Measure("rows_with_amount", "Rows with an amount", "count", "Rows of the table in the currency that have an "
+            "amount", section="data-health"),
+    Measure("amount_in_currency", "Amount in its currency", "number", "Sum of the amounts as written, in the "
+            "row's own currency", section="data-health"),
+    Measure("converted_amount", "Converted amount", "currency", "Sum of the same amounts converted to the "
+            "playbook currency at the rate of each row's date", section="data-health"),
+    Measure("rates_from", "Rates", "text", "Where the currency's rates come from: the exchange_rates table (with "
+            "its first and last valid_from), the playbook's fixed rate, or none for the reporting currency."),
+    Measure("amounts_by_currency", "Amounts by currency", "currency", "Deal amounts converted to the playbook "
+            "currency, by the deals' original currency", section="data-health"),
 )
 
 # Optional columns of the opportunities table and the analysis each one feeds.
@@ -100,6 +113,51 @@ def _as_date(value):
     if value is None or pd.isna(value):
         return None
     return pd.Timestamp(value).date()
+
+
+def amounts_by_currency(dataset: Dataset) -> pd.DataFrame:
+    """Deals and orders by their original currency: ``rows_with_amount``,
+    ``amount_in_currency`` (sum of the amounts as written, in that currency),
+    ``converted_amount`` (the same amounts in the playbook currency, each at the rate of its
+    date: ``salesnb.data.currency``) and ``rates_from``. What was loaded: no selection.
+
+    Empty (no rows) for data whose amounts are all in the playbook currency."""
+    columns = ["table", "currency", "rows_with_amount", "amount_in_currency", "converted_amount", "rates_from"]
+    if not currency.is_converted(dataset):
+        return pd.DataFrame(columns=columns)
+    sources = currency.rate_sources(dataset)
+    frames = []
+    for name in currency.CONVERTED_TABLES:
+        if not dataset.has(name):
+            continue
+        table = dataset.table(name)
+        table = table.filter(table.amount_original.notnull())
+        frame = table.group_by("currency").aggregate(
+            rows_with_amount=table.count(), amount_in_currency=table.amount_original.sum(),
+            converted_amount=table.amount.sum()).execute()
+        frames.append(frame.assign(table=name))
+    result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+    def described(code):
+        source = sources.get(code)
+        if source is None:
+            return "none: not converted (see the findings)"
+        if source["source"] == "exchange_rates":
+            return f"exchange_rates, {source['first']:%Y-%m-%d} to {source['last']:%Y-%m-%d}"
+        return "the playbook's fixed rate" if source["source"] == "playbook" else "the reporting currency"
+
+    result["rates_from"] = result["currency"].map(described)
+    result["rows_with_amount"] = result["rows_with_amount"].astype("int64")
+    order = {name: index for index, name in enumerate(currency.CONVERTED_TABLES)}
+    result = result.assign(_order=result["table"].map(order)).sort_values(["_order", "currency"])
+    return result[columns].reset_index(drop=True)
+
+
+def converted_deal_amounts(frame: pd.DataFrame) -> dict[str, float]:
+    """Currency -> the deals' converted amount, from :func:`amounts_by_currency`'s table (the
+    data health report records it as ``amounts_by_currency``)."""
+    deals = frame[frame["table"] == "opportunities"]
+    return {str(code): float(amount) for code, amount in zip(deals["currency"], deals["converted_amount"])}
 
 
 def rows_by_table(dataset: Dataset) -> dict[str, int]:

@@ -18,14 +18,16 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from salesnb.data import currency
 from salesnb.data.dataset import Dataset
 from salesnb.data.selection import Selection
-from salesnb.errors import SalesnbError
+from salesnb.errors import ExchangeRateError, SalesnbError
 from salesnb.metrics.deals import OPEN, deals, outcome
 
 # What pipeline_as_of returns for each (date, deal).
 STATE_COLUMNS = ("as_of_date", "opportunity_id", "account_id", "rep_id", "rep_name", "team", "segment",
-                 "created_at", "stage", "amount", "close_date", "outcome", "state_known")
+                 "created_at", "stage", "amount", "close_date", "outcome", "state_known", "amount_original",
+                 "currency", "exchange_rate")
 
 
 def _as_dates(dates) -> list[dt.date]:
@@ -84,7 +86,10 @@ def pipeline_as_of(dataset: Dataset, dates, *, where: Selection | None = None) -
 
     Columns: ``as_of_date``, ``opportunity_id``, ``account_id``, ``rep_id``, ``rep_name``, ``team``,
     ``segment``, ``created_at``, ``stage``, ``amount``, ``close_date``, ``outcome`` (won, lost,
-    open) and ``state_known``.
+    open), ``state_known``, and ``amount_original``, ``currency``, ``exchange_rate``: ``amount``
+    is in the playbook currency, ``amount_original`` x ``exchange_rate`` (the deal's amount in
+    its ``currency``, at the rate valid on the as-of date for a deal open then, on its close
+    date for a deal closed by then: ``salesnb.data.currency``; 1 for data in one currency).
 
     - On or after the data's date (``dataset.as_of``): the current snapshot.
     - Before it: the deal's last ``opportunity_history`` row dated on or before the date, as
@@ -96,11 +101,13 @@ def pipeline_as_of(dataset: Dataset, dates, *, where: Selection | None = None) -
       without history) is open with unknown stage, amount and close date:
       ``state_known`` is False, and each view counts it as left out.
 
-    Owner, team, segment and creation date are the deal's current ones. Needs
-    ``opportunity_history`` for any date before the data's date.
+    Owner, team, segment, creation date and currency are the deal's current ones. Needs
+    ``opportunity_history`` for any date before the data's date. A deal in another currency
+    whose amount needs a rate on a date before that currency's first rate raises
+    :class:`~salesnb.errors.ExchangeRateError` (never a guessed rate, never a dropped deal).
     """
     dates = _as_dates(dates)
-    selected = deals(dataset, where)
+    selected = _with_currency(dataset, deals(dataset, where))
     now = [date for date in dates if date >= dataset.as_of]
     past = [date for date in dates if date < dataset.as_of]
     parts = []
@@ -110,6 +117,15 @@ def pipeline_as_of(dataset: Dataset, dates, *, where: Selection | None = None) -
     if past:
         parts.append(_past_states(dataset, selected, past))
     return parts[0] if len(parts) == 1 else ibis.union(*parts)
+
+
+def _with_currency(dataset: Dataset, table: ir.Table) -> ir.Table:
+    """Deals with ``amount_original``, ``currency`` and ``exchange_rate``: as converted, or, for
+    data in one currency, the amount itself at rate 1."""
+    if currency.is_converted(dataset):
+        return table
+    return table.mutate(amount_original=table.amount, currency=ibis.literal(dataset.playbook.currency),
+                        exchange_rate=ibis.literal(1.0))
 
 
 def deal_timeline(dataset: Dataset) -> ir.Table:
@@ -128,7 +144,10 @@ def deal_timeline(dataset: Dataset) -> ir.Table:
 
 def _deal_timeline(dataset: Dataset) -> ir.Table:
     states = deal_states(dataset)
-    current = deals(dataset).select("opportunity_id", "created_at", "stage", "amount", "close_date", "outcome")
+    # Amounts as written (the deal's currency), as in the history: converted on each date asked.
+    current = deals(dataset)
+    amount = current.amount_original if currency.is_converted(dataset) else current.amount
+    current = current.select("opportunity_id", "created_at", "stage", "close_date", "outcome", amount=amount)
     first = states.group_by("opportunity_id").aggregate(first_day=states.day.min())
     current = current.left_join(first, "opportunity_id").drop("opportunity_id_right")
     columns = ("opportunity_id", "day", "next_day", "stage", "amount", "close_date", "state_known")
@@ -161,7 +180,37 @@ def _past_states(dataset: Dataset, selected: ir.Table, dates: list[dt.date]) -> 
     timeline = deal_timeline(dataset)
     rows = timeline.cross_join(_dates_table(timeline, dates))
     rows = rows.filter((rows.day <= rows.as_of_date) & (rows.next_day.isnull() | (rows.next_day > rows.as_of_date)))
-    attributes = selected.select("opportunity_id", "account_id", "rep_id", "rep_name", "team", "segment", "created_at")
+    attributes = selected.select("opportunity_id", "account_id", "rep_id", "rep_name", "team", "segment", "created_at",
+                                 "currency")
     joined = attributes.join(rows, "opportunity_id")
     outcome_then = ibis.cases((joined.stage.isnull(), OPEN), else_=outcome(joined.stage, dataset.playbook))
-    return joined.mutate(outcome=outcome_then).select(*STATE_COLUMNS)
+    joined = joined.mutate(outcome=outcome_then, amount_original=joined.amount)
+    if not currency.is_converted(dataset):
+        return joined.mutate(exchange_rate=ibis.literal(1.0)).select(*STATE_COLUMNS)
+    # A deal open on the date at that date's rate; one closed by then at its close date's.
+    closed = (joined.outcome != OPEN) & joined.close_date.notnull()
+    rate_date = ibis.cases((closed, joined.close_date), else_=joined.as_of_date)
+    states = currency.convert_on(joined, rate_date, currency.rates_of(dataset), dataset.playbook).select(*STATE_COLUMNS)
+    _check_rates(dataset, states, dates)
+    return states
+
+
+def _check_rates(dataset: Dataset, states: ir.Table, dates: list[dt.date]) -> None:
+    """Raise :class:`ExchangeRateError` when a deal's amount needs a rate on a date before its
+    currency's first rate. Only asked when some date lies before a first rate."""
+    first_rates = [day for day in currency.first_rate_dates(dataset).values() if day is not None]
+    if not first_rates or min(dates) >= max(first_rates):
+        return
+    missing = states.filter(states.amount_original.notnull() & states.exchange_rate.isnull())
+    found = missing.group_by("currency").aggregate(
+        deals=missing.opportunity_id.nunique(), first=missing.as_of_date.min(), last=missing.as_of_date.max(),
+    ).order_by("currency").execute()
+    if found.empty:
+        return
+    parts = [f"{int(row.deals):,} deal(s) in {row.currency} on {pd.Timestamp(row.first):%Y-%m-%d}"
+             + ("" if row.first == row.last else f" to {pd.Timestamp(row.last):%Y-%m-%d}")
+             for row in found.itertuples()]
+    raise ExchangeRateError(
+        "The pipeline on a past date needs exchange rates the data does not have: " + "; ".join(parts)
+        + " (the dates asked, before each currency's first rate). Add rates from those dates on to the "
+        "exchange_rates table, or ask for later dates: an amount is never converted at a guessed rate, nor left out.")

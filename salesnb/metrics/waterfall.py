@@ -4,6 +4,10 @@
 due in the target period, from :func:`salesnb.metrics.snapshots.pipeline_as_of` at both
 dates. Every deal lands in exactly one way in (start, new or pulled in) and one way out
 (end, pushed out, won or lost), with fixed precedence, so the totals always reconcile.
+
+With deals in several currencies each date values its pipeline at that date's rates, so a
+rate change between the dates is its own bar, ``currency effect``, instead of hiding in the
+amount changes (``+ currency effect`` in the equation; see :func:`waterfall`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
+from salesnb.data import currency
 from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period, parse_date
 from salesnb.data.selection import Selection
@@ -25,8 +30,10 @@ from salesnb.metrics.snapshots import pipeline_as_of
 
 # The bars, in the order of the equation; the sign each adds to the start.
 BUCKETS = {"start": 1, "new": 1, "pulled_in": 1, "pushed_out": -1, "won": -1, "lost": -1, "amount_change": 1, "end": 1}
+# With deals in several currencies: the bars with the currency effect before the end.
+CURRENCY_BUCKETS = {**{name: sign for name, sign in BUCKETS.items() if name != "end"}, "currency_effect": 1, "end": 1}
 LABELS = {"start": "Start", "new": "New", "pulled_in": "Pulled in", "pushed_out": "Pushed out", "won": "Won",
-          "lost": "Lost", "amount_change": "Amount changes", "end": "End"}
+          "lost": "Lost", "amount_change": "Amount changes", "currency_effect": "Currency effect", "end": "End"}
 # The default comparison: the pipeline a week before the data's date (the weekly review).
 DEFAULT_COMPARE_DAYS = 7
 # Two sums of the same amounts differ only by float rounding (cents) if they reconcile.
@@ -44,7 +51,10 @@ declare(
     Measure("amount_in", "Amount in", "currency", "The deal's amount when it came in.", section="waterfall"),
     Measure("amount_out", "Amount out", "currency", "The deal's amount when it left (or at the end).",
             section="waterfall"),
-    Measure("amount_change", "Amount change", "currency", "amount out − amount in.", section="waterfall"),
+    Measure("amount_change", "Amount change", "currency", "amount out − amount in (with several currencies: at "
+            "the compare-from date's rate).", section="waterfall"),
+    Measure("currency_effect", "Currency effect", "currency", "With deals in several currencies: amount out at "
+            "the rate it leaves at − amount out at the compare-from date's rate.", section="waterfall"),
     Measure("stage_then_and_now", "Stage (then → now)", "text", "The deal's stage on both dates."),
     Measure("close_date_then_and_now", "Close date (then → now)", "text", "The deal's expected close date on both "
             "dates."),
@@ -53,9 +63,10 @@ declare(
 
 @dataclass
 class Waterfall:
-    """``totals``: bucket -> amount (BUCKETS order; the signs are in BUCKETS); ``counts``:
-    bucket -> deals; ``deals``: one row per deal that moved, with how it came in, how it
-    left and its amount change; ``check``: the equation and the two independent pipeline
+    """``totals``: bucket -> amount (BUCKETS order; the signs are in BUCKETS; with deals in
+    several currencies, ``currencies`` is True and the buckets are CURRENCY_BUCKETS, with
+    ``currency_effect``); ``counts``: bucket -> deals; ``deals``: one row per deal that moved,
+    with how it came in, how it left, its amount change (and currency effect); ``check``: the equation and the two independent pipeline
     totals it must match; ``left_out``: deals whose state on a date is unknown;
     ``without_amount``: deals counted at 0 where an amount is missing. ``measured`` is
     False (with ``reason``; totals and counts None, no deals) when the data cannot tell the
@@ -73,6 +84,12 @@ class Waterfall:
     without_amount: int
     measured: bool = True
     reason: str | None = None
+    currencies: bool = False  # deals in several currencies: the currency effect is a bar
+
+    @property
+    def buckets(self) -> dict:
+        """The bars and their signs: :data:`BUCKETS`, or :data:`CURRENCY_BUCKETS` with several currencies."""
+        return CURRENCY_BUCKETS if self.currencies else BUCKETS
 
     @property
     def reconciles(self) -> bool:
@@ -88,7 +105,7 @@ class Waterfall:
         empty when amounts are not measured)."""
         rows = [{"waterfall_step": LABELS[name], "deals": self.counts[name],
                  "amount": None if self.totals[name] is None else
-                 self.totals[name] * (1 if name in ("start", "end") else BUCKETS[name])} for name in BUCKETS]
+                 self.totals[name] * (1 if name in ("start", "end") else sign)} for name, sign in self.buckets.items()]
         return pd.DataFrame(rows)
 
     def check_note(self) -> str:
@@ -96,8 +113,10 @@ class Waterfall:
         def number(value):
             return "–" if value is None else f"{value:,.0f}"
         check = self.check
+        effect = " ± currency effect" if self.currencies else ""
         return (f"Check: start {number(check['pipeline_start'])} + new + pulled in − pushed out − won − lost ± amount "
-                f"changes = {number(check['computed_end'])}; pipeline due at the end {number(check['pipeline_end'])}: "
+                f"changes{effect} = {number(check['computed_end'])}; pipeline due at the end "
+                f"{number(check['pipeline_end'])}: "
                 + ("reconciles exactly." if self.reconciles else "DOES NOT RECONCILE: please report this."))
 
 
@@ -136,9 +155,17 @@ def waterfall(dataset: Dataset, period: Period | None = None, *, where: Selectio
       amount at end_date;
     - **amount change** = amount out - amount in.
 
-    So for each deal: in + amount change - out = 0, or = its end amount when it is still
-    due, and the totals satisfy start + new + pulled in - pushed out - won - lost + amount
-    change = end exactly. A missing amount counts as 0 at that date, except that a closed
+    With deals in several currencies (``salesnb.data.currency``) each date's amounts are at
+    that date's rates (a deal closed by then: at its close date's), and the change of a deal
+    present at start_date splits in two:
+
+    - **amount change** = amount out at start_date's rate - amount in (what the CRM changed);
+    - **currency effect** = amount out - amount out at start_date's rate (what the rates
+      changed); a new deal has none (it enters and leaves at the same rate).
+
+    So for each deal: in + amount change (+ currency effect) - out = 0, or = its end amount
+    when it is still due, and the totals satisfy start + new + pulled in - pushed out - won -
+    lost + amount change (+ currency effect) = end exactly. A missing amount counts as 0 at that date, except that a closed
     deal without an amount leaves at its amount on the way in (CRMs often blank the
     amount of lost deals: that is a loss, not an amount change). Deals whose state is
     unknown at a date are left out (counted). ``end_date`` (a date or YYYY-MM-DD) defaults to
@@ -153,11 +180,13 @@ def waterfall(dataset: Dataset, period: Period | None = None, *, where: Selectio
         return Waterfall(period, start_date, end_date, empty, dict(empty), pd.DataFrame(), {"reconciles": None}, 0, 0,
                          0, measured=False, reason="the pipeline on an earlier date is rebuilt from the "
                          "'opportunity_history' table, which this data does not have")
+    currencies = currency.is_converted(dataset)
     # Cached: the classification below reads the two dates' states several times.
     states = pipeline_as_of(dataset, [start_date, end_date], where=where).cache()
     before = states.filter(states.as_of_date == start_date).select(
         "opportunity_id", stage_before="stage", amount_before="amount", close_before="close_date",
-        outcome_before="outcome", known_before="state_known")
+        outcome_before="outcome", known_before="state_known", original_before="amount_original",
+        rate_before="exchange_rate")
     after = states.filter(states.as_of_date == end_date)
     joined = after.left_join(before, "opportunity_id").drop("opportunity_id_right")
     existed = joined.outcome_before.notnull()
@@ -168,21 +197,30 @@ def waterfall(dataset: Dataset, period: Period | None = None, *, where: Selectio
     won_in_period = closed_since & (joined.outcome == WON) & _in(joined.close_date, period)
     new = ~due_before & (~existed | (joined.outcome_before != OPEN))
     amount_in = ibis.cases((new, joined.amount), else_=joined.amount_before)
-    amount_out = ibis.cases((closed, joined.amount.fill_null(amount_in.fill_null(0))), else_=joined.amount).fill_null(0)
+    original_in = ibis.cases((new, joined.amount_original), else_=joined.original_before)
+    # A closed deal without an amount leaves at its amount on the way in (at the rate it leaves at).
+    amount_out = ibis.cases((closed, joined.amount.fill_null((original_in * joined.exchange_rate).fill_null(0))),
+                            else_=joined.amount).fill_null(0)
+    original_out = ibis.cases((closed, joined.amount_original.fill_null(original_in)), else_=joined.amount_original)
+    # The amount out at the start date's rate: what the deal would leave at had no rate moved
+    # (one currency: the amount out itself, so the currency effect is 0).
+    out_at_start_rate = ibis.cases((new, amount_out), else_=original_out * joined.rate_before).fill_null(amount_out)
     # One projection, then one filter: cheap to compile, and run once per waterfall.
     moved = joined.select(
         "opportunity_id", "rep_id", "rep_name", "team", "stage_before", "stage", "close_before", "close_date",
         way_in=ibis.cases((due_before, "start"), (new, "new"), else_="pulled_in"),
         way_out=ibis.cases((joined.outcome == WON, "won"), (joined.outcome == LOST, "lost"), (due_after, "end"),
                            else_="pushed_out"),
-        amount_in=amount_in.fill_null(0), amount_out=amount_out, amount_change=amount_out - amount_in.fill_null(0),
+        amount_in=amount_in.fill_null(0), amount_out=amount_out,
+        amount_change=out_at_start_rate - amount_in.fill_null(0), currency_effect=amount_out - out_at_start_rate,
         missing_amount=amount_in.isnull() | (~closed & joined.amount.isnull()),
         known=joined.state_known & joined.known_before.fill_null(True),
         considered=due_before | due_after | won_in_period,
     )
     moved = moved.filter(moved.considered).drop("considered").order_by(["way_out", "way_in", "opportunity_id"]).execute()
     moved = moved[["opportunity_id", "rep_id", "rep_name", "team", "way_in", "way_out", "amount_in", "amount_change",
-                   "amount_out", "stage_before", "stage", "close_before", "close_date", "missing_amount", "known"]]
+                   "currency_effect", "amount_out", "stage_before", "stage", "close_before", "close_date",
+                   "missing_amount", "known"]]
     # Deals whose state on a date is unknown cannot be placed: counted, left out.
     left_out = int((~moved["known"]).sum())
     moved = moved[moved["known"]].drop(columns="known").reset_index(drop=True)
@@ -194,19 +232,25 @@ def waterfall(dataset: Dataset, period: Period | None = None, *, where: Selectio
     for name in ("won", "lost", "pushed_out", "end"):
         rows = moved[moved["way_out"] == name]
         totals[name], counts[name] = float(rows["amount_out"].sum()), len(rows)
-    changed = moved[moved["amount_change"] != 0]
-    totals["amount_change"], counts["amount_change"] = float(changed["amount_change"].sum()), len(changed)
-    totals = {name: totals[name] for name in BUCKETS}
-    counts = {name: counts[name] for name in BUCKETS}
-    check = _check(dataset, states, period, start_date, end_date, totals)
+    for name in ("amount_change", "currency_effect"):
+        changed = moved[moved[name] != 0]
+        totals[name], counts[name] = float(changed[name].sum()), len(changed)
+    buckets = CURRENCY_BUCKETS if currencies else BUCKETS
+    if not currencies:
+        moved = moved.drop(columns="currency_effect")
+    totals = {name: totals[name] for name in buckets}
+    counts = {name: counts[name] for name in buckets}
+    check = _check(states, period, start_date, end_date, totals, buckets)
     if not amounts_recorded(dataset):
         # No deal has an amount: the bars are counts only; amounts are not measured, not 0.
-        totals = {name: None for name in BUCKETS}
-        moved[["amount_in", "amount_change", "amount_out"]] = float("nan")
-        end = sum(counts[name] * sign for name, sign in BUCKETS.items() if name not in ("end", "amount_change"))
+        totals = {name: None for name in buckets}
+        moved[[column for column in ("amount_in", "amount_change", "currency_effect", "amount_out")
+               if column in moved]] = float("nan")
+        end = sum(counts[name] * sign for name, sign in buckets.items()
+                  if name not in ("end", "amount_change", "currency_effect"))
         check = {"computed_end": None, "pipeline_start": None, "pipeline_end": None, "reconciles": end == counts["end"]}
     return Waterfall(period, start_date, end_date, totals, counts, moved, check, left_out, len(moved) + left_out,
-                     int(moved["missing_amount"].sum()))
+                     int(moved["missing_amount"].sum()), currencies=currencies)
 
 
 def _in(date, period: Period):
@@ -214,7 +258,7 @@ def _in(date, period: Period):
     return date.between(period.start, period.end).fill_null(False)
 
 
-def _check(dataset, states, period: Period, start_date, end_date, totals: dict) -> dict:
+def _check(states, period: Period, start_date, end_date, totals: dict, buckets: dict) -> dict:
     """The equation, and start and end against the pipeline due in the period summed
     directly from the states on each date (a deal lost or counted twice would show), over
     the same deals: those whose state is known on both dates."""
@@ -224,7 +268,7 @@ def _check(dataset, states, period: Period, start_date, end_date, totals: dict) 
     sums = due.group_by("as_of_date").aggregate(amount=due.amount.sum()).execute()
     by_date = {pd.Timestamp(date).date(): float(amount or 0) for date, amount in zip(sums["as_of_date"], sums["amount"])}
     pipeline_start, pipeline_end = by_date.get(start_date, 0.0), by_date.get(end_date, 0.0)
-    computed_end = sum(totals[name] * sign for name, sign in BUCKETS.items() if name != "end")
+    computed_end = sum(totals[name] * sign for name, sign in buckets.items() if name != "end")
     return {
         "computed_end": computed_end, "pipeline_start": pipeline_start, "pipeline_end": pipeline_end,
         "reconciles": abs(computed_end - totals["end"]) < TOLERANCE
@@ -234,10 +278,13 @@ def _check(dataset, states, period: Period, start_date, end_date, totals: dict) 
 
 def deals_behind_bars(result: Waterfall) -> pd.DataFrame:
     """The deals behind the bars: every deal that moved (came in other than at the start,
-    left other than at the end, or changed amount), largest movement first, with its stage
+    left other than at the end, changed amount or, with several currencies, value by a rate
+    change), largest movement first, with its stage
     and expected close date on both dates ("before → after")."""
     deals = result.deals
-    moved = deals[(deals["way_in"] != "start") | (deals["way_out"] != "end") | (deals["amount_change"] != 0)]
+    effect = deals["currency_effect"] if "currency_effect" in deals else pd.Series(0.0, index=deals.index)
+    moved = deals[(deals["way_in"] != "start") | (deals["way_out"] != "end") | (deals["amount_change"] != 0)
+                  | (effect != 0)]
 
     def then_and_now(before, after):
         def text(value):
@@ -251,5 +298,6 @@ def deals_behind_bars(result: Waterfall) -> pd.DataFrame:
         close_date_then_and_now=then_and_now(moved["close_before"], moved["close_date"]),
         size=moved[["amount_in", "amount_out"]].abs().max(axis=1))
     moved = moved.sort_values(["size", "opportunity_id"], ascending=[False, True])
-    return moved[["opportunity_id", "rep_name", "came_in", "left", "amount_in", "amount_change", "amount_out",
+    amounts = ["amount_in", "amount_change", *(["currency_effect"] if result.currencies else []), "amount_out"]
+    return moved[["opportunity_id", "rep_name", "came_in", "left", *amounts,
                   "stage_then_and_now", "close_date_then_and_now"]].reset_index(drop=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from IPython.display import display
 
-from salesnb.data import validate
+from salesnb.data import currency, validate
 from salesnb.data.dataset import Dataset, open_dataset
 from salesnb.data.formats import plural
 from salesnb.data.model import TABLES
@@ -81,8 +81,10 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     None values left out) say which deals, leads and reps the report is about; the report's
     ``where`` is the selection every metric then takes.
 
-    The header states the period, the data's snapshot date, the selection and, in a banner,
-    every data-quality warning the validator found.
+    The header states the period, the data's snapshot date, the selection, the reporting
+    currency (and, with deals or orders in other currencies, one line saying they were
+    converted and with which rates) and, in a banner, every data-quality warning the validator
+    found.
     """
     filters = {name: value for name, value in (filters or {}).items() if value not in (None, "")}
     where = as_selection(where).but(**filters) if filters else as_selection(where)
@@ -105,6 +107,9 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
             f"The period was chosen from the data: it holds less than twelve months ({dataset.span.label()}), so "
             f"the report covers all of it, {period.label()}, instead of the last twelve full months (which would leave "
             "its latest rows out). Give period_start and period_end, or a period, to report on other dates.", "info"))
+    converted = currency.conversion_note(dataset)
+    if converted:  # several currencies: say that amounts were converted, and with which rates
+        display(show.kit_html(f"<p style='color:#4b5563'>{show.text(converted)}</p>"))
     plots.set_category_values(category_values(dataset))
     for finding in warnings(dataset.findings):
         display(show.notice(f"Data quality: {readable_message(finding, dataset.playbook)}", "warning"))

@@ -78,7 +78,7 @@ def test_unknown_stage_values_are_listed(tmp_path):
 @pytest.mark.parametrize("raw,message", [
     ({"tables": {"deals": {"columns": {"opportunity_id": "x"}}}},
      "mapping: unknown table 'deals'; the tables are opportunities, opportunity_history, reps, quotas, accounts, "
-     "leads, activities, orders, marketing_spend. Did you mean 'opportunities'? (see docs/importing.md)."),
+     "leads, activities, orders, marketing_spend, exchange_rates. Did you mean 'opportunities'? (see docs/importing.md)."),
     ({"tables": {"opportunities": {"columns": {"oportunity_id": "x"}}}},
      "Did you mean 'opportunity_id'?"),
     ({"date_order": "dmy", "tables": {"opportunities": {"columns": {"opportunity_id": "x"}}}},

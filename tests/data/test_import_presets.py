@@ -1,6 +1,7 @@
 """Presets: a fixture export in each CRM's standard shape imports into a dataset that passes
 validation with the playbook the import writes beside it."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -96,3 +97,37 @@ def test_wrong_preset_for_the_export_names_the_missing_column(tmp_path):
         "opportunities.opportunity_id: the mapping reads it from 'Opportunity ID' or 'Opportunity ID (18)' or "
         "'Opportunity ID 18', but hubspot_deals.csv has no such column (it has: Record ID, Deal Name,")
     assert not (tmp_path / "out").exists()
+
+
+HUBSPOT_IN_CURRENCIES = """Record ID,Deal Stage,Amount,Amount in company currency,Currency,Close Date,Create Date,Deal owner
+1,closedwon,1000,1080,EUR,2024-03-28,2024-01-10,Li Wei
+2,closedwon,,635,GBP,2024-03-28,2024-01-10,Li Wei
+3,contractsent,2000,2000,USD,2024-06-30,2024-03-05,Sam Taylor
+"""
+
+
+def test_hubspot_amount_in_company_currency_is_never_converted_twice(tmp_path):
+    # Deal 1: Amount in its currency (EUR), kept with EUR for the kit's dated rates. Deal 2: only
+    # HubSpot's company-currency amount (already converted): read in the playbook currency, its
+    # GBP dropped, else the kit would convert 635 as pounds a second time.
+    export = tmp_path / "deals.csv"
+    export.write_text(HUBSPOT_IN_CURRENCIES, encoding="utf-8")
+    out = tmp_path / "out"
+    import_dataset(export, out, preset="hubspot")
+    deals = read(out, "opportunities")
+    assert deals["amount"].tolist() == ["1000.0", "635.0", "2000.0"]
+    assert deals["currency"].tolist() == ["EUR", None, "USD"]
+    findings = json.loads((out / "import_report.json").read_text(encoding="utf-8"))["findings"]
+    assert [(finding["column"], finding["count"]) for finding in findings
+            if finding["check"] == "amount_already_converted"] == [("currency", 1)]
+
+
+def test_converted_amounts_must_be_columns_of_the_amount(tmp_path):
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("tables:\n  opportunities:\n    columns: {opportunity_id: ID, stage: Stage, amount: Amount}\n"
+                       "    converted_amounts: [Amount in company currency]\n", encoding="utf-8")
+    export = tmp_path / "deals.csv"
+    export.write_text("ID,Stage,Amount\n1,Won,10\n", encoding="utf-8")
+    with pytest.raises(MappingError, match="converted_amounts: 'Amount in company currency' must also be listed "
+                                           "under columns: amount"):
+        import_dataset(export, tmp_path / "out", mapping=mapping)

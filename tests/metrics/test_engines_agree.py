@@ -19,7 +19,7 @@ from salesnb.data import backends
 from salesnb.data.model import TABLE_NAMES
 from salesnb.data.validate import errors
 from salesnb.errors import DatasetNotFoundError
-from tests.engine_fixtures import METRIC_SETS, PERIOD, differences, flatten
+from tests.engine_fixtures import METRIC_SETS, PERIOD, currency_metrics, differences, flatten
 
 
 @pytest.fixture(scope="module")
@@ -29,16 +29,43 @@ def duckdb_numbers(sample_dir) -> dict:
     return {name: flatten(compute(dataset, PERIOD)) for name, compute in METRIC_SETS.items()}
 
 
-@pytest.fixture(scope="module")
-def warehouse_file(sample_dir, tmp_path_factory):
-    """The sample as tables of a DuckDB database file, typed by DuckDB's own CSV reader (as a
-    warehouse load would type them: dates, timestamps and numbers, not text)."""
-    path = tmp_path_factory.mktemp("warehouse") / "crm.duckdb"
+def in_a_database_file(folder, path):
+    """The folder's tables as tables of a DuckDB database file, typed by DuckDB's own CSV reader
+    (as a warehouse load would type them: dates, timestamps and numbers, not text)."""
     with duckdb.connect(str(path)) as connection:
         for name in TABLE_NAMES:
-            connection.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv(?, header = true)",
-                               [str(sample_dir / f"{name}.csv")])
+            if (folder / f"{name}.csv").exists():
+                connection.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv(?, header = true)",
+                                   [str(folder / f"{name}.csv")])
     return path
+
+
+@pytest.fixture(scope="module")
+def warehouse_file(sample_dir, tmp_path_factory):
+    """The sample in a DuckDB database file."""
+    return in_a_database_file(sample_dir, tmp_path_factory.mktemp("warehouse") / "crm.duckdb")
+
+
+# The metric sets compared on the multi-currency sample: the conversion itself, and the
+# pipeline review, whose views look back (each as-of date at its own rates).
+CURRENCY_SETS = {"currencies": currency_metrics, "pipeline": METRIC_SETS["pipeline"]}
+
+
+@pytest.fixture(scope="module")
+def duckdb_numbers_in_currencies(currency_sample_dir) -> dict:
+    dataset = open_dataset(currency_sample_dir)
+    return {name: flatten(compute(dataset, PERIOD)) for name, compute in CURRENCY_SETS.items()}
+
+
+@pytest.mark.parametrize("metric_set", sorted(CURRENCY_SETS))
+def test_a_database_file_converts_currencies_as_the_folder_does(currency_sample_dir, duckdb_numbers_in_currencies,
+                                                                 tmp_path, metric_set):
+    path = in_a_database_file(currency_sample_dir, tmp_path / "crm.duckdb")
+    dataset = open_dataset(backend=f"duckdb://{path}")
+    assert errors(dataset.findings) == []
+    numbers = flatten(CURRENCY_SETS[metric_set](dataset, PERIOD))
+    assert len(numbers) > 50
+    assert differences(duckdb_numbers_in_currencies[metric_set], numbers) == []
 
 
 @pytest.mark.parametrize("metric_set", sorted(METRIC_SETS))
@@ -91,7 +118,7 @@ def test_the_backend_is_described_without_credentials():
 
 
 @pytest.fixture(scope="module")
-def spark_dataset(sample_dir):
+def spark_session():
     """The sample's CSV files as tables of a local Spark session (every column text, as a raw
     landing zone holds them), opened through the ``pyspark`` backend URL."""
     pyspark_sql = pytest.importorskip("pyspark.sql", reason="make test-spark installs pyspark (the 'spark' extra)")
@@ -100,13 +127,26 @@ def spark_dataset(sample_dir):
                .config("spark.sql.shuffle.partitions", "4").getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     try:
-        for name in TABLE_NAMES:
-            # The canonical CSV doubles a quote inside a quoted value ("" as in RFC 4180).
-            session.read.csv(str(sample_dir / f"{name}.csv"), header=True, escape='"').createOrReplaceTempView(name)
-        # The URL, as `salesnb run --backend pyspark` gives it: it picks up the active session.
-        yield open_dataset(backend="pyspark")
+        yield lambda folder: spark_tables(session, folder)
     finally:
         session.stop()
+
+
+def spark_tables(session, folder):
+    """The folder's CSV files as the session's tables (every column text, as a raw landing zone
+    holds them), opened through the ``pyspark`` backend URL (it picks up the active session, as
+    `salesnb run --backend pyspark` does)."""
+    for name in TABLE_NAMES:
+        session.catalog.dropTempView(name)
+        if (folder / f"{name}.csv").exists():
+            # The canonical CSV doubles a quote inside a quoted value ("" as in RFC 4180).
+            session.read.csv(str(folder / f"{name}.csv"), header=True, escape='"').createOrReplaceTempView(name)
+    return open_dataset(backend="pyspark")
+
+
+@pytest.fixture(scope="module")
+def spark_dataset(spark_session, sample_dir):
+    return spark_session(sample_dir)
 
 
 @pytest.mark.spark
@@ -116,3 +156,15 @@ def test_spark_gives_the_same_numbers(spark_dataset, duckdb_numbers, metric_set)
     assert errors(spark_dataset.findings) == []
     numbers = flatten(METRIC_SETS[metric_set](spark_dataset, PERIOD))
     assert differences(duckdb_numbers[metric_set], numbers) == []
+
+
+@pytest.mark.spark
+def test_spark_converts_currencies_as_duckdb_does(spark_session, currency_sample_dir, duckdb_numbers_in_currencies):
+    """The multi-currency sample on Spark: the conversion at load (close-date, data-date and
+    order-date rates), the pipeline on past dates at their own rates and the waterfall's
+    currency effect give DuckDB's numbers."""
+    dataset = spark_session(currency_sample_dir)
+    assert errors(dataset.findings) == []
+    for metric_set, compute in CURRENCY_SETS.items():
+        numbers = flatten(compute(dataset, PERIOD))
+        assert differences(duckdb_numbers_in_currencies[metric_set], numbers) == [], metric_set

@@ -43,7 +43,7 @@ __all__ = [
     "imported_playbook", "neutralise_formulas",
 ]
 
-IMPORTER_VERSION = "2"  # bump when the output for the same input changes: invalidates cached imports
+IMPORTER_VERSION = "3"  # bump when the output for the same input changes: invalidates cached imports
 REPORT_FILE = "import_report.json"
 PLAYBOOK_FILE = "playbook.yaml"
 

@@ -39,7 +39,7 @@ from salesnb.data.playbook import playbook_from_dict
 TOP_LEVEL_KEYS = {"name", "description", "date_order", "date_formats", "decimal", "probability_scale", "currency",
                   "missing_values", "encoding", "delimiter", "stages", "playbook", "tables"}
 TABLE_KEYS = {"source", "sheet", "columns", "constants", "names", "from_names_in", "status", "keep_duplicates",
-              "generate_ids", "flags"}
+              "generate_ids", "flags", "converted_amounts"}
 # Columns an import may carry beyond the model: the CRM's own win probability (0..1).
 EXTRA_COLUMNS = {"opportunities": {"probability": "number"}}
 # What exports call the canonical tables, for "did you mean" hints.
@@ -63,6 +63,10 @@ class TableMapping:
     keep_duplicates: bool = False
     generate_ids: bool = False  # the table's key is a stable ID generated from each row's content
     flags: dict[str, list[str]] = field(default_factory=dict)  # "won" / "closed": boolean export columns
+    # Headers of ``amount`` already converted by the CRM to the playbook currency (HubSpot's
+    # "Amount in company currency"): a row whose amount comes from one of them is in the
+    # playbook currency, whatever its currency column says (else it would be converted twice).
+    converted_amounts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -220,11 +224,19 @@ def mapping_from_dict(raw: dict, label: str = "mapping") -> Mapping:
                  "e.g. {won: Is Won, closed: Is Closed}")
         if flags and "stage" not in TABLES[name].column_names:
             fail(f"table '{name}' has no stage, so 'flags' does not apply to it")
+        converted_amounts = _as_list(spec.get("converted_amounts"))
+        amount_headers = {" ".join(header.split()).casefold() for header in columns.get("amount", [])}
+        stray = [header for header in converted_amounts if " ".join(header.split()).casefold() not in amount_headers]
+        if stray:
+            fail(f"table '{name}', converted_amounts: {', '.join(map(repr, stray))} must also be listed under "
+                 "columns: amount (converted_amounts says which of the amount's columns the CRM has already "
+                 "converted to the playbook currency)")
         tables[name] = TableMapping(
             name=name, source=_as_list(spec.get("source")), sheet=spec.get("sheet"), columns=columns,
             constants=constants, names=names, from_names_in=from_names_in, status=status,
             keep_duplicates=bool(spec.get("keep_duplicates", False)), generate_ids=generate_ids,
             flags={outcome: _as_list(headers) for outcome, headers in flags.items()},
+            converted_amounts=converted_amounts,
         )
     for table in tables.values():
         if table.from_names_in and table.from_names_in not in tables:
@@ -389,6 +401,9 @@ def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, o
             note, problem = _absent_column_note(mapping, table.name, canonical, wanted, origin, unread)
             notes += [note] if note else []
             problems += [problem] if problem else []
+    if table.converted_amounts and "amount" in raw_values and "currency" in raw_values:
+        note = _amounts_already_converted(mapping, table, frame, raw_values, header_for, origin)
+        notes += [note] if note else []
     names: dict[str, pd.DataFrame] = {}
     for canonical, wanted in table.names.items():
         headers = header_for(canonical, wanted, canonical in spec.required_columns and canonical not in raw_values)
@@ -483,6 +498,35 @@ def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, o
     result = pd.DataFrame({column: out[column].astype(object) for column in columns}, index=frame.index)
     result = result.astype(object).where(result.notna(), None)
     return Converted(result, problems, notes, names)
+
+
+def _amounts_already_converted(mapping: Mapping, table: TableMapping, frame: pd.DataFrame,
+                               raw_values: dict[str, pd.Series], header_for, origin: str) -> dict | None:
+    """Clear the currency of the rows whose amount comes from a column the CRM has already
+    converted to the playbook currency (``converted_amounts``), so that it is not converted a
+    second time; a note says how many."""
+    converted = {header for header in (_find_header(frame, item) for item in table.converted_amounts) if header}
+    taken = pd.Series(False, index=frame.index)
+    from_converted = taken.copy()
+    for header in header_for("amount", table.columns["amount"], False):  # first_present's order
+        present = frame[header].notna() & ~taken
+        if header in converted:
+            from_converted |= present
+        taken |= present
+    currency = raw_values["currency"]
+    cleared = from_converted & currency.notna()
+    if not cleared.any():
+        return None
+    raw_values["currency"] = currency.where(~cleared, None)
+    count = int(cleared.sum())
+    return {
+        "severity": "info", "table": table.name, "column": "currency", "check": "amount_already_converted",
+        "count": count, "examples": [],
+        "message": (f"{table.name}: {count:,} row(s) of {origin} have their amount only in "
+                    f"{' or '.join(map(repr, sorted(converted)))}, which the CRM has already converted to its "
+                    "company currency: they are read in the playbook currency, not in their currency column. "
+                    "Export the amount in the deal's currency to convert at the kit's dated rates."),
+    }
 
 
 def _stage_from_flags(mapping: Mapping, table: TableMapping, frame: pd.DataFrame, headers: dict[str, list[str]],

@@ -69,6 +69,7 @@ from salesnb.data.sample.deals import (
     WON,
     make_deals,
 )
+from salesnb.data.sample.currencies import in_currencies
 from salesnb.data.sample.history import make_history
 from salesnb.data.sample.leads import (
     CAMPAIGNS,
@@ -105,7 +106,8 @@ SCALES = {
 }
 
 
-def generate_sample(out_dir, seed: int = 42, scale: str = "small", file_format: str | None = None) -> list[str]:
+def generate_sample(out_dir, seed: int = 42, scale: str = "small", file_format: str | None = None,
+                    currencies: bool = False) -> list[str]:
     """Write the sample dataset into ``out_dir`` and return the names of the tables written.
 
     Parameters
@@ -116,6 +118,9 @@ def generate_sample(out_dir, seed: int = 42, scale: str = "small", file_format: 
     scale : ``small`` (about 2,000 deals), ``medium`` (10x), ``large`` (about 1M deals and
         12M activities) or ``xlarge`` (10x large), the last two written as Parquet.
     file_format : ``csv`` or ``parquet``; by default CSV, except Parquet for ``large`` and ``xlarge``.
+    currencies : deals, their history and orders in USD, EUR and GBP by account, with a monthly
+        ``exchange_rates`` table (``currencies.py``); off by default, and the default sample's
+        files never change because of it.
 
     ``large`` and ``xlarge`` are made of shards (regional business units: their own reps,
     accounts, leads and deals, IDs tagged with the shard, e.g. ``O03-000123``), each drawn
@@ -130,32 +135,51 @@ def generate_sample(out_dir, seed: int = 42, scale: str = "small", file_format: 
     folder = Path(out_dir).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     shards = SCALES[scale].get("shards")
+    names = [name for name in TABLE_NAMES if currencies or name not in CURRENCY_TABLES]
+    _remove_stale(folder, [name for name in TABLE_NAMES if name not in names])
     if not shards:
-        frames = build_sample(seed=seed, scale=scale)
-        for name in TABLE_NAMES:
+        frames = build_sample(seed=seed, scale=scale, currencies=currencies)
+        for name in names:
             _write_table(frames[name], name, folder, file_format)
-        return list(TABLE_NAMES)
-    writers = {name: _TableWriter(name, folder, file_format) for name in TABLE_NAMES}
+        return names
+    writers = {name: _TableWriter(name, folder, file_format) for name in names}
     spend = []
     try:
         for shard in range(shards):
-            frames = build_sample(seed=seed, scale=scale, shard=shard)
+            frames = build_sample(seed=seed, scale=scale, shard=shard, currencies=currencies)
             spend.append(frames.pop("marketing_spend"))  # one row per month and campaign, summed below
+            rates = frames.pop("exchange_rates", None)  # the same in every shard: written once
             for name, frame in frames.items():
                 writers[name].append(frame)
             del frames
         writers["marketing_spend"].append(_summed_spend(spend))
+        if rates is not None:
+            writers["exchange_rates"].append(rates)
         for writer in writers.values():
             writer.finish()
     finally:
         for writer in writers.values():
             writer.abandon()
-    return list(TABLE_NAMES)
+    return names
 
 
-def build_sample(seed: int = 42, scale: str = "small", shard: int | None = None) -> dict[str, pd.DataFrame]:
+# Tables only the multi-currency sample has.
+CURRENCY_TABLES = ("exchange_rates",)
+
+
+def _remove_stale(folder: Path, names: list[str]) -> None:
+    """Remove the files of tables this sample does not write (a multi-currency sample written
+    into the folder before): the loader must not pick up a stale rate table."""
+    for name in names:
+        for suffix in (".csv", ".parquet"):
+            (folder / f"{name}{suffix}").unlink(missing_ok=True)
+
+
+def build_sample(seed: int = 42, scale: str = "small", shard: int | None = None,
+                 currencies: bool = False) -> dict[str, pd.DataFrame]:
     """The sample tables as pandas frames, times still as ``datetime64`` values; for a
-    sharded scale, the tables of one ``shard``."""
+    sharded scale, the tables of one ``shard``; with ``currencies``, in three currencies with
+    the ``exchange_rates`` table (``currencies.py``)."""
     sizes = SCALES[scale]
     if sizes.get("shards") and shard is None:
         raise SalesnbError(f"The {scale} sample is built one shard at a time: pass shard=0..{sizes['shards'] - 1}.")
@@ -170,7 +194,8 @@ def build_sample(seed: int = 42, scale: str = "small", shard: int | None = None)
     orders = make_orders(rng, deals, current, accounts)
     quotas = make_quotas(reps, deals, current)
     spend = make_marketing_spend(rng, leads)
-    return to_frames(rng, reps, accounts, leads, deals, history, current, activities, orders, quotas, spend, tag=tag)
+    frames = to_frames(rng, reps, accounts, leads, deals, history, current, activities, orders, quotas, spend, tag=tag)
+    return in_currencies(frames, seed, shard) if currencies else frames
 
 
 def tagged(columns: dict, tag: str, *id_columns: str) -> dict:
@@ -256,7 +281,7 @@ def _arrow_table(frame: pd.DataFrame, name: str):
     import pyarrow as pa
 
     table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
-    for position, column in enumerate(TABLES[name].columns):
+    for position, column in enumerate(column for column in TABLES[name].columns if column.name in frame):
         if column.type == "date":  # calendar dates as Parquet dates, not timestamps
             table = table.set_column(position, column.name, table[column.name].cast(pa.date32()))
         elif pa.types.is_dictionary(table.schema.field(position).type):  # categorical -> plain text
@@ -267,7 +292,7 @@ def _arrow_table(frame: pd.DataFrame, name: str):
 def _text_frame(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Dates as YYYY-MM-DD, timestamps as YYYY-MM-DD HH:MM:SS, money with two decimals."""
     text = {}
-    for column in TABLES[name].columns:
+    for column in (column for column in TABLES[name].columns if column.name in frame):
         values = frame[column.name]
         if column.type in ("date", "timestamp"):
             unit = "D" if column.type == "date" else "s"
@@ -276,7 +301,8 @@ def _text_frame(frame: pd.DataFrame, name: str) -> pd.DataFrame:
             text[column.name] = strings.where(values.notna().to_numpy(), "")
         elif column.type in ("money", "number"):
             numbers = values.to_numpy(dtype=float)
-            strings = pd.Series(np.char.mod("%.2f", numbers), dtype=object)
+            digits = "%.4f" if (name, column.name) == ("exchange_rates", "rate") else "%.2f"  # rates as published
+            strings = pd.Series(np.char.mod(digits, numbers), dtype=object)
             text[column.name] = strings.where(~np.isnan(numbers), "")
         else:
             text[column.name] = values.astype(object).where(values.notna(), "")

@@ -74,10 +74,12 @@ def _waterfall_findings(waterfall: Waterfall, money) -> list[Movement]:
     parts = [f"{sign if totals[name] else ''}{money(totals[name])} {label} ({counts[name]:,})"
              for name, sign, label in (("new", "+", "new"), ("pulled_in", "+", "pulled in"),
                                        ("pushed_out", "−", "pushed out"), ("won", "−", "won"), ("lost", "−", "lost"))]
-    change = totals["amount_change"]
-    sign = "+" if change and change > 0 else "−" if change and change < 0 else ""
-    parts.append(f"{sign}{money(abs(change) if change is not None else None)} in amount changes "
-                 f"({counts['amount_change']:,} deals)")
+    for name, words in (("amount_change", "in amount changes"), ("currency_effect", "from exchange rates")):
+        if name not in totals:  # the currency effect: only with deals in several currencies
+            continue
+        change = totals[name]
+        sign = "+" if change and change > 0 else "−" if change and change < 0 else ""
+        parts.append(f"{sign}{money(abs(change) if change is not None else None)} {words} ({counts[name]:,} deals)")
     found = [Movement(
         "waterfall", "Pipeline due in the period",
         f"Pipeline due in {waterfall.period.label()} went from {money(totals['start'])} ({counts['start']:,} deals) "
