@@ -43,8 +43,6 @@ declare(
     Measure("required_hires", "Hires needed now", "count", "Per team: reps to hire this month (the month after the "
             "plan date) so that the team's capacity books its share of the plan period's target.",
             section="plan-people"),
-    Measure("required_hires_total", "Hires needed now", "count", "Reps to hire this month over every team.",
-            section="plan-people"),
     Measure("plan_attrition_per_month", "Attrition / month", "percent", "Reps who left in the 12 months to the plan "
             "date ÷ the months reps were employed then.", section="plan-people", higher_is_better=False),
     Measure("reps_now", "Reps now", "count", "Selling reps employed at the plan date.", section="plan-people"),

@@ -367,11 +367,12 @@ def _months_within(period: Period, as_of: dt.date) -> list[pd.Period]:
 def _reps_with_dates(dataset: Dataset, where: Selection) -> pd.DataFrame:
     """The selling reps of the selection's team, rep and region with ``hire_date`` and ``left_on``."""
     reps = roster.selling_reps(dataset, roster.of_reps(where)).execute()
-    left = pd.Series(dtype="datetime64[ns]")
     if dataset.has("reps"):
-        table = dataset.table("reps").select("rep_id", "left_on").execute()
-        left = table.drop_duplicates("rep_id").set_index("rep_id")["left_on"]
-    reps["left_on"] = pd.to_datetime(reps["rep_id"].map(left))
+        left = dataset.table("reps").select("rep_id", "left_on").execute().drop_duplicates("rep_id")
+        reps = reps.merge(left, on="rep_id", how="left")
+    else:
+        reps["left_on"] = pd.NaT
+    reps["left_on"] = pd.to_datetime(reps["left_on"])
     reps["hire_date"] = pd.to_datetime(reps["hire_date"])
     reps["team"] = reps["team"].fillna(roster.NO_TEAM)
     return reps.sort_values("rep_id").reset_index(drop=True)
