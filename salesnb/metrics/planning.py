@@ -251,8 +251,10 @@ def _money(value: float | None, currency: str) -> str:
 @metric(default_period=DEFAULT_PERIOD)
 def plan_target(dataset: Dataset, period: Period | None = None, *, where: Selection, target: float | None = None,
                 growth: float | None = DEFAULT_GROWTH, repeat_revenue: bool = True) -> Target:
-    """The plan period's target (a :class:`Target`), in this order of precedence:
+    """The plan period's target (a :class:`Target`): the ``target`` given, else the quotas of
+    the period, else last year's bookings x (1 + ``growth``).
 
+    In this order of precedence:
     1. ``target``, an amount in the playbook currency;
     2. the quotas of the period (``coverage.quota_in_period``: each quota row prorated by its
        days in the period), over the selection's reps;
