@@ -121,6 +121,31 @@ def test_lead_plan_goes_one_step_further_back_and_counts_open_leads_once():
     assert leads.by_source() == pytest.approx({planning.OTHER_SOURCES: 2.25 * MONTH, "total": 2.25 * MONTH})
 
 
+def test_lead_plan_costs_leads_at_the_cost_per_lead_of_the_last_12_months():
+    frames = fx.hand_frames()
+    # Website spend in the 12 months up to T (Jul 2024 - Jun 2025): 1,100 over its 11 leads =
+    # 100 a lead. Traps: June 2024 is before the window (not counted); Events has spend but no
+    # lead (no cost per lead, and no row of its own in the plan).
+    frames["marketing_spend"] = pd.DataFrame(
+        [("2025-02-01", "Website", "Search", 800.0), ("2025-06-01", "Website", "Search", 300.0),
+         ("2024-06-01", "Website", "Search", 5000.0), ("2025-03-01", "Events", "Fair", 2000.0)],
+        columns=["month", "source", "campaign", "amount"])
+    dataset = dataset_from_frames(frames)
+    gap = _hand_gap(30_000)
+    funnel = planning.reverse_funnel(dataset, fx.HAND_PERIOD, fx.HAND_AS_OF, gap, where=EVERYTHING)
+    leads = planning.lead_plan(dataset, fx.HAND_PERIOD, fx.HAND_AS_OF, gap, funnel, where=EVERYTHING)
+    row = leads.sources.set_index("source").loc[planning.OTHER_SOURCES]
+    assert row["cost_per_lead"] == pytest.approx(100.0)
+    assert row["lead_cost_per_month"] == pytest.approx(2.25 * MONTH * 100.0)
+    assert leads.cost_per_month == pytest.approx(2.25 * MONTH * 100.0)
+    assert leads.sources["source"].tolist() == [planning.OTHER_SOURCES]
+    # Without spend rows for the sources planned: not measured (None), never 0.
+    frames["marketing_spend"] = frames["marketing_spend"].iloc[[3]]
+    dataset = dataset_from_frames(frames)
+    unpriced = planning.lead_plan(dataset, fx.HAND_PERIOD, fx.HAND_AS_OF, gap, funnel, where=EVERYTHING)
+    assert pd.isna(unpriced.sources["cost_per_lead"]).all() and unpriced.cost_per_month is None
+
+
 def test_gap_quantiles_are_those_of_the_simulated_gap():
     gap = _hand_gap(3.0)
     gap.simulated = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
