@@ -221,7 +221,8 @@ def staffing(dataset: Dataset, plan: Plan, *, where: Selection) -> Staffing:
         team_bookings = bookings * share
         shortfall = max(team_bookings - capacity, 0.0)
         first_hire = None
-        for hire_number in range(plan_month + 1, int(months["month_number"].iloc[-1]) + 1):
+        # Without a measured ramp a hire's first months are unknown: hires are not measured.
+        for hire_number in range(plan_month + 1, int(months["month_number"].iloc[-1]) + 1) if not curve.empty else ():
             brings = _hire_capacity(hire_number, months, rate, curve, monthly_attrition)
             needed = 0 if shortfall <= 0 else (math.ceil(shortfall / brings - 1e-9) if brings > 1e-9 else None)
             month = pd.Period(year=(hire_number - 1) // 12, month=(hire_number - 1) % 12 + 1, freq="M")
@@ -236,6 +237,10 @@ def staffing(dataset: Dataset, plan: Plan, *, where: Selection) -> Staffing:
                      "ramped_equivalents_now": capacity / (rate * period_months), "shortfall": shortfall,
                      "hires_needed": first_hire})
     result.teams = pd.DataFrame(rows).astype({"hires_needed": "Int64"})
+    if curve.empty:
+        result.notes.append("Hires are not measured: without a measured ramp, what a new hire books in the period is "
+                            "unknown. The reps of today are counted as ramped.")
+        return result
     result.hires_by_month = pd.DataFrame(hires).astype({"hires_needed": "Int64"})
     return result
 

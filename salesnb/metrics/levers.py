@@ -68,7 +68,7 @@ def lever_table(dataset: Dataset, period: Period | None = None, *, where: Select
     :func:`salesnb.metrics.planning.plan`)."""
     if plan is None:
         plan = planning.plan(dataset, period, where=where, **plan_options)
-    if staffing is None:
+    if staffing is None and dataset.has("opportunities"):  # without deals there are no reps to staff
         staffing = hiring.staffing(dataset, plan, where=where)
     funnel, currency = plan.funnel, dataset.playbook.currency
     rows = {key: (None, "not measured") for key, _ in LEVERS}

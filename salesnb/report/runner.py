@@ -212,6 +212,10 @@ def _empty_periods(dataset, periods: dict[str, ReportPeriod]) -> list[str]:
         reports.setdefault((period.start, period.end), []).append(name)
     warnings = []
     for (start, end), names in reports.items():
+        if dataset.as_of < start <= dataset.as_of + dt.timedelta(days=366):
+            # A coming period (the plan's next quarter or year) holds no order or lead yet by
+            # nature; a period typed years ahead is still a mistake worth a warning.
+            continue
         message = dataset.empty_period_message(Period(start, end))
         if message:
             warnings.append(f"{', '.join(names)}: {message}")

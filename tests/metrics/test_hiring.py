@@ -141,3 +141,19 @@ def test_a_team_selection_keeps_its_reps_only(dataset):
     rows = ramp.ramped_productivity(other, Period(D(2024, 7, 1), T)).set_index("team")
     assert rows.loc["B", "productivity_of"] == "company"
     assert rows.loc["B", "monthly_won_per_ramped_rep"] == pytest.approx(rows.iloc[-1]["monthly_won_per_ramped_rep"])
+
+
+def test_without_hire_dates_capacity_counts_reps_as_ramped_and_hires_are_not_measured():
+    frames = _frames()
+    frames["reps"] = frames["reps"].drop(columns="hire_date")
+    staffing = hiring.staffing(dataset_from_frames(frames), _plan(None, 60_000), where=EVERYTHING)
+    # Every rep is ramped in every month employed: R1, R2 and R4 12 months, R3 9: 45 rep-months
+    # for 33 x 6,000 + 9,000 won. Attrition: 1 leaver over 365 + 365 + 274 (+ 365 for R4) days.
+    rate = (33 * 6000 + 9000) / 45
+    attrition = 1 / ((365 + 365 + 274 + 365) / MONTH)
+    days = {7: 31, 8: 31, 9: 30}
+    ramped = sum(rate * days[month] / MONTH * (1 - attrition) ** (month - 6) for month in days)
+    team = staffing.teams.set_index("team").loc["A"]
+    assert team["capacity"] == pytest.approx(2 * ramped + rate * (31 + 15) / MONTH)
+    assert pd.isna(team["hires_needed"]) and staffing.required_hires() is None
+    assert staffing.hires_by_month.empty and any("Hires are not measured" in note for note in staffing.notes)
