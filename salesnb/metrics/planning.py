@@ -159,9 +159,10 @@ def _repeat_reachable(where: Selection) -> bool:
 
 
 def repeat_counted(dataset: Dataset, where: Selection, repeat_revenue: bool) -> tuple[bool, str | None]:
-    """Whether repeat revenue is part of the plan, and if not (while orders exist), why."""
+    """Whether repeat revenue is part of the plan, and if not, why."""
     if not dataset.has("orders"):
-        return False, None
+        return False, ("repeat revenue is not measured: the data has no 'orders' table, so the plan counts won deals "
+                       "only (add orders to count what existing customers reorder)")
     if not repeat_revenue:
         return False, "repeat orders are left out of the plan (repeat_revenue = False): the target counts won deals only"
     if not _repeat_reachable(where):
@@ -721,6 +722,9 @@ def lead_plan(dataset: Dataset, period: Period, as_of: dt.date, gap: Gap, funnel
     days = len(in_period)
     gap_value = max(gap.expected, 0.0) if gap.expected is not None else None
     cost_per_lead = _cost_per_lead(dataset, as_of, where, small) if costs else {}
+    if costs and not dataset.has("marketing_spend"):
+        result.notes.append("Lead costs are not measured: the data has no 'marketing_spend' table (add spend by month "
+                            "and source to see what the leads cost).")
     table = []
     for source, group in rows.groupby("planned_source", sort=True):
         curve = _share_by_day(group)
