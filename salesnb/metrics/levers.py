@@ -52,7 +52,7 @@ declare(
     Measure("lever_assumes", "Assumes", "text", "What the lever's number rests on."),
     Measure("lever_impact", "Buys in the period", "currency", "Extra won amount in the plan period, in expectation, "
             "from the improvement alone.", section="plan-levers", higher_is_better=True),
-    Measure("equivalent_deals_per_month", "Same as new deals / month", "number", "Extra new deals per month at "
+    Measure("equivalent_deals_per_month", "Same as new deals / month", "count", "Extra new deals per month at "
             "today's win rate, size and lag that would buy the same.", section="plan-levers"),
 )
 

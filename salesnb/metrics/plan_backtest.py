@@ -47,13 +47,13 @@ declare(
             "this plan is of its own)."),
     Measure("booked_in_period", "Won (target)", "currency", "What the period actually won: the past plan's "
             "target.", section="plan-backtest"),
-    Measure("required_deals", "Deals required", "number", "New deals the past plan asked for from its plan date to the "
+    Measure("required_deals", "Deals required", "count", "New deals the past plan asked for from its plan date to the "
             "period's end.", section="plan-backtest"),
     Measure("actual_deals", "Deals created", "count", "Deals actually created from the day after the plan date to "
             "the period's end.", section="plan-backtest"),
     Measure("deals_ratio", "Required ÷ actual deals", "ratio", "Deals required ÷ deals created: about 1 when the "
             "method works.", section="plan-backtest"),
-    Measure("required_leads", "Leads required", "number", "Leads the past plan asked for from its plan date to the "
+    Measure("required_leads", "Leads required", "count", "Leads the past plan asked for from its plan date to the "
             "period's end.", section="plan-backtest"),
     Measure("actual_leads", "Leads created", "count", "Leads actually created then.", section="plan-backtest"),
     Measure("leads_ratio", "Required ÷ actual leads", "ratio", "Leads required ÷ leads created.",

@@ -96,16 +96,16 @@ declare(
             higher_is_better=False),
     Measure("plan_gap_p90", "Gap P90", "currency", "90th percentile of the simulated gap (a poor outcome: 1 simulation "
             "in 10 leaves more to win).", section="plan-gap", higher_is_better=False),
-    Measure("required_new_deals_per_month", "New deals needed / month", "number", "Deals to create each month from "
+    Measure("required_new_deals_per_month", "New deals needed / month", "count", "Deals to create each month from "
             "the plan date to the period's end so that they win the gap in expectation.", section="plan-funnel"),
     Measure("required_new_pipeline_per_month", "New pipeline needed / month", "currency", "New deals needed per "
             "month × the mean amount of the deals created in the last 12 months.", section="plan-funnel"),
-    Measure("current_new_deals_per_month", "New deals / month now", "number", "Deals created in the 91 days before "
+    Measure("current_new_deals_per_month", "New deals / month now", "count", "Deals created in the 91 days before "
             "the plan date, per month: the creation rate you already have.", section="plan-funnel",
             higher_is_better=True),
     Measure("required_vs_current_deals", "Needed ÷ now", "ratio", "New deals needed per month ÷ new deals per month "
             "now.", section="plan-funnel", higher_is_better=False),
-    Measure("required_leads_per_month", "Leads needed / month", "number", "Leads to create each month, per source "
+    Measure("required_leads_per_month", "Leads needed / month", "count", "Leads to create each month, per source "
             "and in total, so that the deals they become win each source's share of the gap.",
             section="plan-leads"),
     Measure("plan_lead_cost_per_month", "Lead cost / month", "currency", "Leads needed per month × cost per lead, over "
@@ -114,7 +114,7 @@ declare(
     Measure("creation_month", "Created in", "month", "The month the new deals are created in."),
     Measure("creation_days", "Days", "count", "Days of the month from the plan date to the period's end.",
             section="plan-funnel"),
-    Measure("deals_to_create", "Deals to create", "number", "New deals needed per day × the month's days.",
+    Measure("deals_to_create", "Deals to create", "count", "New deals needed per day × the month's days.",
             section="plan-funnel"),
     Measure("pipeline_to_create", "Pipeline to create", "currency", "Deals to create × the mean amount of the deals "
             "created in the last 12 months.", section="plan-funnel"),
@@ -139,9 +139,9 @@ declare(
             "learning window).", section="plan-leads"),
     Measure("expected_from_open_leads", "Expected from open leads", "currency", "What the source's open leads win in "
             "the plan period through the deals they become, in expectation.", section="plan-leads"),
-    Measure("leads_per_month", "Leads / month", "number", "Leads of the source to create each month from the plan "
+    Measure("leads_per_month", "Leads / month", "count", "Leads of the source to create each month from the plan "
             "date to the period's end.", section="plan-leads"),
-    Measure("current_leads_per_month", "Leads / month now", "number", "Leads of the source created in the 91 days "
+    Measure("current_leads_per_month", "Leads / month now", "count", "Leads of the source created in the 91 days "
             "before the plan date, per month.", section="plan-leads", higher_is_better=True),
     Measure("lead_cost_per_month", "Cost / month", "currency", "Leads per month × the source's cost per lead of the "
             "last 12 months; – without spend for the source.", section="plan-leads", higher_is_better=False),
