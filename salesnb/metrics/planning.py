@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.data.dataset import Dataset
+from salesnb.data.formats import format_value
 from salesnb.data.periods import Period
 from salesnb.data.selection import Selection, as_selection
 from salesnb.errors import SalesnbError
@@ -540,8 +541,8 @@ class ReverseFunnel:
         def fmt(value, kind):
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 return "–"
-            return {"percent": f"{value:.1%}", "money": f"{currency} {value:,.0f}", "days": f"{value:,.0f} days",
-                    "number": f"{value:,.1f}"}[kind]
+            return {"percent": f"{value:.1%}", "money": format_value(value, "currency", currency),
+                    "days": f"{value:,.0f} days", "number": f"{value:,.1f}"}[kind]
         rows = [
             ("Win rate of created deals (won ÷ created, creation cohorts of the last 2 years)",
              fmt(self.win_rate, "percent"), self.cohort_deals),
