@@ -39,7 +39,7 @@ from pathlib import Path
 import salesnb
 from salesnb.errors import SalesnbError
 from salesnb.report import executing, pages, rendering, runs, trends
-from salesnb.data.periods import Period
+from salesnb.data.periods import Period, is_coming
 from salesnb.report.configuration import PROJECT_ROOT, NotebookSpec, ReportPeriod, RunConfiguration, run_period  # noqa: F401
 from salesnb.report.executing import NotebookJob, NotebookResult, RunInterrupted  # noqa: F401
 from salesnb.report.lock import DEFAULT_LOCK_WAIT_SECONDS, reports_lock
@@ -212,9 +212,7 @@ def _empty_periods(dataset, periods: dict[str, ReportPeriod]) -> list[str]:
         reports.setdefault((period.start, period.end), []).append(name)
     warnings = []
     for (start, end), names in reports.items():
-        if dataset.as_of < start <= dataset.as_of + dt.timedelta(days=366):
-            # A coming period (the plan's next quarter or year) holds no order or lead yet by
-            # nature; a period typed years ahead is still a mistake worth a warning.
+        if is_coming(Period(start, end), dataset.as_of):  # nothing can have happened in it yet
             continue
         message = dataset.empty_period_message(Period(start, end))
         if message:

@@ -118,4 +118,11 @@ def test_plan_on_orders_only(sample_dir, tmp_path):
                                              - plan["plan_expected_repeat_revenue"])
     assert plan["required_new_deals_per_month"] is None and plan["required_hires"] is None
     assert set(plan["lever_impact"].values()) == {None}
-    assert "needs the 'leads' table" in page
+    assert "needs the 'leads' table" in page and "Nothing in the data falls in this period" not in page
+
+
+def test_plan_on_leads_only(sample_dir, tmp_path):
+    # Leads without deals or orders: no target can be worked back to leads; the page says what to add.
+    plan, page = _plan_run(_subset(sample_dir, tmp_path, "leads"), tmp_path)
+    assert plan == {} and "needs the 'opportunities' table" in page
+    assert "Nothing in the data falls in this period" not in page  # a coming period is empty by nature
