@@ -17,7 +17,7 @@ from IPython.display import display
 from salesnb.data import currency
 from salesnb.data.dataset import Dataset, open_dataset
 from salesnb.data.model import TABLES
-from salesnb.data.periods import Period, is_all, parse_date
+from salesnb.data.periods import Period, is_all, is_coming, parse_date
 from salesnb.data.selection import EVERYTHING, Selection, as_selection
 from salesnb.data.validate import warnings
 from salesnb.report import display as show
@@ -104,7 +104,7 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     clamped = _clamp_note(*asked, period, dataset)
     if clamped:
         display(show.notice(clamped, "info"))
-    if not _anything_in(dataset, period):
+    if not is_coming(period, dataset.as_of) and not _anything_in(dataset, period):
         display(show.notice(
             f"Nothing in the data falls in this period ({period.label()}): no deal was created or closed, "
             f"no lead was created and no order placed. The data runs up to {dataset.as_of:%d %b %Y}; check period_start "
