@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Bump when a table or column changes meaning: it invalidates the Parquet cache.
-MODEL_VERSION = "4"
+MODEL_VERSION = "5"  # 5: exchange_rates and reps.left_on together
 
 COLUMN_TYPES = ("id", "text", "category", "date", "timestamp", "money", "number")
 
@@ -114,6 +114,8 @@ TABLES: dict[str, Table] = {
                 _c("manager_id", "id", False, "The rep's manager (a rep_id)."),
                 _c("region", "category", False, "Sales region."),
                 _c("hire_date", "date", False, "Start date, for ramp."),
+                _c("left_on", "date", False, "Last day of employment of a rep who left or gave notice; empty while "
+                   "employed. For attrition."),
             ),
             key="rep_id",
             enables="rep names, team filters and team roll-ups",

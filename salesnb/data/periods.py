@@ -72,6 +72,13 @@ ALL = "all"
 CLAMP_MARGIN_DAYS = 366
 
 
+def is_coming(period: Period, as_of: dt.date) -> bool:
+    """Whether ``period`` is a coming one for data dated ``as_of``: it starts after that date
+    and within a year of it (a plan's next quarter or year). Such a period holds no lead or
+    order yet by nature; one that starts more than a year later is more likely a typo."""
+    return as_of < period.start <= as_of + dt.timedelta(days=CLAMP_MARGIN_DAYS)
+
+
 def is_all(value) -> bool:
     return isinstance(value, str) and value.strip().lower() == ALL
 

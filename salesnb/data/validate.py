@@ -490,6 +490,8 @@ EVENT_ORDERS = (
     EventOrder("leads", "converted_at", ("sql_at", "mql_at", "created_at"), "lead_stage_order",
                "were converted before an earlier step (created, MQL or SQL)", "leads",
                "Their time to opportunity would be wrong"),
+    EventOrder("reps", "left_on", ("hire_date",), "left_before_hire", "left before they were hired", "reps",
+               "Their months employed (attrition, capacity) would be negative"),
     EventOrder("quotas", "period_end", ("period_start",), "quota_end_before_start",
                "end before they start", "quotas", "Attainment over such a quota period is meaningless"),
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from salesnb.data.backends import as_count
@@ -24,6 +25,7 @@ from salesnb.metrics.exclusions import Excluded
 from salesnb.metrics.funnel import with_stage_reached
 from salesnb.metrics.scope import metric
 from salesnb.metrics.snapshots import pipeline_as_of
+from salesnb.metrics.statistics import share_reached_by_day
 
 declare(
     Measure("win_rate", "Win rate", "percent", "won ÷ (won + lost) over deals closed in the period; open deals are "
@@ -359,3 +361,77 @@ def exclusions(dataset: Dataset, period: Period | None = None, *, where: Selecti
         "open_amount": Excluded(missing["open_without_amount"], opened, "open deals",
                                 "have no amount: counted in their stage, left out of its amount"),
     }
+
+
+# ----------------------------------------------------------------------------- creation to win, by lag
+
+# Creation cohorts the creation-to-win curve learns from: the deals created in the last two
+# years before the date (long enough to see most cycles through, recent enough to be today's).
+LAG_LEARNING_DAYS = 730
+
+declare(
+    Measure("days_since_creation", "Days since creation", "days", "Days from a deal's (or lead's) creation date.",
+            section="creation-to-win"),
+    Measure("deals_observed", "Deals observed", "count", "Deals of the creation cohorts observed at least this many "
+            "days after creation (created that long before the date): the n of the day's rate.",
+            section="creation-to-win"),
+    Measure("won_on_day", "Won that day", "count", "Deals of those won exactly this many days after creation.",
+            section="creation-to-win"),
+    Measure("won_share_by_day", "Won by this day", "percent", "Σ over the days up to this one of won that day ÷ "
+            "deals observed that day: the share of created deals won within this many days.",
+            section="creation-to-win", higher_is_better=True),
+    Measure("won_amount_per_deal_by_day", "Won amount per created deal", "currency", "Σ over the days up to this "
+            "one of the won amount that day ÷ deals observed that day: the amount a created deal brings within "
+            "this many days.", section="creation-to-win", higher_is_better=True),
+)
+
+
+def creation_to_win_lag(dataset: Dataset, as_of=None, where: Selection | None = None,
+                        learning_days: int = LAG_LEARNING_DAYS) -> tuple[pd.DataFrame, list[Excluded]]:
+    """How soon created deals are won: the share of created deals won within each number of
+    days after creation (a building block of the plan, :mod:`salesnb.metrics.planning`).
+
+    A cohort estimate, so no survivor bias (not only the deals that closed quickly count):
+    over the deals of the selection created in the ``learning_days`` up to ``as_of`` (default
+    the data's date), as they stood at ``as_of`` (:func:`salesnb.metrics.snapshots.pipeline_as_of`,
+    so a past date sees only what was known then), for each number of days u after creation:
+
+    - ``deals_observed`` n(u): deals created at least u days before ``as_of``;
+    - ``won_on_day`` w(u): those won exactly u days after creation (close date − created_at;
+      0 for a close dated before the creation);
+    - ``won_share_by_day`` Q(d) = Σ_{u ≤ d} w(u) / n(u), the share won within d days; at the
+      longest lag it is the cohort win rate (won ÷ created);
+    - ``won_amount_per_deal_by_day`` V(d) = Σ_{u ≤ d} (amount won on day u) / n(u), what a
+      created deal brings within d days (a won deal without an amount counts at the mean
+      amount of the won deals that have one; NaN when none has).
+
+    A deal still open or lost at ``as_of`` counts in n(u) and is won on no day. One row per
+    day from 0 to the longest lag observed; no row without a created deal. Returns the frame
+    and what it left out (:class:`~salesnb.metrics.exclusions.Excluded`): deals without a
+    creation date, and won deals without a close date.
+    """
+    as_of = pd.Timestamp(as_of or dataset.as_of).date()
+    first = (pd.Timestamp(as_of) - pd.Timedelta(days=learning_days - 1)).date()
+    states = pipeline_as_of(dataset, [as_of], where=where)
+    undated = int(states.filter(states.created_at.isnull()).count().execute())
+    cohort = states.filter(states.created_at.between(first, as_of))
+    rows = cohort.select("opportunity_id", "created_at", "close_date", "outcome", "amount") \
+        .order_by("opportunity_id").execute()
+    won = (rows["outcome"] == WON).to_numpy()
+    won_undated = won & rows["close_date"].isna().to_numpy()
+    excluded = [Excluded(undated, undated + len(rows), "deals", "have no created_at, so they belong to no creation "
+                         "cohort"),
+                Excluded(int(won_undated.sum()), len(rows), "deals of the creation cohorts",
+                         "are won without a close_date, so when they were won is unknown")]
+    rows, won = rows[~won_undated], won[~won_undated]
+    created = pd.to_datetime(rows["created_at"])
+    lag = (pd.to_datetime(rows["close_date"]) - created).dt.days.where(won)
+    amounts = rows["amount"].astype(float)
+    known = won & amounts.notna().to_numpy()
+    amounts = amounts.fillna(amounts[known].mean() if known.any() else np.nan)
+    curve = share_reached_by_day((pd.Timestamp(as_of) - created).dt.days, lag, amounts)
+    return pd.DataFrame({
+        "days_since_creation": curve["day"], "deals_observed": curve["observed"], "won_on_day": curve["reached"],
+        "won_share_by_day": curve["share_by_day"],
+        "won_amount_per_deal_by_day": curve["weight_by_day"] if known.any() else np.nan,
+    }), excluded

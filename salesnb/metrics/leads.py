@@ -44,8 +44,9 @@ from salesnb.data.selection import Selection, as_selection
 from salesnb.errors import SalesnbError
 from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import amounts_recorded, outcome
+from salesnb.metrics.exclusions import Excluded
 from salesnb.metrics.scope import metric, restrict
-from salesnb.metrics.statistics import MIN_N
+from salesnb.metrics.statistics import MIN_N, share_reached_by_day
 
 NO_SOURCE, NO_CAMPAIGN, UNASSIGNED = "(no source)", "(no campaign)", "(unassigned)"
 # A lead whose owner has no team, whose account has no segment or region, or that reached no
@@ -750,3 +751,56 @@ def _unanswered_not_measured(dataset: Dataset, frame: pd.DataFrame) -> pd.DataFr
     if not response_time_measured(dataset):
         frame = frame.assign(never_answered=float("nan"))
     return frame
+
+
+# ----------------------------------------------------------------------------- lead to deal, by lag
+
+# Creation cohorts the lead-to-deal curve learns from (as the deals' curve, conversion.LAG_LEARNING_DAYS).
+LAG_LEARNING_DAYS = 730
+
+declare(
+    Measure("leads_observed", "Leads observed", "count", "Leads of the source's creation cohorts observed at least "
+            "this many days after creation: the n of the day's rate.", section="lead-to-deal"),
+    Measure("converted_on_day", "Converted that day", "count", "Of those, leads that reached an opportunity exactly "
+            "this many days after creation.", section="lead-to-deal"),
+    Measure("converted_share_by_day", "Converted by this day", "percent", "Σ over the days up to this one of "
+            "converted that day ÷ leads observed that day: the share of leads that reach a deal within this many "
+            "days.", section="lead-to-deal", higher_is_better=True),
+)
+
+
+def lead_to_deal_lag(dataset: Dataset, as_of=None, where: Selection | None = None,
+                     learning_days: int = LAG_LEARNING_DAYS) -> tuple[pd.DataFrame, list[Excluded]]:
+    """How soon leads become deals, per lead source: the share of created leads that reached
+    an opportunity within each number of days (a building block of the plan,
+    :mod:`salesnb.metrics.planning`).
+
+    Over the leads of the selection (:func:`lead_facts`) created in the ``learning_days`` up
+    to ``as_of`` (default the data's date): a lead reached its opportunity on its conversion
+    day (``days_to_opportunity``: ``converted_at``, else its deal's creation), counted only
+    when that day is on or before ``as_of`` (a past date sees only what was known then). Per
+    ``source`` and day u, ``leads_observed`` n(u), ``converted_on_day`` and
+    ``converted_share_by_day`` Q(d) (:func:`salesnb.metrics.statistics.share_reached_by_day`:
+    the cohort estimate, recent leads are not counted as failures). The last Q of a source is
+    its lead → deal rate. Returns the frame and what it left out (leads that reached an
+    opportunity on an unknown day).
+    """
+    as_of = pd.Timestamp(as_of or dataset.as_of).date()
+    first = (pd.Timestamp(as_of) - pd.Timedelta(days=learning_days - 1)).date()
+    facts = created_in(lead_facts(dataset, where), Period(first, as_of))
+    rows = facts.select("lead_id", "source", "created_date", "reached_opportunity", "days_to_opportunity") \
+        .order_by("lead_id").execute()
+    undated = rows["reached_opportunity"].fillna(False).astype(bool) & rows["days_to_opportunity"].isna()
+    excluded = [Excluded(int(undated.sum()), len(rows), "leads created in the window",
+                         "reached an opportunity on an unknown day (no converted_at and no deal creation date)")]
+    rows = rows[~undated]
+    observed = (pd.Timestamp(as_of) - pd.to_datetime(rows["created_date"])).dt.days
+    converted = rows["days_to_opportunity"].where(rows["reached_opportunity"].fillna(False).astype(bool))
+    frames = []
+    for source, index in rows.groupby("source", sort=True).groups.items():
+        curve = share_reached_by_day(observed[index], converted[index])
+        frames.append(pd.DataFrame({"source": source, "days_since_creation": curve["day"],
+                                    "leads_observed": curve["observed"], "converted_on_day": curve["reached"],
+                                    "converted_share_by_day": curve["share_by_day"]}))
+    columns = ["source", "days_since_creation", "leads_observed", "converted_on_day", "converted_share_by_day"]
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)), excluded

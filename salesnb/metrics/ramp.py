@@ -329,3 +329,157 @@ def _curve(frame: pd.DataFrame, monthly: pd.DataFrame | None) -> pd.DataFrame:
     curve["share_of_benchmark"] = curve["won_amount"] / curve["benchmark"]
     curve["trailing_share"] = curve["trailing_won"] / curve["trailing_benchmark"]
     return curve.sort_values(["cohort_start", "month_since_hire"])[columns].reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- for the plan
+
+declare(
+    Measure("productivity_of", "Productivity of", "text", "Whose ramped reps set the number: the team's, or the "
+            "company's (a team with fewer than two ramped reps)."),
+    Measure("ramped_reps", "Ramped reps", "count", "Reps employed and ramped (12 months or more after their hire "
+            "month) in at least one month of the window.", section="people-ramp"),
+    Measure("ramped_rep_months", "Ramped rep-months", "count", "Months of the window in which a rep was employed and "
+            "ramped.", section="people-ramp"),
+    Measure("monthly_won_per_ramped_rep", "Won per ramped rep-month", "currency", "Σ won amount in ramped "
+            "rep-months ÷ ramped rep-months: what a ramped rep books in a month.", section="people-ramp",
+            higher_is_better=True),
+    Measure("hires_observed", "Hires observed", "count", "Reps hired during the data observed in this month since "
+            "hire (the month over, before the date).", section="people-ramp"),
+    Measure("measured_ramp_share", "Measured share", "percent", "Σ won by those hires in this month since hire ÷ Σ "
+            "their team's won per ramped rep-month.", section="people-ramp"),
+    Measure("ramp_share_used", "Share used", "percent", "The measured share made non-decreasing (isotonic, weighted "
+            "by hires observed) and capped at 100%; 100% from month 12 on.", section="people-ramp"),
+)
+# Teams with fewer ramped reps than this use the company's productivity.
+MIN_RAMPED_REPS = 2
+# The company's row of ramped_productivity.
+COMPANY_PRODUCTIVITY = f"Company (used for teams with fewer than {MIN_RAMPED_REPS} ramped reps)"
+
+
+def _months_within(period: Period, as_of: dt.date) -> list[pd.Period]:
+    """The calendar months lying wholly between the period's start and min(its end, ``as_of``)."""
+    end = min(period.end, as_of)
+    first = pd.Period(period.start, "M") + (0 if period.start.day == 1 else 1)
+    last = pd.Period(end, "M") - (0 if pd.Timestamp(end).is_month_end else 1)
+    return list(pd.period_range(first, last, freq="M")) if first <= last else []
+
+
+def _reps_with_dates(dataset: Dataset, where: Selection) -> pd.DataFrame:
+    """The selling reps of the selection's team, rep and region with ``hire_date`` and ``left_on``."""
+    reps = roster.selling_reps(dataset, roster.of_reps(where)).execute()
+    if dataset.has("reps"):
+        left = dataset.table("reps").select("rep_id", "left_on").execute().drop_duplicates("rep_id")
+        reps = reps.merge(left, on="rep_id", how="left")
+    else:
+        reps["left_on"] = pd.NaT
+    reps["left_on"] = pd.to_datetime(reps["left_on"])
+    reps["hire_date"] = pd.to_datetime(reps["hire_date"])
+    reps["team"] = reps["team"].fillna(roster.NO_TEAM)
+    return reps.sort_values("rep_id").reset_index(drop=True)
+
+
+def _rep_months(reps: pd.DataFrame, months: list[pd.Period]) -> pd.DataFrame:
+    """One row per rep and month of ``months`` in which the rep was employed (hired by the
+    month's end, not left before its start), with ``month_since_hire`` (month of hire = 0;
+    None without a hire date)."""
+    if reps.empty or not months:
+        return pd.DataFrame(columns=["rep_id", "team", "month_number", "month_since_hire"])
+    grid = reps[["rep_id", "team", "hire_date", "left_on"]].merge(
+        pd.DataFrame({"month": months}), how="cross")
+    starts = grid["month"].map(lambda month: month.start_time)
+    ends = grid["month"].map(lambda month: month.end_time.normalize())
+    employed = (grid["hire_date"].isna() | (grid["hire_date"] <= ends)) & (grid["left_on"].isna() | (grid["left_on"] >= starts))
+    grid = grid[employed].copy()
+    grid["month_number"] = grid["month"].map(lambda month: month.year * 12 + month.month)
+    hire_month = grid["hire_date"].dt.year * 12 + grid["hire_date"].dt.month
+    grid["month_since_hire"] = grid["month_number"] - hire_month
+    return grid[["rep_id", "team", "month_number", "month_since_hire"]].reset_index(drop=True)
+
+
+@metric
+def ramped_productivity(dataset: Dataset, period: Period | None = None, *, where: Selection) -> pd.DataFrame:
+    """What a ramped rep books in a month, per team and for the company (a building block of
+    the plan's capacity, :mod:`salesnb.metrics.hiring`).
+
+    Over the calendar months wholly in the period up to the data's date (default: the last
+    twelve), a rep-month is *ramped* when the rep was employed (hired by the month's end, not
+    left before it began: ``reps.left_on``) and the month is at least
+    :data:`TENURED_MONTHS` after the hire month (a rep without a hire date counts as
+    ramped). ``monthly_won_per_ramped_rep`` = Σ won amount of those rep-months (deals the rep
+    owns, won with a close date in the month) ÷ ``ramped_rep_months``, a ratio of sums; a team
+    with fewer than :data:`MIN_RAMPED_REPS` ramped reps uses the company's
+    (``productivity_of``). The last row is the company's (``team`` = :data:`COMPANY_PRODUCTIVITY`).
+    ``where``: team, rep and region choose the reps; segment, source and product the deals.
+    """
+    reps = _reps_with_dates(dataset, where)
+    months = _months_within(period, dataset.as_of)
+    grid = _rep_months(reps, months)
+    grid = grid[grid["month_since_hire"].isna() | (grid["month_since_hire"] >= TENURED_MONTHS)]
+    end = months[-1].end_time.date() if months else period.start
+    won = _monthly_won(dataset, end, roster.of_rows(where)).astype({"month_number": "int64"})
+    grid = grid.merge(won, on=["rep_id", "month_number"], how="left").fillna({"won_amount": 0.0})
+    teams = grid.groupby("team").agg(ramped_reps=("rep_id", "nunique"), ramped_rep_months=("rep_id", "size"),
+                                     won_amount=("won_amount", "sum"))
+    company = pd.DataFrame({"ramped_reps": [grid["rep_id"].nunique()], "ramped_rep_months": [len(grid)],
+                            "won_amount": [grid["won_amount"].sum()]},
+                           index=pd.Index([COMPANY_PRODUCTIVITY], name="team"))
+    frame = pd.concat([teams.reindex(sorted(reps["team"].unique())).fillna(0), company]).reset_index()
+    frame[["ramped_reps", "ramped_rep_months"]] = frame[["ramped_reps", "ramped_rep_months"]].astype("int64")
+    per_month = frame["won_amount"] / frame["ramped_rep_months"].where(frame["ramped_rep_months"] > 0)
+    own = (frame["ramped_reps"] >= MIN_RAMPED_REPS) | (frame["team"] == COMPANY_PRODUCTIVITY)
+    frame["productivity_of"] = np.where(own, "team", "company")
+    frame.loc[frame["team"] == COMPANY_PRODUCTIVITY, "productivity_of"] = "company"
+    frame["monthly_won_per_ramped_rep"] = per_month.where(own, per_month.iloc[-1])
+    return frame[["team", "productivity_of", "ramped_reps", "ramped_rep_months", "won_amount",
+                  "monthly_won_per_ramped_rep"]]
+
+
+@metric
+def ramp_curve(dataset: Dataset, period: Period | None = None, *, where: Selection,
+               productivity: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The share of a ramped rep's monthly bookings a new hire brings, by month since hire
+    (0 = the hire month, to :data:`CURVE_MONTHS` - 1), pooled over every rep of the company
+    hired during the data (a building block of the plan's capacity).
+
+    For each month since hire m, over the hires whose month m is over by the period's end
+    (or the data's date): ``measured_ramp_share`` = Σ their won amount in month m ÷ Σ their
+    team's ``monthly_won_per_ramped_rep`` (:func:`ramped_productivity`, passed as
+    ``productivity`` or computed for the period), with n ``hires_observed``.
+    ``ramp_share_used`` makes it non-decreasing (``scipy.optimize.isotonic_regression``,
+    weighted by the hires observed) and caps it at 100%: a new hire does not get worse from
+    one month to the next, and one lumpy deal does not make a rep more than ramped. From
+    month :data:`CURVE_MONTHS` on a hire counts as ramped (100%). Empty without hires.
+    ``where``'s segment, source and product choose the deals counted."""
+    from scipy.optimize import isotonic_regression
+
+    columns = ["month_since_hire", "hires_observed", "measured_ramp_share", "ramp_share_used"]
+    productivity = ramped_productivity(dataset, period, where=where) if productivity is None else productivity
+    end = roster.observed_end(dataset, period)
+    reps = _reps_with_dates(dataset, EVERYTHING)
+    first_deal = dataset.table("opportunities").created_at.min().execute()
+    if pd.isna(first_deal):
+        return pd.DataFrame(columns=columns)
+    data_start = pd.Timestamp(first_deal).replace(day=1)
+    hires = reps[reps["hire_date"].notna() & (reps["hire_date"] >= data_start)
+                 & (reps["hire_date"] <= pd.Timestamp(end))]
+    last_month = pd.Period(end, "M") - (0 if pd.Timestamp(end).is_month_end else 1)
+    months = list(pd.period_range(pd.Period(data_start, "M"), last_month, freq="M"))
+    grid = _rep_months(hires, months)
+    grid = grid[grid["month_since_hire"].between(0, CURVE_MONTHS - 1)]
+    if grid.empty:
+        return pd.DataFrame(columns=columns)
+    won = _monthly_won(dataset, end, roster.of_rows(where)).astype({"month_number": "int64"})
+    grid = grid.merge(won, on=["rep_id", "month_number"], how="left").fillna({"won_amount": 0.0})
+    rates = productivity.set_index("team")["monthly_won_per_ramped_rep"]
+    grid["benchmark"] = grid["team"].map(rates).fillna(rates.get(COMPANY_PRODUCTIVITY, np.nan))
+    curve = grid.groupby("month_since_hire").agg(hires_observed=("rep_id", "size"), won_amount=("won_amount", "sum"),
+                                                  benchmark=("benchmark", "sum")).reset_index()
+    curve["measured_ramp_share"] = curve["won_amount"] / curve["benchmark"].where(curve["benchmark"] > 0)
+    measured = curve["measured_ramp_share"].notna()
+    curve["ramp_share_used"] = np.nan
+    if measured.any():
+        fitted = isotonic_regression(curve.loc[measured, "measured_ramp_share"].to_numpy(),
+                                     weights=curve.loc[measured, "hires_observed"].to_numpy(dtype=float)).x
+        curve.loc[measured, "ramp_share_used"] = np.clip(fitted, 0.0, 1.0)
+    curve["month_since_hire"] = curve["month_since_hire"].astype("int64")
+    return curve[columns]

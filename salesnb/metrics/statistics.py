@@ -130,3 +130,44 @@ def kaplan_meier_median(durations, reached) -> float | None:
         if survival <= 0.5:
             return float(time)
     return None
+
+
+def share_reached_by_day(observed_days, event_days, weights=None) -> pd.DataFrame:
+    """Share of subjects (deals, leads) that reached an event within d days of their start,
+    from cohorts observed for different lengths of time (a pooled cohort estimate).
+
+    ``observed_days``: per subject, the days from its start to the date of the data (how
+    long it has been watched); ``event_days``: the day after its start it reached the event,
+    NaN when it has not (yet, or ever). For each day u from 0 to the longest observation::
+
+        n(u) = subjects observed at least u days      (observed_days >= u)
+        e(u) = of those, subjects that reached the event on day u
+        Q(d) = Σ_{u ≤ d} e(u) / n(u)                  (``share_by_day``)
+
+    Each day's rate uses only the subjects watched that long, so subjects started recently
+    neither count as failures nor drop out: without a trend, Q(d) estimates the share that
+    reaches the event within d days, and Q at the longest day the share that ever does.
+    ``weights`` (e.g. amounts) give ``weight_by_day`` = Σ_{u ≤ d} (Σ weights of e(u)) / n(u),
+    the weight one subject brings within d days. An event dated before the start counts on
+    day 0; one after the observation is ignored. Columns: ``day``, ``observed``,
+    ``reached``, ``share_by_day`` (and ``weight_by_day``); no row without subjects.
+    """
+    observed = np.asarray(observed_days, dtype=float)
+    events = np.asarray(event_days, dtype=float)
+    keep = ~np.isnan(observed) & (observed >= 0)
+    observed, events = observed[keep].astype(int), events[keep]
+    columns = ["day", "observed", "reached", "share_by_day"] + (["weight_by_day"] if weights is not None else [])
+    if not len(observed):
+        return pd.DataFrame(columns=columns)
+    days = int(observed.max()) + 1
+    reached = ~np.isnan(events) & (events <= observed)
+    event_day = np.clip(events[reached], 0, None).astype(int)
+    # n(u): a cumulative count of the observation lengths, from the longest down.
+    at_risk = np.cumsum(np.bincount(observed, minlength=days)[::-1])[::-1]
+    counts = np.bincount(event_day, minlength=days)
+    frame = pd.DataFrame({"day": np.arange(days), "observed": at_risk, "reached": counts,
+                          "share_by_day": np.cumsum(counts / at_risk)})
+    if weights is not None:
+        weight = np.asarray(weights, dtype=float)[keep][reached]
+        frame["weight_by_day"] = np.cumsum(np.bincount(event_day, weights=weight, minlength=days) / at_risk)
+    return frame

@@ -20,7 +20,7 @@ from salesnb.data import currency, validate
 from salesnb.data.dataset import Dataset, open_dataset
 from salesnb.data.formats import plural
 from salesnb.data.model import TABLES
-from salesnb.data.periods import Period, is_all, parse_date, period_for_short_data
+from salesnb.data.periods import Period, is_all, is_coming, parse_date, period_for_short_data
 from salesnb.data.playbook import Playbook
 from salesnb.data.selection import EVERYTHING, Selection, as_selection
 from salesnb.data.validate import warnings
@@ -117,7 +117,7 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     clamped = _clamp_note(*asked, period, dataset)
     if clamped:
         display(show.notice(clamped, "info"))
-    if not _anything_in(dataset, period):
+    if not is_coming(period, dataset.as_of) and not _anything_in(dataset, period):
         display(show.notice(
             f"Nothing in the data falls in this period ({period.label()}): no deal was created or closed, "
             f"no lead was created and no order placed. The data runs up to {dataset.as_of:%d %b %Y}; check period_start "

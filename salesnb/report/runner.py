@@ -39,7 +39,7 @@ from pathlib import Path
 import salesnb
 from salesnb.errors import SalesnbError
 from salesnb.report import executing, pages, rendering, runs, trends
-from salesnb.data.periods import Period
+from salesnb.data.periods import Period, is_coming
 from salesnb.report.configuration import PROJECT_ROOT, NotebookSpec, ReportPeriod, RunConfiguration, run_period  # noqa: F401
 from salesnb.report.executing import NotebookJob, NotebookResult, RunInterrupted  # noqa: F401
 from salesnb.report.lock import DEFAULT_LOCK_WAIT_SECONDS, reports_lock
@@ -212,6 +212,8 @@ def _empty_periods(dataset, periods: dict[str, ReportPeriod]) -> list[str]:
         reports.setdefault((period.start, period.end), []).append(name)
     warnings = []
     for (start, end), names in reports.items():
+        if is_coming(Period(start, end), dataset.as_of):  # nothing can have happened in it yet
+            continue
         message = dataset.empty_period_message(Period(start, end))
         if message:
             warnings.append(f"{', '.join(names)}: {message}")

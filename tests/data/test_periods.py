@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from salesnb.data.periods import Period, fiscal_quarter_label, fiscal_quarter_start, parse_period, resolve_period
+from salesnb.data.periods import (Period, fiscal_quarter_label, fiscal_quarter_start, is_coming, parse_period,
+                                  resolve_period)
 from salesnb.errors import SalesnbError
 
 D = dt.date
@@ -157,3 +158,11 @@ def test_a_small_file_is_reported_whole():
     long = Period(D(2024, 6, 20), D(2025, 7, 8))
     assert period_for_short_data(long, long.end) is None
     assert parse_period(None, as_of=long.end, span=long) == Period(D(2024, 7, 1), D(2025, 6, 30))
+
+
+def test_a_coming_period_starts_after_the_data_date_and_within_a_year():
+    as_of = dt.date(2025, 12, 31)
+    assert is_coming(Period(dt.date(2026, 4, 1), dt.date(2026, 6, 30)), as_of)  # the next fiscal quarter
+    assert is_coming(Period(dt.date(2026, 12, 31), dt.date(2027, 12, 30)), as_of)  # 365 days on: still coming
+    assert not is_coming(Period(dt.date(2025, 10, 1), dt.date(2025, 12, 31)), as_of)  # open at the data date
+    assert not is_coming(Period(dt.date(2028, 1, 1), dt.date(2028, 12, 31)), as_of)  # two years on: a typo

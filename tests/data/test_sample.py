@@ -483,3 +483,14 @@ def test_a_sharded_scale_as_csv_has_one_header_and_every_shards_rows(sharded_sam
         as_csv = pd.read_csv(tmp_path / f"{name}.csv", dtype=str, keep_default_na=False)
         assert len(as_csv) == len(pd.read_parquet(folder / f"{name}.parquet")), name
     assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_a_few_established_reps_have_given_notice(raw):
+    # reps.left_on: only sellers hired more than a year before the snapshot, 14 to 60 days
+    # after it (every rep of the sample works to the snapshot, so nobody left during the data).
+    reps = raw["reps"]
+    leaving = reps[reps["left_on"] != ""]
+    managers = set(reps["manager_id"][reps["manager_id"] != ""])
+    assert 1 <= len(leaving) <= 0.25 * len(reps) and not set(leaving["rep_id"]) & managers
+    assert (leaving["hire_date"] < "2025-01-01").all()
+    assert leaving["left_on"].min() >= "2026-01-14" and leaving["left_on"].max() <= "2026-03-01"

@@ -361,3 +361,14 @@ def test_an_amount_written_with_a_currency_sign_is_reported_once():
     # Readable amounts with the open deal's missing still get their warning.
     missing = findings({"amount": ["100", "200", ""]}, reps=REPS, accounts=ACCOUNTS)
     assert [(finding.check, finding.count) for finding in missing] == [("missing_amount", 1)]
+
+
+def test_a_rep_who_left_before_being_hired():
+    # R2 left (2024-01-31) before being hired (2024-03-01): 1 of 2 reps = 50% -> error. R1's
+    # last day equals the hire day (a one-day job): in order. Empty left_on: still employed.
+    reps = pd.DataFrame({"rep_id": ["R1", "R2"], "rep_name": ["Ann", "Bob"], "hire_date": ["2024-01-01", "2024-03-01"],
+                         "left_on": ["2024-01-01", "2024-01-31"]})
+    [left] = only(findings(reps=reps, accounts=ACCOUNTS), "left_before_hire")
+    assert (left.severity, left.count, left.table, left.column) == ("error", 1, "reps", "left_on")
+    employed = reps.assign(left_on=pd.to_datetime([None, None]))
+    assert only(findings(reps=employed, accounts=ACCOUNTS), "left_before_hire") == []

@@ -1,5 +1,6 @@
 """Every report runs on partial data and says what is missing instead of failing."""
 
+import json
 import shutil
 
 import pytest
@@ -67,3 +68,61 @@ def test_orders_only(sample_dir, tmp_path):
     assert "leads" in _page(result, "01_lead_generation")
     assert result.result("04_productivity").kpis == {}
     assert "opportunities" in _page(result, "04_productivity")
+
+
+def _plan_run(folder, tmp_path):
+    result = run_reports(folder, out=tmp_path / "run", only=["06_plan"], jobs=1)
+    assert result.ok, [item.error for item in result.results]
+    # A coming period holds no order or lead yet: that is no reason to warn.
+    assert json.loads(result.status_path.read_text())["warnings"] == []
+    page = " ".join(_page(result, "06_plan").replace("&#x27;", "'").split())
+    return result.result("06_plan").kpis, page
+
+
+def test_plan_without_quotas_spend_orders_or_left_on(sample_dir, tmp_path):
+    # Deals, their history, leads, accounts and reps without left_on: the plan runs on the
+    # funnel and says what it assumes for what is missing.
+    folder = _subset(sample_dir, tmp_path, "opportunities", "opportunity_history", "leads", "accounts")
+    reps = (sample_dir / "reps.csv").read_text().splitlines()
+    header = reps[0].split(",")
+    assert header[-1] == "left_on"  # the sample writes it last: drop the column
+    (folder / "reps.csv").write_text("\n".join(line.rsplit(",", 1)[0] for line in reps) + "\n", encoding="utf-8")
+    plan, page = _plan_run(folder, tmp_path)
+    # No quotas: last year's bookings (won deals only, no orders) x 1.2.
+    assert plan["plan_target"] > 0 and "growth parameter; no target given and no quotas" in page
+    assert plan["plan_expected_repeat_revenue"] is None and "the data has no 'orders' table" in page
+    assert plan["plan_gap_p10"] <= plan["plan_gap_p50"] <= plan["plan_gap_p90"]
+    assert plan["required_new_deals_per_month"] > 0 and plan["required_leads_per_month"]["total"] > 0
+    assert plan["plan_lead_cost_per_month"] is None and "no 'marketing_spend' table" in page
+    assert plan["plan_attrition_per_month"] is None and "attrition is not measured: the plan assumes nobody leaves" in page
+    assert plan["required_hires"] and plan["plan_backtest_ratio"] is not None
+
+
+def test_plan_on_opportunities_only(sample_dir, tmp_path):
+    # No history: no open pipeline's part, so no gap and no backtest; no hire dates: no hires.
+    plan, page = _plan_run(_subset(sample_dir, tmp_path, "opportunities"), tmp_path)
+    assert plan["plan_target"] > 0
+    assert plan["expected_from_open_pipeline"] is None and plan["plan_gap_p50"] is None
+    assert plan["required_new_deals_per_month"] is None and plan["required_leads_per_month"] is None
+    assert "needs the 'opportunity_history' table" in page and "needs the 'leads' table" in page
+    assert plan["required_hires"] is None and "Hires are not measured" in page
+    assert plan["plan_backtest_ratio"] is None and "Not enough history to check the plan" in page
+    assert plan["current_new_deals_per_month"] > 0  # what can be answered still is
+
+
+def test_plan_on_orders_only(sample_dir, tmp_path):
+    # Orders and accounts, no deals: the plan is about order revenue; the deal steps say why not.
+    plan, page = _plan_run(_subset(sample_dir, tmp_path, "orders", "accounts"), tmp_path)
+    assert plan["plan_target"] > 0 and plan["plan_expected_repeat_revenue"] > 0
+    assert plan["plan_gap"] == pytest.approx(plan["plan_target"] - plan["plan_booked_so_far"]
+                                             - plan["plan_expected_repeat_revenue"])
+    assert plan["required_new_deals_per_month"] is None and plan["required_hires"] is None
+    assert set(plan["lever_impact"].values()) == {None}
+    assert "needs the 'leads' table" in page and "Nothing in the data falls in this period" not in page
+
+
+def test_plan_on_leads_only(sample_dir, tmp_path):
+    # Leads without deals or orders: no target can be worked back to leads; the page says what to add.
+    plan, page = _plan_run(_subset(sample_dir, tmp_path, "leads"), tmp_path)
+    assert plan == {} and "needs the 'opportunities' table" in page
+    assert "Nothing in the data falls in this period" not in page  # a coming period is empty by nature

@@ -642,3 +642,14 @@ def test_a_period_without_data_is_said_on_the_terminal_and_in_status_not_all_ok(
     # The default periods hold data: no warning.
     result, _ = fake_run(tmp_path / "again", monkeypatch, two_reports, data=write_dataset(tmp_path / "data", DEALS))
     assert json.loads(result.status_path.read_text())["warnings"] == []
+
+
+def test_a_coming_period_holds_no_data_yet_and_is_no_warning(tmp_path, monkeypatch, two_reports):
+    # Data date May 2026 (the last close). Q4 2026 is coming (a plan's next quarter): nothing has
+    # happened in it yet, by nature. 2028 starts more than a year later: a typo, still warned.
+    coming, _ = fake_run(tmp_path / "coming", monkeypatch, two_reports, period="2026Q4",
+                         data=write_dataset(tmp_path / "data", DEALS))
+    assert json.loads(coming.status_path.read_text())["warnings"] == []
+    far, _ = fake_run(tmp_path / "far", monkeypatch, two_reports, period="2028",
+                      data=write_dataset(tmp_path / "data", DEALS))
+    assert "The period 01 Jan 2028 – 31 Dec 2028 holds no deal" in json.loads(far.status_path.read_text())["warnings"][0]

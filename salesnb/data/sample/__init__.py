@@ -10,7 +10,8 @@ How the data is made, in dependency order (each step is vectorised numpy over al
 the only Python loops run over teams, months, stages or campaigns, never over rows):
 
 1. reps (teams, managers, skill, hire dates; ``people.py``) and accounts (segment,
-   region, industry; ``accounts.py``);
+   region, industry; ``accounts.py``); which reps have given notice (``reps.left_on``, a
+   date after the snapshot) is drawn last, from a stream of its own;
 2. leads (``leads.py``): seasonal creation dates, sources and campaigns, response time,
    the funnel New -> MQL -> SQL -> converted, cut off at the snapshot;
 3. new-business deals (``deals.py``) from converted leads and from outbound prospecting,
@@ -81,7 +82,7 @@ from salesnb.data.sample.leads import (
     make_marketing_spend,
 )
 from salesnb.data.sample.orders import make_orders
-from salesnb.data.sample.people import FIRST_NAMES, LAST_NAMES, TEAMS, make_reps
+from salesnb.data.sample.people import FIRST_NAMES, LAST_NAMES, TEAMS, leaving_days, make_reps
 from salesnb.data.sample.quotas import make_quotas
 from salesnb.data.sample.tables import to_frames
 from salesnb.data.sample.timeline import SNAPSHOT_DATE, START_DATE
@@ -194,6 +195,8 @@ def build_sample(seed: int = 42, scale: str = "small", shard: int | None = None,
     orders = make_orders(rng, deals, current, accounts)
     quotas = make_quotas(reps, deals, current)
     spend = make_marketing_spend(rng, leads)
+    # Drawn last, from a stream of its own: the leaving dates change no other table.
+    reps["left_day"] = leaving_days(rng.spawn(1)[0], reps)
     frames = to_frames(rng, reps, accounts, leads, deals, history, current, activities, orders, quotas, spend, tag=tag)
     return in_currencies(frames, seed, shard) if currencies else frames
 

@@ -1,9 +1,9 @@
 """Sales reps: four teams with a manager each, hire dates, skill, activity and CRM hygiene,
-and how work (leads, outbound deals) is handed to the reps of a team."""
+who has given notice, and how work (leads, outbound deals) is handed to the reps of a team."""
 
 import numpy as np
 
-from salesnb.data.sample.timeline import DAYS
+from salesnb.data.sample.timeline import DAYS, SNAPSHOT
 
 TEAMS = ["SMB East", "SMB West", "Mid-Market", "Enterprise"]
 
@@ -75,6 +75,24 @@ def make_reps(rng, count):
         "activity": np.r_[activity, np.ones(managers)],
         "is_manager": np.r_[np.zeros(n, bool), np.ones(managers, bool)],
     }
+
+
+# Reps who have given notice at the snapshot (established reps only), and how long after it
+# their last day is. Every rep owns deals and logs activity up to the snapshot, so no rep of
+# the sample left during the data: a leaving date can only lie ahead.
+NOTICE_SHARE = 0.08
+NOTICE_DAYS = (14, 60)
+
+
+def leaving_days(rng, reps):
+    """The last working day (day number) of the reps who have given notice, NaN for the others.
+
+    ``rng`` must be a stream of its own (``build_sample`` spawns one after every other draw),
+    so that writing ``reps.left_on`` leaves every other table and column as it was."""
+    established = ~reps["is_manager"] & (reps["hire_day"] < SNAPSHOT - 365)
+    leaving = established & (rng.random(len(established)) < NOTICE_SHARE)
+    days = np.floor(SNAPSHOT + rng.uniform(*NOTICE_DAYS, len(established)))
+    return np.where(leaving, days, np.nan)
 
 
 def _person_names(rng, count):

@@ -51,6 +51,7 @@ def to_frames(rng, reps, accounts, leads, deals, history, current, activities, o
     frames["reps"] = pd.DataFrame({
         "rep_id": reps["rep_id"], "rep_name": reps["rep_name"], "team": reps["team"],
         "manager_id": reps["manager_id"], "region": reps["region"], "hire_date": _date(reps["hire_day"]),
+        "left_on": _date(reps["left_day"]),
     })
     frames["quotas"] = pd.DataFrame({
         "rep_id": _pick(reps["rep_id"], quotas["rep"].to_numpy()), "period_start": _date(quotas["start"]),
