@@ -16,7 +16,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 # Notebooks written in the catalogue's style: every column they show and every KPI and tile
 # they record must have a catalogue entry (a table of an undeclared column fails the run).
-CATALOGUED = {"your_question", "00_data_health", "01_lead_generation", "02_conversion", "03_pipeline_review",
+CATALOGUED = {"analysis/your_question", "00_data_health", "01_lead_generation", "02_conversion", "03_pipeline_review",
               "04_productivity", "05_accounts"}
 
 
@@ -25,13 +25,13 @@ def execute_notebook(name: str, parameters: dict, tmp_path: Path):
 
     For the notebooks in :data:`CATALOGUED`, every recorded KPI and headline tile must be in
     the catalogue of metrics, and the kernel refuses tables of undeclared columns."""
-    output = Path(tmp_path) / f"{name}.executed.ipynb"
+    output = Path(tmp_path) / f"{Path(name).name}.executed.ipynb"
     with pytest.MonkeyPatch.context() as patch:
         if name in CATALOGUED:
             patch.setenv(STRICT_ENVIRONMENT_VARIABLE, "1")
         notebook = papermill.execute_notebook(
             str(NOTEBOOKS / f"{name}.ipynb"), str(output), parameters=parameters,
-            cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False,
+            cwd=str((NOTEBOOKS / name).parent), kernel_name="python3", progress_bar=False,
         )
     recorded = read_recorded(notebook)
     if name in CATALOGUED:

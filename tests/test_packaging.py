@@ -31,6 +31,8 @@ def test_every_dependency_is_pinned():
 
 def test_readme_quick_start_has_the_two_commands():
     readme = (ROOT / "README.md").read_text()
-    assert "make report" in readme and "make test" in readme
+    quick_start = readme.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in quick_start.splitlines() if line.split("#")[0].strip()]
+    assert commands == ["make report", "make test"], f"the quick start should give exactly two commands: {commands}"
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "make test-spark" in (ROOT / ".ci" / "run").read_text()

@@ -81,6 +81,16 @@ class Measure:
         """Where the formula is: ``docs/metrics.md#<section>``."""
         return f"docs/metrics.md#{self.section}" if self.section else None
 
+    def _repr_markdown_(self) -> str:
+        """In a notebook: the measure as a sentence (what it is, its unit, where its formula is)."""
+        direction = {True: "higher is better", False: "lower is better", None: "neither higher nor lower is better"}
+        lines = [f"**{self.label}** (`{self.name}`, {self.unit}): {self.definition}"]
+        if self.is_quantity:
+            lines.append(f"{direction[self.higher_is_better][:1].upper()}{direction[self.higher_is_better][1:]}"
+                         + (f"; judge it on at least {self.min_n} observations" if self.min_n else "")
+                         + f". Formula: {self.link}.")
+        return "\n\n".join(lines)
+
     def for_name(self, name: str) -> "Measure":
         """This entry as it applies to ``name`` (a pattern's label filled in)."""
         if not self.is_pattern or name == self.name:
@@ -127,8 +137,19 @@ def _load_all() -> None:
     _loaded = True
 
 
+# A column comparing a measure with the period before (``win_rate_previous``): the measure's
+# unit and direction, labelled as the previous period's.
+PREVIOUS_SUFFIX = "_previous"
+
+
 def lookup(name: str) -> Measure | None:
-    """The measure named ``name`` (exact names before patterns), or None."""
+    """The measure named ``name`` (exact names before patterns; ``<measure>_previous`` as the
+    measure in the previous period), or None."""
+    if name.endswith(PREVIOUS_SUFFIX) and name not in _ENTRIES:
+        base = lookup(name[: -len(PREVIOUS_SUFFIX)])
+        if base is not None:
+            return Measure(name, f"{base.label}, previous period", base.unit, f"{base.definition} (the previous "
+                           "period)", base.section, base.higher_is_better, base.min_n)
     if name in _ENTRIES:
         return _ENTRIES[name]
     for pattern in _PATTERNS:

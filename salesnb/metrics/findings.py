@@ -105,7 +105,7 @@ def rate_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | No
             f"{row.change * 100:+.1f} points."
         )
         movements.append(Movement(topic, subject, sentence, abs(float(row.z)), int(getattr(row, trials))))
-    return _strongest(movements)
+    return strongest(movements)
 
 
 def count_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, count: str, what: str,
@@ -161,7 +161,7 @@ def count_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | N
             sentence += f" ({int(row.c1):,} in {e1:,.0f} {unit}s; before, {int(row.c0):,} in {e0:,.0f})"
         sentence += "."
         movements.append(Movement(topic, subject, sentence, abs(float(row.z)), int(row.c1)))
-    return _strongest(movements)
+    return strongest(movements)
 
 
 def mean_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, mean: str, std: str, n: str,
@@ -195,7 +195,7 @@ def mean_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | No
             f"in the previous period, {int(getattr(row, n)):,} now)."
         )
         movements.append(Movement(topic, subject, sentence, abs(float(row.z)), int(getattr(row, n))))
-    return _strongest(movements)
+    return strongest(movements)
 
 
 def value_outliers(frame: pd.DataFrame, *, key: str, value: str, n: str, what: str, topic: str,
@@ -224,7 +224,7 @@ def value_outliers(frame: pd.DataFrame, *, key: str, value: str, n: str, what: s
             f"the median of the {len(eligible)} compared ({format_value(median)})."
         )
         movements.append(Movement(topic, subject, sentence, max(times, 1 / times), int(row[n])))
-    return _strongest(movements)
+    return strongest(movements)
 
 
 def estimate_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str | None, value: str, error: str,
@@ -258,10 +258,11 @@ def estimate_changes(current: pd.DataFrame, previous: pd.DataFrame, *, key: str 
             f"({int(row[n]):,} {n_label}), {row['change'] * 100:+.1f} points."
         )
         movements.append(Movement(topic, subject, sentence, abs(float(row["z"])), int(row[n])))
-    return _strongest(movements)
+    return strongest(movements)
 
 
-def _strongest(movements: list[Movement], limit: int = PER_TOPIC) -> list[Movement]:
+def strongest(movements: list[Movement], limit: int = PER_TOPIC) -> list[Movement]:
+    """The ``limit`` strongest movements of one topic, strongest first (ties by subject)."""
     return sorted(movements, key=lambda movement: (-movement.strength, movement.subject))[:limit]
 
 
@@ -269,7 +270,7 @@ def sentences(movements: list[Movement]) -> list[str]:
     return [movement.sentence for movement in movements]
 
 
-def _rep_labels(frame: pd.DataFrame) -> pd.DataFrame:
+def rep_labels(frame: pd.DataFrame) -> pd.DataFrame:
     """``rep_label`` = the rep's name, followed by the id when several ids share that name: a
     findings list matches reps by ``rep_id`` and shows this label (lead speed, productivity)."""
     names = frame["rep_name"].astype(str)

@@ -31,6 +31,9 @@ def test_labels_units_and_patterns():
     assert catalogue.measure("won_amount").unit == "currency"
     assert catalogue.label_of("won_amount") == "Won amount"
     assert catalogue.label_of("not_declared_here") == "Not declared here"
+    previous = catalogue.measure("won_amount_previous")  # a measure in the period before
+    assert (previous.label, previous.unit) == ("Won amount, previous period", "currency")
+    assert catalogue.lookup("nothing_previous") is None
     pattern = Measure("*_per_test_week", "{} per week", "number", "A pattern.", section="deals-and-outcomes")
     assert pattern.for_name("calls_per_test_week").label == "Calls per week"
 

@@ -119,7 +119,7 @@ def test_the_keywords_of_the_last_release_still_work_with_a_warning(dataset):
         row = conversion.win_rates(dataset, Q1, team="Alpha").iloc[0]
     assert (row["won"], row["closed"]) == (1, 3)
     assert any("where=salesnb.select(team=...)" in str(item.message) for item in caught)
-    with pytest.raises(SelectionError, match="given both"):
+    with pytest.raises(SelectionError, match="given both"), pytest.warns(DeprecationWarning):
         conversion.win_rates(dataset, Q1, team="Alpha", where=select(team="Beta"))
 
 

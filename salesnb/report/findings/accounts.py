@@ -23,7 +23,7 @@ import pandas as pd
 from salesnb.data.formats import format_value
 from salesnb.data.selection import Selection
 from salesnb.metrics.concentration import TOP_ACCOUNTS
-from salesnb.metrics.findings import MIN_RATE_CHANGE, PER_TOPIC, Movement, estimate_changes, rate_changes
+from salesnb.metrics.findings import MIN_RATE_CHANGE, PER_TOPIC, Movement, estimate_changes, rate_changes, strongest
 from salesnb.metrics.orders import NO_SEGMENT
 from salesnb.metrics.repeat import HORIZONS
 from salesnb.metrics.statistics import MIN_N
@@ -59,7 +59,7 @@ def account_findings(horizons: Pair, horizons_by_segment: Pair, retention: Pair,
             repeat_moves += rate_changes(*pair, key=key, successes="repeat_customers", trials="customers",
                                          what=f"{horizon}-day repeat purchase rate", topic="repeat",
                                          subject_prefix=prefix, min_n=min_n, overall=overall)
-    found += _strongest(repeat_moves)
+    found += strongest(repeat_moves)
 
     retention_moves: list[Movement] = []
     for (now, before), key, prefix in ((retention, None, ""), (retention_by_segment, "segment", "Segment ")):
@@ -69,7 +69,7 @@ def account_findings(horizons: Pair, horizons_by_segment: Pair, retention: Pair,
             retention_moves += estimate_changes(now, before, key=key, value=value, error=f"{value}_error",
                                                 n="customers", what=what, topic="retention", n_label="customers",
                                                 subject_prefix=prefix, min_n=min_n, overall=overall)
-    found += _strongest(retention_moves)
+    found += strongest(retention_moves)
 
     found += _stopped_ordering(churned, currency)
     found += _concentration_moved(*concentration, min_n=min_n)
@@ -95,11 +95,6 @@ def headline_numbers(summary: pd.DataFrame, horizons: pd.DataFrame, retention: p
         "overdue_accounts": overdue["overdue_accounts"],
         "median_days_between_orders": gaps.loc["all", "median_days_between_orders"],
     }
-
-
-def _strongest(movements: list[Movement]) -> list[Movement]:
-    """The :data:`PER_TOPIC` strongest movements of a topic (by subject on ties)."""
-    return sorted(movements, key=lambda movement: (-movement.strength, movement.subject))[:PER_TOPIC]
 
 
 def _stopped_ordering(churned: pd.DataFrame, currency: str) -> list[Movement]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from salesnb.data.formats import format_value
-from salesnb.metrics.findings import MIN_N, Movement, _strongest, count_changes, mean_changes, rate_changes
+from salesnb.metrics.findings import MIN_N, Movement, strongest, count_changes, mean_changes, rate_changes
 
 # A pair of frames: (this period, the previous period).
 Pair = tuple[pd.DataFrame, pd.DataFrame]
@@ -58,7 +58,7 @@ def conversion_findings(*, win_rates: dict[str, Pair], deals_created: Pair, sale
     for key, prefix, (now, before) in groupings:
         rates += rate_changes(now, before, key=key, successes="won", trials="closed", what="win rate",
                               topic="win rate", subject_prefix=prefix, min_n=min_n, overall="All deals")
-    found = _strongest(rates)
+    found = strongest(rates)
 
     volume: list[Movement] = []
     overall = [_overall(frame, ["opportunities_created"]) for frame in deals_created]
@@ -66,7 +66,7 @@ def conversion_findings(*, win_rates: dict[str, Pair], deals_created: Pair, sale
             [("source", "Source ", deals_created)] if _several(deals_created, "source") else []):
         volume += count_changes(now, before, key=key, count="opportunities_created", what="deals created",
                                 topic="volume", subject_prefix=prefix, min_n=min_n, overall="All deals")
-    found += _strongest(volume)
+    found += strongest(volume)
 
     now, before = sales_cycle
     found += mean_changes(now, before, key=None, mean="mean_sales_cycle_days", std="std_sales_cycle_days",

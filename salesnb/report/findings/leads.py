@@ -16,7 +16,7 @@ import pandas as pd
 from salesnb.data.formats import format_value
 from salesnb.data.selection import Selection, as_selection
 # The generic detectors' own ordering and rep labelling, shared with the other reports' findings.
-from salesnb.metrics.findings import Movement, _rep_labels, _strongest, count_changes, rate_changes, value_outliers
+from salesnb.metrics.findings import Movement, rep_labels, strongest, count_changes, rate_changes, value_outliers
 from salesnb.metrics.statistics import MIN_N
 
 # (this period, previous period): the same view for both.
@@ -62,19 +62,19 @@ def lead_generation_findings(*, mature: Pair, mature_by_source: Pair, speed: Pai
         conversion += rate_changes(now, before, key=key, successes="reached_opportunity", trials="leads",
                                    what="lead-to-opportunity conversion (mature cohorts)", topic="conversion",
                                    subject_prefix=prefix, min_n=min_n, overall=overall)
-    found += _strongest(conversion)
+    found += strongest(conversion)
 
     timely: list[Movement] = []
     for (now, before), key, prefix in ((speed, None, ""), (speed_by_source, "source", "Source "),
                                        (speed_by_rep, "rep_id", "Rep ")):
         if key == "rep_id":
             # Match reps by id (two reps may share a name); show the name, with the id when shared.
-            now, before = _rep_labels(now), _rep_labels(before)
+            now, before = rep_labels(now), rep_labels(before)
         timely += rate_changes(now, before, key=key, successes="within_sla", trials="leads",
                                what=f"share of leads answered within the {sla_hours:g} h SLA", topic="speed",
                                subject_prefix=prefix, min_n=min_n, label="rep_label" if key == "rep_id" else None,
                                overall=overall)
-    found += _strongest(timely)
+    found += strongest(timely)
 
     volume: list[Movement] = []
     total = volume_by_source.sum(numeric_only=True).to_frame().T
@@ -83,7 +83,7 @@ def lead_generation_findings(*, mature: Pair, mature_by_source: Pair, speed: Pai
         before = frame.rename(columns={"leads_previous_period": "count"}).drop(columns=["leads"])
         volume += count_changes(now, before, key=key, count="count", what="leads created", topic="volume",
                                 subject_prefix=prefix, min_n=min_n, overall=overall)
-    found += _strongest(volume)
+    found += strongest(volume)
 
     if campaign_costs is not None:
         costs = campaign_costs.assign(label=campaign_costs["campaign"].astype(str) + " ("
@@ -99,5 +99,5 @@ def lead_generation_findings(*, mature: Pair, mature_by_source: Pair, speed: Pai
         cost += value_outliers(costs, key="label", value="cost_per_lead", n="leads", what="cost per lead",
                                topic="cost", n_label="leads", subject_prefix="Campaign ", min_n=min_n,
                                format_value=lambda value: format_value(value, "currency", currency))
-        found += _strongest(cost)
+        found += strongest(cost)
     return found

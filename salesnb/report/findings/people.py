@@ -16,7 +16,7 @@ from salesnb.data.dataset import Dataset
 from salesnb.data.periods import Period
 from salesnb.data.selection import Selection
 from salesnb.metrics import activity, quota
-from salesnb.metrics.findings import (MIN_TARGET_CHANGE, Movement, _rep_labels, _strongest, count_changes,
+from salesnb.metrics.findings import (MIN_TARGET_CHANGE, Movement, rep_labels, strongest, count_changes,
                                       estimate_changes, rate_changes, sentences)
 from salesnb.metrics.ramp import Ramp
 from salesnb.metrics.statistics import MIN_N
@@ -56,30 +56,30 @@ def findings(dataset: Dataset, period: Period, *, where: Selection, attainment: 
         for (by, key, label, prefix), frame in zip(LEVELS, now):
             before = compute(dataset, previous, by, where=where)
             if by == "rep":
-                frame, before = _rep_labels(frame), _rep_labels(before)
+                frame, before = rep_labels(frame), rep_labels(before)
             yield key, label, prefix, frame, before
 
     found: list[Movement] = []
     if dataset.has("quotas"):
-        found += _strongest([moved for key, label, prefix, now, before in pairs(attainment, quota.quota_attainment)
+        found += strongest([moved for key, label, prefix, now, before in pairs(attainment, quota.quota_attainment)
                             for moved in estimate_changes(
                                 now, before, key=key, value="attainment", error="attainment_error",
                                 n="won_deals_against_quota", what="quota attainment", topic="attainment",
                                 n_label="won deals", subject_prefix=prefix, min_n=min_n,
                                 min_change=MIN_TARGET_CHANGE, label=label)])
-    found += _strongest([moved for key, label, prefix, now, before in pairs(outcome, activity.activity_to_outcome)
+    found += strongest([moved for key, label, prefix, now, before in pairs(outcome, activity.activity_to_outcome)
                         for moved in rate_changes(now, before, key=key, successes="won", trials="closed",
                                                   what="win rate", topic="win rate", subject_prefix=prefix,
                                                   min_n=min_n, label=label)])
     if dataset.has("activities"):
-        found += _strongest([moved for key, label, prefix, now, before in pairs(activity_rates, activity.activity_rates)
+        found += strongest([moved for key, label, prefix, now, before in pairs(activity_rates, activity.activity_rates)
                             for moved in count_changes(
                                 now, before, key=key, count="activities", exposure="rep_weeks", unit="rep-week",
                                 what="activities per rep-week", topic="activity", subject_prefix=prefix,
                                 min_n=min_n, label=label)])
     behind = ramped.reps[ramped.reps["behind_peers"].astype(bool)]
     behind = behind.sort_values(["months_observed", "rep_name"], ascending=[False, True])
-    found += _strongest([
+    found += strongest([
         Movement("ramp", f"Rep {row.rep_name}",
                  f"Rep {row.rep_name} (hired {row.hire_date:%b %Y}) is still ramping after {int(row.months_observed)} "
                  f"months: {int(row.peers_reached)} of the {int(row.peers_known)} reps {row.peer_group} who were "

@@ -11,7 +11,7 @@ import math
 import pandas as pd
 
 from salesnb.data.formats import format_value
-from salesnb.metrics.findings import PER_TOPIC, Movement
+from salesnb.metrics.findings import PER_TOPIC, Movement, strongest
 from salesnb.metrics.inspection import Inspection
 from salesnb.metrics.waterfall import Waterfall
 
@@ -63,7 +63,7 @@ def pipeline_review_findings(waterfall: Waterfall | None, inspection: Inspection
                      float(row.rule_of_thumb / row.coverage) if row.coverage else math.inf, int(row.closed))
             for row in below.itertuples(index=False)]
         # Strongest first (furthest below its rule), then by team, at most PER_TOPIC.
-        found += sorted(movements, key=lambda movement: (-movement.strength, movement.subject))[:PER_TOPIC]
+        found += strongest(movements)
     return found
 
 
