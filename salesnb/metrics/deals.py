@@ -208,7 +208,8 @@ def missing_counts(dataset: Dataset, period: Period | None = None, *, where: Sel
     in_period = is_closed & within(table.close_date, period)
     no_created, no_close, no_amount = table.created_at.isnull(), table.close_date.isnull(), table.amount.isnull()
     if not period.dated:  # data without dates: every view covers every deal, none is left out for a date
-        no_created = no_close = ibis.literal(False)
+        # A column of False per deal (a scalar literal would not sum over the rows).
+        no_created = no_close = table.created_at.isnull() & ibis.literal(False)
 
     def count(condition):
         return condition.fill_null(False).cast("int64").sum()
