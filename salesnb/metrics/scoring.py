@@ -221,8 +221,10 @@ class Scoring:
             return f"not measured: {self.reason}"
         blocks = "each fold tested on later records than it learned from" if self.method == \
             scoring_models.OUT_OF_TIME else "records without dates, so folds drawn at random (stratified)"
-        return (f"{self.method}, {self.folds} folds ({blocks}), {self.tested:,} closed {self.words['noun']} "
-                f"scored out of sample")
+        # With the stage history a deal is an example at each open stage it was in (deal_examples).
+        examples = "deal examples (a deal at a stage it was in)" if self.what == "deals" and \
+            self.baseline_auc is not None else self.words["noun"]
+        return f"{self.method}, {self.folds} folds ({blocks}), {self.tested:,} closed {examples} scored out of sample"
 
     def verdict(self) -> str:
         """Whether the score beats the baseline a manager already has, plainly."""
@@ -526,8 +528,9 @@ def _drivers(closed: pd.DataFrame, kinds: dict, importance: pd.Series, outcome: 
         if strongest["rate"] == 0:
             sentence = f"{subject} never {words['verb']} {rate}."
         elif 1 / scoring_models.MIN_DRIVER_LIFT < times < scoring_models.MIN_DRIVER_LIFT:
-            sentence = (f"No {name} {words['verb']} much more or less often than the average (at most {times:.1f}x, "
-                        f"{value}): the score uses {name} together with the other columns.")
+            sentence = (f"{words['noun'].capitalize()} {words['verb']} about as often whatever their {name} (at "
+                        f"most {times:.1f}x the average, {value}): the score uses {name} together with the other "
+                        "columns.")
         elif times >= 1:
             sentence = f"{subject} {words['verb']} {times:.1f}x as often as the average {rate}."
         else:

@@ -65,7 +65,7 @@ def one_thread():
     """Run scikit-learn's native code (OpenMP, BLAS) on one thread. Gradient boosting's OpenMP
     threads wait for each other at every tree node: on the 2-core machine shared with other work,
     learning the sample's lead score took 29 to 129 s with the default threads and 4 to 6 s on one
-    thread, with the same scores (benchmarks/README.md, *Scoring*)."""
+    thread, with the same scores (timed by hand while building issue 19; no benchmark script yet)."""
     import sklearn.ensemble  # noqa: F401  (loads the OpenMP runtime: a runtime loaded later is not limited)
     from threadpoolctl import threadpool_limits
 
