@@ -169,3 +169,5 @@ def test_dateless_data_runs_every_report_and_scoring_by_k_fold(tmp_path):
     conversion = result.result("02_conversion").kpis
     assert conversion["won"] == int((deals["stage"] == "Closed Won").sum())
     assert "needs dates" in _page(result, "02_conversion")
+    # A plan is worked back through time: it says so, records nothing and fails nothing.
+    assert result.result("06_plan").kpis == {} and "needs dates" in _page(result, "06_plan")
