@@ -68,6 +68,20 @@ class ExchangeRateError(SalesnbError):
     (a view of the pipeline on a date before a currency's first rate)."""
 
 
+class NeedsDatesError(SalesnbError):
+    """An analysis places rows in time, and the data has no dates (a lead-scoring extract, a
+    win/loss table). Data without dates loads: what needs no dates runs over all rows, and
+    what needs them says so with this message (docs/metrics.md, *Data without dates*)."""
+
+    def __init__(self, what: str = "This analysis"):
+        self.what = what
+        super().__init__(
+            f"{what} needs dates, and the data has none (no deal, lead, activity or order carries a date). "
+            "What needs no dates (win rates, loss reasons, scoring, conversion by source or attribute) uses all "
+            "rows; add created_at and close_date to the deals, or created_at to the leads, to see the rest."
+        )
+
+
 class DataValidationError(SalesnbError):
     """The dataset has errors that would make the analysis wrong.
 

@@ -17,7 +17,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 # Notebooks written in the catalogue's style: every column they show and every KPI and tile
 # they record must have a catalogue entry (a table of an undeclared column fails the run).
 CATALOGUED = {"analysis/your_question", "00_data_health", "01_lead_generation", "02_conversion", "03_pipeline_review",
-              "04_productivity", "05_accounts", "06_plan"}
+              "04_productivity", "05_accounts", "06_plan", "07_scoring"}
 
 
 def execute_notebook(name: str, parameters: dict, tmp_path: Path):

@@ -145,7 +145,8 @@ def write_findings(staging: Path, findings) -> None:
 
 
 def read_date_facts(entry: Path | None):
-    """(data date, later findings) kept in an entry, or None (absent or unreadable: computed again)."""
+    """(data date, later findings) kept in an entry, or None (absent or unreadable: computed again).
+    The data date is None for data without dates."""
     from salesnb.data.validate import Finding
 
     path = None if entry is None else entry / DATE_FACTS_FILE
@@ -153,12 +154,13 @@ def read_date_facts(entry: Path | None):
         return None
     try:
         facts = json.loads(path.read_text())
-        return dt.date.fromisoformat(facts["as_of"]), [Finding(**item) for item in facts["later"]]
+        as_of = None if facts["as_of"] is None else dt.date.fromisoformat(facts["as_of"])  # None: no dates
+        return as_of, [Finding(**item) for item in facts["later"]]
     except (OSError, ValueError, TypeError, KeyError):
         return None
 
 
-def write_date_facts(entry: Path | None, as_of: dt.date, later) -> None:
+def write_date_facts(entry: Path | None, as_of: dt.date | None, later) -> None:
     """Keep the data date and the checks that need it beside the entry, so a second opening
     of unchanged files runs none of them again. A read-only or full cache is not an error:
     the next opening computes them again."""
@@ -167,7 +169,7 @@ def write_date_facts(entry: Path | None, as_of: dt.date, later) -> None:
     path = entry / DATE_FACTS_FILE
     staging = path.with_name(f".{path.name}.{os.getpid()}")
     try:
-        staging.write_text(json.dumps({"as_of": as_of.isoformat(), "later": [finding.to_dict() for finding in later]},
+        staging.write_text(json.dumps({"as_of": as_of and as_of.isoformat(), "later": [finding.to_dict() for finding in later]},
                                       default=str))
         os.replace(staging, path)
     except OSError:

@@ -20,13 +20,13 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from salesnb.data import backends, cache, currency, model, tablefiles, validate
+from salesnb.data import attributes, backends, cache, currency, model, tablefiles, validate
 from salesnb.data.importing import import_findings
 from salesnb.data.model import TABLE_NAMES, TABLES, convert, ibis_type
 from salesnb.data.backends import as_count
 from salesnb.data.periods import EARLIEST_PERIOD_DATE, LATEST_PERIOD_DATE, Period
 from salesnb.data.playbook import Playbook, load_playbook
-from salesnb.errors import DatasetNotFoundError, DataValidationError, MissingTableError
+from salesnb.errors import DatasetNotFoundError, DataValidationError, MissingTableError, NeedsDatesError
 
 # The data date leaves out the latest event days while they lie far after the next event: more
 # than DATA_DATE_GAP_DAYS, and more than DATA_DATE_GAP_SPACINGS times the data's own spacing
@@ -60,6 +60,7 @@ def _outliers_at_the_end(latest: list[tuple[dt.date, int]], most: int, first: dt
 
 # The code that types and checks the data: part of every cache entry's key.
 CODE_FILES = [Path(validate.__file__), Path(model.__file__), Path(tablefiles.__file__), Path(currency.__file__),
+              Path(attributes.__file__),
               Path(__file__)]
 
 
@@ -75,9 +76,11 @@ class Dataset:
     """
 
     def __init__(self, connection, tables: dict[str, ir.Table], playbook: Playbook,
-                 findings: list[validate.Finding], source: str | None = None):
+                 findings: list[validate.Finding], source: str | None = None,
+                 attribute_tables: dict[str, ir.Table] | None = None):
         self.connection = connection
         self._tables = tables
+        self._attributes = attribute_tables or {}  # salesnb.data.attributes: extra columns kept
         self.playbook = playbook
         self.findings = findings
         self.source = source
@@ -100,6 +103,16 @@ class Dataset:
         if name not in self._tables:
             raise MissingTableError(name, needed_for, TABLES[name].enables)
         return self._tables[name]
+
+    def attributes(self, name: str) -> ir.Table | None:
+        """The attributes of table ``name`` (its key and the extra columns of the user's own,
+        :mod:`salesnb.data.attributes`), or None when it has none."""
+        return self._attributes.get(name)
+
+    def attribute_kinds(self, name: str) -> dict[str, str]:
+        """Attribute name -> ``number`` or ``category`` for table ``name`` (empty without any)."""
+        table = self._attributes.get(name)
+        return {} if table is None else attributes.kinds_of(name, table)
 
     # Events recorded when they happen: they date the snapshot. Activities and orders are
     # left out: meetings and renewals are often entered ahead of time, and one scheduled or
@@ -146,10 +159,25 @@ class Dataset:
         first, distinct = pd.Timestamp(facts["first"].iloc[0]).date(), as_count(facts["distinct"].iloc[0])
         return latest[_outliers_at_the_end(latest, most, first, distinct)][0]
 
-    @cached_property
+    @property
+    def dated(self) -> bool:
+        """Whether any deal, lead, activity or order carries a date. Data without dates (a
+        lead-scoring extract, a win/loss table) loads: its reports cover every row
+        (``periods.UNDATED``), and what needs dates says so (:class:`NeedsDatesError`)."""
+        return self._data_date is not None
+
+    @property
     def as_of(self) -> dt.date:
+        """The data's snapshot date (see :attr:`_data_date`); a :class:`NeedsDatesError` for
+        data without dates, whose analyses that need it say so."""
+        if self._data_date is None:
+            raise NeedsDatesError("The data's date (as of)")
+        return self._data_date
+
+    @cached_property
+    def _data_date(self) -> dt.date | None:
         """The data's snapshot date: the latest creation or stage change of a deal or lead,
-        or close of a closed deal.
+        or close of a closed deal; None when no row is dated.
 
         Expected close dates of open deals are plans, not events, so they do not count;
         activities and orders only when nothing else is dated (see ``SNAPSHOT_EVENTS``).
@@ -168,12 +196,6 @@ class Dataset:
         if latest is None:
             later = [(name, column, self._tables[name]) for name, column in self.LATER_EVENTS if self.has(name)]
             latest = self._latest_event_day(later)
-        if latest is None:
-            raise DatasetNotFoundError(
-                "The dataset has no dated rows (no deal, lead, activity or order with a date from "
-                f"{EARLIEST_PERIOD_DATE} to {LATEST_PERIOD_DATE}): there is nothing to analyse. Check that the files "
-                "are not empty and that their years are right."
-            )
         return latest
 
     @cached_property
@@ -213,17 +235,17 @@ class Dataset:
         """Open-deal hygiene at the data date (``validate.check_open_deal_close_dates``)."""
         if not self.has("opportunities"):
             return []
-        try:
-            as_of = self.as_of
-        except DatasetNotFoundError:  # no dated row at all: reported when a report opens it
+        if not self.dated:  # no dated row at all: nothing is overdue
             return []
-        return validate.check_open_deal_close_dates(self._tables["opportunities"], self.playbook, as_of)
+        return validate.check_open_deal_close_dates(self._tables["opportunities"], self.playbook, self.as_of)
 
     def events_after_as_of(self) -> list[validate.Finding]:
         """Warnings for rows dated after the snapshot date: activities and orders (booked
         ahead, or mistyped), and deal or lead events far after all the others, which the data
         date leaves out (see :attr:`as_of`)."""
         findings = []
+        if not self.dated:
+            return findings
         events = [(name, column, self._tables[name], "after_data_date") for name, column in self.LATER_EVENTS
                   if self.has(name)]
         events += [(name, column, rows, "far_after_data_date") for name, column, rows in self._snapshot_events()]
@@ -403,17 +425,21 @@ def open_dataset(data_dir=None, config: str | Path | Playbook | None = None, *,
     cached = cache.read_entry(connection, entry, files) if use_cache else None
     if cached is not None:
         findings, tables = cached
+        extra = attributes.read_cached(connection, entry)
     else:
         raw_tables = {name: tablefiles.read_raw(connection, name, path) for name, path in files.items()}
         if use_cache:
             with cache.building(entry) as staging:
                 typed, findings = _check_and_type(connection, raw_tables, playbook, typed_dir=staging)
+                attributes.type_tables(connection, raw_tables, typed, typed_dir=staging)
                 cache.write_findings(staging, findings)
             tables = {name: connection.read_parquet(entry / f"{name}.parquet", table_name=name) for name in typed}
+            extra = attributes.read_cached(connection, entry)
         else:
             tables, findings = _check_and_type(connection, raw_tables, playbook)
+            extra = attributes.type_tables(connection, raw_tables, tables)
     findings = findings + import_findings(folder)  # e.g. duplicate rows an import dropped
-    dataset = Dataset(connection, tables, playbook, findings, source=str(folder))
+    dataset = Dataset(connection, tables, playbook, findings, source=str(folder), attribute_tables=extra)
     return _checked(dataset, strict, entry)
 
 
@@ -435,7 +461,9 @@ def _open_backend(backend, config, strict: bool) -> Dataset:
             "See docs/data-model.md for the tables and docs/scaling.md for choosing the database."
         )
     typed, findings = _check_and_type(connection, raw_tables, playbook)
-    return _checked(Dataset(connection, typed, playbook, findings, source=backends.describe(backend)), strict)
+    extra = attributes.type_tables(connection, raw_tables, typed)
+    return _checked(Dataset(connection, typed, playbook, findings, source=backends.describe(backend),
+                            attribute_tables=extra), strict)
 
 
 def _checked(dataset: Dataset, strict: bool, entry: Path | None = None) -> Dataset:
@@ -445,25 +473,31 @@ def _checked(dataset: Dataset, strict: bool, entry: Path | None = None) -> Datas
         raise DataValidationError(dataset.findings)
     facts = cache.read_date_facts(entry)
     if facts is not None:
-        dataset.as_of, later = facts  # as_of fills the cached_property
+        dataset._data_date, later = facts  # fills the cached_property (None: data without dates)
         dataset.findings = dataset.findings + later
         return _converted(dataset, strict)
-    if strict:
-        dataset.as_of  # noqa: B018  (a dataset with no dated rows is refused here, not mid-report)
     if not validate.errors(dataset.findings):
         later = dataset.events_after_as_of() + dataset.pipeline_findings()
         dataset.findings = dataset.findings + later
-        cache.write_date_facts(entry, dataset.as_of, later)
+        cache.write_date_facts(entry, dataset._data_date, later)
     return _converted(dataset, strict)
 
 
 def _converted(dataset: Dataset, strict: bool) -> Dataset:
     """Amounts in several currencies checked against the rates (they need the data date) and
     converted to the playbook currency (``salesnb.data.currency``); a dataset in one currency
-    is returned as it is."""
-    try:
-        as_of = dataset.as_of
-    except DatasetNotFoundError:  # no dated row: nothing to convert at a date (reported elsewhere)
+    is returned as it is. Data without dates has no date to choose a rate by: amounts in
+    another currency are an error there, never summed unconverted."""
+    as_of = dataset._data_date
+    if as_of is None:
+        if currency.needs_conversion(dataset._tables, dataset.playbook):
+            dataset.findings = dataset.findings + [validate.Finding(
+                "error", "opportunities", "currency", "no_dates_for_exchange_rates", 0,
+                f"Some amounts are in another currency than {currency.reporting_currency(dataset.playbook)}, and the "
+                "data has no dates to choose their exchange rates by. Export the amounts in one currency, or add "
+                "close_date (deals) and order_date (orders) so each amount converts at its date's rate.")]
+            if strict:
+                raise DataValidationError(dataset.findings)
         return dataset
     checks = validate.check_currency_rates(dataset._tables, dataset.playbook, as_of)
     dataset.findings = dataset.findings + checks
@@ -485,4 +519,5 @@ def dataset_from_frames(frames: dict[str, pd.DataFrame], config: str | Path | Pl
     connection = connect()
     raw_tables = {name: connection.create_table(f"raw_{name}", frame) for name, frame in frames.items()}
     tables, findings = _check_and_type(connection, raw_tables, playbook)
-    return _checked(Dataset(connection, tables, playbook, findings, source=None), strict)
+    extra = attributes.type_tables(connection, raw_tables, tables)
+    return _checked(Dataset(connection, tables, playbook, findings, source=None, attribute_tables=extra), strict)

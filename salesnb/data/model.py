@@ -149,7 +149,8 @@ TABLES: dict[str, Table] = {
             "Leads (people or companies showing interest) and how far they got.",
             (
                 _c("lead_id", "id", True, "Unique lead ID."),
-                _c("created_at", "timestamp", True, "When the lead was created."),
+                _c("created_at", "timestamp", False, "When the lead was created: on every lead, or on none (a lead "
+                   "list without dates, docs/data-model.md)."),
                 _c("source", "category", False, "Lead source (channel)."),
                 _c("campaign", "category", False, "Marketing campaign."),
                 _c("rep_id", "id", False, "Lead owner.", "reps"),

@@ -10,11 +10,12 @@ import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 import ibis
 import pandas as pd
 
-from salesnb.errors import SalesnbError
+from salesnb.errors import NeedsDatesError, SalesnbError
 
 
 # Reports compare a period with the one before and the year before, with pandas
@@ -28,6 +29,7 @@ LATEST_PERIOD_DATE = dt.date(2199, 12, 31)
 class Period:
     start: dt.date
     end: dt.date
+    dated: ClassVar[bool] = True  # False only for UNDATED, the period of data without dates
 
     @property
     def days(self) -> int:
@@ -64,6 +66,79 @@ class Period:
             first = f"{self.start:%b}" if self.start.year == self.end.year else f"{self.start:%b %Y}"
             return f"{first}–{self.end:%b %Y}" if self.whole_months > 1 else f"{self.end:%b %Y}"
         return f"{self.start:%d %b %Y}–{self.end:%d %b %Y}"
+
+
+class Undated(Period):
+    """The period of data without dates (:data:`UNDATED`): every row, and no calendar.
+
+    A dataset with no dated row (a lead-scoring extract, a win/loss table) loads; its reports'
+    period is this one. What needs no dates filters nothing with it (:func:`within` is true
+    for every row: win rates and loss reasons over all closed deals, scoring, conversion by
+    source); what needs dates asks for a day of it (``start``, ``end``, ``previous()``, its
+    length) and gets a :class:`~salesnb.errors.NeedsDatesError` saying so, never a period of
+    invented dates whose empty views would read as zeros.
+    """
+
+    dated: ClassVar[bool] = False
+
+    def __init__(self):  # no dates to set (the frozen dataclass's fields are not used)
+        pass
+
+    start = property(lambda self: _needs_dates("A view placed in time"))
+    end = property(lambda self: _needs_dates("A view placed in time"))
+    days = property(lambda self: _needs_dates("A period's length"))
+    whole_months = property(lambda self: _needs_dates("A month-by-month view"))
+
+    def previous(self) -> "Period":
+        return _needs_dates("A comparison with the previous period")
+
+    def year_earlier(self) -> "Period":
+        return _needs_dates("A comparison with a year earlier")
+
+    def label(self) -> str:
+        return UNDATED_LABEL
+
+    def short_label(self) -> str:
+        return "all rows"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Undated)
+
+    def __hash__(self) -> int:
+        return hash("salesnb.periods.UNDATED")
+
+    def __repr__(self) -> str:
+        return "UNDATED"
+
+
+def _needs_dates(what: str):
+    raise NeedsDatesError(what)
+
+
+UNDATED_LABEL = "all rows (the data has no dates)"
+UNDATED = Undated()
+
+
+def within(day, period: Period):
+    """``day`` (an Ibis date column) in ``period``, both ends included; every row (even one
+    without a date) for :data:`UNDATED`. The one test of "in the period" the metrics that
+    run on data without dates use."""
+    if not period.dated:
+        return ibis.literal(True)
+    return day.between(period.start, period.end)
+
+
+def undated_period(spec=None, period_start=None, period_end=None) -> Period:
+    """The period a report covers on data without dates: :data:`UNDATED` for no period, a rule
+    (``last_12_months``, ``fiscal_quarter``: relative to the data, which has no dates) or
+    ``all``; a :class:`NeedsDatesError` for dates or a named period (``2025Q3``), which such
+    data cannot honour."""
+    asked = [value for value in (spec, period_start, period_end) if value not in (None, "")]
+    for value in asked:
+        if isinstance(value, Undated) or is_all(value) or (isinstance(value, str) and value.strip().lower() in RULES):
+            continue
+        raise NeedsDatesError(f"The period {value!r}")
+    return UNDATED
 
 
 # The period parameter value meaning "the data's own span" (``--period all``).

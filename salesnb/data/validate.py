@@ -241,11 +241,20 @@ def check_duplicate_ids(name: str, typed: ir.Table) -> list[Finding]:
     return findings
 
 
+# Columns a table has on every row or on none: a lead list without dates is data without dates
+# (docs/data-model.md), but leads dated on some rows and not on others would drop out of every
+# period unseen, so a partly empty one is an error like an empty required value.
+EVERY_ROW_OR_NONE = {"leads": ("created_at",)}
+
+
 def check_required_values(name: str, raw: ir.Table) -> list[Finding]:
-    """Required columns (other than the key) left empty. Unreadable values are reported
+    """Required columns (other than the key) left empty, and the columns of
+    ``EVERY_ROW_OR_NONE`` empty on some rows but not all. Unreadable values are reported
     by :func:`check_parsing`, so only truly empty cells count here."""
     spec = TABLES[name]
     columns = [column for column in spec.required_columns if column != spec.key]
+    every_or_none = [column for column in EVERY_ROW_OR_NONE.get(name, ()) if column in raw.columns]
+    columns += every_or_none
     if not columns:
         return []
 
@@ -256,14 +265,18 @@ def check_required_values(name: str, raw: ir.Table) -> list[Finding]:
         return value.strip().nullif("").isnull() if value.type().is_string() else value.isnull()
 
     # One pass over the table counts every column's empty cells.
-    counts = raw.aggregate(**{column: empty(column).cast("int64").sum() for column in columns}).execute().iloc[0]
+    counts = raw.aggregate(__rows=raw.count(),
+                           **{column: empty(column).cast("int64").sum() for column in columns}).execute().iloc[0]
     findings = []
     for column in columns:
         count = as_count(counts[column])
+        if column in every_or_none and count == as_count(counts["__rows"]):
+            continue  # empty on every row: the table has no such dates at all
         if count:
             examples = example_rows(raw, empty(column), _row_label(spec) + [column])
             findings.append(make_finding(
-                "error", spec, column, "missing_value", count, "have no value in a required column",
+                "error", spec, column, "missing_value", count, "have no value in a required column"
+                if column not in every_or_none else "have no value where the other rows have one",
                 f"Fill in {column} ({spec.column(column).description}) or drop those rows.", examples,
             ))
     return findings

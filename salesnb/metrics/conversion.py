@@ -238,7 +238,8 @@ def sales_velocity(dataset: Dataset, period: Period | None = None, *, where: Sel
       closed in the period; all four from the same selection ``where`` (every dimension
       applies). No ``by``: one set of inputs.
     """
-    open_qualified = open_qualified_deals(dataset, where=where, date=period.end)
+    # Data without dates has no "open on the period's last day" and no cycle: velocity is not measured.
+    open_qualified = open_qualified_deals(dataset, where=where, date=period.end) if period.dated else None
     closed = closed_in(deals(dataset, where), period)
     won = closed.filter(closed.outcome == WON)
     stats = closed.aggregate(

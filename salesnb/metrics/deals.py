@@ -21,7 +21,7 @@ import pandas as pd
 from salesnb.data import validate
 from salesnb.data.backends import as_count
 from salesnb.data.dataset import Dataset
-from salesnb.data.periods import Period, fiscal_quarter_start_expression
+from salesnb.data.periods import Period, fiscal_quarter_start_expression, within
 from salesnb.data.selection import Selection, as_selection, select
 from salesnb.errors import SalesnbError
 from salesnb.metrics.scope import check_selection, metric, restrict
@@ -173,13 +173,15 @@ def check_segment(dataset: Dataset, segment: str) -> None:
 
 
 def created_in(table: ir.Table, period: Period) -> ir.Table:
-    """Deals created in the period (by ``created_at`` date)."""
-    return table.filter(table.created_at.between(period.start, period.end))
+    """Deals created in the period (by ``created_at`` date); every deal in ``periods.UNDATED``
+    (data without dates: the creation cohort is all deals)."""
+    return table.filter(within(table.created_at, period))
 
 
 def closed_in(table: ir.Table, period: Period) -> ir.Table:
-    """Deals won or lost in the period (by ``close_date``); open deals are never included."""
-    return table.filter((table.outcome != OPEN) & table.close_date.between(period.start, period.end))
+    """Deals won or lost in the period (by ``close_date``); open deals are never included.
+    In ``periods.UNDATED`` (data without dates) every closed deal."""
+    return table.filter((table.outcome != OPEN) & within(table.close_date, period))
 
 
 @metric
@@ -203,8 +205,11 @@ def missing_counts(dataset: Dataset, period: Period | None = None, *, where: Sel
     """
     table = deals(dataset, where)
     is_open, is_closed, is_won = table.outcome == OPEN, table.outcome != OPEN, table.outcome == WON
-    in_period = is_closed & table.close_date.between(period.start, period.end)
+    in_period = is_closed & within(table.close_date, period)
     no_created, no_close, no_amount = table.created_at.isnull(), table.close_date.isnull(), table.amount.isnull()
+    if not period.dated:  # data without dates: every view covers every deal, none is left out for a date
+        # A column of False per deal (a scalar literal would not sum over the rows).
+        no_created = no_close = table.created_at.isnull() & ibis.literal(False)
 
     def count(condition):
         return condition.fill_null(False).cast("int64").sum()

@@ -54,6 +54,13 @@ declare(
             section="data-health", higher_is_better=False),
     Measure("warnings", "Warnings", "count", "Validation findings the reports show in their banner",
             section="data-health", higher_is_better=False),
+    Measure("attribute", "Attribute", "text", "An extra column of the user's own, kept as an attribute "
+            "(docs/importing.md#attributes)."),
+    Measure("attribute_type", "Type", "text", "number (every value reads as one) or category."),
+    Measure("distinct_values", "Distinct values", "count", "Different values the attribute holds",
+            section="data-health"),
+    Measure("attributes_loaded", "Attributes", "count", "Extra columns kept as attributes, over every table",
+            section="data-health"),
     Measure("analyses_available", "Analyses available", "count", "Optional tables and deal columns the data "
             "supports (of those listed in the data health report)", section="data-health", higher_is_better=True),
     # Amounts by original currency (amounts_by_currency).
@@ -222,6 +229,31 @@ def lost_reason_coverage(dataset: Dataset, *, where: Selection) -> float | None:
     return int(counts["with_reason"]) / int(counts["lost"]) if int(counts["lost"]) else None
 
 
+def attributes_loaded(dataset: Dataset) -> pd.DataFrame:
+    """The extra columns of the user's own kept as attributes (:mod:`salesnb.data.attributes`):
+    one row per table and attribute, with its type (number or category), ``filled`` (rows with a
+    value), ``share_filled`` (filled ÷ rows of the table) and ``distinct_values``. About the data
+    as loaded: no selection."""
+    rows = []
+    for name in dataset.table_names:
+        table = dataset.attributes(name)
+        if table is None:
+            continue
+        kinds = dataset.attribute_kinds(name)
+        counts = table.aggregate(__rows=table.count(), **{f"filled_{index}": table[column].count()
+                                                           for index, column in enumerate(kinds)},
+                                 **{f"distinct_{index}": table[column].nunique()
+                                    for index, column in enumerate(kinds)}).execute().iloc[0]
+        total = int(counts["__rows"])
+        for index, (column, kind) in enumerate(kinds.items()):
+            filled = int(counts[f"filled_{index}"])
+            rows.append({"table": name, "attribute": column, "attribute_type": kind, "filled": filled,
+                         "share_filled": filled / total if total else None,
+                         "distinct_values": int(counts[f"distinct_{index}"])})
+    return pd.DataFrame(rows, columns=["table", "attribute", "attribute_type", "filled", "share_filled",
+                                       "distinct_values"])
+
+
 def findings_table(findings) -> pd.DataFrame:
     """Validation findings, errors first: severity, table, column, rows affected, message.
     (About the data as loaded: a selection does not apply.)"""
@@ -256,6 +288,13 @@ def supported_analyses(dataset: Dataset, *, where: Selection, coverage: pd.DataF
             "needs": f"{name} table", "available": present, "enables": spec.enables,
             "to_add": "" if present else f"{name}.csv with {', '.join(spec.required_columns)} (docs/data-model.md)",
         })
+    rows.append({
+        "needs": "dates", "available": dataset.dated,
+        "enables": "everything placed in time: periods and trends, comparisons with an earlier period, the funnel "
+                   "by cohort, the sales cycle, deal age, lead response, the forecast",
+        "to_add": "" if dataset.dated else "created_at and close_date on the deals, or created_at on the leads "
+                                           "(without dates, win rates, loss reasons and scoring use all rows)",
+    })
     coverage = column_coverage(dataset, where=where) if coverage is None else coverage
     deal_columns = coverage[coverage["table"] == "opportunities"].set_index("column")["share_filled"].to_dict()
     deal_columns["lost_reason"] = lost_reason_coverage(dataset, where=where)

@@ -39,7 +39,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from salesnb.data.dataset import Dataset
-from salesnb.data.periods import Period
+from salesnb.data.periods import Period, within
 from salesnb.data.selection import Selection, as_selection
 from salesnb.errors import SalesnbError
 from salesnb.metrics.catalogue import Measure, declare
@@ -374,8 +374,9 @@ def _lead_facts(dataset: Dataset, leads: ir.Table) -> ir.Table:
 
 
 def created_in(facts: ir.Table, period: Period) -> ir.Table:
-    """Leads created in the period (by creation date, both ends included)."""
-    return facts.filter(facts.created_date.between(period.start, period.end))
+    """Leads created in the period (by creation date, both ends included); every lead in
+    ``periods.UNDATED`` (data without dates)."""
+    return facts.filter(within(facts.created_date, period))
 
 
 def _group_columns(by) -> list[str]:

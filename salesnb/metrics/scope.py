@@ -27,7 +27,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from salesnb.data.dataset import Dataset
-from salesnb.data.periods import Period, parse_period
+from salesnb.data.periods import Period, parse_period, undated_period
 from salesnb.data.selection import Selection, SelectionError, as_selection
 
 # Keywords of earlier releases that a selection replaces.
@@ -40,9 +40,12 @@ PUBLIC_METRICS: dict[str, object] = {}
 
 
 def resolve_period(dataset: Dataset, spec, default: str = "last_12_months") -> Period:
-    """``spec`` (any period form) as dates, against the dataset's date, span and fiscal year."""
+    """``spec`` (any period form) as dates, against the dataset's date, span and fiscal year.
+    On data without dates: ``periods.UNDATED`` (every row) for no period, a rule or ``all``."""
     if isinstance(spec, Period):
         return spec
+    if not dataset.dated:
+        return undated_period(spec)
     return parse_period(spec, as_of=dataset.as_of, span=dataset.span,
                         fiscal_year_start_month=dataset.playbook.fiscal_year_start_month, default=default)
 

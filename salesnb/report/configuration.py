@@ -33,7 +33,7 @@ import salesnb
 from salesnb.data.numbers import number_problem
 from salesnb.data.periods import (
     EARLIEST_PERIOD_DATE, LATEST_PERIOD_DATE, RULES, Period, is_all, parse_date, parse_period, period_for_short_data,
-    resolve_period, resolve_quarter,
+    resolve_period, resolve_quarter, undated_period,
 )
 from salesnb.data.selection import DIMENSIONS
 from salesnb.errors import SalesnbError
@@ -104,6 +104,8 @@ def report_period(dataset, period=None, period_start=None, period_end=None) -> P
     ``period_end`` are given: they replace it, and with the ``fiscal_quarter`` rule one given
     end fixes the other to the end of its fiscal quarter."""
     fiscal_start = dataset.playbook.fiscal_year_start_month
+    if not dataset.dated:  # every row; dates asked for are a NeedsDatesError
+        return undated_period(period, period_start, period_end)
     if period_start not in (None, "") or period_end not in (None, ""):
         if period == "fiscal_quarter" and not (is_all(period_start) or is_all(period_end)):
             return resolve_quarter(period_start, period_end, dataset.as_of, fiscal_start)
@@ -115,12 +117,18 @@ def report_period(dataset, period=None, period_start=None, period_end=None) -> P
 class ReportPeriod:
     """One report's period in a run: the dates and how they came about, as people read it."""
 
-    start: dt.date
-    end: dt.date
+    start: dt.date | None  # None for data without dates (every row)
+    end: dt.date | None
     label: str  # "01 Nov 2024 – 31 Oct 2025 (last 12 months, the report's default)"
 
+    @classmethod
+    def of(cls, period: Period, label: str) -> "ReportPeriod":
+        """``period`` with its label (no dates for ``periods.UNDATED``)."""
+        return cls(period.start, period.end, label) if period.dated else cls(None, None, period.label())
+
     def as_status(self) -> dict:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label}
+        return {"start": self.start and self.start.isoformat(), "end": self.end and self.end.isoformat(),
+                "label": self.label}
 
 
 def _looks_like_a_rule(spec) -> bool:
@@ -139,7 +147,7 @@ CHOSEN_FROM_THE_DATA = "chosen from the data, which holds less than twelve month
 
 
 def _period_words(spec: str | None, period: Period, dataset) -> str:
-    if period == period_for_short_data(dataset.span, dataset.as_of):
+    if getattr(dataset, "dated", True) and period == period_for_short_data(dataset.span, dataset.as_of):
         return CHOSEN_FROM_THE_DATA
     return _rule_words(spec) if spec else "the default"
 
@@ -405,30 +413,36 @@ class RunConfiguration:
         """The period ``notebook`` reports on in this run, resolved once."""
         if self.period_start or self.period_end:
             period = report_period(dataset, notebook.default_period, self.period_start, self.period_end)
-            return ReportPeriod(period.start, period.end, period.label())
+            return ReportPeriod.of(period, period.label())
         if self.period is not None:
             period = report_period(dataset, self.period)
-            return ReportPeriod(period.start, period.end, f"{period.label()} ({_period_words(self.period, period, dataset)})")
+            return ReportPeriod.of(period, f"{period.label()} ({_period_words(self.period, period, dataset)})")
         period = report_period(dataset, notebook.default_period)
         words = _period_words(notebook.default_period, period, dataset)
-        return ReportPeriod(period.start, period.end, f"{period.label()} ({words}, the report's default)")
+        return ReportPeriod.of(period, f"{period.label()} ({words}, the report's default)")
 
-    def notebook_parameters(self, notebook: NotebookSpec, period: ReportPeriod, data_dir: Path | None) -> dict:
+    def notebook_parameters(self, notebook: NotebookSpec, period: ReportPeriod, data_dir: Path | None,
+                            output_dir: Path | None = None) -> dict:
         """What papermill writes into the notebook's parameters cell (JSON-native values).
 
         Dates the user gave go down as given (the notebook states it when they reach far
-        beyond the data); a rule or the notebook's own default goes down as its resolved dates."""
+        beyond the data); a rule or the notebook's own default goes down as its resolved dates
+        (none for data without dates). A notebook that declares ``output_dir`` (a report that
+        writes a file beside its page, e.g. ``scores.csv``) gets the job's folder: the run
+        folder, or its pack's folder."""
         given = bool(self.period_start or self.period_end)
         parameters = {
             "data_dir": str(data_dir) if data_dir else None,
             "config_path": str(self.playbook) if self.playbook else None,
-            "period_start": self.period_start if given else period.start.isoformat(),
-            "period_end": self.period_end if given else period.end.isoformat(),
+            "period_start": self.period_start if given else period.start and period.start.isoformat(),
+            "period_end": self.period_end if given else period.end and period.end.isoformat(),
         }
         if self.backend:
             parameters["backend"] = str(self.backend)
         if notebook.declares("period_label"):
             parameters["period_label"] = period.label
+        if notebook.declares("output_dir") and output_dir is not None:
+            parameters["output_dir"] = str(output_dir)
         return parameters
 
     # ------------------------------------------------------------------ for people

@@ -60,6 +60,33 @@ class Report:
             kpis.needs(show_text, section=section)
         return False
 
+    @property
+    def dated(self) -> bool:
+        """Whether the report's data carries dates (see :meth:`requires_dates`)."""
+        return self.period.dated
+
+    def requires_dates(self, section: str, table: str | None = None) -> bool:
+        """True if the data carries dates (and ``table``, when given, its own: leads their
+        ``created_at``); otherwise show that ``section`` needs dates and return False. Data
+        without dates loads, and each report runs what needs none (docs/metrics.md, *Data
+        without dates*)."""
+        if self.period.dated and (table is None or not self.dataset.has(table) or _has_dates(self.dataset, table)):
+            return True
+        whose = f"the {table} table has" if table and self.period.dated else "the data has"
+        display(show.notice(f"{section} needs dates, and {whose} none: it is not shown. What needs no dates (win "
+                            "rates, loss reasons, scoring, conversion by source or attribute) is in the conversion "
+                            "(02) and scoring (07) reports.", "warning"))
+        return False
+
+
+def _has_dates(dataset: Dataset, table: str) -> bool:
+    """Whether the column that places ``table``'s rows in time holds any date."""
+    from salesnb.data.validate import EVENT_DATE_COLUMNS
+
+    column = EVENT_DATE_COLUMNS[table][0]
+    return dataset.memo(("has dates", table),
+                        lambda: int(dataset.table(table)[column].count().execute()) > 0)
+
 
 def start(title: str, data_dir, config_path=None, period_start=None, period_end=None, *,
           period=None, strict: bool = True, filters: dict | None = None, where=None, backend: str | None = None,
@@ -92,11 +119,14 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     rule = period if period not in (None, "") else default_period
     explicit = period_start not in (None, "") or period_end not in (None, "")
     period = report_period(dataset, rule, period_start, period_end)
-    chosen = period == period_for_short_data(dataset.span, dataset.as_of)
+    # A file of less than a year gets the data's own months (periods.period_for_short_data): say so.
+    chosen = dataset.dated and period == period_for_short_data(dataset.span, dataset.as_of)
+    data_date = f"data as of <strong>{dataset.as_of:%d %b %Y}</strong>" if dataset.dated else \
+        "<strong>data without dates</strong>"
     header = (
         f"<p style='color:#4b5563'>Period <strong>{show.text(period_label or period.label())}</strong>"
         f"{' (chosen from the data)' if chosen and 'chosen from the data' not in (period_label or '') else ''} · "
-        f"data as of <strong>{dataset.as_of:%d %b %Y}</strong> · "
+        f"{data_date} · "
         + "".join(f"{show.text(name)} <strong>{show.text(' or '.join(values))}</strong> · " for name, values in where.items()) +
         f"currency {show.text(dataset.playbook.currency)} · "
         f"tables: {show.text(', '.join(dataset.table_names))}</p>"
@@ -113,6 +143,9 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     plots.set_category_values(category_values(dataset))
     for finding in warnings(dataset.findings):
         display(show.notice(f"Data quality: {readable_message(finding, dataset.playbook)}", "warning"))
+    if not dataset.dated:
+        display(show.notice(UNDATED_NOTE, "info"))
+        return Report(title, dataset, period, filters, where)
     asked = (period_start, period_end) if explicit else ((rule, rule) if is_all(rule) else (None, None))
     clamped = _clamp_note(*asked, period, dataset)
     if clamped:
@@ -183,6 +216,13 @@ def readable_message(finding: validate.Finding, playbook: Playbook | None = None
 
 
 SINGULAR_VERBS = {"have": "has", "are": "is", "were": "was"}
+
+
+# What the header says on data without dates (docs/metrics.md, *Data without dates*).
+UNDATED_NOTE = ("The data has no dates (no deal, lead, activity or order carries one), so this report covers every "
+                "row: win rates and loss reasons are over all closed deals, scores and conversion by source or "
+                "attribute over all leads and deals. What places rows in time (trends, comparisons with an earlier "
+                "period, the sales cycle, deal age, the forecast) needs dates, and each such section says so.")
 
 
 def category_values(dataset: Dataset) -> dict[str, list[str]]:

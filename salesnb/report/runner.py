@@ -100,8 +100,9 @@ class PreparedRun:
         each = self.configuration.each
         return [notebook for notebook in self.notebooks if each and notebook.declares(each)]
 
-    def parameters(self, notebook: NotebookSpec) -> dict:
-        return self.configuration.notebook_parameters(notebook, self.periods[notebook.name], self.data_dir)
+    def parameters(self, notebook: NotebookSpec, folder: Path | None = None) -> dict:
+        """The notebook's parameters; ``folder``: the folder its job writes into (its ``output_dir``)."""
+        return self.configuration.notebook_parameters(notebook, self.periods[notebook.name], self.data_dir, folder)
 
 
 @dataclass
@@ -207,6 +208,8 @@ def prepare(configuration: RunConfiguration) -> PreparedRun:
 def _empty_periods(dataset, periods: dict[str, ReportPeriod]) -> list[str]:
     """One warning per period that holds no deal, lead or order of the data (a year typed 2052
     once moved the default period there and the run said "all ok"), naming its reports."""
+    if not dataset.dated:
+        return []  # data without dates: every report covers every row, no period can be empty
     reports: dict[tuple, list[str]] = {}
     for name, period in periods.items():
         reports.setdefault((period.start, period.end), []).append(name)
@@ -232,8 +235,8 @@ def start(prepared: PreparedRun, record_holder) -> StartedRun:
         folder, started=started.isoformat(timespec="seconds"), salesnb=salesnb.__version__,
         scope="full" if configuration.is_complete_set else "partial",
         plan=configuration.plan.name if configuration.plan else None,
-        data={"name": Path(configuration.data_label).name, "as_of": dataset.as_of.isoformat()},
-        data_date=dataset.as_of.isoformat(),
+        data={"name": Path(configuration.data_label).name, "as_of": dataset.as_of.isoformat() if dataset.dated else None},
+        data_date=dataset.as_of.isoformat() if dataset.dated else None,
         series=_series(configuration.data_label, [notebook.name for notebook in prepared.notebooks], configuration.each),
         period={"rule": configuration.period_key, **main.as_status(), "label": label},
         playbook={"name": configuration.playbook.name if configuration.playbook else "default playbook",
@@ -254,13 +257,14 @@ def start(prepared: PreparedRun, record_holder) -> StartedRun:
 
 def plan_jobs(prepared: PreparedRun, run_dir: Path) -> list[NotebookJob]:
     """One job per notebook for the whole company, then one per pack for each notebook that takes part."""
-    jobs = [NotebookJob(notebook.path, run_dir, prepared.parameters(notebook), None, prepared.periods[notebook.name])
-            for notebook in prepared.notebooks]
+    jobs = [NotebookJob(notebook.path, run_dir, prepared.parameters(notebook, run_dir), None,
+                        prepared.periods[notebook.name]) for notebook in prepared.notebooks]
     for pack in prepared.packs:
         if pack.nothing_to_review:
             continue
         runs.make_folder(run_dir / pack.folder, exist_ok=True)
-        jobs += [NotebookJob(notebook.path, run_dir / pack.folder, {**prepared.parameters(notebook), pack.filter: pack.value},
+        jobs += [NotebookJob(notebook.path, run_dir / pack.folder,
+                             {**prepared.parameters(notebook, run_dir / pack.folder), pack.filter: pack.value},
                              pack, prepared.periods[notebook.name]) for notebook in prepared.taking_part()]
     return jobs
 
@@ -286,7 +290,7 @@ def publish(run: StartedRun, results: list[NotebookResult]) -> RunResult:
         run_dir=run.folder, index_path=run.folder / "index.html", metrics_path=run.folder / "metrics.json",
         log_path=run.folder / "run.log", results=results, status_path=run.status_path,
         summary_path=run.folder / "summary.html", packs=prepared.packs,
-        parameters={notebook.name: prepared.parameters(notebook) for notebook in prepared.notebooks},
+        parameters={notebook.name: prepared.parameters(notebook, run.folder) for notebook in prepared.notebooks},
     )
     finished = dt.datetime.now()
     run.status.update(
@@ -407,7 +411,8 @@ def _write_log(result: RunResult, run: StartedRun, finished: dt.datetime) -> Pat
     lines += [f"  {finding.severity.upper():8} {finding.message}" for finding in prepared.dataset.findings]
     lines += [""] + prepared.notes + ["", "notebooks:"]
     for item in result.results:
-        parameters = prepared.parameters(_spec(prepared, item.name))
+        parameters = prepared.parameters(_spec(prepared, item.name),
+                                         run.folder / item.pack.folder if item.pack else run.folder)
         if item.pack:
             parameters[item.pack.filter] = item.pack.value
         lines.append(f"  {item.label:40} {item.status:7} {item.duration:8.1f} s")

@@ -295,3 +295,15 @@ def test_the_sample_converts_as_an_independent_pandas_conversion(currency_sample
     got_orders = dataset.table("orders").execute().set_index("order_id")["amount"].sort_index()
     pd.testing.assert_series_equal(got_deals, expected_deals, check_names=False, rtol=1e-12)
     pd.testing.assert_series_equal(got_orders, expected_orders, check_names=False, rtol=1e-12)
+
+
+def test_data_without_dates_in_several_currencies_is_an_error_not_a_mixed_sum():
+    # No created_at or close_date: no date to choose a rate by. Summing EUR and USD as USD
+    # would be a silently wrong number; one currency without dates loads as before.
+    dateless = deals().drop(columns=["created_at", "close_date"])
+    with pytest.raises(DataValidationError, match="no dates to choose their exchange rates by"):
+        dataset_from_frames({"opportunities": dateless, "exchange_rates": RATES})
+    loose = dataset_from_frames({"opportunities": dateless, "exchange_rates": RATES}, strict=False)
+    assert [finding.check for finding in errors(loose.findings)] == ["no_dates_for_exchange_rates"]
+    single = dataset_from_frames({"opportunities": dateless.assign(currency="USD")})
+    assert single.table("opportunities").execute()["amount"].sum() == 3800.0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -202,6 +203,7 @@ def _check_destination(source, out: Path) -> None:
 # A cell starting with one of these is run as a formula when the CSV is opened in Excel or
 # LibreOffice (=HYPERLINK(...), +cmd|..., @SUM(...)); tab and carriage return start one too.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?(e[+-]?\d+)?")  # as an import writes numbers (repr of a float)
 
 
 def neutralise_formulas(frame: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -214,13 +216,21 @@ def neutralise_formulas(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     spec = TABLES[table]
     text_columns = [column for column in frame.columns if column in spec.column_names
                     and spec.column(column).type in ("id", "text", "category")]
-    if not text_columns:
+    # Attributes (columns beyond the model: salesnb.data.attributes) hold numbers or categories:
+    # any cell that is not a plain number ("-5.0" is one) is neutralised like text.
+    attribute_columns = [column for column in frame.columns if column not in spec.column_names
+                         and column != "probability"]
+    if not text_columns and not attribute_columns:
         return frame
 
     def neutral(value):
         return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
-    return frame.assign(**{column: frame[column].map(neutral) for column in text_columns})
+    def neutral_unless_number(value):
+        return value if isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value) else neutral(value)
+
+    return frame.assign(**{column: frame[column].map(neutral) for column in text_columns},
+                        **{column: frame[column].map(neutral_unless_number) for column in attribute_columns})
 
 
 def _write(frames: dict[str, pd.DataFrame], playbook: dict | None, notes: list[dict], report: dict, out: Path) -> None:

@@ -39,7 +39,12 @@ from salesnb.data.playbook import playbook_from_dict
 TOP_LEVEL_KEYS = {"name", "description", "date_order", "date_formats", "decimal", "probability_scale", "currency",
                   "missing_values", "encoding", "delimiter", "stages", "playbook", "tables"}
 TABLE_KEYS = {"source", "sheet", "columns", "constants", "names", "from_names_in", "status", "keep_duplicates",
-              "generate_ids", "flags", "converted_amounts"}
+              "generate_ids", "flags", "converted_amounts", "attributes"}
+# The tables whose extra columns may be kept as attributes (salesnb.data.attributes), and how
+# a mapping asks for every column it does not otherwise read.
+from salesnb.data.attributes import ATTRIBUTE_TABLES, CATEGORY, NUMBER  # noqa: E402
+
+ALL_UNMAPPED = "all"
 # Columns an import may carry beyond the model: the CRM's own win probability (0..1).
 EXTRA_COLUMNS = {"opportunities": {"probability": "number"}}
 # What exports call the canonical tables, for "did you mean" hints.
@@ -67,6 +72,9 @@ class TableMapping:
     # "Amount in company currency"): a row whose amount comes from one of them is in the
     # playbook currency, whatever its currency column says (else it would be converted twice).
     converted_amounts: list[str] = field(default_factory=list)
+    # Export headers kept as attributes (None: none; "all": every column the mapping does not
+    # read), each with its type or None (a number if every value reads as one, else a category).
+    attributes: dict[str, str | None] | str | None = None
 
 
 @dataclass
@@ -237,6 +245,7 @@ def mapping_from_dict(raw: dict, label: str = "mapping") -> Mapping:
             keep_duplicates=bool(spec.get("keep_duplicates", False)), generate_ids=generate_ids,
             flags={outcome: _as_list(headers) for outcome, headers in flags.items()},
             converted_amounts=converted_amounts,
+            attributes=_attributes_setting(name, spec.get("attributes"), fail),
         )
     for table in tables.values():
         if table.from_names_in and table.from_names_in not in tables:
@@ -265,6 +274,28 @@ def mapping_from_dict(raw: dict, label: str = "mapping") -> Mapping:
         except ConfigError as error:
             raise MappingError(f"{label}: its stages do not make a valid playbook: {error}") from None
     return mapping
+
+
+def _attributes_setting(name: str, value, fail) -> dict[str, str | None] | str | None:
+    """``attributes:`` of a table: ``all``, a list of export headers, or headers with their
+    type (``{Company Size: category, Total Visits: number}``)."""
+    if value is None:
+        return None
+    example = "e.g. attributes: [Company Size, Total Visits], or attributes: all"
+    if name not in ATTRIBUTE_TABLES:
+        fail(f"table '{name}', attributes: only {', '.join(ATTRIBUTE_TABLES)} keep extra columns as attributes")
+    if isinstance(value, str) and value.strip().lower() == ALL_UNMAPPED:
+        return ALL_UNMAPPED
+    if isinstance(value, (list, tuple)) and value:
+        return {str(header): None for header in value}
+    if isinstance(value, dict) and value:
+        kinds = {str(header): (str(kind).strip().lower() if kind is not None else None) for header, kind in value.items()}
+        wrong = {header: kind for header, kind in kinds.items() if kind not in (None, NUMBER, CATEGORY)}
+        if wrong:
+            fail(f"table '{name}', attributes: the type of {', '.join(map(repr, wrong))} must be "
+                 f"'{NUMBER}' or '{CATEGORY}', not {', '.join(map(repr, wrong.values()))}")
+        return kinds
+    fail(f"table '{name}', attributes: list the export headers to keep ({example}), not {value!r}")
 
 
 # ------------------------------------------------------------------------------ applying
@@ -496,6 +527,12 @@ def convert_table(mapping: Mapping, table: TableMapping, source: pd.DataFrame, o
     problems += _key_problems(table, out, origin)
     columns = [column for column in [*spec.column_names, *EXTRA_COLUMNS.get(table.name, {})] if column in out]
     result = pd.DataFrame({column: out[column].astype(object) for column in columns}, index=frame.index)
+    if table.attributes:
+        # Every header the mapping reads for the model (columns, names, flags, status): not an attribute.
+        wanted_headers = [*read_by_mapping, *([_as_list(table.status["column"])] if table.status else [])]
+        read = {header for group in wanted_headers for item in group if (header := _find_header(frame, item)) is not None}
+        kept = _attribute_columns(mapping, table, frame, read, origin, label_header, problems, notes)
+        result = result.assign(**kept) if kept else result
     result = result.astype(object).where(result.notna(), None)
     return Converted(result, problems, notes, names)
 
@@ -527,6 +564,57 @@ def _amounts_already_converted(mapping: Mapping, table: TableMapping, frame: pd.
                     "company currency: they are read in the playbook currency, not in their currency column. "
                     "Export the amount in the deal's currency to convert at the kit's dated rates."),
     }
+
+
+def _attribute_columns(mapping: Mapping, table: TableMapping, frame: pd.DataFrame, read: set, origin: str,
+                       label_header: str | None, problems: list[str], notes: list[dict]) -> dict[str, pd.Series]:
+    """The export columns the mapping keeps as attributes (``attributes:``), cleaned: a number
+    column (every value an amount in the mapping's convention, or stated ``number``) as plain
+    numbers, any other as a category (trimmed, case variants unified). Named after the export
+    header (spaces collapsed); a header that would clash with a model column is a problem when
+    the mapping names it, and left out with a note under ``attributes: all``."""
+    spec = TABLES[table.name]
+    model_names = {column.lower() for column in [*spec.column_names, *EXTRA_COLUMNS.get(table.name, {})]}
+    if table.attributes == ALL_UNMAPPED:
+        wanted = {str(header): None for header in frame.columns if header not in read and str(header).strip()}
+    else:
+        wanted = {}
+        for header, kind in table.attributes.items():
+            found = _find_header(frame, header)
+            if found is None:
+                close = difflib.get_close_matches(header, [str(column) for column in frame.columns], n=1, cutoff=0.6)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                problems.append(f"{table.name}.attributes: the mapping keeps {header!r} as an attribute, but {origin} "
+                                f"has no such column.{hint} Fix the header in the mapping or leave it out.")
+            elif found in read:
+                problems.append(f"{table.name}.attributes: {header!r} is already read as a column of the model; list "
+                                "only the columns the mapping does not read.")
+            else:
+                wanted[found] = kind
+    kept: dict[str, pd.Series] = {}
+    for header, kind in wanted.items():
+        name = " ".join(str(header).split())
+        if name.lower() in model_names or name.lower() in {existing.lower() for existing in kept}:
+            message = (f"{table.name}.attributes: the export column {header!r} has the name of a column of the "
+                       f"model (or of another attribute); rename it in the export")
+            if table.attributes == ALL_UNMAPPED:
+                notes.append({"severity": "info", "table": table.name, "column": None, "check": "attribute_not_kept",
+                              "count": 0, "examples": [], "message": message + ": it was not kept as an attribute."})
+            else:
+                problems.append(message + " or leave it out of 'attributes'.")
+            continue
+        values = frame[header]
+        numbers, bad = cleaning.parse_amounts(values, mapping.decimal)
+        if kind == NUMBER and bad.any():
+            problems.append(f"{table.name}.attributes.{name} (from {origin}): {int(bad.sum()):,} value(s) are not "
+                            f"numbers: {_example_ids(frame, bad, header, label_header)}. Correct them, or state "
+                            f"'{CATEGORY}' for it under attributes.")
+            continue
+        if kind == NUMBER or (kind is None and not bad.any() and numbers.notna().any()):
+            kept[name] = numbers.map(lambda number: None if pd.isna(number) else repr(float(number)))
+        else:
+            kept[name] = cleaning.unify_categories(values)
+    return kept
 
 
 def _stage_from_flags(mapping: Mapping, table: TableMapping, frame: pd.DataFrame, headers: dict[str, list[str]],
