@@ -101,7 +101,11 @@ def main_period(results) -> str:
     from salesnb.report.configuration import run_period
 
     main, _ = run_period([(item.title or item.name, item.period) for item in results if item.period is not None])
-    return f"{main.start:%d %b %Y} – {main.end:%d %b %Y}" if main is not None else ""
+    if main is None:
+        return ""
+    if main.start is None or main.end is None:  # data without dates: "all rows (the data has no dates)"
+        return main.label
+    return f"{main.start:%d %b %Y} – {main.end:%d %b %Y}"
 
 
 def _report_rows(results, page: RunPage, folder: str) -> list[dict]:
