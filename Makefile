@@ -44,8 +44,13 @@ report: $(STAMP) sample
 validate: $(STAMP) sample
 	$(BIN)/salesnb validate --data $(SAMPLE)
 
+# JupyterLab refuses to start as root ("Running as root is not recommended") unless told so:
+# containers and these machines run as root. LAB_OPTIONS adds options, e.g. to open it from
+# another machine: make lab LAB_OPTIONS="--ip=0.0.0.0 --no-browser" (README, "Notebooks in JupyterLab").
+LAB_OPTIONS ?=
+ROOT_OPTION := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP) sample
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(ROOT_OPTION) $(LAB_OPTIONS)
 
 # Unit, notebook and runner tests, then nbval executes every notebook top to bottom with its
 # default parameters (on data/sample), as an analyst would in JupyterLab.

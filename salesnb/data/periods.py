@@ -296,7 +296,8 @@ def resolve_quarter(start, end, as_of: dt.date, fiscal_year_start_month: int) ->
 PERIOD_RULES = {
     "last_full_month": "the last complete calendar month in the data",
     "quarter_to_date": "from the first day of the current fiscal quarter to the data's date",
-    "last_12_months": "the twelve full months up to the data's date (the notebooks' default)",
+    "last_12_months": "the twelve full months up to the data's date (the notebooks' default); data of less "
+                      "than twelve months is reported whole",
     "all": "the data's whole span, from its first dated event to its last",
 }
 
@@ -308,7 +309,9 @@ def period_from_rule(rule: str, as_of: dt.date, fiscal_year_start_month: int = 1
     - ``last_full_month``: the month of the default period's end (``as_of``'s month when it
       is the month's last day, else the month before);
     - ``quarter_to_date``: first day of the fiscal quarter containing ``as_of`` .. ``as_of``;
-    - ``last_12_months``: the default period (twelve full months, see :func:`resolve_period`);
+    - ``last_12_months``: the default period (twelve full months, see :func:`resolve_period`),
+      or, for data of less than twelve months that it would cut, the data's own months
+      (:func:`period_for_short_data`, when ``first_date`` is known);
     - ``all``: ``first_date`` (the data's first dated event) .. ``as_of``.
     """
     if rule not in PERIOD_RULES:
@@ -322,7 +325,24 @@ def period_from_rule(rule: str, as_of: dt.date, fiscal_year_start_month: int = 1
         return Period(fiscal_quarter_start(as_of, fiscal_year_start_month), as_of)
     if rule == "all":
         return Period(min(first_date or as_of, as_of), as_of)
+    if first_date is not None:
+        return period_for_short_data(Period(min(first_date, as_of), as_of), as_of) or default
     return default
+
+
+def period_for_short_data(span: Period, as_of: dt.date) -> Period | None:
+    """The default period of data that holds less than twelve months (its ``span``, first
+    dated event .. ``as_of``) when the last twelve full months would leave some of it out:
+    from the first day of the data's first month to ``as_of``. A first file of ten deals
+    from March to early July is then reported whole, not as March to June (9 of the 10
+    deals). None for a year of data or more, or when the twelve months cover it all."""
+    default = resolve_period(None, None, as_of)
+    if default.start <= span.start and span.end <= default.end:
+        return None
+    start = span.start.replace(day=1)
+    if (pd.Timestamp(start) + pd.DateOffset(years=1)).date() <= as_of:
+        return None
+    return Period(start, as_of)
 
 
 # Rules a notebook declares as its default period (its ``period`` parameter) beside the

@@ -20,6 +20,14 @@ from salesnb.errors import ConfigError
 DEFAULT_PLAYBOOK_PATH = Path(__file__).resolve().parent / "playbook.yaml"
 
 
+# How CRMs and spreadsheets commonly write the closed stages (letters only, lower case): a
+# first file with "Won" and "Lost" gets a message with the mapping to the playbook's names.
+COMMON_CLOSED_STAGE_NAMES = {
+    "won": {"won", "closedwon", "win", "wonclosed", "closewon", "dealwon"},
+    "lost": {"lost", "closedlost", "loss", "lose", "lostclosed", "closelost", "deallost"},
+}
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
@@ -57,6 +65,17 @@ class Playbook:
     @property
     def lost_stages(self) -> list[str]:
         return [stage.name for stage in self.stages if stage.outcome == "lost"]
+
+    def stage_meant_by(self, value) -> str | None:
+        """The playbook's won or lost stage that a common CRM name for it means ("Won", "won",
+        "Closed-Won", "Closed Won" -> the won stage; "Lost", "Closed Lost" -> the lost stage),
+        when the playbook has exactly one such stage and ``value`` is not a stage itself; else None."""
+        key = "".join(character for character in str(value).lower() if character.isalpha())
+        for outcome, names in COMMON_CLOSED_STAGE_NAMES.items():
+            stages = self.won_stages if outcome == "won" else self.lost_stages
+            if key in names and len(stages) == 1 and value not in self.stage_names:
+                return stages[0]
+        return None
 
     @property
     def closed_stages(self) -> list[str]:

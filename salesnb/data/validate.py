@@ -293,12 +293,19 @@ def check_stages(name: str, typed: ir.Table, playbook: Playbook) -> list[Finding
     values = typed.filter(unknown).stage.value_counts().order_by(ibis.desc("stage_count"), "stage").limit(10).execute()
     listed = ", ".join(f"{_quoted(value)} ({n:,})" for value, n in zip(values["stage"], values["stage_count"]))
     examples = example_rows(typed, unknown, _row_label(spec) + ["stage"])
-    return [make_finding(
-        "error", spec, "stage", "unknown_stage", count,
-        f"have a stage the playbook does not know ({listed})",
-        f"The playbook's stages are: {', '.join(playbook.stage_names)}. Add the missing stages to your "
-        "playbook config (--config) or map the export's stage names onto these.", examples,
-    )]
+    fix = (f"The playbook's stages are: {', '.join(playbook.stage_names)}. Add the missing stages to your "
+           "playbook config (--config) or map the export's stage names onto these.")
+    # "Won" / "Lost" for "Closed Won" / "Closed Lost": the first file of many; show the two lines that fix it.
+    meant = {value: playbook.stage_meant_by(value) for value in values["stage"]}
+    meant = {value: stage for value, stage in meant.items() if stage}
+    if meant:
+        lines = "; ".join(f"'- name: {stage}' becomes '- name: {value}'" for value, stage in meant.items())
+        fix += (f" {' and '.join(map(_quoted, meant))} look like the playbook's "
+                f"{' and '.join(map(_quoted, meant.values()))}: write those names in the file, or copy "
+                f"salesnb/data/playbook.yaml, change {'this line' if len(meant) == 1 else 'these lines'} in its "
+                f"stages ({lines}) and pass the copy with --config.")
+    return [make_finding("error", spec, "stage", "unknown_stage", count,
+                         f"have a stage the playbook does not know ({listed})", fix, examples)]
 
 
 def check_exchange_rates(name: str, typed: ir.Table, playbook: Playbook) -> list[Finding]:
@@ -971,13 +978,16 @@ def validate_table(name: str, raw: ir.Table, typed: ir.Table | None, playbook: P
     findings += check_not_empty(name, raw)
     if findings:
         return findings
-    findings += check_parsing(name, raw)
+    unreadable = check_parsing(name, raw)
+    findings += unreadable
     findings += check_duplicate_ids(name, typed)
     findings += check_required_values(name, raw)
     findings += check_stages(name, typed, playbook)
     findings += check_exchange_rates(name, typed, playbook)
-    findings += check_deal_amounts(name, typed, playbook)
-    findings += check_lost_amounts(name, typed, playbook)
+    # Amounts written "$4,500" are reported once, as unreadable, not also as deals without an amount.
+    if not any(finding.column == "amount" for finding in unreadable):
+        findings += check_deal_amounts(name, typed, playbook)
+        findings += check_lost_amounts(name, typed, playbook)
     findings += check_finite(name, typed)
     findings += check_amount_bounds(name, typed)
     findings += check_negative_amounts(name, typed)

@@ -107,8 +107,9 @@ declare(
             section=CONVERSION, higher_is_better=True, min_n=MIN_N),
     Measure("lead_to_opportunity_rate", "Lead → opportunity", "percent", "Leads created in the period that "
             "reached an opportunity ÷ leads created.", section=CONVERSION, higher_is_better=True, min_n=MIN_N),
-    Measure("lead_to_won_rate", "Lead → won", "percent", "Leads created in the period whose deal was won ÷ "
-            "leads created.", section=CONVERSION, higher_is_better=True, min_n=MIN_N),
+    Measure("lead_to_won_rate", "Lead → won (mature months)", "percent", "Leads created in the mature cohort "
+            "months of the period whose deal was won ÷ those leads; not measured when no month is mature.",
+            section=CONVERSION, higher_is_better=True, min_n=MIN_N),
     Measure("lead_to_won_rate_by_source", "Lead → won by source", "percent", "Lead → won rate per lead source.",
             section=CONVERSION, higher_is_better=True, min_n=MIN_N),
     Measure("won_deals_from_leads", "Won deals from leads", "count", "Distinct won deals credited to these leads "

@@ -32,8 +32,8 @@ from pathlib import Path
 import salesnb
 from salesnb.data.numbers import number_problem
 from salesnb.data.periods import (
-    EARLIEST_PERIOD_DATE, LATEST_PERIOD_DATE, RULES, Period, is_all, parse_date, parse_period, resolve_period,
-    resolve_quarter, undated_period,
+    EARLIEST_PERIOD_DATE, LATEST_PERIOD_DATE, RULES, Period, is_all, parse_date, parse_period, period_for_short_data,
+    resolve_period, resolve_quarter, undated_period,
 )
 from salesnb.data.selection import DIMENSIONS
 from salesnb.errors import SalesnbError
@@ -139,6 +139,17 @@ def _looks_like_a_rule(spec) -> bool:
 
 def _rule_words(spec: str) -> str:
     return "the data's whole span" if is_all(spec) else spec.replace("_", " ") if spec in RULES else spec
+
+
+# The label of a period the twelve-month rule gave to data of less than a year (all of it):
+# "last 12 months" would be untrue of five months.
+CHOSEN_FROM_THE_DATA = "chosen from the data, which holds less than twelve months"
+
+
+def _period_words(spec: str | None, period: Period, dataset) -> str:
+    if getattr(dataset, "dated", True) and period == period_for_short_data(dataset.span, dataset.as_of):
+        return CHOSEN_FROM_THE_DATA
+    return _rule_words(spec) if spec else "the default"
 
 
 @dataclass(frozen=True)
@@ -405,9 +416,9 @@ class RunConfiguration:
             return ReportPeriod.of(period, period.label())
         if self.period is not None:
             period = report_period(dataset, self.period)
-            return ReportPeriod.of(period, f"{period.label()} ({_rule_words(self.period)})")
+            return ReportPeriod.of(period, f"{period.label()} ({_period_words(self.period, period, dataset)})")
         period = report_period(dataset, notebook.default_period)
-        words = _rule_words(notebook.default_period) if notebook.default_period else "the default"
+        words = _period_words(notebook.default_period, period, dataset)
         return ReportPeriod.of(period, f"{period.label()} ({words}, the report's default)")
 
     def notebook_parameters(self, notebook: NotebookSpec, period: ReportPeriod, data_dir: Path | None,

@@ -10,6 +10,12 @@ Every HTML output is wrapped by :func:`kit_html` in the classes MathJax skips: J
 typesets ``$...$`` in HTML outputs, so "cost per lead $1,457 on 222 leads is 16.3x $89"
 would render as LaTeX. Long text is cut with an ellipsis (``formats.shorten``): one
 100,000-character loss reason must not make a table (or a report) megabytes long.
+
+Tables are read on a phone and on paper too: each sits in a frame that scrolls sideways
+(class ``salesnb-table-frame``; the report template gives it a sticky first column and a
+shadow at the edge while there is more to see), numbers and dates never break over lines,
+and a table too wide for a portrait page is marked ``salesnb-wide`` so that it prints on a
+landscape page (``templates/print.css``).
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ import os
 import pandas as pd
 from IPython.display import HTML
 
-from salesnb.data.formats import FORMATS, format_value, shorten
+# plural: also for notebooks, as show.plural(count, "finding").
+from salesnb.data.formats import FORMATS, column_decimals, format_value, plural, plurals_written_out, shorten  # noqa: F401
 from salesnb.metrics import catalogue, scope
 
 DEFAULT_MAX_ROWS = 25
@@ -30,6 +37,16 @@ MAX_TEXT_LENGTH = 120
 # JupyterLab 4's MathJax skips elements with class "mathjax_ignore" (its default
 # ignoreHtmlClass); "tex2jax_ignore" is the same for MathJax 2 (classic notebook, nbconvert).
 NO_MATH_CLASSES = "mathjax_ignore tex2jax_ignore"
+
+# A table whose cells need more than this many characters side by side (numbers and dates
+# whole, headers and text cells at their longest word) does not fit a portrait A4 or Letter
+# page at the print size (8 pt, about 4.4 pt a character over 186 mm): it prints landscape.
+PORTRAIT_CHARACTERS = 110
+# Text cells wrap on paper; they are counted at most this wide.
+WRAPPED_TEXT_CHARACTERS = 16
+# Classes of the frame around every table (the report template and print.css style them).
+TABLE_FRAME_CLASS = "salesnb-table-frame"
+WIDE_TABLE_CLASS = "salesnb-wide"
 
 # Styler ids are random by default; numbering tables in the order a notebook shows them
 # makes the same run give the same HTML.
@@ -91,9 +108,6 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption
     if len(frame) > max_rows:
         note = f"<p><em>Showing the first {max_rows} of {len(frame):,} rows.</em></p>"
 
-    def formatter(kind):
-        return lambda value: format_value(value, kind, currency)
-
     # Dates without their midnight time; month starts (cohorts, spend months) as "Jan 2025".
     for column in shown.columns:
         if column not in formats and pd.api.types.is_datetime64_any_dtype(shown[column]):
@@ -101,8 +115,15 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption
             formats[column] = "month" if len(values) and (values.dt.day == 1).all() and \
                 (values.dt.normalize() == values).all() else "date"
 
+    # One number of decimals per column, what its values deserve ("21.2", not "21.21").
+    digits = {column: column_decimals(shown[column].tolist(), kind) for column, kind in formats.items()
+              if column in shown.columns}
+
+    def formatter(column, kind):
+        return lambda value: format_value(value, kind, currency, digits.get(column))
+
     styler = shown.style.format(
-        {column: formatter(kind) for column, kind in formats.items() if column in shown.columns},
+        {column: formatter(column, kind) for column, kind in formats.items() if column in shown.columns},
         escape="html", na_rep="–",
     )
     # Headers come from the data too (e.g. a pivot by source): escape them as well.
@@ -112,16 +133,50 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, caption
     numeric = [column for column in shown.columns
                if formats.get(column) in FORMATS or pd.api.types.is_numeric_dtype(shown[column])]
     text_columns = [column for column in shown.columns if column not in numeric]
-    # Per-cell rules: they outrank the notebook theme's own td alignment.
+    # Per-cell rules: they outrank the notebook theme's own td alignment. A number or a date
+    # is never broken over lines ("2025-\n06-01" on paper, "$1,438,\n165" on a phone).
     if numeric:
-        styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
+        styler = styler.set_properties(subset=numeric, **{"text-align": "right", "white-space": "nowrap"})
     if text_columns:
         styler = styler.set_properties(subset=text_columns, **{"text-align": "left"})
+    dates = [column for column in text_columns if formats.get(column) in ("date", "month")]
+    if dates:
+        styler = styler.set_properties(subset=dates, **{"white-space": "nowrap"})
     if caption:
-        styler = styler.set_caption(html.escape(caption))
+        styler = styler.set_caption(html.escape(plurals_written_out(caption)))  # "73 deal(s)" -> "73 deals"
     if not index:
         styler = styler.hide(axis="index")
-    return kit_html(styler.to_html() + note)
+    classes = TABLE_FRAME_CLASS + (f" {WIDE_TABLE_CLASS}" if _characters_wide(shown, formats, digits, currency, index)
+                                   > PORTRAIT_CHARACTERS else "")
+    # overflow-x inline too: in JupyterLab (no report template) a wide table still scrolls in its frame.
+    return kit_html(f'<div class="{classes}" style="overflow-x:auto">{styler.to_html()}</div>{note}')
+
+
+def _characters_wide(shown: pd.DataFrame, formats: dict, digits: dict, currency: str, index: bool) -> int:
+    """How many characters a table needs side by side on paper: per column, its longest
+    header word, its widest number or date (never broken) or its text cells up to
+    :data:`WRAPPED_TEXT_CHARACTERS` (they wrap), plus two for the cell's padding."""
+    total = 0
+    columns = [(str(column), shown[column]) for column in shown.columns]
+    if index:
+        columns.insert(0, ("", shown.index.to_series()))
+    for header, values in columns:
+        kind = formats.get(header)
+        words = max((len(word) for word in header.split()), default=0)
+        if kind is not None:
+            cells = [1 if _missing(value) else len(format_value(value, kind, currency, digits.get(header)))
+                     for value in values]
+        else:
+            cells = [min(len(str(value)), WRAPPED_TEXT_CHARACTERS) for value in values]
+        total += max([words, *cells]) + 2
+    return total
+
+
+def _missing(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 # Tests set this so that a column shown without a catalogue entry fails the notebook.
@@ -172,6 +227,15 @@ def text(value) -> str:
     return html.escape(str(value))
 
 
+def css_string(value) -> str:
+    """``value`` as a quoted CSS string (e.g. the ``content`` of a printed page's header):
+    quotes, backslashes and line ends escaped, and ``<`` too, so that text from the data (a
+    team's name) can end neither the string nor the ``<style>`` element it is in."""
+    escaped = (str(value).replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")
+               .replace("\n", " ").replace("\r", " "))
+    return f'"{escaped}"'
+
+
 def bullets(lines: list[str], title: str | None = None) -> HTML:
     """A bulleted list of sentences (e.g. computed findings); every line is escaped."""
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
@@ -180,12 +244,13 @@ def bullets(lines: list[str], title: str | None = None) -> HTML:
 
 
 def notice(message: str, kind: str = "info") -> HTML:
-    """A boxed note, e.g. a missing table or a data-quality warning; the message is escaped."""
+    """A boxed note, e.g. a missing table or a data-quality warning; the message is escaped and
+    its "N noun(s)" written out ("3 order(s)" -> "3 orders")."""
     colours = {"info": ("#eff6ff", "#1d4ed8"), "warning": ("#fffbeb", "#b45309"), "error": ("#fef2f2", "#b91c1c")}
     background, border = colours.get(kind, colours["info"])
     return kit_html(
         f'<div style="background:{background};border-left:4px solid {border};padding:8px 12px;margin:8px 0;">'
-        f"{html.escape(message)}</div>"
+        f"{html.escape(plurals_written_out(message))}</div>"
     )
 
 
@@ -241,17 +306,25 @@ def tile_records(tiles: list) -> list[dict]:
     return records
 
 
+# Tiles in a grid of columns at least this wide: seven or eight in a row at 1280 px, two on
+# a 390 px phone (each half the width, not one per row), five or six on paper.
+TILE_MIN_WIDTH = "150px"
+
+
 def kpi_tiles(tiles: list, currency: str = "USD") -> HTML:
-    """Headline numbers as a row of tiles (:func:`tile_records` says how a tile is written)."""
+    """Headline numbers as a grid of tiles (:func:`tile_records` says how a tile is written)."""
     cells = []
     for tile in tile_records(tiles):
         label, value, kind, previous = tile["label"], tile["value"], tile["kind"], tile["previous"]
         change = _change(value, previous, kind)
         cells.append(
-            '<div style="display:inline-block;vertical-align:top;min-width:160px;margin:4px 8px 4px 0;'
-            'padding:8px 12px;border:1px solid #e5e7eb;border-radius:6px;">'
+            '<div class="salesnb-tile" style="padding:8px 12px;border:1px solid #e5e7eb;border-radius:6px;'
+            'break-inside:avoid;">'
             f'<div style="font-size:0.8em;color:#6b7280;">{html.escape(label)}</div>'
-            f'<div style="font-size:1.5em;font-weight:600;">{html.escape(format_value(value, kind, currency))}</div>'
+            f'<div class="salesnb-tile-value" style="font-size:1.5em;font-weight:600;white-space:nowrap;">'
+            f'{html.escape(format_value(value, kind, currency))}</div>'
             f'<div style="font-size:0.75em;color:#6b7280;">{html.escape(change)}</div></div>'
         )
-    return kit_html(f"<div>{''.join(cells)}</div>")
+    grid = (f"display:grid;grid-template-columns:repeat(auto-fill,minmax(min({TILE_MIN_WIDTH},calc(50% - 4px)),1fr));"
+            "gap:8px;margin:4px 0;")
+    return kit_html(f'<div class="salesnb-tiles" style="{grid}">{"".join(cells)}</div>')

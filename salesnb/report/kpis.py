@@ -8,13 +8,17 @@ items (they are tagged ``KPI_OUTPUT_TAG``); interactively in JupyterLab they sho
 - :func:`headline`: shows the report's headline tiles and records them (label, value,
   kind, previous value), so the run's index shows the same tiles, in the same order;
 - :func:`findings`: shows the computed findings ("what moved most") and records the
-  sentences for the run's one-page summary.
+  sentences for the run's one-page summary;
+- :func:`needs`: records what a section of the report needs and the data lacks (a table),
+  so that the summary says it under the report's title when the report has nothing else.
 """
 
 from __future__ import annotations
 
 import math
 from numbers import Number
+
+from salesnb.data.formats import plurals_written_out
 
 KPI_MIME_TYPE = "application/vnd.salesnb.kpis+json"
 KPI_OUTPUT_TAG = "salesnb-kpis"
@@ -89,11 +93,22 @@ def findings(sentences: list[str], *, title: str, nothing_found: str) -> None:
     from salesnb.report import display as show
 
     sentences = [str(sentence) for sentence in sentences]
+    title = plurals_written_out(title)  # "7 finding(s)" of earlier notebooks -> "7 findings"
     if sentences:
         display(show.bullets(sentences, title=title))
     else:
         display(show.notice(nothing_found, "info"))
     _record_output(FINDINGS_MIME_TYPE, {"title": title, "sentences": sentences, "nothing_found": nothing_found})
+
+
+def needs(sentence: str, *, section: str) -> None:
+    """Record (without showing: the notebook shows its own notice) that ``section`` of the
+    report needs what the data lacks, e.g. "This whole report needs the 'leads' table ...".
+    Recorded as a findings list of its own (``needs`` true, no sentences, the sentence as
+    its ``nothing_found``), which the summary shows only when the report has no tiles or
+    findings to show instead."""
+    _record_output(FINDINGS_MIME_TYPE, {"title": section, "sentences": [], "nothing_found": str(sentence),
+                                        "needs": True})
 
 
 def _recorded(notebook, mime_type: str) -> list:

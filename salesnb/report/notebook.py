@@ -10,18 +10,22 @@ which shows what is missing and what it would enable instead of failing.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from IPython.display import display
 
-from salesnb.data import currency
+from salesnb.data import currency, validate
 from salesnb.data.dataset import Dataset, open_dataset
+from salesnb.data.formats import plural
 from salesnb.data.model import TABLES
-from salesnb.data.periods import Period, is_all, is_coming, parse_date
+from salesnb.data.periods import Period, is_all, is_coming, parse_date, period_for_short_data
+from salesnb.data.playbook import Playbook
 from salesnb.data.selection import EVERYTHING, Selection, as_selection
 from salesnb.data.validate import warnings
 from salesnb.report import display as show
-from salesnb.report import plots
+from salesnb.report import kpis, plots
 from salesnb.report.configuration import report_period
 
 
@@ -52,6 +56,8 @@ class Report:
                          f"Add {name}.csv or {name}.parquet to the data folder (see docs/data-model.md)")
             show_text += f"; it enables: {gains}." if gains else "."
             display(show.notice(show_text, "warning"))
+            # The run's summary says it under the report's title when the report has nothing else to show.
+            kpis.needs(show_text, section=section)
         return False
 
     @property
@@ -113,22 +119,30 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     rule = period if period not in (None, "") else default_period
     explicit = period_start not in (None, "") or period_end not in (None, "")
     period = report_period(dataset, rule, period_start, period_end)
+    # A file of less than a year gets the data's own months (periods.period_for_short_data): say so.
+    chosen = dataset.dated and period == period_for_short_data(dataset.span, dataset.as_of)
     data_date = f"data as of <strong>{dataset.as_of:%d %b %Y}</strong>" if dataset.dated else \
         "<strong>data without dates</strong>"
     header = (
-        f"<p style='color:#4b5563'>Period <strong>{show.text(period_label or period.label())}</strong> · "
+        f"<p style='color:#4b5563'>Period <strong>{show.text(period_label or period.label())}</strong>"
+        f"{' (chosen from the data)' if chosen and 'chosen from the data' not in (period_label or '') else ''} · "
         f"{data_date} · "
         + "".join(f"{show.text(name)} <strong>{show.text(' or '.join(values))}</strong> · " for name, values in where.items()) +
         f"currency {show.text(dataset.playbook.currency)} · "
         f"tables: {show.text(', '.join(dataset.table_names))}</p>"
     )
-    display(show.kit_html(header))
+    display(show.kit_html(header + print_header(title, period, where)))
+    if chosen:
+        display(show.notice(
+            f"The period was chosen from the data: it holds less than twelve months ({dataset.span.label()}), so "
+            f"the report covers all of it, {period.label()}, instead of the last twelve full months (which would leave "
+            "its latest rows out). Give period_start and period_end, or a period, to report on other dates.", "info"))
     converted = currency.conversion_note(dataset)
     if converted:  # several currencies: say that amounts were converted, and with which rates
         display(show.kit_html(f"<p style='color:#4b5563'>{show.text(converted)}</p>"))
     plots.set_category_values(category_values(dataset))
     for finding in warnings(dataset.findings):
-        display(show.notice(f"Data quality: {finding.message}", "warning"))
+        display(show.notice(f"Data quality: {readable_message(finding, dataset.playbook)}", "warning"))
     if not dataset.dated:
         display(show.notice(UNDATED_NOTE, "info"))
         return Report(title, dataset, period, filters, where)
@@ -142,6 +156,66 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
             f"no lead was created and no order placed. The data runs up to {dataset.as_of:%d %b %Y}; check period_start "
             "and period_end.", "warning"))
     return Report(title, dataset, period, filters, where)
+
+
+def print_header(title: str, period: Period, where: Selection = EVERYTHING) -> str:
+    """A ``<style>`` putting the report's name, selection and period at the head of every
+    printed page (a page margin box of ``@page``; the page number is in ``print.css``)."""
+    words = " · ".join([title, *(f"{name} {' or '.join(values)}" for name, values in where.items()), period.label()])
+    return (f"<style>@media print {{ @page {{ @top-left {{ content: {show.css_string(words)}; "
+            "font: 8pt sans-serif; color: #4b5563; } } }</style>")
+
+
+# What a row of each table is, as people say it ("deal O000595").
+ROW_NOUNS = {"opportunities": "deal", "opportunity_history": "deal", "leads": "lead", "accounts": "account",
+             "reps": "rep", "activities": "activity", "orders": "order", "quotas": "quota of rep",
+             "marketing_spend": "spend of"}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
+
+
+def readable_row(table: str, row: dict, playbook: Playbook | None = None) -> str:
+    """One example row of a data-quality finding as people read it: ``deal O000595
+    (Qualification, expected 14 Nov 2024)``, not ``(opportunity_id='O000595', ...)``.
+
+    The row's ID first, named after the table; then the stage as it is, dates as "14 Nov
+    2024" after a word saying which date it is (an open deal's close date is "expected"),
+    and any other value after its column's name."""
+    spec = TABLES.get(table)
+    key = spec.key if spec and spec.key in row else next(iter(row), None)
+    head = f"{ROW_NOUNS.get(table, 'row')} {row[key]}" if key is not None else ROW_NOUNS.get(table, "row")
+    parts = []
+    open_deal = playbook is not None and row.get("stage") in playbook.open_stages
+    for column, value in row.items():
+        if column == key:
+            continue
+        words = column.replace("_", " ")
+        if value is None:
+            parts.append(f"no {words}")
+        elif column == "stage":
+            parts.append(str(value))
+        elif isinstance(value, str) and _ISO_DATE.match(value):
+            day = dt.datetime.fromisoformat(value)
+            word = {"close_date": "expected" if open_deal else "closed", "created_at": "created"}.get(column, words)
+            parts.append(f"{word} {day:%d %b %Y}")
+        else:
+            parts.append(f"{words} {value}")
+    return head + (f" ({', '.join(parts)})" if parts else "")
+
+
+def readable_message(finding: validate.Finding, playbook: Playbook | None = None) -> str:
+    """A data-quality finding's message with its example rows and counts written for people
+    (:func:`readable_row`; "1 row", "73 rows"): the banner at the top of a report."""
+    message = finding.message
+    described = validate._describe_examples(finding.examples) if finding.examples else ""
+    if described and described in message:
+        message = message.replace(described, "; ".join(readable_row(finding.table, row, playbook)
+                                                      for row in finding.examples))
+    message = re.sub(r"\b(\d[\d,]*) row\(s\)", lambda match: plural(int(match[1].replace(",", "")), "row"), message)
+    # "1 row have a date ..." -> "1 row has a date ...".
+    return re.sub(r"\b1 row (have|are|were)\b", lambda match: "1 row " + SINGULAR_VERBS[match[1]], message)
+
+
+SINGULAR_VERBS = {"have": "has", "are": "is", "were": "was"}
 
 
 # What the header says on data without dates (docs/metrics.md, *Data without dates*).

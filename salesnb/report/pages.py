@@ -15,6 +15,7 @@ from pathlib import Path
 
 import salesnb
 from salesnb.report import trends
+from salesnb.report.display import css_string
 from salesnb.report.runs import write_json, write_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -95,6 +96,18 @@ def period_text(results) -> str:
     return text
 
 
+def main_period(results) -> str:
+    """The dates most of the reports cover, for the head of a printed page ("01 Jan 2025 – 31 Dec 2025")."""
+    from salesnb.report.configuration import run_period
+
+    main, _ = run_period([(item.title or item.name, item.period) for item in results if item.period is not None])
+    if main is None:
+        return ""
+    if main.start is None or main.end is None:  # data without dates: "all rows (the data has no dates)"
+        return main.label
+    return f"{main.start:%d %b %Y} – {main.end:%d %b %Y}"
+
+
 def _report_rows(results, page: RunPage, folder: str) -> list[dict]:
     rows = []
     several_periods = len({item.period for item in results}) > 1
@@ -108,6 +121,8 @@ def _report_rows(results, page: RunPage, folder: str) -> list[dict]:
         else:
             tiles = [{"label": label, "value": value, "trend": "", "previous": "", "direction": ""}
                      for label, value in headline_kpis(item.kpis, page.currency)]
+        findings = [group for group in item.findings if not group.get("needs")]
+        needs = [group["nothing_found"] for group in item.findings if group.get("needs")]
         rows.append({
             "name": item.name,
             "title": item.title or item.name.replace("_", " "),
@@ -117,7 +132,9 @@ def _report_rows(results, page: RunPage, folder: str) -> list[dict]:
             "error_message": item.error_message,
             "duration": f"{item.duration:.1f} s",
             "tiles": tiles,
-            "findings": item.findings,
+            "findings": findings,
+            # What the data lacks, said under the title when the report has no tile or finding to show.
+            "needs": needs if not tiles and not findings else [],
             "period": item.period.label if several_periods and item.period is not None else None,
         })
     return rows
@@ -152,4 +169,6 @@ def write_run_pages(result, page: RunPage) -> None:
         )
         write_text(target / "index.html", templates.get_template("index.html.j2").render(
             packs=pack_rows if pack is None else [], **common))
-        write_text(target / "summary.html", templates.get_template("summary.html.j2").render(**common))
+        write_text(target / "summary.html", templates.get_template("summary.html.j2").render(
+            print_heading=css_string(" · ".join(["Summary", *([f"{pack.filter} {pack.value}"] if pack else []),
+                                                 main_period(members) or page.period])), **common))

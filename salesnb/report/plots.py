@@ -8,15 +8,21 @@ calls :func:`set_category_values` with the values in the data (``notebook.start`
 and colours are dealt in the values' sorted order, so two charts showing different
 subsets of sources still colour "Webinar" alike. Labels from the data are cut at
 ``MAX_LABEL_LENGTH`` characters with an ellipsis.
+
+Charts are read on a phone too: the report template shows them at least 640 px wide in a
+frame that scrolls sideways, so the type here is sized to stay legible at that width (tick
+labels 11 pt in a 9-inch figure: about 10 px on the phone).
 """
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-import pandas as pd
 import matplotlib.ticker as ticker
 import numpy as np
+import pandas as pd
 import seaborn as sns
+from adjustText import adjust_text
+from matplotlib.patches import FancyArrowPatch
 
 from salesnb.data.formats import currency_symbol, shorten
 
@@ -56,7 +62,7 @@ def apply_style() -> None:
     """Seaborn's whitegrid theme with sizes that stay readable in an HTML report."""
     sns.set_theme(style="whitegrid", palette=PALETTE, rc={
         "figure.figsize": FIGSIZE, "figure.dpi": 100, "axes.titlesize": 13, "axes.titleweight": "bold",
-        "axes.labelsize": 11, "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 10,
+        "axes.labelsize": 12, "xtick.labelsize": 11, "ytick.labelsize": 11, "legend.fontsize": 10,
         "axes.spines.top": False, "axes.spines.right": False,
         # Labels come from the data: "$20k_$30k" must print as written, not as math (or crash).
         "text.parse_math": False,
@@ -208,6 +214,11 @@ def interval_chart(frame, category: str, value: str, low: str, high: str, *, tit
     finish(figure)
 
 
+# The scatter's point labels are moved apart (adjustText) for at most this many steps, so the
+# same data always gives the same picture (its default stops after a second of work).
+LABEL_ADJUST_STEPS = 400
+
+
 def scatter_chart(frame, x: str, y: str, label: str, *, title: str, xlabel: str, ylabel: str,
                   x_kind: str = "count", y_kind: str = "percent", currency: str = "USD", max_labels: int = 15):
     """One point per row (e.g. a rep) at (``x``, ``y``): how two measures relate.
@@ -215,21 +226,57 @@ def scatter_chart(frame, x: str, y: str, label: str, *, title: str, xlabel: str,
     Points are named by ``label``; with more than ``max_labels`` points only the ones
     furthest from the middle (in standard deviations from the medians) are named, so the
     names stay readable and the outliers, the ones worth a question, are the named ones.
+    No two names overlap: they are moved apart (adjustText, with a thin line to a name's
+    point when it moved away from it), and a name that still overlaps a more outlying one
+    is left out.
     """
+    figure = scatter_figure(frame, x, y, label, title=title, xlabel=xlabel, ylabel=ylabel, x_kind=x_kind,
+                            y_kind=y_kind, currency=currency, max_labels=max_labels)
+    finish(figure)
+
+
+def scatter_figure(frame, x: str, y: str, label: str, *, title: str, xlabel: str, ylabel: str,
+                   x_kind: str = "count", y_kind: str = "percent", currency: str = "USD", max_labels: int = 15):
+    """The figure of :func:`scatter_chart`, laid out and not yet shown."""
     figure, ax = new_figure(title, xlabel, ylabel)
     xs, ys = frame[x].astype(float), frame[y].astype(float)
-    ax.scatter(xs, ys, color=sns.color_palette(PALETTE)[0])
-    spread = ((xs - xs.median()) / (xs.std() or 1)) ** 2 + ((ys - ys.median()) / (ys.std() or 1)) ** 2
-    for index in spread.sort_values(ascending=False, kind="stable").index[:max_labels]:
-        ax.annotate(str(frame.loc[index, label]), (xs[index], ys[index]), textcoords="offset points", xytext=(5, 4),
-                    fontsize=8)
+    ax.scatter(xs, ys, color=sns.color_palette(PALETTE)[0], zorder=3)
     _format_axis(ax, x_kind, currency, "x")
     _format_axis(ax, y_kind, currency, "y")
     if y_kind == "percent":
         ax.set_ylim(0, min(1.05, max(0.1, float(frame[y].max() or 0) * 1.25)))
     if x_kind != "percent":
         ax.set_xlim(0, max(1.0, float(frame[x].max() or 0) * 1.15))
-    finish(figure)
+    spread = ((xs - xs.median()) / (xs.std() or 1)) ** 2 + ((ys - ys.median()) / (ys.std() or 1)) ** 2
+    named = list(spread.sort_values(ascending=False, kind="stable").index[:max_labels])  # most outlying first
+    texts = [ax.text(xs[index], ys[index], shorten(str(frame.loc[index, label]), MAX_LABEL_LENGTH), fontsize=9)
+             for index in named]
+    figure.tight_layout()
+    if texts:
+        adjust_text(texts, x=xs.to_numpy(), y=ys.to_numpy(), ax=ax, iter_lim=LABEL_ADJUST_STEPS,
+                    expand=(1.1, 1.3), ensure_inside_axes=True)
+        kept = _without_overlaps(figure, texts)
+        for index, text in zip(named, texts):
+            if text in kept:
+                # A name moved away from its point is tied to it by a thin line.
+                ax.add_patch(FancyArrowPatch(posA=text.get_position(), posB=(xs[index], ys[index]), patchA=text,
+                                             arrowstyle="-", color="#9ca3af", linewidth=0.6, shrinkB=3, zorder=2))
+    return figure
+
+
+def _without_overlaps(figure, texts: list) -> list:
+    """The texts that overlap no text kept before them (in order: the most outlying point's
+    name first); the others are removed from the figure."""
+    renderer = figure.canvas.get_renderer()
+    kept, boxes = [], []
+    for text in texts:
+        box = text.get_window_extent(renderer=renderer)
+        if any(box.overlaps(other) for other in boxes):
+            text.remove()
+            continue
+        kept.append(text)
+        boxes.append(box)
+    return kept
 
 
 def stacked_bar_chart(frame, x: str, series: str, value: str, *, title: str, xlabel: str, ylabel: str,

@@ -9,11 +9,18 @@ otherwise every tile says why it is not compared instead of showing a change.
 
 A change is in points for percentages (26.8% -> 28.0% is +1.2 pts) and relative for the
 rest (120 -> 150 deals is +25%); a previous value of 0 gives the difference itself.
+
+The biggest moves are ranked by how unusual they are (:func:`unusualness`), on one scale
+for rates, amounts and counts: a rate's 5 points weigh as much as an amount growing by
+half (x1.5) or shrinking by a third; a count weighs no more than its chance variation
+allows (a small team's won deals going from 5 to 13 is +160%, but within two standard
+errors). So a win rate up 20 points is not crowded out by "+160% won" of one small team.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,6 +29,12 @@ from salesnb.report import runs
 
 UP, DOWN, FLAT = "▲", "▼", "="
 BIGGEST_MOVES = 6  # rows in an index's "changed since last run" section
+# A move as notable as these has an unusualness of 1: 5 points for a rate (the findings'
+# MIN_RATE_CHANGE), a factor of 1.5 up or down for an amount or a count (they move more from
+# run to run than rates do), and two standard errors of chance for a count.
+NOTABLE_POINTS = 5.0
+NOTABLE_RATIO = 1.5
+NOTABLE_STANDARD_ERRORS = 2.0
 
 
 def previous_run(folder: Path, status: dict, current: Path) -> dict | None:
@@ -61,6 +74,7 @@ class Move:
     value: str
     change: str
     magnitude: float
+    unusual: float = 0.0  # what the moves are ranked by (:func:`unusualness`)
 
 
 @dataclass
@@ -69,7 +83,7 @@ class Comparison:
     previous_date: str | None = None  # e.g. "23 Nov 2026"
     reason: str | None = None  # why nothing is compared (first run, period rule changed, ...)
     tiles: dict = field(default_factory=dict)  # (folder, notebook, label) -> Trend
-    moves: list[Move] = field(default_factory=list)  # every move, biggest first
+    moves: list[Move] = field(default_factory=list)  # every move, most unusual first
 
     def trend(self, folder: str, notebook: str, label: str) -> Trend | None:
         return self.tiles.get((folder, notebook, label))
@@ -104,6 +118,30 @@ def _change(value: float, previous: float, kind: str) -> tuple[str, str, float]:
     return direction, f"{relative:+.0f}%", abs(relative)
 
 
+def unusualness(value: float, previous: float, kind: str) -> float:
+    """How unusual a move from ``previous`` to ``value`` is, 1 for a notable one:
+
+    - a rate (``percent``): |points| / :data:`NOTABLE_POINTS`;
+    - anything else: |ln(value / previous)| / ln :data:`NOTABLE_RATIO` when both are above 0
+      (x1.5 and ÷1.5 alike), else |relative change| / (NOTABLE_RATIO - 1), and 1 for a move
+      from 0 (no relative change to measure);
+    - a ``count``, at most its Poisson z, |value - previous| / sqrt(value + previous), over
+      :data:`NOTABLE_STANDARD_ERRORS`: 5 -> 13 won deals is 0.94, 500 -> 1,300 is 2.36.
+    """
+    difference = value - previous
+    if kind == "percent":
+        return abs(difference) * 100 / NOTABLE_POINTS
+    if value > 0 and previous > 0:
+        score = abs(math.log(value / previous)) / math.log(NOTABLE_RATIO)
+    elif previous:
+        score = abs(difference) / abs(previous) / (NOTABLE_RATIO - 1)
+    else:
+        score = 1.0 if difference else 0.0
+    if kind == "count" and value >= 0 and previous >= 0 and value + previous > 0:
+        score = min(score, abs(difference) / math.sqrt(value + previous) / NOTABLE_STANDARD_ERRORS)
+    return score
+
+
 def compare(status: dict, previous: dict | None) -> Comparison:
     """Every headline tile of ``status`` (a run's status.json payload) against ``previous``."""
     if previous is None:
@@ -133,8 +171,10 @@ def compare(status: dict, previous: dict | None) -> Comparison:
             elif old is None or old.get("kind") != tile.get("kind"):
                 comparison.tiles[key] = Trend("new since the last run")
             elif tile.get("value") is None or old.get("value") is None:
-                comparison.tiles[key] = Trend("not measured in one of the runs",
-                                              format_value(old.get("value"), old["kind"], currency))
+                unmeasured = ("not measured in either run" if tile.get("value") is None and old.get("value") is None
+                              else "not measured in this run" if tile.get("value") is None
+                              else "not measured in the last run")
+                comparison.tiles[key] = Trend(unmeasured, format_value(old.get("value"), old["kind"], currency))
             else:
                 direction, change, magnitude = _change(float(tile["value"]), float(old["value"]), tile["kind"])
                 previous_text = format_value(old["value"], old["kind"], currency)
@@ -145,6 +185,7 @@ def compare(status: dict, previous: dict | None) -> Comparison:
                         report=item.get("title") or item["name"], href=href, pack=item.get("pack"),
                         label=tile["label"], previous=previous_text,
                         value=format_value(tile["value"], tile["kind"], currency),
-                        change=f"{direction} {change}", magnitude=magnitude))
-    comparison.moves.sort(key=lambda move: (-move.magnitude, move.report, move.pack or "", move.label))
+                        change=f"{direction} {change}", magnitude=magnitude,
+                        unusual=unusualness(float(tile["value"]), float(old["value"]), tile["kind"])))
+    comparison.moves.sort(key=lambda move: (-move.unusual, move.report, move.pack or "", move.label))
     return comparison

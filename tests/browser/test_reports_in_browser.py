@@ -1,76 +1,27 @@
 """Every page of a real run, opened in headless Chromium (Playwright, Debian's chromium).
 
-One run of every notebook on the small sample (with a team pack for each team, so the
-fan-out pages are checked too). Each page -- the index, the summary, every report, every
-pack's index and summary -- must load with no console error, no request leaving the run
-folder (everything inline or relative), every image loaded, no table wider than the page
-at 1280 px, and every link between the pages must lead to a page of the run. Screenshots
-at 1280 px and 390 px (a phone) are written to ``SALESNB_BROWSER_SHOTS`` (default: the
-test's temporary folder, printed at the end) to look at.
-
-Chromium is ``/usr/bin/chromium`` (``.ci/run`` installs it when it is missing); Playwright
-only drives it (never ``playwright install``). Without Chromium the tier is skipped on a
-developer's machine and fails in CI (``CI`` set), so a green CI always means "checked".
+The run and the browser are the session's (``conftest.py``). Each page -- the index, the
+summary, every report, every pack's index and summary -- must load with no console error,
+no request leaving the run folder (everything inline or relative), every image loaded, no
+table wider than the page at 1280 px, and every link between the pages must lead to a page
+of the run. Screenshots at 1280 px and 390 px (a phone) are written to
+``SALESNB_BROWSER_SHOTS`` (default: the test's temporary folder, printed at the end) to look
+at. Paper and phone: ``test_paper_and_phone.py``.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 
-from salesnb.report import runner
+from tests.browser.conftest import run_pages as _pages
+from tests.browser.conftest import shot_name
 
 pytestmark = [pytest.mark.notebook, pytest.mark.browser]
 
-CHROMIUM = Path(os.environ.get("SALESNB_CHROMIUM", "/usr/bin/chromium"))
-# Flags that work in containers and CI: no sandbox (root), no GPU, no network side traffic.
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync"]
 WIDE, PHONE = 1280, 390
-
-
-def _chromium_or_skip():
-    if CHROMIUM.is_file():
-        return
-    message = f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)."
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def sample_run(sample_dir, tmp_path_factory):
-    _chromium_or_skip()
-    out = tmp_path_factory.mktemp("browser") / "run"
-    result = runner.run_reports(sample_dir, out=out, each="team", jobs=2)
-    return result
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # Playwright gives the browser a fresh temporary profile of its own.
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory):
-    folder = Path(os.environ.get("SALESNB_BROWSER_SHOTS") or tmp_path_factory.mktemp("browser-shots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    yield folder
-    print(f"\nscreenshots: {folder}")
-
-
-def _pages(run_dir: Path) -> list[Path]:
-    return sorted(run_dir.rglob("*.html"))
 
 
 def _inside(url: str, run_dir: Path) -> bool:
@@ -111,6 +62,10 @@ def _check_page(browser, page_path: Path, run_dir: Path, shots: Path) -> tuple[l
         (t.innerText || '').slice(0, 60))]).filter(([w]) => w > {width} + 1)""")
     problems += [f"table wider than the page ({found:.0f} px > {width} px): {caption!r}"
                  for found, caption in wide_tables]
+    # On a 1280 px screen no table needs its frame to scroll: it is shown whole.
+    cut = page.eval_on_selector_all(".salesnb-table-frame", """frames => frames.filter(f => f.scrollWidth > f.clientWidth + 1)
+        .map(f => (f.querySelector('caption') || {}).innerText || '')""")
+    problems += [f"table wider than its frame at {WIDE} px: {caption!r}" for caption in cut]
     if page.evaluate("document.documentElement.scrollWidth") > width + 1:
         problems.append(f"the page scrolls sideways at {WIDE} px")
     links = page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
@@ -127,7 +82,7 @@ def _check_page(browser, page_path: Path, run_dir: Path, shots: Path) -> tuple[l
             problems.append(f"broken link: {href}")
         else:
             targets.add(target)
-    name = str(page_path.relative_to(run_dir)).replace("/", "__").removesuffix(".html")
+    name = shot_name(page_path, run_dir)
     page.screenshot(path=str(shots / f"{name}-{WIDE}.png"), full_page=True)
     page.set_viewport_size({"width": PHONE, "height": 800})
     page.screenshot(path=str(shots / f"{name}-{PHONE}.png"), full_page=True)

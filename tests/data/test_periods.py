@@ -143,6 +143,23 @@ def test_a_period_that_is_not_one_says_the_forms():
         parse_period(("2025-01-01",), as_of=AS_OF)
 
 
+def test_a_small_file_is_reported_whole():
+    """Data from 3 Mar to 8 Jul 2025: the last twelve full months (Jul 2024 - Jun 2025) would leave
+    July out; the default covers the data's own months, 01 Mar - 08 Jul 2025."""
+    from salesnb.data.periods import period_for_short_data
+
+    span = Period(D(2025, 3, 3), D(2025, 7, 8))
+    assert period_for_short_data(span, span.end) == Period(D(2025, 3, 1), D(2025, 7, 8))
+    assert parse_period(None, as_of=span.end, span=span) == Period(D(2025, 3, 1), D(2025, 7, 8))
+    assert parse_period("last_12_months", as_of=span.end, span=span) == Period(D(2025, 3, 1), D(2025, 7, 8))
+    # The twelve months already cover it (the data ends on a month's last day): they stay.
+    assert period_for_short_data(Period(D(2025, 3, 3), D(2025, 6, 30)), D(2025, 6, 30)) is None
+    # A year of data or more: the last twelve full months.
+    long = Period(D(2024, 6, 20), D(2025, 7, 8))
+    assert period_for_short_data(long, long.end) is None
+    assert parse_period(None, as_of=long.end, span=long) == Period(D(2024, 7, 1), D(2025, 6, 30))
+
+
 def test_a_coming_period_starts_after_the_data_date_and_within_a_year():
     as_of = dt.date(2025, 12, 31)
     assert is_coming(Period(dt.date(2026, 4, 1), dt.date(2026, 6, 30)), as_of)  # the next fiscal quarter

@@ -101,3 +101,12 @@ def test_names_and_settings_are_read_without_surrounding_spaces():
 def test_config_pointing_at_a_folder(tmp_path):
     with pytest.raises(ConfigError, match="is a folder, not a file"):
         load_playbook(tmp_path)
+
+
+def test_common_names_of_the_closed_stages():
+    playbook = load_playbook()
+    assert [playbook.stage_meant_by(value) for value in ("Won", "won", "Closed-Won", "closed won", "WON ")] == \
+        ["Closed Won"] * 5
+    assert [playbook.stage_meant_by(value) for value in ("Lost", "Closed - Lost", "loss")] == ["Closed Lost"] * 3
+    # A stage of the playbook itself, or no common name, means nothing else.
+    assert [playbook.stage_meant_by(value) for value in ("Closed Won", "Signed", "Proposal")] == [None] * 3

@@ -338,6 +338,31 @@ def test_a_nan_probability_is_not_on_a_0_to_100_scale():
     assert only(found, "probability_scale") == [] and only(found, "non_finite")[0].count == 1
 
 
+def test_won_and_lost_for_the_playbooks_closed_stages_get_the_lines_that_fix_them():
+    """A first CSV says "Won" and "Lost": the message lists the playbook's stages and the two
+    playbook lines to change."""
+    [finding] = only(findings({"stage": ["Won", "Lost", "Proposal"]}, reps=REPS, accounts=ACCOUNTS), "unknown_stage")
+    assert finding.severity == "error" and finding.count == 2
+    assert "The playbook's stages are: Prospecting, Qualification, Discovery, Proposal, Negotiation, Closed Won, " \
+           "Closed Lost." in finding.message
+    assert finding.message.endswith(
+        "'Lost' and 'Won' look like the playbook's 'Closed Lost' and 'Closed Won': write those names in the file, or "
+        "copy salesnb/data/playbook.yaml, change these lines in its stages ('- name: Closed Lost' becomes "
+        "'- name: Lost'; '- name: Closed Won' becomes '- name: Won') and pass the copy with --config.")
+    # A stage that is no common name for won or lost gets the general advice only.
+    [other] = only(findings({"stage": ["Signed", "Closed Lost", "Proposal"]}), "unknown_stage")
+    assert "look like" not in other.message
+
+
+def test_an_amount_written_with_a_currency_sign_is_reported_once():
+    """"$4,500" in every row: one error (not a number), not also "no deal value" for every row."""
+    found = findings({"amount": ["$4,500", "$1,200", "$300"]}, reps=REPS, accounts=ACCOUNTS)
+    assert [(finding.check, finding.column, finding.count) for finding in found] == [("unparsable", "amount", 3)]
+    # Readable amounts with the open deal's missing still get their warning.
+    missing = findings({"amount": ["100", "200", ""]}, reps=REPS, accounts=ACCOUNTS)
+    assert [(finding.check, finding.count) for finding in missing] == [("missing_amount", 1)]
+
+
 def test_a_rep_who_left_before_being_hired():
     # R2 left (2024-01-31) before being hired (2024-03-01): 1 of 2 reps = 50% -> error. R1's
     # last day equals the hire day (a one-day job): in order. Empty left_on: still employed.

@@ -41,6 +41,12 @@ def expected_kpis(folder, start: str, end: str, team: str | None = None) -> dict
         reps = pd.read_csv(folder / "reps.csv", dtype=str)
         in_period &= leads["rep_id"].map(reps.set_index("rep_id")["team"]).eq(team)
     cohort = leads[in_period]
+    # Lead -> won counts the mature cohort months only: a month whose last day is at least 90 days
+    # (maturity_days) before the data date, the latest lead, deal creation or closed deal's close.
+    closed = deals["stage"].isin([WON_STAGE, "Closed Lost"])
+    as_of = max(leads["created_at"].max(), deals["created_at"].max(),
+                pd.to_datetime(deals.loc[closed, "close_date"]).max()).normalize()
+    mature = cohort[cohort["created_at"].dt.to_period("M").dt.end_time.dt.normalize() + pd.Timedelta(days=90) <= as_of]
     # Won DEALS (for cost per won deal) count each deal once: a deal linked from several leads
     # belongs to the earliest of them (created_at, then lead_id), whatever the lead's own period.
     credited = leads.dropna(subset=["deal"]).sort_values(["created_at", "lead_id"]).drop_duplicates("deal")
@@ -50,7 +56,7 @@ def expected_kpis(folder, start: str, end: str, team: str | None = None) -> dict
     result = {
         "leads_created": len(cohort),
         "lead_to_opportunity_rate": cohort["reached_opportunity"].mean(),
-        "lead_to_won_rate": cohort["won"].mean(),
+        "lead_to_won_rate": mature["won"].mean() if len(mature) else None,
         "lead_to_won_rate_by_source": cohort.groupby("source")["won"].mean().to_dict(),
         "leads_by_source": cohort.groupby("source").size().to_dict(),
         # No first response recorded anywhere: not measured (None), never 0% or "all never answered".
@@ -93,7 +99,12 @@ def test_notebook_kpis_on_sample(sample_dir, tmp_path):
                                                  "period_end": PERIOD[1]}, tmp_path)
     expected = expected_kpis(sample_dir, *PERIOD)
     assert expected["leads_created"] > 100  # the sample must exercise the report
+    assert expected["lead_to_won_rate"] is not None  # Jan-Sep 2025 are mature on 31 Dec 2025
     assert_kpis_match(recorded, expected)
+    shown = "".join(str(output.get("data", {}).get("text/html", "")) for cell in notebook.cells
+                    for output in cell.get("outputs", []))
+    # A twelve-month period's previous period is the year earlier: one column, not two identical ones.
+    assert "this period and the previous twelve months" in shown and "Year earlier" not in shown
     errors = [output for cell in notebook.cells for output in cell.get("outputs", []) if output.get("output_type") == "error"]
     assert errors == []
 
@@ -109,7 +120,10 @@ def test_notebook_without_spend_or_mql(tmp_path):
     notebook, recorded, expected, shown = run_on_frames(frames, tmp_path)
     assert recorded["leads_created"] == 5
     assert recorded["lead_to_opportunity_rate"] == pytest.approx(0.4)
-    assert recorded["lead_to_won_rate"] == pytest.approx(0.2)
+    # Lead -> won: L1 won (1 of 5), but the data ends 15 Mar 2025, so no month of Q1 is 90 days old:
+    # not measured yet, never 20% (the rate of leads that mostly had no time to close).
+    assert recorded["lead_to_won_rate"] is None
+    assert "Lead → won is not measured yet" in shown
     assert recorded["share_responded_within_sla"] == pytest.approx(0.4)
     assert recorded["median_first_response_hours"] == pytest.approx(21.0)
     assert "cost_per_lead" not in recorded and "cost_per_won_deal" not in recorded
@@ -144,7 +158,7 @@ def test_notebook_counts_a_shared_won_deal_once(tmp_path):
     distinct won deal = 750 (not 750 / 2 = 375), while the per-lead won rate is 2 of 5 = 40%."""
     notebook, recorded, expected, shown = run_on_frames(frames_with_shared_deal(), tmp_path)
     assert recorded["cost_per_won_deal"] == pytest.approx(750.0)
-    assert recorded["lead_to_won_rate"] == pytest.approx(0.4)
+    assert recorded["lead_to_won_rate"] is None  # 2 of 5, but no month of Q1 2025 is mature on 15 Mar 2025
     assert_kpis_match(recorded, expected)
 
 
@@ -155,7 +169,7 @@ def test_notebook_for_one_team(tmp_path):
     source and campaign, not per team: cost is not measured (None, never Web's 600 or 0), the page
     says why, and the cost section shows no table of dashes."""
     notebook, recorded, expected, shown = run_on_frames(lead_frames(), tmp_path, team="East")
-    assert (recorded["leads_created"], recorded["lead_to_won_rate"]) == (2, 0.5)
+    assert (recorded["leads_created"], recorded["lead_to_won_rate"]) == (2, None)  # Q1 not mature yet
     assert recorded["median_first_response_hours"] == pytest.approx(3.25)
     assert recorded["leads_by_source"] == {"Web": 2}
     assert recorded["marketing_spend"] is None and recorded["cost_per_lead"] is None

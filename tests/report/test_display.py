@@ -55,3 +55,63 @@ def test_left_out_names_count_total_and_reason_and_is_silent_at_zero():
     note = show.left_out(12, 1240, "deals", "have no <created_at>").data
     assert "12 of 1,240 deals are left out of this view: they have no &lt;created_at&gt;." in note
     assert show.left_out(0, 1240, "deals", "have no created_at").data == ""  # display(None) would print "None"
+
+
+def test_tables_sit_in_a_frame_with_numbers_and_dates_on_one_line():
+    frame = pd.DataFrame({"rep_name": ["Ann"], "won_amount": [1438165.0],
+                          "close_date": pd.to_datetime(["2025-06-14"])})
+    html = show.table(frame).data
+    assert '<div class="salesnb-table-frame" style="overflow-x:auto">' in html
+    assert "salesnb-wide" not in html  # 3 short columns fit a portrait page
+    # Every number cell and date cell is kept on one line; the rep's name may wrap.
+    assert html.count("white-space: nowrap") == 2
+    assert "$1,438,165" in html and "2025-06-14" in html
+
+
+def test_a_table_too_wide_for_a_portrait_page_is_marked_for_landscape():
+    # 14 columns of 10-character amounts: 14 x (10 + 2) = 168 characters > 110.
+    frame = pd.DataFrame({f"amount_{index}": [1234567.0] for index in range(14)})
+    assert "salesnb-table-frame salesnb-wide" in show.table(frame, values_unit="currency").data
+    # Long text wraps on paper: it counts as 16 characters, not as its length.
+    text = pd.DataFrame({"loss_reason": ["x " * 200], "deals": [3]})
+    assert "salesnb-wide" not in show.table(text).data
+
+
+def test_table_columns_show_the_digits_they_deserve():
+    frame = pd.DataFrame({"rep_name": ["A", "B", "C"], "activities_per_rep_week": [21.21, 35.5, 130.0]})
+    html = show.table(frame).data
+    # One decimal for the column, what its median (35.5) deserves.
+    assert ">21.2<" in html and ">130.0<" in html and "21.21" not in html
+
+
+def test_tiles_are_a_grid_two_to_a_row_on_a_phone():
+    html = show.kpi_tiles([("Deals", 3, "count"), ("Won", 1, "count")]).data
+    # Columns at least 150 px, or half the width: two to a row on a 390 px phone.
+    assert 'class="salesnb-tiles"' in html
+    assert "grid-template-columns:repeat(auto-fill,minmax(min(150px,calc(50% - 4px)),1fr))" in html
+    assert html.count('class="salesnb-tile"') == 2
+
+
+def test_css_strings_cannot_end_the_string_or_the_style():
+    assert show.css_string('Team "A" \\ <b></style>') == '"Team \\"A\\" \\\\ \\3c b>\\3c /style>"'
+    assert show.css_string("two\nlines") == '"two lines"'
+
+
+def test_acronyms_in_headers_are_written_as_people_write_them():
+    """MQL, SQL, SLA, CRM ... never "Mql rate" or "within sla": every label of the catalogue, and
+    the headers a table makes of them."""
+    import re
+
+    from salesnb.metrics import catalogue
+
+    acronyms = re.compile(r"\b(mql|sql|sla|crm|nrr|grr|rfm|clv|id)\b", re.IGNORECASE)
+    wrong = [(entry.name, entry.label) for entry in catalogue.entries()
+             if any(found != found.upper() for found in acronyms.findall(entry.label))]
+    assert wrong == []
+    html = show.table(pd.DataFrame({"mql_rate": [0.5], "share_within_sla": [0.4], "reached_sql": [3]})).data
+    assert all(header in html for header in (">MQL rate<", ">Share within SLA<", ">Reached SQL<"))
+
+
+def test_notices_write_their_plurals_out():
+    html = show.notice("3 order(s) by 1 account(s) were placed on a day <b>").data
+    assert "3 orders by 1 account were placed on a day &lt;b&gt;" in html and "(s)" not in html

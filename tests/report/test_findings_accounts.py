@@ -69,7 +69,7 @@ def test_account_findings():
     assert moved[0].sentence == ("All customers: 90-day repeat purchase rate rose from 10.0% (4 of 40) in the previous "
                                  "period to 60.0% (24 of 40), +50.0 points.")
     assert moved[1].sentence.startswith("All customers: 180-day repeat purchase rate rose from 10.0% (4 of 40)")
-    assert moved[2].sentence == ("N00 stopped ordering: $2,000 over 2 order(s) in the previous "
+    assert moved[2].sentence == ("N00 stopped ordering: $2,000 over 2 orders in the previous "
                                  "period, none in this one (last order 14 Jun 2025).")
     assert [m.subject for m in moved[3:5]] == ["N01", "N02"]
     assert moved[5].sentence == ("The 10 largest accounts brought 33.3% of revenue (30 customers) against 83.2% "

@@ -30,12 +30,12 @@ def test_the_waterfall_the_deal_pushed_out_the_big_stale_deal_and_the_team_below
         "Pipeline due in 01 Jan 2025 – 31 Mar 2025 went from $50,000 (6 deals) on 01 Feb 2025 to $21,000 (3 deals) on "
         "15 Feb 2025: +$3,000 new (1), +$5,000 pulled in (1), −$8,000 pushed out (1), −$7,000 won (2), "
         "−$19,000 lost (2), −$3,000 in amount changes (2 deals).")
-    assert found[1].sentence == ("1 deal(s) worth $8,000 were pushed out of the period since 01 Feb 2025; the largest: "
+    assert found[1].sentence == ("1 deal worth $8,000 was pushed out of the period since 01 Feb 2025: "
                                  "D3 ($8,000, Bo <b>).")
     # Open amounts 3,000 6,000 8,000 9,000 12,000 50,000 (D12 has none): 75th percentile
     # 9,000 + 0.75 x 3,000 = 11,250. Of the stale D3, D6 and D9 only D6 is that big.
-    assert found[2].sentence == ("1 big deal(s) (at least $11,250, the top quarter of the 7 open deals) worth $50,000 "
-                                 "have had no activity and no stage change for 30 days or more: D6, $50,000, Cy: 76 days.")
+    assert found[2].sentence == ("1 big deal (at least $11,250, the top quarter of the 7 open deals) worth $50,000 "
+                                 "has had no activity and no stage change for 30 days or more: D6, $50,000, Cy: 76 days.")
     assert found[2].n == 1
     # Alpha: 18,000 / 43,000 = 0.42x against 1 / (2 / 5) = 2.5x; Beta has no closed deal.
     assert found[3].sentence == ("Team Alpha: coverage 0.4x ($18,000 due in the period for $43,000 left to quota) is "
@@ -62,3 +62,15 @@ def test_what_is_not_measured_is_skipped():
     dataset = dataset_from_frames(frames(history=False, activities=False, quotas=False))
     # No history: no waterfall; no activities: stale not measured; no quotas: no coverage.
     assert pipeline_review_findings(None, inspection.inspect_open_deals(dataset), None) == []
+
+
+def test_a_finding_that_counts_deals_lists_them_or_says_how_many_more():
+    """"6 big deals" names the 3 largest and says "and 3 more"."""
+    import pandas as pd
+
+    from salesnb.report.findings.pipeline import _largest
+
+    deals = pd.DataFrame({"opportunity_id": [f"D{index}" for index in range(1, 7)],
+                          "amount": [600.0, 500.0, 400.0, 300.0, 200.0, 100.0]})
+    assert _largest(deals, "amount", lambda row: row.opportunity_id) == "D1; D2; D3; and 3 more"
+    assert _largest(deals.head(3), "amount", lambda row: row.opportunity_id) == "D1; D2; D3"

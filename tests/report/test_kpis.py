@@ -64,3 +64,9 @@ def test_no_headline_recorded_reads_as_none(notebook_outputs):
     kpis.record(won=3)
     assert kpis.read_headline(notebook_outputs) is None
     assert kpis.read_recorded(notebook_outputs) == {"won": 3}
+
+
+def test_findings_titles_of_earlier_notebooks_lose_their_optional_plurals(notebook_outputs):
+    kpis.findings(["A.", "B."], title="2 finding(s), this period", nothing_found="Nothing moved.")
+    assert kpis.read_findings(notebook_outputs)[0]["title"] == "2 findings, this period"
+    assert "finding(s)" not in notebook_outputs.cells[0].outputs[0].data["text/html"]

@@ -211,10 +211,11 @@ def test_latest_moves_only_after_a_complete_successful_default_run(tmp_path, mon
 
     # Parameters are JSON-native, absolute, and only the four documented ones. The fixture
     # declares no period: the default rule, last_12_months, resolved once by the run. By hand:
-    # the data's date is the latest close of a closed deal, 2026-05-20 (O5); the last full month
-    # ends 2026-04-30, and twelve full months start 2025-05-01.
+    # the data's date is the latest close of a closed deal, 2026-05-20 (O5); twelve full months
+    # (2025-05-01..2026-04-30) would leave O5's close out, and the data holds less than a year
+    # (from O1, 2026-01-05): it is reported whole, from its first month to its date.
     assert fake.parameters[0] == {"data_dir": str(data.resolve()), "config_path": None,
-                                  "period_start": "2025-05-01", "period_end": "2026-04-30"}
+                                  "period_start": "2026-01-01", "period_end": "2026-05-20"}
 
 
 # ----------------------------------------------------------------------------- real notebooks
@@ -415,8 +416,9 @@ def test_a_backend_run_passes_the_url_to_the_notebooks_and_reads_no_folder(tmp_p
     result = runner.run_reports(backend=url, only=["00_summary"], notebooks_dir=FIXTURE_NOTEBOOKS,
                                 out=tmp_path / "run", jobs=1)
     assert result.ok
+    # The default period of DEALS (less than a year of data): all of it (test above).
     assert fake.parameters == [{"data_dir": None, "backend": url, "config_path": None,
-                                "period_start": "2025-05-01", "period_end": "2026-04-30"}]
+                                "period_start": "2026-01-01", "period_end": "2026-05-20"}]
     assert f"data      {url}" in result.log_path.read_text()
     # Either a folder or a backend, never both, from the command line.
     code = cli.main(["run", "--data", str(tmp_path), "--backend", url, "--out", str(tmp_path / "run2")])
@@ -452,7 +454,10 @@ def test_the_runner_process_skips_jsonschemas_slow_optional_import_and_still_che
 # By hand for DEALS: the data's date is the latest close of a closed deal, 2026-05-20 (O5).
 # last_12_months: twelve full months up to the last full month, 01 May 2025 - 30 Apr 2026;
 # fiscal_quarter (fiscal year from January): the quarter open on 20 May 2026, 01 Apr - 30 Jun 2026.
-TWELVE_MONTHS = ("2025-05-01", "2026-04-30", "01 May 2025 – 30 Apr 2026 (last 12 months, the report's default)")
+# DEALS hold five months (2026-01-05 .. 2026-05-20): the twelve-month default reports them whole, and
+# the label says so rather than "last 12 months".
+DEFAULT_PERIOD = ("2026-01-01", "2026-05-20", "01 Jan 2026 – 20 May 2026 (chosen from the data, which holds less "
+                 "than twelve months, the report's default)")
 OPEN_QUARTER = ("2026-04-01", "2026-06-30", "01 Apr 2026 – 30 Jun 2026 (fiscal quarter, the report's default)")
 
 
@@ -483,21 +488,22 @@ def test_each_report_gets_its_own_declared_period_resolved_once(tmp_path, monkey
     result, fake = fake_run(tmp_path, monkeypatch, two_reports)
     by_name = {parameters.get("period_label", "01_conversion"): parameters for parameters in fake.parameters}
     conversion, review = by_name["01_conversion"], by_name[OPEN_QUARTER[2]]
-    assert (conversion["period_start"], conversion["period_end"]) == TWELVE_MONTHS[:2]
+    assert (conversion["period_start"], conversion["period_end"]) == DEFAULT_PERIOD[:2]
     assert "period_label" not in conversion  # only a notebook that declares it gets it
     assert (review["period_start"], review["period_end"]) == OPEN_QUARTER[:2]
 
     status = json.loads(result.status_path.read_text())
     periods = {item["name"]: item["period"] for item in status["notebooks"]}
-    assert periods["01_conversion"] == dict(zip(("start", "end", "label"), TWELVE_MONTHS))
+    assert periods["01_conversion"] == dict(zip(("start", "end", "label"), DEFAULT_PERIOD))
     assert periods["02_review"] == dict(zip(("start", "end", "label"), OPEN_QUARTER))
     # A tie: the first report's period leads, and the label names the other report's own.
-    assert status["period"] == {"rule": "each report's default", "start": "2025-05-01", "end": "2026-04-30",
-                                "label": f"{TWELVE_MONTHS[2]}; 02_review: {OPEN_QUARTER[2]}"}
+    assert status["period"] == {"rule": "each report's default", "start": "2026-01-01", "end": "2026-05-20",
+                                "label": f"{DEFAULT_PERIOD[2]}; 02_review: {OPEN_QUARTER[2]}"}
     index = html.unescape(result.index_path.read_text())  # the apostrophes are escaped
-    assert f"<dd>{TWELVE_MONTHS[2]}; Pipeline review: {OPEN_QUARTER[2]}</dd>" in index
+    assert f"<dd>{DEFAULT_PERIOD[2]}; Pipeline review: {OPEN_QUARTER[2]}</dd>" in index
     assert f'<div class="quiet period">{OPEN_QUARTER[2]}</div>' in index  # under the report's title
-    assert f"Period {OPEN_QUARTER[2]}" in html.unescape(result.summary_path.read_text())
+    # The summary states each report's period beside its title (a compact print, issue 23).
+    assert f'<span class="period">{OPEN_QUARTER[2]}</span>' in html.unescape(result.summary_path.read_text())
 
 
 def test_a_run_of_only_the_review_states_the_open_quarter(tmp_path, monkeypatch, two_reports):

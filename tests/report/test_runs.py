@@ -148,9 +148,51 @@ def test_trends_points_for_rates_percent_for_counts_and_biggest_moves_first():
     assert comparison.previous_date == "23 Nov 2026 06:30" and comparison.reason is None
     assert comparison.trend("", "02_conversion", "Win rate") == trends.Trend("▲ +1.8 pts", "25.0%", "▲", pytest.approx(1.8))
     assert comparison.trend("", "02_conversion", "Deals created").text == "▲ +25%"
-    assert comparison.trend("", "02_conversion", "Cycle").text == "not measured in one of the runs"
+    # The cycle is "–" in both runs.
+    assert comparison.trend("", "02_conversion", "Cycle").text == "not measured in either run"
+    # Ranked by how unusual: +1.8 pts is 1.8 / 5 = 0.36; 120 -> 150 deals is ln 1.25 / ln 1.5 = 0.55
+    # (its Poisson z, 30 / sqrt(270) / 2 = 0.91, is larger).
     assert [(move.label, move.change, move.href) for move in comparison.moves] == [
         ("Deals created", "▲ +25%", "02_conversion.html"), ("Win rate", "▲ +1.8 pts", "02_conversion.html")]
+    assert [move.unusual for move in comparison.moves] == [pytest.approx(0.5503, abs=1e-4), pytest.approx(0.36)]
+
+
+def test_trends_say_which_run_did_not_measure_a_tile():
+    assert trends.compare(status(cycle=30.0), status()).trend("", "02_conversion", "Cycle").text == \
+        "not measured in the last run"
+    assert trends.compare(status(), status(cycle=30.0)).trend("", "02_conversion", "Cycle").text == \
+        "not measured in this run"
+
+
+def test_a_rate_up_20_points_is_not_crowded_out_by_a_small_count_up_160_percent():
+    """One small team's won deals 5 -> 13 (+160%) against a win rate 25% -> 45% (+20 points)."""
+    def run(win_rate, won, started):
+        return {"run": started, "started": started, "series": "s", "period": {"rule": "last_full_month"},
+                "playbook": {"sha256": "p"}, "notebooks": [
+                    {"name": "02_conversion", "folder": "", "html": "02_conversion.html", "title": "Conversion",
+                     "headline": {"tiles": [{"label": "Win rate", "value": win_rate, "kind": "percent"}]}},
+                    {"name": "02_conversion", "folder": "team-smb", "html": "02_conversion.html", "title": "Conversion",
+                     "pack": "SMB", "headline": {"tiles": [{"label": "Won", "value": won, "kind": "count"}]}}]}
+
+    moves = trends.compare(run(0.45, 13, "2026-11-30T06:30:00"), run(0.25, 5, "2026-11-23T06:30:00")).moves
+    # Before, moves were ranked by the number shown: 160 (percent) over 20 (points).
+    assert [(move.label, move.change) for move in moves] == [("Win rate", "▲ +20.0 pts"), ("Won", "▲ +160%")]
+    # 20 / 5 = 4.0; the count: min(ln 2.6 / ln 1.5 = 2.36, 8 / sqrt(18) / 2 = 0.94).
+    assert [move.unusual for move in moves] == [pytest.approx(4.0), pytest.approx(0.9428, abs=1e-4)]
+
+
+@pytest.mark.parametrize("value, previous, kind, expected", [
+    (0.30, 0.25, "percent", 1.0),          # 5 points: notable
+    (150_000, 100_000, "currency", 1.0),   # x1.5
+    (100_000, 150_000, "currency", 1.0),   # ÷1.5, the same
+    (300_000, 100_000, "currency", 2.7095),  # ln 3 / ln 1.5
+    (50, 0, "currency", 1.0),              # from 0: no relative change to measure
+    (-50, 100, "currency", 3.0),           # a sign change: |-150 / 100| / 0.5
+    (1_300, 500, "count", 2.3566),         # ln 2.6 / ln 1.5, below its z 800 / sqrt(1800) / 2 = 9.4
+    (3, 0, "count", 0.866),                # from none to 3: z = 3 / sqrt(3) / 2
+])
+def test_unusualness_by_hand(value, previous, kind, expected):
+    assert trends.unusualness(value, previous, kind) == pytest.approx(expected, abs=1e-3)
 
 
 def test_trends_not_compared_across_period_rules_or_playbooks():

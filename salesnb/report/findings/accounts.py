@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from salesnb.data.formats import format_value
+from salesnb.data.formats import format_value, plural
 from salesnb.data.selection import Selection
 from salesnb.metrics.concentration import TOP_ACCOUNTS
 from salesnb.metrics.findings import MIN_RATE_CHANGE, PER_TOPIC, Movement, estimate_changes, rate_changes, strongest
@@ -105,8 +105,9 @@ def _stopped_ordering(churned: pd.DataFrame, currency: str) -> list[Movement]:
     return [
         Movement("churn", row["account_name"],
                  f"{label} stopped ordering: "
-                 f"{format_value(row['revenue_before'], 'currency', currency)} over {int(row['orders_before']):,} "
-                 f"order(s) in the previous period, none in this one (last order {row['last_order']:%d %b %Y}).",
+                 f"{format_value(row['revenue_before'], 'currency', currency)} over "
+                 f"{plural(int(row['orders_before']), 'order')} in the previous period, none in this one "
+                 f"(last order {row['last_order']:%d %b %Y}).",
                  float(row["revenue_before"]), int(row["orders_before"]))
         for label, row in zip(labels, churned.to_dict("records"))
     ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from salesnb.data.dataset import Dataset
+from salesnb.data.formats import plural
 from salesnb.data.periods import Period
 from salesnb.data.selection import Selection
 from salesnb.metrics import activity, quota
@@ -22,7 +23,7 @@ from salesnb.metrics.ramp import Ramp
 from salesnb.metrics.statistics import MIN_N
 from salesnb.report import kpis
 
-TITLE = "{} finding(s), this period against the previous one"
+TITLE = "{}, this period against the previous one"
 NOTHING_FOUND = ("Nothing moved beyond noise between this period and the previous one: no team's or rep's quota "
                  "attainment, win rate or activity changed significantly, and no new hire is behind their peers.")
 # (level, key matching a group between the periods, label shown, prefix of the sentence)
@@ -92,5 +93,6 @@ def findings(dataset: Dataset, period: Period, *, where: Selection, attainment: 
 
 def show(movements: list[Movement]) -> None:
     """Show the findings (or that nothing moved) and record their sentences for the run's summary."""
-    kpis.findings(sentences(movements), title=TITLE.format(len(movements)), nothing_found=NOTHING_FOUND)
+    kpis.findings(sentences(movements), title=TITLE.format(plural(len(movements), "finding")),
+                  nothing_found=NOTHING_FOUND)
 

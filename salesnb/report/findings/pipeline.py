@@ -10,7 +10,7 @@ import math
 
 import pandas as pd
 
-from salesnb.data.formats import format_value
+from salesnb.data.formats import format_value, plural
 from salesnb.metrics.findings import PER_TOPIC, Movement, strongest
 from salesnb.metrics.inspection import Inspection
 from salesnb.metrics.waterfall import Waterfall
@@ -50,8 +50,9 @@ def pipeline_review_findings(waterfall: Waterfall | None, inspection: Inspection
             named = _largest(big, "amount", lambda row: f"{_deal_label(row, money)}: {int(row.days_since_touch)} days")
             found.append(Movement(
                 "stale", "Big stale deals",
-                f"{len(big):,} big deal(s) (at least {money(threshold)}, the top quarter of the {len(inspection.deals):,} "
-                f"open deals) worth {money(big['amount'].sum())} have had no activity and no stage change for "
+                f"{plural(len(big), 'big deal')} (at least {money(threshold)}, the top quarter of the "
+                f"{len(inspection.deals):,} open deals) worth {money(big['amount'].sum())} "
+                f"{'has' if len(big) == 1 else 'have'} had no activity and no stage change for "
                 f"{inspection.stale_days} days or more: {named}.", float(big["amount"].sum()), len(big)))
     if coverage_by_team is not None and len(coverage_by_team):
         below = coverage_by_team[coverage_by_team["below_rule_of_thumb"].fillna(False).astype(bool)]
@@ -89,8 +90,9 @@ def _waterfall_findings(waterfall: Waterfall, money) -> list[Movement]:
         largest = _largest(pushed, "amount_out", lambda row: f"{row.opportunity_id} ({money(row.amount_out)}, {row.rep_name})")
         found.append(Movement(
             "pushed", "Pushed out of the period",
-            f"{len(pushed):,} deal(s) worth {money(totals['pushed_out'])} were pushed out of the period since "
-            f"{waterfall.start_date:%d %b %Y}; the largest: {largest}.", float(totals["pushed_out"] or 0), len(pushed)))
+            f"{plural(len(pushed), 'deal')} worth {money(totals['pushed_out'])} "
+            f"{'was' if len(pushed) == 1 else 'were'} pushed out of the period since {waterfall.start_date:%d %b %Y}"
+            f"{':' if len(pushed) == 1 else '; the largest:'} {largest}.", float(totals["pushed_out"] or 0), len(pushed)))
     return found
 
 
@@ -100,6 +102,9 @@ def _deal_label(row, money) -> str:
 
 
 def _largest(deals: pd.DataFrame, amount: str, describe) -> str:
-    """The :data:`PER_TOPIC` largest deals by ``amount`` (then id), each ``describe(row)``, joined."""
+    """The :data:`PER_TOPIC` largest deals by ``amount`` (then id), each ``describe(row)``, joined,
+    and "and N more" for the others: a sentence that counts 6 deals accounts for all 6."""
     top = deals.sort_values([amount, "opportunity_id"], ascending=[False, True]).head(PER_TOPIC)
-    return "; ".join(describe(row) for row in top.itertuples(index=False))
+    listed = "; ".join(describe(row) for row in top.itertuples(index=False))
+    others = len(deals) - len(top)
+    return listed + (f"; and {others:,} more" if others else "")
