@@ -65,7 +65,7 @@ def test_every_problem_is_listed_with_did_you_mean():
         "Playbook config my.yaml has 5 problems:",
         "- unknown setting 'stale_days' (did you mean 'stale_deal_days'?). The settings are currency, "
         "fiscal_year_start_month, stages, qualified_stage, lead_response_sla_hours, stale_deal_days, "
-        "open_lead_statuses, min_deals_for_ranking.",
+        "open_lead_statuses, min_deals_for_ranking, exchange_rates.",
         "- min_deals_for_ranking must be a positive whole number of deals, not 2.5.",
         "- open_lead_statuses item 2 must be a lead status, as text, not None.",
         "- stage 'Open' has an unknown key 'probabilty' (did you mean 'probability'?); a stage has name, probability, "
