@@ -102,8 +102,13 @@ class Waterfall:
 
     def table(self) -> pd.DataFrame:
         """The bars as a table: waterfall_step, deals, amount (signed as it adds to the start;
-        empty when amounts are not measured)."""
-        rows = [{"waterfall_step": LABELS[name], "deals": self.counts[name],
+        empty when amounts are not measured). The won and lost bars say since when ("Won since
+        24 Dec"): they count the two dates' window, not the period so far, and would otherwise
+        read as contradicting a "won so far in the period" beside them."""
+        def step(name: str) -> str:
+            return f"{LABELS[name]} since {self.start_date:%d %b}" if name in ("won", "lost") else LABELS[name]
+
+        rows = [{"waterfall_step": step(name), "deals": self.counts[name],
                  "amount": None if self.totals[name] is None else
                  self.totals[name] * (1 if name in ("start", "end") else sign)} for name, sign in self.buckets.items()]
         return pd.DataFrame(rows)

@@ -18,7 +18,12 @@ from salesnb.report import trends
 from salesnb.report.display import css_string
 from salesnb.report.runs import write_json, write_text
 
+# Findings per report group the summary prints (the rest say "and N more in the report"): the
+# strongest come first, and eight reports then fit two A4 or Letter pages (tests/browser).
+PRINTED_FINDINGS = 3
+
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
 
 @lru_cache(maxsize=1)
 def print_css() -> str:
@@ -171,4 +176,5 @@ def write_run_pages(result, page: RunPage) -> None:
             packs=pack_rows if pack is None else [], **common))
         write_text(target / "summary.html", templates.get_template("summary.html.j2").render(
             print_heading=css_string(" · ".join(["Summary", *([f"{pack.filter} {pack.value}"] if pack else []),
-                                                 main_period(members) or page.period])), **common))
+                                                 main_period(members) or page.period])),
+            print_findings=PRINTED_FINDINGS, **common))

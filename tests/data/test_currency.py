@@ -157,7 +157,8 @@ def test_the_currency_effect_reconciles_exactly(movement):
     assert movement.check["pipeline_start"] == pytest.approx(2660.0)
     assert movement.check["pipeline_end"] == pytest.approx(2450.0)
     table = movement.table()
-    assert table["waterfall_step"].tolist() == ["Start", "New", "Pulled in", "Pushed out", "Won", "Lost",
+    assert table["waterfall_step"].tolist() == ["Start", "New", "Pulled in", "Pushed out", f"Won since {movement.start_date:%d %b}",
+                                                f"Lost since {movement.start_date:%d %b}",
                                                 "Amount changes", "Currency effect", "End"]
     assert table["amount"].tolist() == pytest.approx([2660, 0, 0, 0, -1040, 0, 600, 230, 2450])
     assert "± currency effect" in movement.check_note()

@@ -79,6 +79,8 @@ def test_it_reconciles_exactly_and_says_so(result):
     assert result.check["pipeline_end"] == pytest.approx(21000)
     assert result.reconciles
     assert result.table()["amount"].tolist() == [50000, 3000, 5000, -8000, -7000, -19000, -3000, 21000]
+    # The won and lost bars count since the compare-from date (02-01), not the period so far.
+    assert result.table()["waterfall_step"].tolist()[4:6] == ["Won since 01 Feb", "Lost since 01 Feb"]
     assert result.check_note() == ("Check: start 50,000 + new + pulled in − pushed out − won − lost ± amount changes = "
                                    "21,000; pipeline due at the end 21,000: reconciles exactly.")
 

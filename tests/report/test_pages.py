@@ -41,3 +41,18 @@ def test_a_report_the_data_cannot_feed_says_what_it_needs(tmp_path):
     # Plurals as people write them; the page's printed head names the period.
     assert "2 data quality warnings" in html and "warning(s)" not in html
     assert '@top-left { content: "Summary · 01 Jan 2025 – 31 Dec 2025";' in html
+
+
+def test_the_summary_prints_the_strongest_findings_and_says_how_many_more(tmp_path):
+    # Six findings: all six on screen, the first three in print and "and 3 more in the report".
+    sentences = [f"Finding {number}." for number in range(1, 7)]
+    group = {"title": "6 findings", "sentences": sentences, "nothing_found": "Nothing moved."}
+    short = {"title": "2 findings", "sentences": sentences[:2], "nothing_found": "Nothing moved."}
+    html = _summary(tmp_path, _item("03_pipeline_review", "Pipeline review", [group]),
+                    _item("02_conversion", "Conversion", [short]))
+    review, conversion = html.split('<section class="report">')[1:]
+    assert all(f"Finding {number}." in review for number in range(1, 7))
+    assert review.count('class="screen-only"') == 3 and '<li class="screen-only">Finding 4.' in review
+    assert '<li class="print-only">and 3 more in the report</li>' in review
+    assert "screen-only" not in conversion and "print-only" not in conversion
+    assert ".screen-only { display: none; }" in html and ".print-only { display: none; }" in html
