@@ -4,10 +4,13 @@ sentence worked out by hand in the comments."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 import salesnb
 from salesnb import dataset_from_frames
+from salesnb.data.periods import Period
 from salesnb.metrics import coverage, inspection, waterfall
 from salesnb.report.findings.pipeline import pipeline_review_findings
 from tests.pipeline_fixtures import COMPARE_FROM, Q1, frames, playbook
@@ -74,3 +77,15 @@ def test_a_finding_that_counts_deals_lists_them_or_says_how_many_more():
                           "amount": [600.0, 500.0, 400.0, 300.0, 200.0, 100.0]})
     assert _largest(deals, "amount", lambda row: row.opportunity_id) == "D1; D2; D3; and 3 more"
     assert _largest(deals.head(3), "amount", lambda row: row.opportunity_id) == "D1; D2; D3"
+
+
+def test_won_and_lost_before_the_period_began_are_said_to_be_outside_its_won_so_far(dataset):
+    # Compared from 01 Feb with a period that starts 10 Feb: the deals won or lost in between
+    # are bars of the waterfall, but not in the period's "won so far" beside it.
+    later = Period(dt.date(2025, 2, 10), Q1.end)
+    movement = waterfall.waterfall(dataset, later, start_date=COMPARE_FROM)
+    sentence = pipeline_review_findings(movement, inspection.inspect_open_deals(dataset),
+                                        coverage.coverage(dataset, later, "team"), currency="USD")[0].sentence
+    assert movement.counts["won"] + movement.counts["lost"] > 0
+    assert sentence.endswith("(won and lost count from 01 Feb 2025, before the period began, so they are not in its "
+                             "won so far).")

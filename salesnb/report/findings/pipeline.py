@@ -68,6 +68,16 @@ def pipeline_review_findings(waterfall: Waterfall | None, inspection: Inspection
     return found
 
 
+def _before_the_period(waterfall: Waterfall) -> str:
+    """When the compare-from date is before the period's start, deals won or lost in between
+    are in the waterfall but not in the period's "won so far": say so, or the two numbers
+    beside each other read as a contradiction."""
+    if waterfall.start_date >= waterfall.period.start or not (waterfall.counts["won"] or waterfall.counts["lost"]):
+        return ""
+    return (f" (won and lost count from {waterfall.start_date:%d %b %Y}, before the period began, so they are not "
+            "in its won so far)")
+
+
 def _waterfall_findings(waterfall: Waterfall, money) -> list[Movement]:
     """The waterfall's headline sentence, and the deals pushed out of the period."""
     totals, counts = waterfall.totals, waterfall.counts
@@ -84,7 +94,8 @@ def _waterfall_findings(waterfall: Waterfall, money) -> list[Movement]:
         "waterfall", "Pipeline due in the period",
         f"Pipeline due in {waterfall.period.label()} went from {money(totals['start'])} ({counts['start']:,} deals) "
         f"on {waterfall.start_date:%d %b %Y} to {money(totals['end'])} ({counts['end']:,} deals) on "
-        f"{waterfall.end_date:%d %b %Y}: " + ", ".join(parts) + ".", math.inf, counts["start"] + counts["end"])]
+        f"{waterfall.end_date:%d %b %Y}: " + ", ".join(parts) + _before_the_period(waterfall) + ".", math.inf,
+        counts["start"] + counts["end"])]
     pushed = waterfall.deals[waterfall.deals["way_out"] == "pushed_out"]
     if len(pushed):
         largest = _largest(pushed, "amount_out", lambda row: f"{row.opportunity_id} ({money(row.amount_out)}, {row.rep_name})")
