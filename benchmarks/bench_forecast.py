@@ -11,37 +11,26 @@ test assertion.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from common import data_label, dataset_arguments, opened_dataset  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="medium", choices=["small", "medium", "large"])
-    parser.add_argument("--simulations", type=int, default=2000)
-    parser.add_argument("--data", help="an existing dataset folder instead of generating the sample")
-    arguments = parser.parse_args()
+    arguments = dataset_arguments(__doc__, simulations=True)
 
-    from salesnb import open_dataset
-    from salesnb.data.sample import generate_sample
     from salesnb.metrics import backtest, forecast
 
-    with tempfile.TemporaryDirectory(prefix="salesnb-bench-") as scratch:
-        os.environ.setdefault("SALESNB_CACHE_DIR", str(Path(scratch) / "cache"))
-        folder = arguments.data
-        if folder is None:
-            folder = Path(scratch) / "data"
-            generate_sample(folder, seed=42, scale=arguments.scale)
-        dataset = open_dataset(folder)
+    with opened_dataset(arguments) as dataset:
 
         # The review's target: the fiscal quarter open at the data's date (both metrics' default period).
         began = time.perf_counter()
@@ -53,7 +42,7 @@ def main() -> None:
         backtest_seconds = time.perf_counter() - began
 
     print(json.dumps({
-        "data": f"folder {arguments.data}" if arguments.data else f"sample, scale {arguments.scale}, seed 42",
+        "data": data_label(arguments),
         "simulations": arguments.simulations,
         "open_deals": len(result.open_deals), "target_period": period.label(), "backtest_periods": scores["periods"],
         "forecast_seconds": round(forecast_seconds, 1), "backtest_seconds": round(backtest_seconds, 1),

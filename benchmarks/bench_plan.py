@@ -12,39 +12,28 @@ test assertion. The issue's target: the plan with 2,000 simulations on `medium` 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from common import data_label, dataset_arguments, opened_dataset  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="medium", choices=["small", "medium", "large"])
-    parser.add_argument("--simulations", type=int, default=2000)
-    parser.add_argument("--data", help="an existing dataset folder instead of generating the sample")
-    arguments = parser.parse_args()
+    arguments = dataset_arguments(__doc__, simulations=True)
 
-    from salesnb import open_dataset
     from salesnb.data.periods import parse_period
-    from salesnb.data.sample import generate_sample
     from salesnb.data.selection import EVERYTHING
     from salesnb.metrics import forecast, hiring, levers, plan_backtest, planning
 
-    with tempfile.TemporaryDirectory(prefix="salesnb-bench-") as scratch:
-        os.environ.setdefault("SALESNB_CACHE_DIR", str(Path(scratch) / "cache"))
-        folder = arguments.data
-        if folder is None:
-            folder = Path(scratch) / "data"
-            generate_sample(folder, seed=42, scale=arguments.scale)
-        dataset = open_dataset(folder)
+    with opened_dataset(arguments) as dataset:
         period = parse_period("next_fiscal_quarter", as_of=dataset.as_of,
                               fiscal_year_start_month=dataset.playbook.fiscal_year_start_month)
         seconds = {}
@@ -66,7 +55,7 @@ def main() -> None:
 
     total = sum(value for name, value in seconds.items() if name != "forecast_alone")
     print(json.dumps({
-        "data": f"folder {arguments.data}" if arguments.data else f"sample, scale {arguments.scale}, seed 42",
+        "data": data_label(arguments),
         "simulations": arguments.simulations, "plan_period": period.label(),
         "backtest_periods": checked["periods"], "seconds": seconds, "plan_total_seconds": round(total, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "

@@ -11,37 +11,27 @@ are noisy: run it on a quiet machine, and never turn it into a test assertion.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from common import data_label, dataset_arguments, opened_dataset  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="medium", choices=["small", "medium", "large"])
-    parser.add_argument("--data", help="an existing dataset folder instead of generating the sample")
-    arguments = parser.parse_args()
+    arguments = dataset_arguments(__doc__, simulations=False)
 
-    from salesnb import open_dataset
-    from salesnb.data.sample import generate_sample
     from salesnb.metrics import scoring
 
-    with tempfile.TemporaryDirectory(prefix="salesnb-bench-") as scratch:
-        os.environ.setdefault("SALESNB_CACHE_DIR", str(Path(scratch) / "cache"))
-        folder = arguments.data
-        if folder is None:
-            folder = Path(scratch) / "data"
-            generate_sample(folder, seed=42, scale=arguments.scale)
-        dataset = open_dataset(folder)
+    with opened_dataset(arguments) as dataset:
         timings, results = {}, {}
         for what, score in (("leads", scoring.score_leads), ("deals", scoring.score_deals)):
             began = time.perf_counter()
@@ -49,7 +39,7 @@ def main() -> None:
             timings[what] = time.perf_counter() - began
 
     print(json.dumps({
-        "data": f"folder {arguments.data}" if arguments.data else f"sample, scale {arguments.scale}, seed 42",
+        "data": data_label(arguments),
         **{f"{what}_seconds": round(seconds, 1) for what, seconds in timings.items()},
         "total_seconds": round(sum(timings.values()), 1),
         **{f"{what}_examples": len(result.scores) for what, result in results.items()},

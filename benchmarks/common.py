@@ -1,5 +1,6 @@
 """What every benchmark script shares: the machine note, timing a command in its own
-process with its peak memory, medians, and the sample data of a scale.
+process with its peak memory, medians, the sample data of a scale, and the arguments and
+scratch dataset of the in-process benchmarks (forecast, plan, scoring).
 
 Timings on a shared machine are noisy: every figure is taken in the same run as what it is
 compared with, each engine or command in its own process, and the machine's load is noted.
@@ -8,6 +9,7 @@ Nothing here is a test: no figure is ever asserted.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -15,7 +17,9 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,3 +86,36 @@ def peak_mb_self() -> float:
 
 def print_json(payload: dict) -> None:
     print(json.dumps(payload), flush=True)
+
+
+def dataset_arguments(doc: str, simulations: bool = False) -> argparse.Namespace:
+    """The in-process benchmarks' options: ``--scale`` of the generated sample, or ``--data``
+    (an existing folder), and ``--simulations`` where a Monte Carlo runs."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--scale", default="medium", choices=["small", "medium", "large"])
+    if simulations:
+        parser.add_argument("--simulations", type=int, default=2000)
+    parser.add_argument("--data", help="an existing dataset folder instead of generating the sample")
+    return parser.parse_args()
+
+
+@contextmanager
+def opened_dataset(arguments: argparse.Namespace):
+    """The dataset to time, opened and validated (not timed): the given folder, or the sample
+    of the scale (seed 42) generated into a scratch folder; the cache lives in the scratch
+    folder too, so a run leaves nothing behind."""
+    from salesnb import open_dataset
+    from salesnb.data.sample import generate_sample
+
+    with tempfile.TemporaryDirectory(prefix="salesnb-bench-") as scratch:
+        os.environ.setdefault("SALESNB_CACHE_DIR", str(Path(scratch) / "cache"))
+        folder = arguments.data
+        if folder is None:
+            folder = Path(scratch) / "data"
+            generate_sample(folder, seed=42, scale=arguments.scale)
+        yield open_dataset(folder)
+
+
+def data_label(arguments: argparse.Namespace) -> str:
+    """What the figures were measured on, for the printed result."""
+    return f"folder {arguments.data}" if arguments.data else f"sample, scale {arguments.scale}, seed 42"
