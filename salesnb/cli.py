@@ -89,12 +89,13 @@ def validate_command(data: DataOption = None, config: ConfigOption = None, mappi
         _say(f"ERROR   {finding.message}", typer.colors.RED)
     for finding in found_warnings:
         _say(f"WARNING {finding.message}", typer.colors.YELLOW)
+    from salesnb.data.formats import plural
     from salesnb.data.model import TABLE_NAMES
 
     # A table refused for a missing column is not loaded, but it was checked: name it too.
     named = set(dataset.table_names) | {finding.table for finding in dataset.findings}
     tables = ", ".join(name for name in TABLE_NAMES if name in named)
-    _say(f"Checked {tables}: {len(found_errors)} error(s), {len(found_warnings)} warning(s).")
+    _say(f"Checked {tables}: {plural(len(found_errors), 'error')}, {plural(len(found_warnings), 'warning')}.")
     if found_errors:
         raise typer.Exit(1)
 

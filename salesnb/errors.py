@@ -91,6 +91,6 @@ class DataValidationError(SalesnbError):
     def __init__(self, findings):
         self.findings = list(findings)
         errors = [finding for finding in self.findings if finding.severity == "error"]
-        lines = [f"The data has {len(errors)} problem(s) that would make the numbers wrong:"]
+        lines = [f"The data has {len(errors)} problem{'' if len(errors) == 1 else 's'} that would make the numbers wrong:"]
         lines += [f"- {finding.message}" for finding in errors]
         super().__init__("\n".join(lines))

@@ -155,4 +155,4 @@ def test_validate_summary_names_a_table_refused_for_a_missing_column(tmp_path, c
     # a deal table without the stage column: one error, and the summary still names the table
     (tmp_path / "opportunities.csv").write_text("opportunity_id,created_at\nD1,2025-01-05\n")
     assert main(["validate", "--data", str(tmp_path)]) == 1
-    assert "Checked opportunities: 1 error(s), 0 warning(s)." in capsys.readouterr().out
+    assert "Checked opportunities: 1 error, 0 warnings." in capsys.readouterr().out

@@ -30,7 +30,7 @@ def test_a_duckdb_url_with_two_slashes_reads_the_file_it_names(tmp_path, monkeyp
                            "DATE '2025-03-01' AS close_date, 1200.0 AS amount")
     with untouched(tmp_path):
         outcome = salesnb("validate", "--backend", "duckdb://crm.duckdb")
-    assert outcome.code == 0 and "Checked opportunities: 0 error(s)" in outcome.text, outcome.text
+    assert outcome.code == 0 and "Checked opportunities: 0 errors" in outcome.text, outcome.text
 
 
 def test_a_duckdb_url_without_a_file_is_refused(tmp_path):
