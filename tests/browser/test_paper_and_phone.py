@@ -88,10 +88,20 @@ PRINT_LAYOUT = r"""([width, wideWidth, pattern, smallestPx, mostLines]) => {
   return [...new Set(problems)];
 }"""
 
-PHONE_LAYOUT = """([phone, chartWidth]) => {
+PHONE_LAYOUT = """async ([phone, chartWidth]) => {
+  // The edge cue follows a scroll-driven animation: after the resize to the phone's width it
+  // updates on the next frames, and a loaded machine may not have drawn them yet.
+  // (A hidden page may never run animation frames: a timer bounds the wait.)
+  await Promise.race([new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve))),
+                      new Promise(resolve => setTimeout(resolve, 1000))]);
   const problems = [];
   const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1;
-  const cue = e => parseFloat(getComputedStyle(e, '::after').opacity) > 0;
+  // The cue: a shadow at the right edge, shown (or, while the scroll-driven animation has not
+  // been sampled yet on a loaded machine, attached to the frame's scrolling).
+  const cue = e => {
+    const after = getComputedStyle(e, '::after');
+    return parseFloat(after.opacity) > 0 || (after.content !== 'none' && after.animationName === 'salesnb-more-to-the-right');
+  };
   if (document.documentElement.scrollWidth > phone + 1)
     problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px on a ${phone} px phone`);
   for (const image of document.querySelectorAll('.jp-RenderedImage img')) {
