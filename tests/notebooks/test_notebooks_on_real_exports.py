@@ -57,11 +57,17 @@ def test_salesforce_b2b2c_period_all_equals_the_exact_span(tmp_path):
 
 def test_marketing_funnel(tmp_path):
     data, metrics = run_all(tmp_path, "real_marketing_funnel", "--period", "all")
-    leads = pd.read_csv(data / "leads.csv")
-    deals = pd.read_csv(data / "opportunities.csv")
+    leads = pd.read_csv(data / "leads.csv", parse_dates=["created_at"])
+    deals = pd.read_csv(data / "opportunities.csv", parse_dates=["close_date"])
     lead_kpis = metrics["01_lead_generation"]
     assert lead_kpis["leads_created"] == len(leads)
-    assert lead_kpis["lead_to_won_rate"] == pytest.approx(leads["lead_id"].isin(deals["lead_id"]).mean())
+    # Lead -> won over the mature cohort months only: a month whose last day is at least 90 days
+    # before the data date (the latest lead or close date); every deal of this export is won.
+    as_of = max(leads["created_at"].max(), deals["close_date"].max()).normalize()
+    month_end = leads["created_at"].dt.to_period("M").dt.end_time.dt.normalize()
+    mature = leads[month_end + pd.Timedelta(days=90) <= as_of]
+    assert 0 < len(mature) < len(leads)  # 23 of 30: the last months have not had time to close
+    assert lead_kpis["lead_to_won_rate"] == pytest.approx(mature["lead_id"].isin(deals["lead_id"]).mean())
     conversion = metrics["02_conversion"]
     assert conversion["won"] == len(deals)
     # only won deals are recorded: no win rate, no creation dates, no amounts, no pipeline
@@ -80,8 +86,9 @@ def test_orders_only_dataset(tmp_path):
     shown = json.dumps([output for cell in notebook.cells for output in cell.get("outputs", [])])
     assert "This whole report needs the &#x27;opportunities&#x27; table" in shown
     assert kpis == {}
-    # The account report runs on three orders: the default period (data date 7 Feb 2025) is
-    # Feb 2024 - Jan 2025, with A1's first order only; too few customers for the CLV model.
+    # The account report runs on three orders: a file shorter than the default twelve months
+    # gets its own span as the period (5 Jan - 7 Feb 2025), so all three orders and both
+    # customers count (20 + 30 + 15); too few customers for the CLV model.
     _, kpis = execute_notebook("05_accounts", {"data_dir": str(tmp_path)}, tmp_path)
-    assert (kpis["customers"], kpis["orders"], kpis["revenue"]) == (1, 1, 20)
+    assert (kpis["customers"], kpis["orders"], kpis["revenue"]) == (2, 3, 65)
     assert kpis["top10_revenue_share"] == 1 and kpis["nrr"] is None and kpis["clv_holdout_error"] is None
