@@ -119,13 +119,19 @@ def pipeline_as_of(dataset: Dataset, dates, *, where: Selection | None = None) -
     return parts[0] if len(parts) == 1 else ibis.union(*parts)
 
 
+# The rate of data in one currency. Written as a cast integer: Spark reads the SQL literal 1.0
+# as DECIMAL(2, 1), and an amount times it then fails to come back as a float (the engines-agree
+# tier); Ibis drops a cast of a float literal to float, not of an integer.
+UNIT_RATE = ibis.literal(1).cast("float64")
+
+
 def _with_currency(dataset: Dataset, table: ir.Table) -> ir.Table:
     """Deals with ``amount_original``, ``currency`` and ``exchange_rate``: as converted, or, for
     data in one currency, the amount itself at rate 1."""
     if currency.is_converted(dataset):
         return table
     return table.mutate(amount_original=table.amount, currency=ibis.literal(dataset.playbook.currency),
-                        exchange_rate=ibis.literal(1.0))
+                        exchange_rate=UNIT_RATE)
 
 
 def deal_timeline(dataset: Dataset) -> ir.Table:
@@ -186,7 +192,7 @@ def _past_states(dataset: Dataset, selected: ir.Table, dates: list[dt.date]) -> 
     outcome_then = ibis.cases((joined.stage.isnull(), OPEN), else_=outcome(joined.stage, dataset.playbook))
     joined = joined.mutate(outcome=outcome_then, amount_original=joined.amount)
     if not currency.is_converted(dataset):
-        return joined.mutate(exchange_rate=ibis.literal(1.0)).select(*STATE_COLUMNS)
+        return joined.mutate(exchange_rate=UNIT_RATE).select(*STATE_COLUMNS)
     # A deal open on the date at that date's rate; one closed by then at its close date's.
     closed = (joined.outcome != OPEN) & joined.close_date.notnull()
     rate_date = ibis.cases((closed, joined.close_date), else_=joined.as_of_date)
