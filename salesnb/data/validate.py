@@ -569,6 +569,20 @@ def check_quota_periods(name: str, typed: ir.Table) -> list[Finding]:
     return findings
 
 
+def _rows_flagged(spec, typed: ir.Table, columns: list[str], flagged) -> list[tuple[str, int, list[dict]]]:
+    """(column, count, example rows) for each column with rows where ``flagged(column)`` holds:
+    every column counted in one query, examples drawn only for a column that has some (its
+    values shown as text, as NaN would show as an empty value)."""
+    counts = typed.aggregate(**{column: flagged(column).cast("int64").sum() for column in columns}).execute().iloc[0]
+    found = []
+    for column in columns:
+        count = as_count(counts[column])
+        if count:
+            shown = typed.mutate(__flagged=flagged(column), **{column: typed[column].cast("string")})
+            found.append((column, count, example_rows(shown, shown["__flagged"], _row_label(spec) + [column])))
+    return found
+
+
 def check_finite(name: str, typed: ir.Table) -> list[Finding]:
     """Money and number columns holding NaN, Infinity or an overflowing value (``1e309``):
     they would show as "$inf" or turn a win rate by value into 0%."""
@@ -581,20 +595,11 @@ def check_finite(name: str, typed: ir.Table) -> list[Finding]:
     def bad(column):
         return (typed[column].isnan() | typed[column].isinf()).fill_null(False)
 
-    counts = typed.aggregate(**{column: bad(column).cast("int64").sum() for column in columns}).execute().iloc[0]
-    findings = []
-    for column in columns:
-        count = as_count(counts[column])
-        if count:
-            # As text: NaN would show as an empty value.
-            shown = typed.mutate(__non_finite=bad(column), **{column: typed[column].cast("string")})
-            examples = example_rows(shown, shown["__non_finite"], _row_label(spec) + [column])
-            findings.append(make_finding(
-                "error", spec, column, "non_finite", count, "have a value that is not a finite number (NaN or infinity)",
-                f"Write a real {'amount' if spec.column(column).type == 'money' else 'number'} or leave the cell empty; "
-                "values like NaN, Infinity or 1e309 (too large) are never counted.", examples,
-            ))
-    return findings
+    return [make_finding(
+        "error", spec, column, "non_finite", count, "have a value that is not a finite number (NaN or infinity)",
+        f"Write a real {'amount' if spec.column(column).type == 'money' else 'number'} or leave the cell empty; "
+        "values like NaN, Infinity or 1e309 (too large) are never counted.", examples,
+    ) for column, count, examples in _rows_flagged(spec, typed, columns, bad)]
 
 
 # No amount of money in a CRM is this large (a thousand trillion, in any currency: 10^15
@@ -616,20 +621,12 @@ def check_amount_bounds(name: str, typed: ir.Table) -> list[Finding]:
         value = typed[column]
         return ((value > MAX_AMOUNT) & ~value.isnan() & ~value.isinf()).fill_null(False)
 
-    counts = typed.aggregate(**{column: too_large(column).cast("int64").sum() for column in columns}).execute().iloc[0]
-    findings = []
-    for column in columns:
-        count = as_count(counts[column])
-        if count:
-            shown = typed.mutate(__too_large=too_large(column), **{column: typed[column].cast("string")})
-            examples = example_rows(shown, shown["__too_large"], _row_label(spec) + [column])
-            findings.append(make_finding(
-                "error", spec, column, "amount_too_large", count,
-                f"have an amount above {MAX_AMOUNT:,.0f} (a thousand trillion), which no deal, order or quota reaches",
-                "A typo or a placeholder? Correct the amount or leave the cell empty: sums over such values are wrong "
-                "or infinite (\"Average won deal $inf\").", examples,
-            ))
-    return findings
+    return [make_finding(
+        "error", spec, column, "amount_too_large", count,
+        f"have an amount above {MAX_AMOUNT:,.0f} (a thousand trillion), which no deal, order or quota reaches",
+        "A typo or a placeholder? Correct the amount or leave the cell empty: sums over such values are wrong "
+        "or infinite (\"Average won deal $inf\").", examples,
+    ) for column, count, examples in _rows_flagged(spec, typed, columns, too_large)]
 
 
 def check_not_empty(name: str, raw: ir.Table) -> list[Finding]:
