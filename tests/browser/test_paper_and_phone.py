@@ -96,12 +96,8 @@ PHONE_LAYOUT = """async ([phone, chartWidth]) => {
                       new Promise(resolve => setTimeout(resolve, 1000))]);
   const problems = [];
   const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1;
-  // The cue: a shadow at the right edge, shown (or, while the scroll-driven animation has not
-  // been sampled yet on a loaded machine, attached to the frame's scrolling).
-  const cue = e => {
-    const after = getComputedStyle(e, '::after');
-    return parseFloat(after.opacity) > 0 || (after.content !== 'none' && after.animationName === 'salesnb-more-to-the-right');
-  };
+  // The cue: a shadow at the right edge, shown (opacity above 0) while there is more to scroll.
+  const cue = e => parseFloat(getComputedStyle(e, '::after').opacity) > 0;
   if (document.documentElement.scrollWidth > phone + 1)
     problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px on a ${phone} px phone`);
   for (const image of document.querySelectorAll('.jp-RenderedImage img')) {
