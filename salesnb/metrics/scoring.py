@@ -440,7 +440,8 @@ def _learn(examples: Examples, where_ids: set | None, use_suspects: tuple, seed:
         notes.append(f"The model learned from and was tested on a random sample of {len(training):,} of the "
                      f"{int(closed.sum()):,} closed examples (seed {seed}); every record is scored.")
     learning = frame.iloc[training]
-    features_frame = scoring_models.matrix(learning, numbers, categories)
+    vocabulary = scoring_models.category_vocabulary(learning, categories)
+    features_frame = scoring_models.matrix(learning, numbers, categories, vocabulary)
     target = learning["outcome"].to_numpy(dtype="int64")
     baseline = learning[examples.baseline] if examples.baseline else None
     evaluation = scoring_models.evaluate(features_frame, target, learning["record_id"].to_numpy(),
@@ -456,8 +457,8 @@ def _learn(examples: Examples, where_ids: set | None, use_suspects: tuple, seed:
                                   features_frame, target)
     keep = np.ones(len(frame), dtype=bool) if where_ids is None else \
         frame["record_id"].astype(str).isin(sorted(where_ids)).to_numpy()
-    scored = frame[keep]
-    score = scoring_models.predicted(final, scoring_models.matrix(scored, numbers, categories))
+    scored = frame if where_ids is None else frame[keep]
+    score = scoring_models.scored(final, scored, numbers, categories, vocabulary)
     out_of_sample = np.zeros(len(frame), dtype=bool)
     oos_score = np.full(len(frame), np.nan)
     positions = training[evaluation.tested]
@@ -499,11 +500,16 @@ def _training_positions(frame: pd.DataFrame, closed: np.ndarray, seed: int) -> n
     positions = np.flatnonzero(closed)
     if len(positions) <= scoring_models.MAX_TRAINING_EXAMPLES:
         return positions
+    # The examples are sorted by record ID, so a record's number is how many IDs changed before
+    # it: the sample is the one the sorted unique IDs would give, drawn without comparing
+    # millions of ID texts against each other.
     records = frame["record_id"].to_numpy()[positions]
-    unique = np.unique(records)
+    numbers = np.concatenate([[0], np.cumsum(records[1:] != records[:-1])])
     share = scoring_models.MAX_TRAINING_EXAMPLES / len(positions)
-    chosen = np.random.default_rng(seed).choice(unique, int(len(unique) * share), replace=False)
-    return positions[np.isin(records, chosen)]
+    unique = int(numbers[-1]) + 1
+    chosen = np.zeros(unique, dtype=bool)
+    chosen[np.random.default_rng(seed).choice(unique, int(unique * share), replace=False)] = True
+    return positions[chosen[numbers]]
 
 
 def _drivers(closed: pd.DataFrame, kinds: dict, importance: pd.Series, outcome: np.ndarray,

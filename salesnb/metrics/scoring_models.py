@@ -50,6 +50,7 @@ MAX_LEVELS = 50
 BASELINE_SMOOTHING = 10  # a baseline group's rate is shrunk towards the overall rate by this many records
 DECILES = 10
 PERMUTATION_ROWS = 20_000
+SCORING_CHUNK = 200_000
 PERMUTATION_REPEATS = 3
 # What drives the score: at most TOP_DRIVERS columns, each with a value held by MIN_DRIVER_ROWS
 # closed records; a record's reasons are its REASONS strongest values among them.
@@ -85,7 +86,9 @@ def build_model(name: str, numbers: list[str], categories: list[str], seed: int)
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
-    empty = SimpleImputer(strategy="constant", fill_value=EMPTY, keep_empty_features=True)
+    # Categories arrive as integer codes (:func:`matrix`): a value's code is its rank among the
+    # learning records' values, "empty" included, so the encoders see the same categories in
+    # the same order as they would the texts, and compare integers instead of millions of texts.
     if name == LOGISTIC:
         parts = []
         if numbers:
@@ -94,18 +97,14 @@ def build_model(name: str, numbers: list[str], categories: list[str], seed: int)
                 ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
                 ("scale", StandardScaler())]), numbers))
         if categories:
-            parts.append(("categories", Pipeline([
-                ("impute", empty),
-                ("encode", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=MIN_LEVEL_ROWS))]),
-                categories))
+            parts.append(("categories", OneHotEncoder(handle_unknown="infrequent_if_exist",
+                                                      min_frequency=MIN_LEVEL_ROWS), categories))
         return Pipeline([("prepare", ColumnTransformer(parts)),
                          ("model", LogisticRegression(C=1.0, max_iter=2000))])
     parts = []
     if categories:
-        parts.append(("categories", Pipeline([
-            ("impute", empty),
-            ("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                                      min_frequency=MIN_LEVEL_ROWS, max_categories=250))]), categories))
+        parts.append(("categories", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                                                   min_frequency=MIN_LEVEL_ROWS, max_categories=250), categories))
     if numbers:
         parts.append(("numbers", "passthrough", numbers))
     return Pipeline([
@@ -126,6 +125,16 @@ def predicted(model, features: pd.DataFrame) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return model.predict_proba(features)[:, 1]
+
+
+def scored(model, frame: pd.DataFrame, numbers: list[str], categories: list[str],
+           vocabulary: dict[str, pd.Index]) -> np.ndarray:
+    """The model's score of every record of ``frame``, ``SCORING_CHUNK`` records at a time (the
+    input of millions of records at once would be a copy of them all; a record's score does not
+    depend on the others in its chunk)."""
+    parts = [predicted(model, matrix(frame.iloc[start:start + SCORING_CHUNK], numbers, categories, vocabulary))
+             for start in range(0, len(frame), SCORING_CHUNK)]
+    return np.concatenate(parts) if parts else np.array([], dtype="float64")
 
 
 def usable_features(frame: pd.DataFrame, kinds: dict[str, str], closed: np.ndarray) -> tuple[list[str], list[dict]]:
@@ -153,11 +162,32 @@ def usable_features(frame: pd.DataFrame, kinds: dict[str, str], closed: np.ndarr
     return usable, unusable
 
 
-def matrix(frame: pd.DataFrame, numbers: list[str], categories: list[str]) -> pd.DataFrame:
-    """The model's input: numbers as floats, categories as Python text (NaN where empty)."""
+UNKNOWN_CODE = -1  # a category value none of the learning records has
+
+
+def category_vocabulary(frame: pd.DataFrame, categories: list[str]) -> dict[str, pd.Index]:
+    """Each category column's values on ``frame`` (the learning records) as texts, sorted, with
+    :data:`EMPTY` for an empty value: what a value's code (:func:`matrix`) is the rank in."""
+    return {name: pd.Index(sorted(set(_texts(*pd.factorize(frame[name]))))) for name in categories}
+
+
+def _texts(codes: np.ndarray, uniques) -> list[str]:
+    """The text of each factorized value (``str`` of it), :data:`EMPTY` for the empty ones."""
+    texts = [str(value) for value in uniques]
+    return texts + [EMPTY] if (codes < 0).any() else texts
+
+
+def matrix(frame: pd.DataFrame, numbers: list[str], categories: list[str],
+           vocabulary: dict[str, pd.Index]) -> pd.DataFrame:
+    """The model's input: numbers as floats, each category as the code of its text in
+    ``vocabulary`` (:func:`category_vocabulary`; :data:`UNKNOWN_CODE` for a value not in them)."""
     columns = {name: pd.to_numeric(frame[name], errors="coerce").astype("float64") for name in numbers}
     for name in categories:
-        columns[name] = frame[name].astype(object).map(lambda value: str(value) if pd.notna(value) else np.nan)
+        # Factorized first (a hash pass over the column), then each distinct value looked up once.
+        codes, uniques = pd.factorize(frame[name])
+        texts = [str(value) for value in uniques] + [EMPTY]
+        ranks = vocabulary[name].get_indexer(pd.Index(texts, dtype=object))
+        columns[name] = ranks[np.where(codes < 0, len(texts) - 1, codes)].astype("int64")
     return pd.DataFrame(columns, index=frame.index)[[*numbers, *categories]]
 
 

@@ -77,3 +77,39 @@ def test_suspects_leave_flagged_columns_out_unless_forced():
     forced = leakage.suspects(frame, {"note": CATEGORY, "source": CATEGORY}, outcome, noun="deals",
                               outcomes=("won", "lost"), forced=["note"])
     assert not bool(forced["left_out_of_model"].iloc[0])
+
+
+def test_levels_of_a_category_are_its_values_as_text_and_empty():
+    values = pd.Series(["Web", None, "Referral", "Web", 3], dtype=object)
+    assert leakage.levels(values, CATEGORY).tolist() == ["Web", EMPTY, "Referral", "Web", "3"]
+    assert leakage.levels(pd.Series([None, None], dtype=object), CATEGORY).tolist() == [EMPTY, EMPTY]
+
+
+def test_auc_alone_scores_each_fold_by_the_other_folds_group_rates(monkeypatch):
+    # Two folds by hand (the fold of each record is drawn from the seed; fixed here instead):
+    # records 0-3 in fold 0, 4-7 in fold 1. Group "a": outcomes 1,1 | 1,0; group "b": 0,0 | 0,1.
+    monkeypatch.setattr(leakage, "FOLDS", 2)
+    level = pd.Series(["a", "a", "b", "b", "a", "a", "b", "b"])
+    outcome = pd.Series([1, 1, 0, 0, 1, 0, 0, 1])
+    fold_of = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+
+    class Folds:
+        def integers(self, low, high, size):
+            return fold_of
+
+    class NumpyWithTheseFolds:  # numpy for the leakage module only, its random folds fixed
+        random = type("random", (), {"default_rng": staticmethod(lambda seed: Folds())})
+
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+    monkeypatch.setattr(leakage, "np", NumpyWithTheseFolds())
+    # Fold 0 scored from fold 1 (base 0.5): a = (1 + 5) / 12 = 0.5, b = (1 + 5) / 12 = 0.5.
+    # Fold 1 scored from fold 0 (base 0.5): a = (2 + 5) / 12, b = (0 + 5) / 12.
+    # Scores: 0.5 x4 (outcomes 1,1,0,0), 7/12 (1), 7/12 (0), 5/12 (0), 5/12 (1).
+    scores = [0.5, 0.5, 0.5, 0.5, 7 / 12, 7 / 12, 5 / 12, 5 / 12]
+    from sklearn.metrics import roc_auc_score
+    assert leakage.auc_alone(level, outcome) == pytest.approx(roc_auc_score(outcome, scores))
+    # A group seen only in the test fold is scored by the training fold's base rate.
+    unseen = pd.Series(["a", "a", "b", "b", "c", "c", "c", "c"])
+    assert leakage.auc_alone(unseen, outcome) == pytest.approx(roc_auc_score(outcome, [0.5] * 4 + [0.5] * 4))

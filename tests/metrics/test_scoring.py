@@ -139,3 +139,40 @@ def test_export_frame_has_one_row_per_scored_record():
     assert len(exported) == len(frame) and exported["record_id"].is_unique
     assert exported["outcome"].isna().sum() == int((frame["status"] == "Working").sum())
     assert exported["score"].between(0, 1).all() and exported["decile"].between(1, 10).all()
+
+
+def test_categories_are_coded_by_their_rank_among_the_learning_values():
+    from salesnb.metrics import scoring_models
+    from salesnb.metrics.leakage import EMPTY
+    learning = pd.DataFrame({"source": pd.array(["Web", None, "Referral", "Web"], dtype="string"), "amount": [1, 2, 3, 4]})
+    vocabulary = scoring_models.category_vocabulary(learning, ["source"])
+    assert list(vocabulary["source"]) == sorted(["Web", "Referral", EMPTY]) == [EMPTY, "Referral", "Web"]
+    scoring = pd.DataFrame({"source": pd.array(["Web", "Event", None, "Referral"], dtype="string"),
+                            "amount": ["5", "x", None, 1.5]})
+    coded = scoring_models.matrix(scoring, ["amount"], ["source"], vocabulary)
+    assert coded["source"].tolist() == [2, scoring_models.UNKNOWN_CODE, 0, 1]
+    assert coded["amount"].tolist()[0] == 5.0 and coded["amount"].isna().tolist() == [False, True, True, False]
+
+
+def test_records_are_scored_in_chunks_with_the_scores_of_one_pass(monkeypatch):
+    from salesnb.metrics import scoring_models
+    dataset, _ = lead_dataset()
+    whole = scoring.score_leads(dataset).scores["score"].to_numpy()
+    monkeypatch.setattr(scoring_models, "SCORING_CHUNK", 37)  # many chunks, the last one short
+    chunked = scoring.score_leads(dataset).scores["score"].to_numpy()
+    assert np.array_equal(whole, chunked)
+
+
+def test_a_training_sample_keeps_whole_records_and_is_the_seeded_sample_of_their_ids(monkeypatch):
+    from salesnb.metrics import scoring_models
+    monkeypatch.setattr(scoring_models, "MAX_TRAINING_EXAMPLES", 6)
+    # Records a..f sorted by ID; b and d have two example rows (a deal at two stages); e is open.
+    frame = pd.DataFrame({"record_id": ["a", "b", "b", "c", "d", "d", "e", "f"]})
+    closed = np.array([True, True, True, True, True, True, False, True])
+    chosen = scoring._training_positions(frame, closed, seed=7)
+    # 7 closed rows of 5 closed records; 6 / 7 of the records -> int(5 * 6 / 7) = 4 records,
+    # drawn from the 5 sorted IDs with the seed.
+    expected_ids = set(np.random.default_rng(7).choice(np.array(["a", "b", "c", "d", "f"]), 4, replace=False))
+    assert {frame["record_id"][position] for position in chosen} == expected_ids
+    kept = frame["record_id"][chosen].tolist()
+    assert all(kept.count(record) == (2 if record in {"b", "d"} else 1) for record in expected_ids)
