@@ -50,6 +50,8 @@ from salesnb.metrics.scoring_models import DECILES
 from salesnb.metrics.scope import metric
 
 SEED = 42
+# Beyond this many examples the leakage guard checks a seeded sample (see _guard_positions).
+GUARD_EXAMPLES = 250_000
 # An open deal whose score is below this share of its stage's playbook probability is flagged
 # for the pipeline review: the model gives it less than half the chance its stage suggests.
 FAR_BELOW_STAGE = 0.5
@@ -416,7 +418,12 @@ def _learn(examples: Examples, where_ids: set | None, use_suspects: tuple, seed:
     if unknown:
         notes.append(f"use_suspects names {', '.join(map(repr, unknown))}, which the {words['noun']} do not have "
                      f"(their columns: {', '.join(kinds)}).")
-    suspects = leakage.suspects(frame, kinds, outcome, noun=words["noun"], outcomes=words["outcomes"],
+    guarded = _guard_positions(len(frame), seed)
+    if len(guarded) < len(frame):
+        notes.append(f"The leakage guard checked a random sample of {len(guarded):,} of the {len(frame):,} "
+                     f"{words['noun']} (seed {seed}); the counts in its sentences are of that sample.")
+    sample = frame.iloc[guarded]
+    suspects = leakage.suspects(sample, kinds, sample["outcome"], noun=words["noun"], outcomes=words["outcomes"],
                                 forced=use_suspects, seed=seed)
     left_out = set(suspects.loc[suspects["left_out_of_model"].astype(bool), "suspect_column"])
     candidates = {name: kind for name, kind in kinds.items() if name not in left_out}
@@ -438,7 +445,10 @@ def _learn(examples: Examples, where_ids: set | None, use_suspects: tuple, seed:
     training = _training_positions(frame, closed, seed)
     if len(training) < closed.sum():
         notes.append(f"The model learned from and was tested on a random sample of {len(training):,} of the "
-                     f"{int(closed.sum()):,} closed examples (seed {seed}); every record is scored.")
+                     f"{int(closed.sum()):,} closed examples (seed {seed}). Every open record is scored; the "
+                     f"{int(closed.sum()) - len(training):,} closed ones outside the sample are not (their outcome "
+                     "is known, a score adds nothing to act on, and scoring millions of them would take most of "
+                     "the report's time).")
     learning = frame.iloc[training]
     vocabulary = scoring_models.category_vocabulary(learning, categories)
     features_frame = scoring_models.matrix(learning, numbers, categories, vocabulary)
@@ -457,7 +467,10 @@ def _learn(examples: Examples, where_ids: set | None, use_suspects: tuple, seed:
                                   features_frame, target)
     keep = np.ones(len(frame), dtype=bool) if where_ids is None else \
         frame["record_id"].astype(str).isin(sorted(where_ids)).to_numpy()
-    scored = frame if where_ids is None else frame[keep]
+    in_sample = np.zeros(len(frame), dtype=bool)
+    in_sample[training] = True
+    keep = keep & (~closed | in_sample)  # every record, when the model learned from all the closed ones
+    scored = frame if keep.all() else frame[keep]
     score = scoring_models.scored(final, scored, numbers, categories, vocabulary)
     out_of_sample = np.zeros(len(frame), dtype=bool)
     oos_score = np.full(len(frame), np.nan)
@@ -492,6 +505,15 @@ def _learn(examples: Examples, where_ids: set | None, use_suspects: tuple, seed:
         deciles=deciles, drivers=drivers, suspects=suspects, unusable=unusable, features=features,
         scores=scores, open_list=_open_list(scores, examples.what), notes=notes,
     )
+
+
+def _guard_positions(records: int, seed: int) -> np.ndarray:
+    """The positions of the examples the leakage guard checks: all, or a seeded sample of
+    ``GUARD_EXAMPLES`` (closed and open alike, so its shares estimate the whole data's): its
+    checks are shares and rates, which a sample this size measures to a fraction of a point."""
+    if records <= GUARD_EXAMPLES:
+        return np.arange(records)
+    return np.sort(np.random.default_rng(seed).choice(records, GUARD_EXAMPLES, replace=False))
 
 
 def _training_positions(frame: pd.DataFrame, closed: np.ndarray, seed: int) -> np.ndarray:

@@ -18,7 +18,8 @@ Out of sample or it did not happen (docs/metrics.md#scoring-quality):
 The baseline a manager already has is tested on the same folds: each test record scored by the
 outcome rate of its baseline group (a lead's source, a deal's stage) on the training folds.
 Records beyond ``MAX_TRAINING_EXAMPLES`` are left out of the test and the training (a seeded
-sample of whole groups), so the large sample trains in seconds.
+sample of whole groups), so the large sample trains in seconds. Categories reach the models as
+integer codes (:func:`matrix`), and records are scored ``SCORING_CHUNK`` at a time (:func:`scored`).
 """
 
 from __future__ import annotations

@@ -176,3 +176,23 @@ def test_a_training_sample_keeps_whole_records_and_is_the_seeded_sample_of_their
     assert {frame["record_id"][position] for position in chosen} == expected_ids
     kept = frame["record_id"][chosen].tolist()
     assert all(kept.count(record) == (2 if record in {"b", "d"} else 1) for record in expected_ids)
+
+
+def test_beyond_the_caps_the_guard_checks_a_sample_and_closed_records_outside_the_learning_sample_are_not_scored(
+        monkeypatch):
+    from salesnb.metrics import scoring_models
+    # 1,500 leads, 20% open: about 1,200 closed. Caps far below: the large sample's case, in small.
+    monkeypatch.setattr(scoring, "GUARD_EXAMPLES", 900)
+    monkeypatch.setattr(scoring_models, "MAX_TRAINING_EXAMPLES", 700)
+    dataset, frame = lead_dataset()
+    result = scoring.score_leads(dataset)
+    closed = int((frame["status"] != "Working").sum())
+    learned = 700  # one example per lead: int(closed leads x 700 / closed examples) = 700 leads
+    assert any("checked a random sample of 900 of the 1,500 leads" in note for note in result.notes)
+    # The leaky column is still found on the guard's sample.
+    assert result.suspects.set_index("suspect_column").loc["Closing Note", "leak_check"] == "filled after"
+    scores = result.scores
+    assert int(scores["outcome"].isna().sum()) == int((frame["status"] == "Working").sum())  # every open lead
+    assert int(scores["outcome"].notna().sum()) == learned  # the closed ones: the learning sample only
+    assert any(f"the {closed - learned:,} closed ones outside the sample are not" in note for note in result.notes)
+    assert scores["out_of_sample"].sum() == result.tested
