@@ -653,3 +653,25 @@ def test_a_coming_period_holds_no_data_yet_and_is_no_warning(tmp_path, monkeypat
     far, _ = fake_run(tmp_path / "far", monkeypatch, two_reports, period="2028",
                       data=write_dataset(tmp_path / "data", DEALS))
     assert "The period 01 Jan 2028 – 31 Dec 2028 holds no deal" in json.loads(far.status_path.read_text())["warnings"][0]
+
+
+def test_a_notebook_that_writes_files_gets_the_run_folder_and_each_pack_its_own_folder(tmp_path, monkeypatch):
+    # 07_scoring writes scores.csv into output_dir: the company run's into the run folder, each
+    # team's into its pack's folder, so one team's scores never overwrite the company's.
+    import papermill
+
+    notebooks = tmp_path / "notebooks"
+    write_notebook(notebooks, "07_writes", RUN_PARAMETERS + 'team = None  # one team\n'
+                   'output_dir = None  # where files go\n', "print(output_dir)")
+    deals = DEALS.assign(rep_id=["R1", "R2", "R1", "R3", "R2"])
+    data = write_dataset(tmp_path / "data", deals)
+    pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "rep_name": ["Ann", "Bo", "Cy"],
+                  "team": ["East", "West", "East"]}).to_csv(data / "reps.csv", index=False)
+    fake = FakePapermill(tmp_path / "reports")
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+    result = runner.run_reports(data, notebooks_dir=notebooks, out=tmp_path / "run", each="team", jobs=1)
+
+    assert result.ok
+    given = sorted((parameters.get("team") or "", parameters["output_dir"]) for parameters in fake.parameters)
+    run = result.run_dir.resolve()
+    assert given == [("", str(run)), ("East", str(run / "team-east")), ("West", str(run / "team-west"))]
