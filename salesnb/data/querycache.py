@@ -31,8 +31,9 @@ from collections import OrderedDict
 
 import pandas as pd
 
-MAX_ROWS = 200_000
-MAX_BYTES = 128 * 1024 * 1024  # what the kept frames' arrays take (strings count as pointers)
+# A report's views are a few hundred rows; per-deal frames at scale are read once: not kept.
+MAX_ROWS = 100_000
+MAX_BYTES = 64 * 1024 * 1024  # what the kept frames take, text included (pandas' deep memory usage)
 
 
 class QueryCache:
@@ -74,8 +75,8 @@ class QueryCache:
         if isinstance(result, (pd.DataFrame, pd.Series)):
             if len(result) > self.max_rows:
                 return
-            size = int(result.memory_usage(index=True, deep=False).sum() if isinstance(result, pd.DataFrame)
-                       else result.memory_usage(index=True, deep=False))
+            size = int(result.memory_usage(index=True, deep=True).sum() if isinstance(result, pd.DataFrame)
+                       else result.memory_usage(index=True, deep=True))
             result = result.copy(deep=True)  # the caller may change the one it was given
         else:
             size = 64  # a scalar
