@@ -20,7 +20,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from salesnb.data import attributes, backends, cache, currency, model, tablefiles, validate
+from salesnb.data import attributes, backends, cache, currency, model, querycache, tablefiles, validate
 from salesnb.data.importing import import_findings
 from salesnb.data.model import TABLE_NAMES, TABLES, convert, ibis_type
 from salesnb.data.backends import as_count
@@ -85,6 +85,8 @@ class Dataset:
         self.findings = findings
         self.source = source
         self._memo: dict = {}
+        # An expression a report executes twice is compiled and run once (salesnb.data.querycache).
+        self.query_cache = querycache.attach(connection)
 
     def has(self, name: str) -> bool:
         return name in self._tables

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,7 +183,21 @@ def _is_number(checker, value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def skip_slow_optional_imports() -> None:
+    """Mark jsonschema's optional ``rfc3987_syntax`` absent, unless jsonschema is already loaded.
+
+    When installed, it builds a grammar at import: 3 to 5 s of every process that imports
+    jsonschema (each report kernel through this module, the runner through nbformat), for an
+    IRI format check neither the playbook schema nor a notebook file uses (jsonschema checks
+    formats only when given a format checker, and this module gives none). Marked absent,
+    jsonschema's optional import fails fast and the check is simply not offered.
+    """
+    if "rfc3987_syntax" not in sys.modules and "jsonschema" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None
+
+
 def _validator():
+    skip_slow_optional_imports()
     from jsonschema import Draft202012Validator, validators
 
     checker = Draft202012Validator.TYPE_CHECKER.redefine("number", _is_number)

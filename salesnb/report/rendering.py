@@ -10,20 +10,19 @@ nothing to render (its kernel died) gets the error page, ``templates/error_page.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import traceback
 from pathlib import Path
 
-# jsonschema (which nbformat imports to check notebooks) imports the optional rfc3987_syntax
-# when installed: it builds a grammar at import, 2-4 s per runner process, for a URL format
-# check notebook files never use. Marking it absent makes that optional import fail fast.
-if "rfc3987_syntax" not in sys.modules and "jsonschema" not in sys.modules:
-    sys.modules["rfc3987_syntax"] = None
+from salesnb.data.playbook import skip_slow_optional_imports
 
-from salesnb.report import pages
-from salesnb.report.kpis import KPI_OUTPUT_TAG, read_findings, read_headline, read_recorded
-from salesnb.report.runs import RunWriteError, write_text
+# jsonschema (which nbformat imports to check notebooks) would build rfc3987_syntax's grammar
+# (2-4 s per runner process) for a URL format check notebook files never use: before nbformat.
+skip_slow_optional_imports()
+
+from salesnb.report import pages  # noqa: E402
+from salesnb.report.kpis import KPI_OUTPUT_TAG, read_findings, read_headline, read_recorded  # noqa: E402
+from salesnb.report.runs import RunWriteError, write_text  # noqa: E402
 
 TEMPLATES_DIR = pages.TEMPLATES_DIR
 REPORT_TEMPLATE = "salesnb_report"

@@ -110,3 +110,24 @@ def test_common_names_of_the_closed_stages():
     assert [playbook.stage_meant_by(value) for value in ("Lost", "Closed - Lost", "loss")] == ["Closed Lost"] * 3
     # A stage of the playbook itself, or no common name, means nothing else.
     assert [playbook.stage_meant_by(value) for value in ("Closed Won", "Signed", "Proposal")] == [None] * 3
+
+
+def test_loading_a_playbook_skips_jsonschemas_slow_optional_import_and_still_checks_it():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # Every report kernel loads the playbook: rfc3987_syntax would build a grammar there (3-5 s)
+    # for a format check the schema never asks. The default loads, a wrong setting is still caught.
+    code = ("import sys\n"
+            "from salesnb.data.playbook import load_playbook, playbook_from_dict\n"
+            "from salesnb.errors import ConfigError\n"
+            "load_playbook()\n"
+            "try:\n"
+            "    playbook_from_dict({'stages': 'not a list'})\n"
+            "except ConfigError as error:\n"
+            "    print('caught', 'stages' in str(error))\n"
+            "print(sys.modules.get('rfc3987_syntax', 'absent'))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.split() == ["caught", "True", "None"]
