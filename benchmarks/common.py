@@ -66,6 +66,32 @@ def timed(command: list[str], env: dict | None = None, cwd: Path | None = None) 
     return result
 
 
+# A DuckDB scan of every column of every table file of a folder, in its own process: the floor
+# of anything that reads the data once (validate's first run is compared with it). Each
+# column is hashed and folded (bit_xor), so every value is read and nothing is answered from
+# the Parquet statistics; a CSV is read as text, as the kit reads it.
+SCAN_SCRIPT = (
+    "import duckdb, sys\n"
+    "from pathlib import Path\n"
+    "connection = duckdb.connect()\n"
+    "for path in sorted(Path(sys.argv[1]).iterdir()):\n"
+    "    if path.suffix == '.parquet':\n"
+    "        source = f\"read_parquet('{path}')\"\n"
+    "    elif path.suffix == '.csv':\n"
+    "        source = f\"read_csv('{path}', all_varchar=true, header=true)\"\n"
+    "    else:\n"
+    "        continue\n"
+    "    columns = [row[0] for row in connection.execute(f'DESCRIBE SELECT * FROM {source}').fetchall()]\n"
+    "    folded = ', '.join(f'bit_xor(hash(\"{column}\"))' for column in columns)\n"
+    "    connection.execute(f'SELECT count(*), {folded} FROM {source}').fetchall()\n"
+)
+
+
+def scan_command(folder: Path) -> list[str]:
+    """The command that scans every column of ``folder``'s table files with DuckDB (``SCAN_SCRIPT``)."""
+    return [sys.executable, "-c", SCAN_SCRIPT, str(folder)]
+
+
 def median_of(runs: list[dict], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 

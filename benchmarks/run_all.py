@@ -3,7 +3,8 @@
     python benchmarks/run_all.py --scale small|medium|large|xlarge [--repeat N] [--only WHAT ...]
 
 For the scale: the time and peak memory of `salesnb sample`, of `salesnb validate` (first
-run into an empty cache, then a second run on unchanged files), of each notebook alone
+run into an empty cache, beside a DuckDB scan of every column of the same files in the same
+round, then a second run on unchanged files), of each notebook alone
 (`salesnb run --only NAME`, cache warm), of the whole run (default `--jobs`), the run
 against its imports-only floor (bench_run.py), and the metric layer against pandas and
 hand-written DuckDB SQL (bench_engine.py). Every figure is taken in its own process; the
@@ -24,7 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, SALESNB, environment, machine_note, median_of, sample_folder, timed  # noqa: E402
+from common import (ROOT, SALESNB, environment, machine_note, median_of, sample_folder, scan_command,  # noqa: E402
+                    timed)
 
 README = Path(__file__).resolve().parent / "README.md"
 PARTS = ("sample", "validate", "notebooks", "floor", "engine")
@@ -38,13 +40,21 @@ def bench_sample(scale: str, scratch: Path) -> list[tuple[str, str, str]]:
 
 
 def bench_validate(folder: Path, scratch: Path, repeat: int) -> list[tuple[str, str, str]]:
-    first, second = [], []
+    """Validate's first and second run, each first run beside its baseline in the same round: a
+    DuckDB scan of every column of the same files (``common.scan_command``)."""
+    first, second, scans = [], [], []
     for attempt in range(repeat):
         env = environment(SALESNB_CACHE_DIR=scratch / f"validate-cache-{attempt}")
+        scans.append(timed(scan_command(folder)))
         first.append(timed([*SALESNB, "validate", "--data", str(folder)], env=env))
         second.append(timed([*SALESNB, "validate", "--data", str(folder)], env=env))
+    ratio = median_of(first, "seconds") / median_of(scans, "seconds")
+    scan_peak = max(r["peak_mb"] for r in scans)
     return [
-        ("`salesnb validate`, first run (empty cache)", f"{median_of(first, 'seconds'):.1f} s",
+        ("DuckDB scan of every column of the same files (the baseline)", f"{median_of(scans, 'seconds'):.1f} s",
+         f"{scan_peak:,.0f} MB"),
+        ("`salesnb validate`, first run (empty cache)",
+         f"{median_of(first, 'seconds'):.1f} s ({ratio:.1f}x the scan)",
          f"{max(r['peak_mb'] for r in first):,.0f} MB"),
         ("`salesnb validate`, second run (files unchanged)", f"{median_of(second, 'seconds'):.1f} s",
          f"{max(r['peak_mb'] for r in second):,.0f} MB"),

@@ -25,7 +25,7 @@ import ibis.expr.types as ir
 
 from salesnb.data import backends, cache
 from salesnb.data.backends import as_count
-from salesnb.data.model import TABLES, convert
+from salesnb.data.model import TABLES, convert, stripped_or_null
 
 ATTRIBUTE_TABLES = ("opportunities", "leads", "accounts")
 NUMBER, CATEGORY = "number", "category"
@@ -43,7 +43,7 @@ def _present(value: ir.Value) -> ir.BooleanValue:
     """A value is written (``nan`` and ``inf``, which read as numbers but are none, count as empty)."""
     number = convert(value, "number")
     not_a_number = (number.isnan() | number.isinf()).fill_null(False)
-    return value.cast("string").strip().nullif("").notnull() & ~not_a_number
+    return stripped_or_null(value.cast("string")).notnull() & ~not_a_number
 
 
 def _number(value: ir.Value) -> ir.FloatingValue:

@@ -8,9 +8,10 @@ setup; metric code never is.
 
 DuckDB settings (environment variables, read when a connection opens; docs/scaling.md):
 
-- ``SALESNB_MEMORY_LIMIT``: DuckDB's memory limit, e.g. ``4GB`` (default: a quarter of the
-  machine's memory, so two parallel notebooks and the runner fit with room to spare);
-  beyond it DuckDB spills intermediate results to disk instead of failing.
+- ``SALESNB_MEMORY_LIMIT``: DuckDB's memory limit, e.g. ``4GB`` (default: half the machine's
+  memory shared by the run's parallel kernels and the runner, at most 700 MB per process:
+  :func:`default_memory_limit_mb`); beyond it DuckDB spills intermediate results to disk
+  instead of failing.
 - ``SALESNB_TEMP_DIR``: where it spills (default ``<cache>/duckdb-spill``, outside the
   user's folders and the notebooks folder), in one subfolder per process.
 - ``SALESNB_THREADS``: DuckDB threads (default: DuckDB's own, the number of cores).
@@ -18,6 +19,7 @@ DuckDB settings (environment variables, read when a connection opens; docs/scali
 
 from __future__ import annotations
 
+import contextlib
 import os
 import urllib.parse
 from pathlib import Path
@@ -67,16 +69,61 @@ def database_file(url: str) -> Path:
     return path.absolute()
 
 
+# The default DuckDB memory limit per process (docs/scaling.md): half the machine's memory shared
+# by the processes of a run (the parallel kernels and the runner), at most MEMORY_LIMIT_CAP_MB and
+# at least MEMORY_LIMIT_FLOOR_MB. The cap keeps a process within the kit's targets (a kernel under
+# 1.5 GB, validate under 1 GB: a kernel's Python, pandas and matplotlib take 300 to 700 MB beside
+# DuckDB): measured on the large sample, a larger buffer pool only fills up before DuckDB gives
+# anything back, and was no faster (benchmarks/README.md); past the limit DuckDB spills to disk.
+MEMORY_SHARE = 0.5
+MEMORY_LIMIT_CAP_MB = 700
+MEMORY_LIMIT_FLOOR_MB = 256
+# Set by the runner for its kernels: how many notebooks run at once (its --jobs).
+PARALLEL_KERNELS_VARIABLE = "SALESNB_PARALLEL_KERNELS"
+
+
+def default_memory_limit_mb(total_bytes: int, parallel_kernels: int) -> int:
+    """DuckDB's default memory limit in MB (10^6 bytes, as DuckDB reads "MB") for one process of a
+    run of ``parallel_kernels`` notebooks at once on a machine of ``total_bytes`` of memory:
+    ``MEMORY_SHARE`` of the memory divided among the kernels and the runner, within
+    [``MEMORY_LIMIT_FLOOR_MB``, ``MEMORY_LIMIT_CAP_MB``]. ``parallel_kernels`` 0 is a process
+    alone (``salesnb validate``, a notebook opened by hand)."""
+    processes = max(int(parallel_kernels), 0) + 1
+    share = int(total_bytes * MEMORY_SHARE / processes // 10**6)
+    return min(max(share, MEMORY_LIMIT_FLOOR_MB), MEMORY_LIMIT_CAP_MB)
+
+
+def parallel_kernels() -> int:
+    """The notebooks a run executes at once, as the runner told its kernels (0 outside a run)."""
+    value = os.environ.get(PARALLEL_KERNELS_VARIABLE, "").strip()
+    return int(value) if value.isdigit() else 0
+
+
+@contextlib.contextmanager
+def kernels_at_once(count: int):
+    """Within the block, processes started (a run's kernels) derive their memory limit for
+    ``count`` kernels at once (:func:`parallel_kernels`)."""
+    previous = os.environ.get(PARALLEL_KERNELS_VARIABLE)
+    os.environ[PARALLEL_KERNELS_VARIABLE] = str(max(int(count), 1))
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(PARALLEL_KERNELS_VARIABLE, None)
+        else:
+            os.environ[PARALLEL_KERNELS_VARIABLE] = previous
+
+
 def duckdb_memory_limit() -> str:
-    """``SALESNB_MEMORY_LIMIT`` or a quarter of the machine's physical memory."""
+    """``SALESNB_MEMORY_LIMIT``, or :func:`default_memory_limit_mb` for this machine and run."""
     configured = os.environ.get("SALESNB_MEMORY_LIMIT", "").strip()
     if configured:
         return configured
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
-        return "4GB"
-    return f"{max(total // 4 // 2**20, 256)}MB"
+        return f"{MEMORY_LIMIT_FLOOR_MB}MB"
+    return f"{default_memory_limit_mb(total, parallel_kernels())}MB"
 
 
 def duckdb_temp_dir() -> Path:

@@ -228,6 +228,24 @@ FILE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv")
 
 
 
+# What ``StringValue.strip`` removes: below every other character, so a text whose first and
+# last characters are above it has nothing to strip.
+_STRIPPED_BELOW = 32  # ord(" "); the others are \t \n \v \f \r
+
+
+def stripped_or_null(text):
+    """``text.strip().nullif("")`` (the value without the whitespace around it, NULL when nothing
+    is left), stripping only the values that start or end with a character at or below the
+    space. The engines' TRIM of a set of characters is slow: on DuckDB 10 times a scan of the
+    column (12.5M activity IDs of the large sample), and most IDs and names have nothing to
+    strip; the first and last characters are tested at a third of that cost. A value is
+    unchanged when both are above the space, and never empty then, so the result is the same."""
+    import ibis
+
+    clean = (text.ascii_str() > _STRIPPED_BELOW) & (text.right(1).ascii_str() > _STRIPPED_BELOW)
+    return ibis.ifelse(clean.fill_null(False), text, text.strip().nullif(""))
+
+
 def convert(value, column_type: str):
     """Ibis expression turning a raw column (text from a CSV, or any Parquet type) into
     its canonical type. Values that cannot be read become NULL; the validator reports them.
@@ -237,19 +255,18 @@ def convert(value, column_type: str):
 
     source = value.type()
     if column_type in ("id", "text", "category"):
-        text = value.cast("string").strip()
-        return text.nullif("")
+        return stripped_or_null(value.cast("string"))
     if column_type in ("money", "number"):
         if source.is_numeric():
             return value.cast("float64")
-        return value.cast("string").strip().nullif("").try_cast("float64")
+        return stripped_or_null(value.cast("string")).try_cast("float64")
     if column_type in ("date", "timestamp"):
         if source.is_timestamp():
             stamp = value.cast(dt.Timestamp())  # drop any time zone: compare wall-clock dates
         elif source.is_date():
             stamp = value.cast("timestamp")
         else:
-            stamp = value.cast("string").strip().nullif("").try_cast("timestamp")
+            stamp = stripped_or_null(value.cast("string")).try_cast("timestamp")
         # A year past 9999 (a typo such as 20240) is stored by the engine but cannot become a
         # Python date: unreadable, like any other date the validator reports.
         stamp = ibis.ifelse(stamp.year().between(1, 9999), stamp, ibis.null("timestamp"))

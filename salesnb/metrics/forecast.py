@@ -242,10 +242,13 @@ def learn(dataset: Dataset, period: Period, as_of: dt.date, *, where: Selection 
     if not snapshots:
         cells = empty
     else:
-        states = pipeline_as_of(dataset, [*snapshots, as_of], where=where).cache()
-        later = states.filter(states.as_of_date == as_of).select(
-            "opportunity_id", outcome_later="outcome", closed_on="close_date")
-        then = states.filter((states.as_of_date < as_of) & (states.outcome == OPEN) & states.stage.notnull())
+        # The month-ends' states and the states at ``as_of`` are two reads of the pipeline, joined and
+        # counted in one query: no deal's state is kept between queries (the states of 13 dates were
+        # cached as one table before: 13 rows per deal, a kernel's largest table at scale).
+        states = pipeline_as_of(dataset, snapshots, where=where)
+        at_as_of = pipeline_as_of(dataset, [as_of], where=where)
+        later = at_as_of.select("opportunity_id", outcome_later="outcome", closed_on="close_date")
+        then = states.filter((states.outcome == OPEN) & states.stage.notnull())
         rows = then.join(later, "opportunity_id")
         rows = rows.filter(rows.outcome_later != OPEN)
         days = ibis.greatest(rows.closed_on.delta(rows.as_of_date, unit="day"), 1)

@@ -280,7 +280,12 @@ def execute(jobs: list[NotebookJob], run: StartedRun, progress: executing.Progre
         timeout=run.prepared.configuration.timeout_seconds, progress=progress, run_dir=run.folder,
         after=lambda result, job: rendering.render_result(result, job, run_note=f"run {run.folder.name}",
                                                            run_dir=run.folder))
-    return executing.execute_all(jobs, execution, run.prepared.configuration.workers)
+    from salesnb.data import backends
+
+    workers = run.prepared.configuration.workers
+    # Each kernel sizes its DuckDB memory limit for the kernels running beside it (docs/scaling.md).
+    with backends.kernels_at_once(min(workers, len(jobs))):
+        return executing.execute_all(jobs, execution, workers)
 
 
 def publish(run: StartedRun, results: list[NotebookResult]) -> RunResult:

@@ -25,14 +25,56 @@ def test_duckdb_memory_limit_and_spill_folder_come_from_the_settings(tmp_path, m
     assert _setting(connection, "threads") == 1
 
 
-def test_defaults_are_a_quarter_of_memory_and_a_spill_folder_in_the_cache(monkeypatch, isolated_cache):
-    for name in ("SALESNB_MEMORY_LIMIT", "SALESNB_TEMP_DIR", "SALESNB_THREADS"):
+def test_defaults_are_derived_from_memory_and_a_spill_folder_in_the_cache(monkeypatch, isolated_cache):
+    for name in ("SALESNB_MEMORY_LIMIT", "SALESNB_TEMP_DIR", "SALESNB_THREADS", "SALESNB_PARALLEL_KERNELS"):
         monkeypatch.delenv(name, raising=False)
-    total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-    assert backends.duckdb_memory_limit() == f"{total_mb // 4}MB"
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    # Alone (validate, a notebook opened by hand): half the memory, within 256..700 MB.
+    assert backends.duckdb_memory_limit() == f"{min(max(total // 2 // 10**6, 256), 700)}MB"
     connection = backends.connect_duckdb()
     # Never the notebooks folder or the user's working directory (DuckDB's default is ./.tmp).
     assert _setting(connection, "temp_directory") == str(isolated_cache / "duckdb-spill" / f"process-{os.getpid()}")
+
+
+GB = 2**30
+
+
+@pytest.mark.parametrize("total_bytes, kernels, expected_mb", [
+    # 24 GB, 2 kernels: 25,769,803,776 / 2 / (2 + 1) = 4,294,967,296 bytes = 4,294 MB, above the 700 MB cap.
+    (24 * GB, 2, 700),
+    # 4 GB, 4 kernels: 4,294,967,296 / 2 / 5 = 429,496,729 bytes: 429 MB.
+    (4 * GB, 4, 429),
+    # 3 GB, 2 kernels: 3,221,225,472 / 2 / 3 = 536,870,912 bytes: 536 MB.
+    (3 * GB, 2, 536),
+    # 2 GB, 8 kernels: 2,147,483,648 / 2 / 9 = 119,304,647 bytes: 119 MB, raised to the 256 MB floor.
+    (2 * GB, 8, 256),
+    # 1 GB alone (validate): 1,073,741,824 / 2 / 1 = 536,870,912 bytes: 536 MB.
+    (1 * GB, 0, 536),
+    # 1 GB, 1 kernel: 1,073,741,824 / 2 / 2 = 268,435,456 bytes: 268 MB.
+    (1 * GB, 1, 268),
+])
+def test_the_default_limit_shares_half_the_memory_among_the_kernels_and_the_runner(total_bytes, kernels, expected_mb):
+    assert backends.default_memory_limit_mb(total_bytes, kernels) == expected_mb
+
+
+def test_a_run_tells_its_kernels_how_many_run_at_once(monkeypatch):
+    monkeypatch.delenv("SALESNB_MEMORY_LIMIT", raising=False)
+    monkeypatch.delenv("SALESNB_PARALLEL_KERNELS", raising=False)
+    monkeypatch.setattr(os, "sysconf", lambda name: {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 4 * GB // 4096}[name])
+    assert backends.parallel_kernels() == 0
+    assert backends.duckdb_memory_limit() == "700MB"  # 4 GB alone: 2,147 MB, capped
+    with backends.kernels_at_once(4):
+        assert os.environ["SALESNB_PARALLEL_KERNELS"] == "4"
+        # A kernel started here inherits the variable: 4 GB / 2 / 5 = 429 MB.
+        code = "from salesnb.data import backends; print(backends.parallel_kernels())"
+        import subprocess
+        import sys
+        assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True).stdout.strip() == "4"
+        assert backends.duckdb_memory_limit() == "429MB"
+        monkeypatch.setenv("SALESNB_MEMORY_LIMIT", "3GB")  # the setting still wins
+        assert backends.duckdb_memory_limit() == "3GB"
+    assert "SALESNB_PARALLEL_KERNELS" not in os.environ
 
 
 def test_each_process_spills_into_its_own_folder_and_dead_ones_are_cleared(monkeypatch, tmp_path):
