@@ -81,14 +81,21 @@ def number_groups(closed: pd.Series) -> tuple[list[float], np.ndarray]:
     return frequent, edges
 
 
+def category_texts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A category column as (each record's position in the texts, the texts): ``str`` of each
+    distinct value, then :data:`EMPTY`, the position of every empty record. Each distinct
+    value is turned into text once (a hash pass), not each of millions of records."""
+    codes, uniques = pd.factorize(series)
+    texts = np.array([str(value) for value in uniques] + [EMPTY], dtype=object)
+    return np.where(codes < 0, len(uniques), codes), texts
+
+
 def levels(series: pd.Series, kind: str, groups=None) -> pd.Series:
     """Each value's group, as text: a category's value; a number's frequent value (``= 0``) or
     range (``0.5 – 2``, :func:`number_groups`); :data:`EMPTY` where there is none."""
     if kind == CATEGORY:
-        # Each distinct value turned into text once (a hash pass), not each of millions of records.
-        codes, uniques = pd.factorize(series)
-        texts = np.array([str(value) for value in uniques] + [EMPTY], dtype=object)
-        return pd.Series(texts[np.where(codes < 0, len(uniques), codes)], index=series.index)
+        positions, texts = category_texts(series)
+        return pd.Series(texts[positions], index=series.index)
     frequent, edges = groups if groups is not None else number_groups(series)
     numbers = pd.to_numeric(series, errors="coerce")
     result = pd.Series(EMPTY, index=series.index, dtype=object)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from salesnb.metrics.leakage import CATEGORY, EMPTY, NUMBER, levels, number_groups
+from salesnb.metrics.leakage import CATEGORY, EMPTY, NUMBER, category_texts, levels, number_groups
 
 LOGISTIC, BOOSTED = "logistic regression", "gradient boosting"
 MODELS = (LOGISTIC, BOOSTED)
@@ -169,13 +169,11 @@ UNKNOWN_CODE = -1  # a category value none of the learning records has
 def category_vocabulary(frame: pd.DataFrame, categories: list[str]) -> dict[str, pd.Index]:
     """Each category column's values on ``frame`` (the learning records) as texts, sorted, with
     :data:`EMPTY` for an empty value: what a value's code (:func:`matrix`) is the rank in."""
-    return {name: pd.Index(sorted(set(_texts(*pd.factorize(frame[name]))))) for name in categories}
-
-
-def _texts(codes: np.ndarray, uniques) -> list[str]:
-    """The text of each factorized value (``str`` of it), :data:`EMPTY` for the empty ones."""
-    texts = [str(value) for value in uniques]
-    return texts + [EMPTY] if (codes < 0).any() else texts
+    vocabulary = {}
+    for name in categories:
+        positions, texts = category_texts(frame[name])
+        vocabulary[name] = pd.Index(sorted(set(texts[np.unique(positions)])))  # the texts the records hold
+    return vocabulary
 
 
 def matrix(frame: pd.DataFrame, numbers: list[str], categories: list[str],
@@ -184,11 +182,9 @@ def matrix(frame: pd.DataFrame, numbers: list[str], categories: list[str],
     ``vocabulary`` (:func:`category_vocabulary`; :data:`UNKNOWN_CODE` for a value not in them)."""
     columns = {name: pd.to_numeric(frame[name], errors="coerce").astype("float64") for name in numbers}
     for name in categories:
-        # Factorized first (a hash pass over the column), then each distinct value looked up once.
-        codes, uniques = pd.factorize(frame[name])
-        texts = [str(value) for value in uniques] + [EMPTY]
-        ranks = vocabulary[name].get_indexer(pd.Index(texts, dtype=object))
-        columns[name] = ranks[np.where(codes < 0, len(texts) - 1, codes)].astype("int64")
+        positions, texts = category_texts(frame[name])
+        ranks = vocabulary[name].get_indexer(pd.Index(texts, dtype=object))  # each distinct value looked up once
+        columns[name] = ranks[positions].astype("int64")
     return pd.DataFrame(columns, index=frame.index)[[*numbers, *categories]]
 
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import salesnb
+from salesnb.data import backends
 from salesnb.errors import SalesnbError
 from salesnb.report import executing, pages, rendering, runs, trends
 from salesnb.data.periods import Period, is_coming
@@ -280,8 +281,6 @@ def execute(jobs: list[NotebookJob], run: StartedRun, progress: executing.Progre
         timeout=run.prepared.configuration.timeout_seconds, progress=progress, run_dir=run.folder,
         after=lambda result, job: rendering.render_result(result, job, run_note=f"run {run.folder.name}",
                                                            run_dir=run.folder))
-    from salesnb.data import backends
-
     workers = run.prepared.configuration.workers
     # Each kernel sizes its DuckDB memory limit for the kernels running beside it (docs/scaling.md).
     with backends.kernels_at_once(min(workers, len(jobs))):

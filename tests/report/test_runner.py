@@ -369,15 +369,20 @@ def test_untrusted_text_from_the_data_is_only_ever_escaped(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages["index.html"]  # the error message, escaped
 
 
+def write_teams_dataset(folder: Path, teams: list[str]) -> Path:
+    """DEALS owned by reps R1, R2, R1, R3, R2, and a reps table putting R1..R3 in ``teams``."""
+    data = write_dataset(folder, DEALS.assign(rep_id=["R1", "R2", "R1", "R3", "R2"]))
+    pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "rep_name": ["Ann", "Bo", "Cy"],
+                  "team": teams}).to_csv(data / "reps.csv", index=False)
+    return data
+
+
 def test_each_team_runs_the_declaring_notebooks_once_per_team_into_safe_folders(tmp_path, monkeypatch):
     import papermill
 
     fault_notebooks = FIXTURE_NOTEBOOKS.parent / "fault_notebooks"  # 00_quick declares team, 01_sleep does not
-    deals = DEALS.assign(rep_id=["R1", "R2", "R1", "R3", "R2"])
-    data = write_dataset(tmp_path / "data", deals)
     # Two teams, one named like a path: its folder must stay inside the run.
-    pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "rep_name": ["Ann", "Bo", "Cy"],
-                  "team": ["East", "../West <b>", "East"]}).to_csv(data / "reps.csv", index=False)
+    data = write_teams_dataset(tmp_path / "data", ["East", "../West <b>", "East"])
     fake = FakePapermill(tmp_path / "reports")
     monkeypatch.setattr(papermill, "execute_notebook", fake)
     result = runner.run_reports(data, notebooks_dir=fault_notebooks, reports_dir=tmp_path / "reports", each="team")
@@ -663,10 +668,7 @@ def test_a_notebook_that_writes_files_gets_the_run_folder_and_each_pack_its_own_
     notebooks = tmp_path / "notebooks"
     write_notebook(notebooks, "07_writes", RUN_PARAMETERS + 'team = None  # one team\n'
                    'output_dir = None  # where files go\n', "print(output_dir)")
-    deals = DEALS.assign(rep_id=["R1", "R2", "R1", "R3", "R2"])
-    data = write_dataset(tmp_path / "data", deals)
-    pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "rep_name": ["Ann", "Bo", "Cy"],
-                  "team": ["East", "West", "East"]}).to_csv(data / "reps.csv", index=False)
+    data = write_teams_dataset(tmp_path / "data", ["East", "West", "East"])
     fake = FakePapermill(tmp_path / "reports")
     monkeypatch.setattr(papermill, "execute_notebook", fake)
     result = runner.run_reports(data, notebooks_dir=notebooks, out=tmp_path / "run", each="team", jobs=1)
