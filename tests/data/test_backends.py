@@ -23,6 +23,8 @@ def test_duckdb_memory_limit_and_spill_folder_come_from_the_settings(tmp_path, m
     assert _setting(connection, "memory_limit") == "488.2 MiB"
     assert _setting(connection, "temp_directory") == str(tmp_path / "spill" / f"process-{os.getpid()}")
     assert _setting(connection, "threads") == 1
+    # Freed memory goes back early (16 MB = 15.2 MiB), so a kernel's resident memory follows DuckDB's.
+    assert _setting(connection, "allocator_flush_threshold") == "15.2 MiB"
 
 
 def test_defaults_are_derived_from_memory_and_a_spill_folder_in_the_cache(monkeypatch, isolated_cache):
