@@ -160,6 +160,16 @@ class Examples:
     baseline: str | None  # the candidate column the baseline groups by (source, stage), or None
     list_columns: list[str]
     notes: list[str] = field(default_factory=list)
+    # Beyond the caps (more than GUARD_EXAMPLES examples or MAX_TRAINING_EXAMPLES closed ones),
+    # ``frame`` holds only each example's keys and outcome, in the same order, and ``source`` is
+    # the query of every column: learning reads from it only the examples it uses (the guard's
+    # and the learning samples, the records it scores), not millions of rows into memory.
+    source: ir.Table | None = None
+    stage_probabilities: dict[str, float] = field(default_factory=dict)  # deals: the playbook's, by stage
+
+    @property
+    def complete(self) -> bool:
+        return self.source is None
 
 
 @dataclass
@@ -309,6 +319,7 @@ def lead_examples(dataset: Dataset) -> Examples:
     # The facts label empty groups ("(no source)"): the guard and the model see them as empty.
     table = table.mutate(**{"response hours": table.response_hours},
                          **{column: table[column].nullif(label) for column, label in EMPTY_LABELS.items()})
+    keys = table.select(record_id=table.lead_id, outcome=table.outcome)  # before the joins: one row per lead
     if dataset.has("activities"):
         table = _activities_before(dataset, table, "lead_id", ["lead_id"], "converted_on")
         kinds["activities"] = NUMBER
@@ -318,13 +329,12 @@ def lead_examples(dataset: Dataset) -> Examples:
     kinds |= lead_kinds | account_kinds
     reps = dataset.table_or_empty("reps").select(__rep_key="rep_id", rep_name="rep_name")
     table = table.left_join(reps, table.rep_id == reps["__rep_key"]).drop("__rep_key")
-    frame = table.select(
+    source = table.select(
         record_id=table.lead_id, date=table.created_date, outcome=table.outcome, rep_id=table.rep_id,
         rep_name=table.rep_name.fill_null(table.rep_id), created_at=table.created_at,
         **{name: table[name] for name in kinds},
-    ).execute()
-    frame = frame.sort_values("record_id", kind="stable").reset_index(drop=True)
-    return Examples("leads", frame, kinds, "source", ["source", "created_at"])
+    )
+    return _examples(Examples("leads", pd.DataFrame(), kinds, "source", ["source", "created_at"], source=source), keys)
 
 
 def deal_examples(dataset: Dataset) -> Examples:
@@ -365,6 +375,7 @@ def deal_examples(dataset: Dataset) -> Examples:
                             until=ibis.ifelse(table.outcome.notnull(), table.close_date.cast("timestamp"),
                                               ibis.null("timestamp")))
     rows = rows.mutate(stage=rows.example_stage)
+    keys = rows.select(record_id=rows.opportunity_id, stage=rows.stage, outcome=rows.outcome)
     if dataset.has("activities"):
         rows = _activities_before(dataset, rows, "opportunity_id", ["opportunity_id", "stage"], "until")
         kinds["activities"] = NUMBER
@@ -372,18 +383,68 @@ def deal_examples(dataset: Dataset) -> Examples:
     rows, deal_kinds = _with_attributes(dataset, rows, "opportunities", "opportunity_id", taken)
     rows, account_kinds = _with_attributes(dataset, rows, "accounts", "account_id", taken)
     kinds |= deal_kinds | account_kinds
-    probabilities = {stage.name: stage.probability for stage in playbook.stages}
-    frame = rows.select(
+    source = rows.select(
         record_id=rows.opportunity_id, date=ibis.ifelse(rows.outcome.notnull(), rows.close_date,
                                                         ibis.null("date")),
         outcome=rows.outcome, rep_id=rows.rep_id, rep_name=rows.rep_name, current_stage=rows.current_stage,
         close_date=rows.close_date, **({} if "stage" in kinds else {"stage": rows.stage}),
         **{name: rows[name] for name in kinds},
-    ).execute()
-    frame["stage_probability"] = frame["current_stage"].map(probabilities).astype("float64")
-    frame = frame.sort_values(["record_id", "stage"], kind="stable").reset_index(drop=True)
-    return Examples("deals", frame, kinds, "stage" if with_history else None,
-                    ["current_stage", "amount", "close_date", "stage_probability"], notes)
+    )
+    probabilities = {stage.name: stage.probability for stage in playbook.stages}
+    return _examples(Examples("deals", pd.DataFrame(), kinds, "stage" if with_history else None,
+                              ["current_stage", "amount", "close_date", "stage_probability"], notes, source=source,
+                              stage_probabilities=probabilities), keys)
+
+
+def _sorted(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Examples in their one order: by record ID (and, for deals, the example's stage)."""
+    return frame.sort_values(["record_id", "stage"] if what == "deals" else "record_id",
+                             kind="stable").reset_index(drop=True)
+
+
+def _read(examples: Examples, rows: ir.Table) -> pd.DataFrame:
+    """``rows`` (of ``examples.source``) executed, with each deal's stage probability from the
+    playbook, in the examples' order."""
+    frame = rows.execute()
+    if examples.what == "deals":
+        frame["stage_probability"] = frame["current_stage"].map(examples.stage_probabilities).astype("float64")
+    return _sorted(frame, examples.what)
+
+
+def _examples(examples: Examples, keys: ir.Table) -> Examples:
+    """``examples`` with their rows read: every column of every example when the data is within
+    the caps; beyond them, the keys only (see :class:`Examples`)."""
+    frame = _sorted(keys.execute(), examples.what)
+    closed = int(frame["outcome"].notna().sum())
+    if len(frame) <= GUARD_EXAMPLES and closed <= scoring_models.MAX_TRAINING_EXAMPLES:
+        examples.frame, examples.source = _read(examples, examples.source), None
+    else:
+        examples.frame = frame
+    return examples
+
+
+def _rows(examples: Examples, positions: np.ndarray) -> pd.DataFrame:
+    """The examples at ``positions`` (and the other examples of their records) with every
+    column, indexed by position: ``frame`` itself when complete, else read from the engine
+    (only the records needed: a semi-join to their IDs)."""
+    if examples.complete:
+        return examples.frame
+    keys = examples.frame
+    wanted = keys["record_id"].iloc[positions].unique()
+    needed = keys["record_id"].isin(wanted).to_numpy()
+    source = examples.source
+    if needed.all():
+        rows = _read(examples, source)
+    else:
+        ids = ibis.memtable(pd.DataFrame({"__record": pd.Series(wanted, dtype=keys["record_id"].dtype)}))
+        rows = _read(examples, source.filter(source.record_id.isin(ids["__record"])))
+    if len(rows) != int(needed.sum()) or (rows["record_id"].to_numpy() != keys["record_id"].to_numpy()[needed]).any():
+        # The joins are on validated unique IDs, so this is the kit's error, never the data's:
+        # stop rather than score one record with another's columns.
+        raise RuntimeError(f"salesnb: the {examples.what}' keys and their full rows disagree ({int(needed.sum()):,} "
+                           f"keys, {len(rows):,} rows); please report this")
+    rows.index = np.flatnonzero(needed)
+    return rows
 
 
 # ----------------------------------------------------------------------------- learning and scoring
@@ -422,12 +483,25 @@ def _learn(examples: Examples, where_ids: set | None, use_suspects: tuple, seed:
     if len(guarded) < len(frame):
         notes.append(f"The leakage guard checked a random sample of {len(guarded):,} of the {len(frame):,} "
                      f"{words['noun']} (seed {seed}); the counts in its sentences are of that sample.")
-    sample = frame.iloc[guarded]
+    training = _training_positions(frame, closed, seed)
+    in_sample = np.zeros(len(frame), dtype=bool)
+    in_sample[training] = True
+    keep = np.ones(len(frame), dtype=bool) if where_ids is None else \
+        frame["record_id"].astype(str).isin(sorted(where_ids)).to_numpy()
+    keep = keep & (~closed | in_sample)  # every record, when the model learns from all the closed ones
+    # Every column of the examples used below: all of them within the caps; beyond, the samples' and the scored.
+    rows = _rows(examples, np.union1d(np.union1d(guarded, training), np.flatnonzero(keep)))
+    sample = rows.loc[guarded]
     suspects = leakage.suspects(sample, kinds, sample["outcome"], noun=words["noun"], outcomes=words["outcomes"],
                                 forced=use_suspects, seed=seed)
     left_out = set(suspects.loc[suspects["left_out_of_model"].astype(bool), "suspect_column"])
     candidates = {name: kind for name, kind in kinds.items() if name not in left_out}
-    features, unusable = scoring_models.usable_features(frame, candidates, closed)
+    # Which columns can be learned from is judged on what the model learns from: every closed
+    # example, or beyond the cap the learning sample (the data's other rows are not read).
+    learning = rows.loc[training]
+    sampled = len(training) < closed.sum()
+    features, unusable = scoring_models.usable_features(learning, candidates, np.ones(len(learning), dtype=bool),
+                                                        " of the learning sample" if sampled else "")
     unusable = pd.DataFrame(unusable, columns=["column", "why"])
     positives = int(outcome[closed].sum())
     negatives = int(closed.sum()) - positives
@@ -442,14 +516,13 @@ def _learn(examples: Examples, where_ids: set | None, use_suspects: tuple, seed:
 
     numbers = [name for name in features if kinds[name] == NUMBER]
     categories = [name for name in features if kinds[name] == CATEGORY]
-    training = _training_positions(frame, closed, seed)
-    if len(training) < closed.sum():
+    if sampled:
         notes.append(f"The model learned from and was tested on a random sample of {len(training):,} of the "
-                     f"{int(closed.sum()):,} closed examples (seed {seed}). Every open record is scored; the "
+                     f"{int(closed.sum()):,} closed examples (seed {seed}), and which columns it can learn from "
+                     "was judged on that sample. Every open record is scored; the "
                      f"{int(closed.sum()) - len(training):,} closed ones outside the sample are not (their outcome "
                      "is known, a score adds nothing to act on, and scoring millions of them would take most of "
                      "the report's time).")
-    learning = frame.iloc[training]
     vocabulary = scoring_models.category_vocabulary(learning, categories)
     features_frame = scoring_models.matrix(learning, numbers, categories, vocabulary)
     target = learning["outcome"].to_numpy(dtype="int64")
@@ -465,12 +538,7 @@ def _learn(examples: Examples, where_ids: set | None, use_suspects: tuple, seed:
 
     final = scoring_models.fitted(scoring_models.build_model(evaluation.chosen, numbers, categories, seed),
                                   features_frame, target)
-    keep = np.ones(len(frame), dtype=bool) if where_ids is None else \
-        frame["record_id"].astype(str).isin(sorted(where_ids)).to_numpy()
-    in_sample = np.zeros(len(frame), dtype=bool)
-    in_sample[training] = True
-    keep = keep & (~closed | in_sample)  # every record, when the model learned from all the closed ones
-    scored = frame if keep.all() else frame[keep]
+    scored = rows if keep.all() else rows[keep] if examples.complete else rows.loc[np.flatnonzero(keep)]
     score = scoring_models.scored(final, scored, numbers, categories, vocabulary)
     out_of_sample = np.zeros(len(frame), dtype=bool)
     oos_score = np.full(len(frame), np.nan)

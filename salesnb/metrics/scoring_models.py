@@ -138,20 +138,22 @@ def scored(model, frame: pd.DataFrame, numbers: list[str], categories: list[str]
     return np.concatenate(parts) if parts else np.array([], dtype="float64")
 
 
-def usable_features(frame: pd.DataFrame, kinds: dict[str, str], closed: np.ndarray) -> tuple[list[str], list[dict]]:
+def usable_features(frame: pd.DataFrame, kinds: dict[str, str], closed: np.ndarray,
+                    of_what: str = "") -> tuple[list[str], list[dict]]:
     """The candidate columns a model can learn from, and why each other one cannot (rows of
     ``column``, ``why``): filled on fewer than ``MIN_LEVEL_ROWS`` closed records, the same value
-    on every closed record, or an ID or free text (see ``MAX_LEVELS``)."""
+    on every closed record, or an ID or free text (see ``MAX_LEVELS``). ``of_what`` follows
+    "closed records" in the reasons (" of the learning sample" when judged on a sample)."""
     usable, unusable = [], []
     for name, kind in kinds.items():
         values = frame.loc[closed, name]
         filled = int(values.notna().sum())
         if filled < MIN_LEVEL_ROWS:
-            unusable.append({"column": name, "why": f"filled on only {filled:,} closed records"})
+            unusable.append({"column": name, "why": f"filled on only {filled:,} closed records{of_what}"})
             continue
         distinct = values.nunique(dropna=True)
         if distinct <= 1 and filled == len(values):
-            unusable.append({"column": name, "why": "the same value on every closed record"})
+            unusable.append({"column": name, "why": f"the same value on every closed record{of_what}"})
             continue
         if kind == CATEGORY and distinct > MAX_LEVELS:
             counts = values.value_counts()

@@ -195,4 +195,87 @@ def test_beyond_the_caps_the_guard_checks_a_sample_and_closed_records_outside_th
     assert int(scores["outcome"].isna().sum()) == int((frame["status"] == "Working").sum())  # every open lead
     assert int(scores["outcome"].notna().sum()) == learned  # the closed ones: the learning sample only
     assert any(f"the {closed - learned:,} closed ones outside the sample are not" in note for note in result.notes)
+    assert any("which columns it can learn from was judged on that sample" in note for note in result.notes)
     assert scores["out_of_sample"].sum() == result.tested
+
+
+def assert_same_scoring(first, second):
+    for name in ("scores", "suspects", "unusable", "drivers", "deciles", "models", "open_list"):
+        pd.testing.assert_frame_equal(getattr(first, name).reset_index(drop=True),
+                                      getattr(second, name).reset_index(drop=True), obj=name)
+    assert (first.auc, first.notes, first.features, first.tested) == (second.auc, second.notes, second.features,
+                                                                      second.tested)
+
+
+def counting_reads(monkeypatch):
+    """Record how many rows each read of the examples' full query returns."""
+    read, counts = scoring._read, []
+
+    def counted(examples, rows):
+        frame = read(examples, rows)
+        counts.append(len(frame))
+        return frame
+
+    monkeypatch.setattr(scoring, "_read", counted)
+    return counts
+
+
+@pytest.mark.parametrize("what", ["leads", "deals"])
+def test_beyond_the_caps_only_the_rows_used_are_read_and_the_result_is_that_of_reading_all(
+        monkeypatch, sample_dir, what):
+    from salesnb.data.dataset import open_dataset
+    from salesnb.metrics import scoring_models
+    # The sample's deals have a stage history: several example rows per deal, kept together.
+    dataset = lead_dataset()[0] if what == "leads" else open_dataset(sample_dir)
+    examples_of = scoring.lead_examples if what == "leads" else scoring.deal_examples
+    complete = examples_of(dataset)  # within the default caps: every column of every example, read at once
+    assert complete.complete
+    monkeypatch.setattr(scoring, "GUARD_EXAMPLES", 400)
+    monkeypatch.setattr(scoring_models, "MAX_TRAINING_EXAMPLES", 300)
+    partial = examples_of(dataset)
+    assert not partial.complete
+    assert list(partial.frame.columns) == (["record_id", "outcome"] if what == "leads" else
+                                           ["record_id", "stage", "outcome"])
+    pd.testing.assert_frame_equal(partial.frame, complete.frame[partial.frame.columns])
+    reads = counting_reads(monkeypatch)
+    two_pass = scoring.learn(partial)
+    # One read, of the guard's sample, the learning sample and the open records (with the other
+    # stage rows of their deals): far fewer than every example.
+    is_open = complete.frame["outcome"].isna()
+    assert len(reads) == 1 and int(is_open.sum()) < reads[0] < len(complete.frame) * 0.8
+    assert_same_scoring(two_pass, scoring.learn(complete))
+    # With a selection, too.
+    some = set(complete.frame["record_id"].astype(str).iloc[::3])
+    assert_same_scoring(scoring.learn(partial, where_ids=some), scoring.learn(complete, where_ids=some))
+
+
+def test_which_columns_can_be_learned_from_is_decided_on_the_closed_records():
+    from salesnb.metrics import scoring_models
+    # 120 closed examples, 10 open. Worked by hand against MIN_LEVEL_ROWS = 20, MAX_LEVELS = 50:
+    closed = 120
+    frame = pd.DataFrame({
+        "outcome": [1.0, 0.0] * 60 + [np.nan] * 10,
+        "sparse": [1.0] * 19 + [np.nan] * 101 + [5.0] * 10,  # 19 filled closed: too few
+        "constant": ["a"] * 120 + ["b"] * 10,  # one value on every closed record (open ones differ)
+        "mostly_one": ["a"] * 119 + [None] + ["b"] * 10,  # one value but not on every record: usable
+        # 61 values; "common" on 60 records (>= 20), 60 rare ones: 60 < 120 / 2 is false, usable
+        "many_levels": ["common"] * 60 + [f"rare {index}" for index in range(60)] + ["y"] * 10,
+        # 62 values; "common" on 59, 61 rare: 59 < 60, an ID or free text
+        "mostly_rare": ["common"] * 59 + [f"note {index}" for index in range(61)] + ["x"] * 10,
+        "amount": np.arange(130, dtype="float64"),
+    })
+    kinds = {"sparse": "number", "constant": "category", "mostly_one": "category", "many_levels": "category",
+             "mostly_rare": "category", "amount": "number"}
+    expected_unusable = [
+        {"column": "sparse", "why": "filled on only 19 closed records"},
+        {"column": "constant", "why": "the same value on every closed record"},
+        {"column": "mostly_rare", "why": "62 different values, most of them rare: an ID or free text, which a score "
+                                         "should not learn"},
+    ]
+    closed_rows = frame["outcome"].notna().to_numpy()
+    assert closed_rows.sum() == closed
+    assert scoring_models.usable_features(frame, kinds, closed_rows) == (["mostly_one", "many_levels", "amount"],
+                                                                         expected_unusable)
+    # Judged on a learning sample, the reasons say so.
+    _, unusable = scoring_models.usable_features(frame, kinds, closed_rows, " of the learning sample")
+    assert unusable[0]["why"] == "filled on only 19 closed records of the learning sample"
