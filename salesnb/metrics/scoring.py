@@ -481,8 +481,12 @@ def _learn(examples: Examples, where_ids: set | None, use_suspects: tuple, seed:
                      f"(their columns: {', '.join(kinds)}).")
     guarded = _guard_positions(len(frame), seed)
     if len(guarded) < len(frame):
-        notes.append(f"The leakage guard checked a random sample of {len(guarded):,} of the {len(frame):,} "
-                     f"{words['noun']} (seed {seed}); the counts in its sentences are of that sample.")
+        records = frame["record_id"].nunique()
+        # A deal with stage history is an example at each stage it was in: say examples, not deals.
+        whole = f"{len(frame):,} {words['noun']}" if records == len(frame) else \
+            f"{len(frame):,} examples ({records:,} {words['noun']}, each at the stages it was in)"
+        notes.append(f"The leakage guard checked a random sample of {len(guarded):,} of the {whole} (seed {seed}); "
+                     "the counts in its sentences are of that sample.")
     training = _training_positions(frame, closed, seed)
     in_sample = np.zeros(len(frame), dtype=bool)
     in_sample[training] = True

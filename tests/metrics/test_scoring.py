@@ -244,6 +244,11 @@ def test_beyond_the_caps_only_the_rows_used_are_read_and_the_result_is_that_of_r
     is_open = complete.frame["outcome"].isna()
     assert len(reads) == 1 and int(is_open.sum()) < reads[0] < len(complete.frame) * 0.8
     assert_same_scoring(two_pass, scoring.learn(complete))
+    examples, records = len(complete.frame), complete.frame["record_id"].nunique()
+    whole = f"{examples:,} leads" if what == "leads" else \
+        f"{examples:,} examples ({records:,} deals, each at the stages it was in)"
+    assert what == "leads" or records < examples  # the sample's deals: several stage rows each
+    assert any(f"checked a random sample of 400 of the {whole}" in note for note in two_pass.notes)
     # With a selection, too.
     some = set(complete.frame["record_id"].astype(str).iloc[::3])
     assert_same_scoring(scoring.learn(partial, where_ids=some), scoring.learn(complete, where_ids=some))
