@@ -168,3 +168,24 @@ def test_spark_converts_currencies_as_duckdb_does(spark_session, currency_sample
     for metric_set, compute in CURRENCY_SETS.items():
         numbers = flatten(compute(dataset, PERIOD))
         assert differences(duckdb_numbers_in_currencies[metric_set], numbers) == [], metric_set
+
+
+@pytest.mark.spark
+def test_spark_reads_the_scoring_examples_in_two_passes_as_duckdb_does(spark_dataset, sample_dir, monkeypatch):
+    """Beyond the caps the scoring reads each example's keys, then every column of some of them
+    (a semi-join to an in-memory table of IDs): on Spark as on DuckDB."""
+    import numpy as np
+    import pandas as pd
+
+    from salesnb.metrics import scoring, scoring_models
+    monkeypatch.setattr(scoring, "GUARD_EXAMPLES", 400)
+    monkeypatch.setattr(scoring_models, "MAX_TRAINING_EXAMPLES", 300)
+    on_duckdb, on_spark = scoring.deal_examples(open_dataset(sample_dir)), scoring.deal_examples(spark_dataset)
+    assert not on_spark.complete and not on_duckdb.complete
+    pd.testing.assert_frame_equal(on_spark.frame, on_duckdb.frame, check_dtype=False)
+    positions = np.arange(0, len(on_duckdb.frame), 7)
+    spark_rows, duckdb_rows = scoring._rows(on_spark, positions), scoring._rows(on_duckdb, positions)
+    assert list(spark_rows.index) == list(duckdb_rows.index) and len(spark_rows) < len(on_duckdb.frame)
+    for column in ("record_id", "stage", "outcome", "rep_id", "activities", "amount", "stage_probability"):
+        pd.testing.assert_series_equal(spark_rows[column], duckdb_rows[column], check_dtype=False, rtol=1e-9,
+                                       obj=column)
