@@ -305,11 +305,16 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def execute_all(jobs: list[NotebookJob], execution: Execution, workers: int) -> list[NotebookResult]:
-    """Run the jobs on ``workers`` threads, results in the jobs' order; on a stop (signal,
-    disk fault) kill every kernel and raise."""
+def execute_all(jobs: list[NotebookJob], execution: Execution, workers: int,
+                start_order: list[int] | None = None) -> list[NotebookResult]:
+    """Run the jobs on ``workers`` threads, started in ``start_order`` (the jobs' positions;
+    default: as given), results in the jobs' order; on a stop (signal, disk fault) kill every
+    kernel and raise."""
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="salesnb-run")
-    futures = [pool.submit(execution.run, job) for job in jobs]
+    # The pool starts its tasks in the order they are submitted.
+    submitted = {index: pool.submit(execution.run, jobs[index])
+                 for index in (start_order if start_order is not None else range(len(jobs)))}
+    futures = [submitted[index] for index in range(len(jobs))]
     try:
         with _signals_raise():
             pending = set(futures)

@@ -282,9 +282,34 @@ def execute(jobs: list[NotebookJob], run: StartedRun, progress: executing.Progre
         after=lambda result, job: rendering.render_result(result, job, run_note=f"run {run.folder.name}",
                                                            run_dir=run.folder))
     workers = run.prepared.configuration.workers
+    previous = trends.previous_run(_folder_of_runs(run), run.status, run.folder)
     # Each kernel sizes its DuckDB memory limit for the kernels running beside it (docs/scaling.md).
     with backends.kernels_at_once(min(workers, len(jobs))):
-        return executing.execute_all(jobs, execution, workers)
+        return executing.execute_all(jobs, execution, workers, start_order=longest_first(jobs, previous))
+
+
+def longest_first(jobs: list[NotebookJob], previous: dict | None) -> list[int]:
+    """The order to start the jobs in (their positions): the longest first, by their durations in
+    the previous finished run of the same series (``previous``, its status); jobs it did not time
+    first of all (they may be long), and ties in the jobs' order. Without a previous run, the
+    jobs' order. Why: with several notebooks at once the run ends with its last notebook, and a
+    long one started last keeps the run going alone (on the large sample, 06_plan and 07_scoring
+    are the longest and come last by name)."""
+    durations = {(item.get("name"), item.get("pack")): item.get("duration_seconds")
+                 for item in (previous or {}).get("notebooks", [])}
+
+    def expected(index: int) -> float:
+        job = jobs[index]
+        seconds = durations.get((job.path.stem, job.pack.value if job.pack else None))
+        return -float("inf") if seconds is None else -float(seconds)
+
+    return sorted(range(len(jobs)), key=expected)
+
+
+def _folder_of_runs(run: StartedRun) -> Path:
+    """Where this run's earlier runs are: the reports folder, or the folder ``--out`` is in."""
+    configuration = run.prepared.configuration
+    return configuration.reports_dir if configuration.out is None else run.folder.parent
 
 
 def publish(run: StartedRun, results: list[NotebookResult]) -> RunResult:
@@ -305,8 +330,7 @@ def publish(run: StartedRun, results: list[NotebookResult]) -> RunResult:
                 for item in results if not item.ok],
         notes=prepared.notes, warnings=prepared.warnings,
     )
-    folder_of_runs = configuration.reports_dir if configuration.out is None else run.folder.parent
-    previous = trends.previous_run(folder_of_runs, run.status, run.folder)
+    previous = trends.previous_run(_folder_of_runs(run), run.status, run.folder)
     pages.write_run_pages(result, pages.RunPage(
         run_name=run.folder.name, started=run.started, data_name=Path(configuration.data_label).name,
         playbook=configuration.playbook.name if configuration.playbook else "default playbook",

@@ -677,3 +677,29 @@ def test_a_notebook_that_writes_files_gets_the_run_folder_and_each_pack_its_own_
     given = sorted((parameters.get("team") or "", parameters["output_dir"]) for parameters in fake.parameters)
     run = result.run_dir.resolve()
     assert given == [("", str(run)), ("East", str(run / "team-east")), ("West", str(run / "team-west"))]
+
+
+def test_notebooks_start_longest_first_by_the_previous_runs_durations(tmp_path, monkeypatch, two_reports):
+    from salesnb.report.executing import NotebookJob
+
+    # Hand-worked: with no previous run, the jobs' order; with one, the longest first; a job it
+    # did not time (a new notebook, or a pack) before all of them; ties in the jobs' order.
+    jobs = [NotebookJob(Path(f"{name}.ipynb"), tmp_path, {}) for name in ("00_a", "01_b", "02_c", "03_d")]
+    assert runner.longest_first(jobs, None) == [0, 1, 2, 3]
+    previous = {"notebooks": [{"name": "00_a", "pack": None, "duration_seconds": 5.0},
+                              {"name": "01_b", "pack": None, "duration_seconds": 40.0},
+                              {"name": "03_d", "pack": None, "duration_seconds": 5.0},
+                              {"name": "01_b", "pack": "Team A", "duration_seconds": 90.0}]}
+    assert runner.longest_first(jobs, previous) == [2, 1, 0, 3]
+
+    # In a run: the second run of the same series starts the report the first one found slower.
+    fake_run(tmp_path, monkeypatch, two_reports, out=tmp_path / "runs" / "first", jobs=1)
+    status_path = tmp_path / "runs" / "first" / "status.json"
+    status = json.loads(status_path.read_text())
+    for item in status["notebooks"]:
+        item["duration_seconds"] = {"01_conversion": 1.0, "02_review": 50.0}[item["name"]]
+    status_path.write_text(json.dumps(status))
+    result, fake = fake_run(tmp_path, monkeypatch, two_reports, out=tmp_path / "runs" / "second", jobs=1)
+    assert [parameters.get("period_label", "01_conversion") for parameters in fake.parameters] == \
+        [OPEN_QUARTER[2], "01_conversion"]  # 02_review first
+    assert [item.name for item in result.results] == ["01_conversion", "02_review"]  # reported in name order
