@@ -372,3 +372,69 @@ def test_a_rep_who_left_before_being_hired():
     assert (left.severity, left.count, left.table, left.column) == ("error", 1, "reps", "left_on")
     employed = reps.assign(left_on=pd.to_datetime([None, None]))
     assert only(findings(reps=employed, accounts=ACCOUNTS), "left_before_hire") == []
+
+
+def test_the_fences_quantile_is_the_engines_bit_for_bit():
+    # The fences' quantiles come from counts per day; they must be the floats DuckDB's
+    # QUANTILE_CONT gives over every value (a fence is int(low - margin): one ulp can move it).
+    import random
+
+    import duckdb
+
+    connection = duckdb.connect()
+    rng = random.Random(7)
+    for _ in range(60):
+        total = rng.choice([10, 11, 19, 20, 21, 99, 101, 997, rng.randint(10, 5000)])
+        first = rng.randint(7300, 20000)
+        days = sorted(dt.date(1970, 1, 1) + dt.timedelta(days=first + rng.randint(0, rng.choice([3, 400, 9000])))
+                      for _ in range(total))
+        counts = sorted(pd.Series(days).value_counts().items())
+        connection.execute("CREATE OR REPLACE TABLE t AS SELECT unnest(?::DATE[]) AS d", [days])
+        for fraction in (*validate.OUTLYING_DATE_QUANTILES, 0.01, 0.5, 0.99):
+            engine = connection.execute(
+                f"SELECT quantile_cont(epoch(CAST(d AS TIMESTAMP)) / 86400.0, {fraction}) FROM t").fetchone()[0]
+            assert validate.continuous_quantile(counts, total, fraction) == engine
+
+
+def test_fences_worked_by_hand():
+    # 11 dates, in days after 1990-01-01: 0 five times, then 10, 20, 30, 40, 100, 1000.
+    # q05: position 10 * 0.05 = 0.5, between the 1st and 2nd values (both day 0): day 0.
+    # q95: position 9.5, between day 100 and day 1000: 100 * 0.5 + 1000 * 0.5 = day 550.
+    # margin = max(550 - 0, 730) = 730: fences day -730 .. day 1280.
+    start = dt.date(1990, 1, 1)
+
+    def deals(offsets):
+        return dataset_from_frames({"opportunities": pd.DataFrame({
+            "opportunity_id": [str(i) for i in range(len(offsets))], "stage": ["Closed Won"] * len(offsets),
+            "close_date": [(start + dt.timedelta(days=offset)).isoformat() for offset in offsets],
+        })}, strict=False).table("opportunities")
+
+    table = deals([0, 0, 0, 0, 0, 10, 20, 30, 40, 100, 1000])
+    assert validate.day_counts(table, "close_date") == [
+        (start + dt.timedelta(days=offset), rows) for offset, rows in
+        [(0, 5), (10, 1), (20, 1), (30, 1), (40, 1), (100, 1), (1000, 1)]]
+    assert validate.date_fences(table, "close_date") == (start - dt.timedelta(days=730),
+                                                        start + dt.timedelta(days=1280))
+    # Without the 100: q95 at position 9 * 0.95, which is 8.549999999999999 in floating point, so
+    # q95 is just below day 40 * 0.45 + 1000 * 0.55 = 568 and the upper fence day 1297, not 1298:
+    # the engine's quantile gives the same float, so the fences do not move by a day.
+    assert validate.date_fences(deals([0, 0, 0, 0, 0, 10, 20, 30, 40, 1000]), "close_date")[1] == (
+        start + dt.timedelta(days=1297))
+
+
+def test_blank_required_text_is_counted_the_same_from_the_typed_table():
+    # A rep name blank, spaces only or missing is empty; counted from the typed table (where it
+    # is NULL) or from the raw text (stripped), the finding is the same.
+    import ibis
+
+    from salesnb.data.dataset import _typed_table
+
+    raw = ibis.memtable(pd.DataFrame({"rep_id": ["R1", "R2", "R3", "R4"],
+                                      "rep_name": ["Ann", "  ", None, "\t"]}))
+    typed = _typed_table("reps", raw)
+    from_raw = validate.check_required_values("reps", raw)
+    from_typed = validate.check_required_values("reps", raw, typed)
+    [finding] = from_typed
+    assert (finding.check, finding.count, finding.column) == ("missing_value", 3, "rep_name")
+    assert [f.message for f in from_typed] == [f.message for f in from_raw]
+    assert [f.examples for f in from_typed] == [f.examples for f in from_raw]
