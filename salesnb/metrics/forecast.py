@@ -371,9 +371,33 @@ def simulate(probabilities, amounts, *, simulations: int = DEFAULT_SIMULATIONS, 
         arrivals = rng.poisson(new_deals_per_period, simulations)
         won_count += arrivals
         if len(new_deal_amounts):
-            drawn = rng.choice(new_deal_amounts, size=int(arrivals.sum()))
-            won_amount += np.bincount(np.repeat(np.arange(simulations), arrivals), weights=drawn, minlength=simulations)
+            won_amount += _new_deal_amounts(rng, new_deal_amounts, arrivals)
     return won_amount, won_count
+
+
+def _new_deal_amounts(rng: np.random.Generator, pool: np.ndarray, arrivals: np.ndarray) -> np.ndarray:
+    """The summed amount of each simulation's new deals, each drawn with replacement from ``pool``.
+
+    Drawn a block of simulations at a time, at most :data:`BLOCK_SIZE` amounts (and as many
+    simulation numbers) at once: at scale the arrivals of all simulations at once are tens of
+    millions (a third of a kernel's peak memory on the large sample). The draws are the same as
+    ``rng.choice(pool, size=arrivals.sum())`` in one call, in the same order: numpy draws each
+    index from the same stream whatever the size asked, and each simulation's amounts are added
+    up in the same order."""
+    simulations = len(arrivals)
+    totals = np.zeros(simulations)
+    ends = np.cumsum(arrivals)
+    first = 0
+    while first < simulations:
+        drawn_before = int(ends[first - 1]) if first else 0
+        # The simulations whose draws fit in a block, at least one (its own draws may exceed it).
+        last = max(int(np.searchsorted(ends, drawn_before + BLOCK_SIZE, side="right")), first + 1)
+        counts = arrivals[first:last]
+        drawn = pool[rng.integers(0, len(pool), size=int(counts.sum()))]
+        totals[first:last] = np.bincount(np.repeat(np.arange(last - first), counts), weights=drawn,
+                                         minlength=last - first)
+        first = last
+    return totals
 
 
 @metric(default_period="fiscal_quarter")

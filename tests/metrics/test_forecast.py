@@ -104,6 +104,24 @@ def test_same_seed_same_numbers_whatever_the_block_size(monkeypatch):
     assert not np.array_equal(first[0], other[0])
 
 
+def test_new_deals_drawn_in_blocks_are_the_draws_of_one_call(monkeypatch):
+    # The new deals' amounts are drawn a block of simulations at a time (memory at scale); the
+    # reference draws them as one call: Poisson arrivals, then rng.choice of all amounts at once,
+    # summed per simulation. No open deal, so the stream starts with the arrivals.
+    pool = np.array([100.0, 250.0, 4000.0, 7.5])
+    rng = np.random.default_rng(11)
+    arrivals = rng.poisson(2.0, 50)
+    drawn = rng.choice(pool, size=int(arrivals.sum()))
+    expected = np.bincount(np.repeat(np.arange(50), arrivals), weights=drawn, minlength=50)
+    for block in (forecast.BLOCK_SIZE, 13, 1):  # one block; several simulations a block; one a block
+        monkeypatch.setattr(forecast, "BLOCK_SIZE", block)
+        won_amount, won_count = forecast.simulate([], [], simulations=50, seed=11, new_deals_per_period=2.0,
+                                                  new_deal_amounts=pool)
+        assert np.array_equal(won_count, arrivals) and np.array_equal(won_amount, expected)
+    # A simulation with no new deal wins nothing from them (the reference has some).
+    assert (expected[arrivals == 0] == 0).all() and (arrivals == 0).any()
+
+
 # ----------------------------------------------------------------------------- what it learns
 
 
