@@ -133,6 +133,8 @@ class Forecast:
       ``probability_basis`` (stage and age band, stage, or playbook);
     - ``model``: the :class:`Model` learned; ``run_rate``: :func:`new_deal_run_rate`'s result;
     - ``won_amount``, ``won_count``: one value per simulation, already won included;
+      ``open_won_amount``: the open deals' part of ``won_amount`` alone (no new deals, not
+      the already won), :func:`simulate` of the open deals with the same seed;
     - ``left_out``: open deals of unknown stage (no probability), not simulated;
     - ``amounts_measured``: False when no deal has an amount (counts only).
 
@@ -155,6 +157,7 @@ class Forecast:
     run_rate: dict = field(default_factory=dict)
     won_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     won_count: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    open_won_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     left_out: int = 0
     amounts_measured: bool = True
 
@@ -355,6 +358,13 @@ def simulate(probabilities, amounts, *, simulations: int = DEFAULT_SIMULATIONS, 
     stream exactly as one draw would: the result does not depend on the block size.
     """
     rng = np.random.default_rng(seed)
+    won_amount, won_count = _open_deal_wins(rng, probabilities, amounts, simulations)
+    return _with_new_deals(rng, won_amount, won_count, new_deals_per_period, new_deal_amounts)
+
+
+def _open_deal_wins(rng: np.random.Generator, probabilities, amounts,
+                    simulations: int) -> tuple[np.ndarray, np.ndarray]:
+    """The open deals' part of :func:`simulate` (drawn first from the stream)."""
     probabilities = np.asarray(probabilities, dtype=float)
     amounts = np.nan_to_num(np.asarray(amounts, dtype=float))
     deals = len(probabilities)
@@ -366,6 +376,13 @@ def simulate(probabilities, amounts, *, simulations: int = DEFAULT_SIMULATIONS, 
         # A sum per row (not a matrix product, whose summation order depends on the block).
         won_amount[first:first + rows] = np.where(won, amounts, 0.0).sum(axis=1)
         won_count[first:first + rows] = won.sum(axis=1)
+    return won_amount, won_count
+
+
+def _with_new_deals(rng: np.random.Generator, won_amount: np.ndarray, won_count: np.ndarray,
+                    new_deals_per_period: float, new_deal_amounts) -> tuple[np.ndarray, np.ndarray]:
+    """The new deals' part of :func:`simulate`, added to the open deals' (in place)."""
+    simulations = len(won_amount)
     new_deal_amounts = np.asarray(new_deal_amounts, dtype=float)
     if new_deals_per_period > 0:
         arrivals = rng.poisson(new_deals_per_period, simulations)
@@ -456,10 +473,14 @@ def forecast(dataset: Dataset, period: Period | None = None, *, where: Selection
         return result
     result.open_deals = deal_probabilities(model, open_deals, playbook)
     result.run_rate = new_deal_run_rate(dataset, period, as_of, where=where)
-    won_amount, won_count = simulate(
-        result.open_deals["in_period_probability"].to_numpy(), result.open_deals["amount"].to_numpy(dtype=float),
-        simulations=simulations, seed=seed, new_deals_per_period=result.run_rate["deals_per_period"],
-        new_deal_amounts=result.run_rate["amounts"])
+    # simulate() in two steps, to keep the open deals' part: the plan's simulated gap is that part
+    # (it was drawn a second time with the same seed before).
+    rng = np.random.default_rng(seed)
+    won_amount, won_count = _open_deal_wins(rng, result.open_deals["in_period_probability"].to_numpy(),
+                                            result.open_deals["amount"].to_numpy(dtype=float), simulations)
+    result.open_won_amount = won_amount.copy()
+    won_amount, won_count = _with_new_deals(rng, won_amount, won_count, result.run_rate["deals_per_period"],
+                                            result.run_rate["amounts"])
     result.won_amount = won_amount + (result.already_won_amount or 0.0)
     result.won_count = won_count + result.already_won_count
     result.measured = True

@@ -448,10 +448,8 @@ def plan_gap(dataset: Dataset, period: Period, as_of: dt.date, target: Target, *
     already = so_far.total or 0.0
     gap.expected = target.amount - already - (gap.expected_from_open or 0.0) - repeat_amount
     if has_deals:
-        deals_now = gap.outlook.open_deals
-        open_wins, _ = forecast.simulate(deals_now["in_period_probability"].to_numpy(),
-                                         deals_now["amount"].to_numpy(dtype=float), simulations=simulations, seed=seed)
-        gap.simulated = target.amount - already - open_wins - repeat_amount
+        # The forecast's own simulation of its open deals (same deals, simulations and seed), not a second draw.
+        gap.simulated = target.amount - already - gap.outlook.open_won_amount - repeat_amount
     else:
         gap.simulated = np.full(simulations, gap.expected)
     return gap

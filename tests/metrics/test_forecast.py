@@ -122,6 +122,20 @@ def test_new_deals_drawn_in_blocks_are_the_draws_of_one_call(monkeypatch):
     assert (expected[arrivals == 0] == 0).all() and (arrivals == 0).any()
 
 
+def test_the_forecast_keeps_its_open_deals_part_of_each_simulation(dataset):
+    # The plan's simulated gap reads it instead of drawing the open deals a second time.
+    outlook = forecast.forecast(dataset, APRIL, as_of=T, simulations=300, seed=5)
+    probabilities = outlook.open_deals["in_period_probability"].to_numpy()
+    amounts = outlook.open_deals["amount"].to_numpy(dtype=float)
+    open_only, _ = forecast.simulate(probabilities, amounts, simulations=300, seed=5)
+    assert np.array_equal(outlook.open_won_amount, open_only)
+    whole, _ = forecast.simulate(probabilities, amounts, simulations=300, seed=5,
+                                 new_deals_per_period=outlook.run_rate["deals_per_period"],
+                                 new_deal_amounts=outlook.run_rate["amounts"])
+    assert np.array_equal(outlook.won_amount, whole + outlook.already_won_amount)
+    assert outlook.run_rate["deals_per_period"] > 0 and not np.array_equal(whole, open_only)  # new deals were added
+
+
 # ----------------------------------------------------------------------------- what it learns
 
 
