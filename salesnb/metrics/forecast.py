@@ -240,28 +240,58 @@ def learn(dataset: Dataset, period: Period, as_of: dt.date, *, where: Selection 
     dated on or before ``d`` counts as day 1). A deal open on several month-ends counts once
     per month-end (deals that stay open long weigh more, as they do in any open pipeline).
     """
-    window = _period_window(period, as_of)
-    snapshots = _training_dates(dataset, as_of)
-    empty = pd.DataFrame(columns=["stage", "age_band", "closed", "won", "won_in_window"])
-    if not snapshots:
-        cells = empty
-    else:
-        # The month-ends' states and the states at ``as_of`` are two reads of the pipeline, joined and
+    return learn_many(dataset, [(period, as_of)], where=where)[0]
+
+
+def learn_many(dataset: Dataset, plans: list[tuple[Period, dt.date]], *,
+               where: Selection | None = None) -> list[Model]:
+    """:func:`learn` for several (period, forecast date) pairs, one :class:`Model` each, in one
+    query: the backtests ask the same question for each past period with other dates, and
+    their training month-ends overlap (a quarter apart, 12 month-ends each), so each date's
+    pipeline is read once and each pair's month-ends are joined to the states at its own
+    forecast date; the counts are those of :func:`learn` on each pair alone."""
+    plans = list(plans)
+    windows = [_period_window(period, as_of) for period, as_of in plans]
+    snapshots = [_training_dates(dataset, as_of) for _, as_of in plans]
+    pairs = [(index, snapshot, as_of, *windows[index]) for index, (_, as_of) in enumerate(plans)
+             for snapshot in snapshots[index]]
+    counted = None
+    if pairs:
+        # The month-ends' states and the states at each forecast date are reads of the pipeline, joined and
         # counted in one query: no deal's state is kept between queries (the states of 13 dates were
         # cached as one table before: 13 rows per deal, a kernel's largest table at scale).
-        states = pipeline_as_of(dataset, snapshots, where=where)
-        at_as_of = pipeline_as_of(dataset, [as_of], where=where)
-        later = at_as_of.select("opportunity_id", outcome_later="outcome", closed_on="close_date")
+        dates = sorted({pair[1] for pair in pairs} | {pair[2] for pair in pairs})
+        states = pipeline_as_of(dataset, dates, where=where)
+        asked = ibis.memtable({name: [pair[column] for pair in pairs] for column, name in enumerate(
+            ("plan_index", "snapshot_date", "forecast_date", "window_first", "window_last"))})
+        later = states.select(later_id="opportunity_id", later_date="as_of_date", outcome_later="outcome",
+                              closed_on="close_date")
         then = states.filter((states.outcome == OPEN) & states.stage.notnull())
-        rows = then.join(later, "opportunity_id")
+        rows = then.join(asked, then.as_of_date == asked.snapshot_date)
+        rows = rows.join(later, [rows.opportunity_id == later.later_id, rows.forecast_date == later.later_date])
         rows = rows.filter(rows.outcome_later != OPEN)
         days = ibis.greatest(rows.closed_on.delta(rows.as_of_date, unit="day"), 1)
         won = rows.outcome_later == WON
-        in_window = won & days.between(*window).fill_null(False) if window[1] >= window[0] else ibis.literal(False)
+        # An empty window (last < first) counts nothing: BETWEEN is false then.
+        in_window = won & days.between(rows.window_first, rows.window_last).fill_null(False)
         rows = rows.mutate(age_band=_age_band(rows.as_of_date.delta(rows.created_at, unit="day")),
                            is_won=won.cast("int64"), is_won_in_window=in_window.cast("int64"))
-        cells = rows.group_by(["stage", "age_band"]).aggregate(
+        counted = rows.group_by(["plan_index", "stage", "age_band"]).aggregate(
             closed=rows.count(), won=rows.is_won.sum(), won_in_window=rows.is_won_in_window.sum()).execute()
+    empty = pd.DataFrame(columns=["stage", "age_band", "closed", "won", "won_in_window"])
+    models = []
+    for index, (period, as_of) in enumerate(plans):
+        if not snapshots[index]:
+            cells = empty
+        else:
+            cells = counted[counted["plan_index"] == index].drop(columns="plan_index").reset_index(drop=True)
+        models.append(_model(dataset, as_of, windows[index], cells, snapshots[index]))
+    return models
+
+
+def _model(dataset: Dataset, as_of: dt.date, window: tuple[int, int], cells: pd.DataFrame,
+           snapshots: list[dt.date]) -> Model:
+    """The :class:`Model` of the counts by stage and age band."""
     stage_order = {stage: index for index, stage in enumerate(dataset.playbook.open_stages)}
     band_order = {label: index for index, (_, label) in enumerate(AGE_BANDS)}
     cells = cells.assign(stage_index=cells["stage"].map(stage_order), band_index=cells["age_band"].map(band_order))
@@ -420,7 +450,7 @@ def _new_deal_amounts(rng: np.random.Generator, pool: np.ndarray, arrivals: np.n
 
 @metric(default_period="fiscal_quarter")
 def forecast(dataset: Dataset, period: Period | None = None, *, where: Selection, as_of: dt.date | None = None,
-             simulations: int = DEFAULT_SIMULATIONS, seed: int = DEFAULT_SEED) -> Forecast:
+             simulations: int = DEFAULT_SIMULATIONS, seed: int = DEFAULT_SEED, model: Model | None = None) -> Forecast:
     """Monte Carlo forecast of the won amount and count of the period, P10 to P90.
 
     ``period`` defaults to the fiscal quarter open at the data's date, ``as_of`` (the
@@ -432,7 +462,9 @@ def forecast(dataset: Dataset, period: Period | None = None, *, where: Selection
     ``naive_amount`` = already won + sum(amount x playbook stage probability) over the deals
     open at ``as_of`` with an expected close date in the period (the weighted pipeline a
     CRM would forecast). Open deals of unknown stage are left out (counted in ``left_out``).
-    Returns a :class:`Forecast` (its fields are documented there).
+    ``model``: what :func:`learn` gives for this period and ``as_of``, when already learned
+    (:func:`learn_many`, the backtests); None learns it. Returns a :class:`Forecast` (its
+    fields are documented there).
     """
     as_of = as_of or dataset.as_of
     result = Forecast(period, as_of, simulations, seed, measured=False)
@@ -466,7 +498,7 @@ def forecast(dataset: Dataset, period: Period | None = None, *, where: Selection
         result.reason = no_history
         return result
 
-    model = learn(dataset, period, as_of, where=where)
+    model = learn(dataset, period, as_of, where=where) if model is None else model
     result.model = model
     if not model.learned:
         result.reason = (f"no deal open on a month-end before {as_of:%d %b %Y} has closed since: there is no "

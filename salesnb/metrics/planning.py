@@ -418,14 +418,14 @@ class Gap:
 
 def plan_gap(dataset: Dataset, period: Period, as_of: dt.date, target: Target, *, where: Selection,
              repeat_revenue: bool = True, simulations: int = forecast.DEFAULT_SIMULATIONS,
-             seed: int = forecast.DEFAULT_SEED) -> Gap:
+             seed: int = forecast.DEFAULT_SEED, model: forecast.Model | None = None) -> Gap:
     """The gap of the plan period at ``as_of`` (a :class:`Gap`; module docstring, step 2).
 
     The open pipeline's part is ``forecast.forecast(dataset, period, where=, as_of=)``:
     ``expected_from_open`` is its :attr:`~salesnb.metrics.forecast.Forecast.expected_from_open`,
     and the simulated gap re-runs :func:`salesnb.metrics.forecast.simulate` on the same open
     deals and seed without new deals (the open deals are drawn first, so each simulation's
-    open part is the forecast's own)."""
+    open part is the forecast's own). ``model``: the forecast engine's, when already learned."""
     so_far = booked(dataset, period, where=where, repeat_revenue=repeat_revenue, until=as_of) \
         if period.start <= as_of else Booked(0.0 if amounts_recorded(dataset) else None, 0,
                                              0.0 if repeat_counted(dataset, where, repeat_revenue)[0] else None)
@@ -433,7 +433,8 @@ def plan_gap(dataset: Dataset, period: Period, as_of: dt.date, target: Target, *
     gap = Gap(target, so_far, None, None, repeat)
     has_deals = dataset.has("opportunities") and amounts_recorded(dataset)
     if has_deals:
-        outlook = forecast.forecast(dataset, period, where=where, as_of=as_of, simulations=simulations, seed=seed)
+        outlook = forecast.forecast(dataset, period, where=where, as_of=as_of, simulations=simulations, seed=seed,
+                                    model=model)
         gap.outlook = outlook
         if outlook.measured:
             gap.expected_from_open = outlook.expected_from_open
@@ -860,11 +861,11 @@ class Plan:
 
 def make_plan(dataset: Dataset, period: Period, as_of: dt.date, target: Target, *, where: Selection,
               repeat_revenue: bool = True, simulations: int = forecast.DEFAULT_SIMULATIONS,
-              seed: int = forecast.DEFAULT_SEED, costs: bool = True) -> Plan:
+              seed: int = forecast.DEFAULT_SEED, costs: bool = True, model: forecast.Model | None = None) -> Plan:
     """The plan of ``period`` made at ``as_of`` for a given :class:`Target` (what :func:`plan`
-    and the backtest share)."""
+    and the backtest share; ``model``: the forecast engine's, when already learned)."""
     gap = plan_gap(dataset, period, as_of, target, where=where, repeat_revenue=repeat_revenue,
-                   simulations=simulations, seed=seed)
+                   simulations=simulations, seed=seed, model=model)
     funnel, recent = None, None
     notes = []
     if dataset.has("opportunities") and recorded(dataset, "created_at"):

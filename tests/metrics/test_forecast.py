@@ -153,6 +153,27 @@ def test_learned_win_probability_and_timing_by_stage_and_age(dataset):
     assert stage[["closed", "won", "won_in_window"]].tolist() == [5, 3, 2]
     assert model.overall_timing == pytest.approx(2 / 3)
 
+def test_several_periods_are_learned_in_one_query_as_each_alone(dataset):
+    # The backtests learn every period's model in one query; each must be the model of its own
+    # pair only. March forecast on 02-28 (a month-end the April pair learns from: the overlap
+    # trap); February forecast on 01-15 has no month-end since the data's first day.
+    march, february = Period(D(2025, 3, 1), D(2025, 3, 31)), Period(D(2025, 2, 1), D(2025, 2, 28))
+    pairs = [(APRIL, T), (march, D(2025, 2, 28)), (february, D(2025, 1, 15))]
+    april_model, march_model, february_model = forecast.learn_many(dataset, pairs)
+    cells = april_model.cells.set_index(["stage", "age_band"])  # the hand-worked model above
+    assert cells.loc[("Proposal", "0–30 d"), ["closed", "won", "won_in_window"]].tolist() == [3, 2, 1]
+    assert cells.loc[("Proposal", "31–90 d"), ["closed", "won", "won_in_window"]].tolist() == [2, 1, 1]
+    # March on 02-28 learns from 01-31 only (F1-F4 open, 29 days old); by 02-28 only F1 has
+    # closed, won 10 days after 01-31: inside the window of 1 to 31 days.
+    assert march_model.snapshots == [D(2025, 1, 31)] and march_model.window == (1, 31)
+    assert march_model.cells[["stage", "age_band", "closed", "won", "won_in_window"]].values.tolist() == [
+        ["Proposal", "0–30 d", 1, 1, 1]]
+    assert february_model.snapshots == [] and not february_model.learned
+    for (period, as_of), model in zip(pairs, (april_model, march_model, february_model)):
+        alone = forecast.learn(dataset, period, as_of)
+        pd.testing.assert_frame_equal(model.cells, alone.cells)
+        pd.testing.assert_frame_equal(model.stages, alone.stages)
+
 
 def test_each_open_deal_gets_the_most_specific_probability_with_enough_n(dataset):
     result = forecast.forecast(dataset, APRIL, as_of=T, simulations=20000, seed=5)
