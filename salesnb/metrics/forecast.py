@@ -34,6 +34,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -253,40 +254,54 @@ def learn_many(dataset: Dataset, plans: list[tuple[Period, dt.date]], *,
     plans = list(plans)
     windows = [_period_window(period, as_of) for period, as_of in plans]
     snapshots = [_training_dates(dataset, as_of) for _, as_of in plans]
-    pairs = [(index, snapshot, as_of, *windows[index]) for index, (_, as_of) in enumerate(plans)
-             for snapshot in snapshots[index]]
-    counted = None
-    if pairs:
-        # The month-ends' states and the states at each forecast date are reads of the pipeline, joined and
-        # counted in one query: no deal's state is kept between queries (the states of 13 dates were
-        # cached as one table before: 13 rows per deal, a kernel's largest table at scale).
-        dates = sorted({pair[1] for pair in pairs} | {pair[2] for pair in pairs})
-        states = pipeline_as_of(dataset, dates, where=where)
-        asked = ibis.memtable({name: [pair[column] for pair in pairs] for column, name in enumerate(
-            ("plan_index", "snapshot_date", "forecast_date", "window_first", "window_last"))})
-        later = states.select(later_id="opportunity_id", later_date="as_of_date", outcome_later="outcome",
-                              closed_on="close_date")
-        then = states.filter((states.outcome == OPEN) & states.stage.notnull())
-        rows = then.join(asked, then.as_of_date == asked.snapshot_date)
-        rows = rows.join(later, [rows.opportunity_id == later.later_id, rows.forecast_date == later.later_date])
-        rows = rows.filter(rows.outcome_later != OPEN)
-        days = ibis.greatest(rows.closed_on.delta(rows.as_of_date, unit="day"), 1)
-        won = rows.outcome_later == WON
-        # An empty window (last < first) counts nothing: BETWEEN is false then.
-        in_window = won & days.between(rows.window_first, rows.window_last).fill_null(False)
-        rows = rows.mutate(age_band=_age_band(rows.as_of_date.delta(rows.created_at, unit="day")),
-                           is_won=won.cast("int64"), is_won_in_window=in_window.cast("int64"))
-        counted = rows.group_by(["plan_index", "stage", "age_band"]).aggregate(
-            closed=rows.count(), won=rows.is_won.sum(), won_in_window=rows.is_won_in_window.sum()).execute()
+    cells = {}
+    # One query per set of pairs with distinct forecast dates (a pair is told apart by its date).
+    remaining = [index for index in range(len(plans)) if snapshots[index]]
+    while remaining:
+        batch, seen = [], set()
+        for index in remaining:
+            if plans[index][1] not in seen:
+                batch.append(index)
+                seen.add(plans[index][1])
+        remaining = [index for index in remaining if index not in batch]
+        counted = _count_closed(dataset, [(index, plans[index][1], snapshots[index], windows[index])
+                                          for index in batch], where)
+        for index in batch:
+            cells[index] = counted[counted["plan_index"] == index].drop(columns="plan_index").reset_index(drop=True)
     empty = pd.DataFrame(columns=["stage", "age_band", "closed", "won", "won_in_window"])
-    models = []
-    for index, (period, as_of) in enumerate(plans):
-        if not snapshots[index]:
-            cells = empty
-        else:
-            cells = counted[counted["plan_index"] == index].drop(columns="plan_index").reset_index(drop=True)
-        models.append(_model(dataset, as_of, windows[index], cells, snapshots[index]))
-    return models
+    return [_model(dataset, as_of, windows[index], cells.get(index, empty), snapshots[index])
+            for index, (_, as_of) in enumerate(plans)]
+
+
+def _count_closed(dataset: Dataset, pairs: list, where: Selection | None) -> pd.DataFrame:
+    """closed, won and won_in_window by ``plan_index``, stage and age band, for pairs of
+    (plan_index, forecast date, its month-ends, its window) with distinct forecast dates."""
+    # The month-ends' states and the states at the forecast dates are two reads of the pipeline, joined and
+    # counted in one query: no deal's state is kept between queries (the states of 13 dates were
+    # cached as one table before: 13 rows per deal, a kernel's largest table at scale). The pairs
+    # are literals in the query (no in-memory table), so the same question is the same query.
+    states = pipeline_as_of(dataset, sorted({day for _, _, days, _ in pairs for day in days}), where=where)
+    at_as_of = pipeline_as_of(dataset, sorted(as_of for _, as_of, _, _ in pairs), where=where)
+    later = at_as_of.select(later_id="opportunity_id", later_date="as_of_date", outcome_later="outcome",
+                            closed_on="close_date")
+    then = states.filter((states.outcome == OPEN) & states.stage.notnull())
+    belongs = ibis.or_(*[(later.later_date == as_of) & then.as_of_date.isin(days) for _, as_of, days, _ in pairs])
+    rows = then.join(later, [then.opportunity_id == later.later_id, belongs])
+    rows = rows.filter(rows.outcome_later != OPEN)
+
+    def of_pair(values: list) -> ir.IntegerValue:  # the value of the pair each row belongs to
+        return ibis.cases(*[(rows.later_date == pair[1], value) for pair, value in zip(pairs, values)]).cast("int64")
+
+    days = ibis.greatest(rows.closed_on.delta(rows.as_of_date, unit="day"), 1)
+    won = rows.outcome_later == WON
+    # An empty window (last < first) counts nothing: BETWEEN is false then.
+    in_window = won & days.between(of_pair([window[0] for *_, window in pairs]),
+                                   of_pair([window[1] for *_, window in pairs])).fill_null(False)
+    rows = rows.mutate(plan_index=of_pair([pair[0] for pair in pairs]),
+                       age_band=_age_band(rows.as_of_date.delta(rows.created_at, unit="day")),
+                       is_won=won.cast("int64"), is_won_in_window=in_window.cast("int64"))
+    return rows.group_by(["plan_index", "stage", "age_band"]).aggregate(
+        closed=rows.count(), won=rows.is_won.sum(), won_in_window=rows.is_won_in_window.sum()).execute()
 
 
 def _model(dataset: Dataset, as_of: dt.date, window: tuple[int, int], cells: pd.DataFrame,

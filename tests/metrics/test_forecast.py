@@ -158,8 +158,9 @@ def test_several_periods_are_learned_in_one_query_as_each_alone(dataset):
     # pair only. March forecast on 02-28 (a month-end the April pair learns from: the overlap
     # trap); February forecast on 01-15 has no month-end since the data's first day.
     march, february = Period(D(2025, 3, 1), D(2025, 3, 31)), Period(D(2025, 2, 1), D(2025, 2, 28))
-    pairs = [(APRIL, T), (march, D(2025, 2, 28)), (february, D(2025, 1, 15))]
-    april_model, march_model, february_model = forecast.learn_many(dataset, pairs)
+    may = Period(D(2025, 5, 1), D(2025, 5, 31))  # forecast on T too: same date, another window (31 to 61 days)
+    pairs = [(APRIL, T), (march, D(2025, 2, 28)), (february, D(2025, 1, 15)), (may, T)]
+    april_model, march_model, february_model, may_model = forecast.learn_many(dataset, pairs)
     cells = april_model.cells.set_index(["stage", "age_band"])  # the hand-worked model above
     assert cells.loc[("Proposal", "0–30 d"), ["closed", "won", "won_in_window"]].tolist() == [3, 2, 1]
     assert cells.loc[("Proposal", "31–90 d"), ["closed", "won", "won_in_window"]].tolist() == [2, 1, 1]
@@ -169,7 +170,13 @@ def test_several_periods_are_learned_in_one_query_as_each_alone(dataset):
     assert march_model.cells[["stage", "age_band", "closed", "won", "won_in_window"]].values.tolist() == [
         ["Proposal", "0–30 d", 1, 1, 1]]
     assert february_model.snapshots == [] and not february_model.learned
-    for (period, as_of), model in zip(pairs, (april_model, march_model, february_model)):
+    # May on T: F3 (won 48 days after 01-31) is in its window, F1 (10 days) is not; on 02-28
+    # F3 was won 20 days later: before the window.
+    cells = may_model.cells.set_index(["stage", "age_band"])
+    assert may_model.window == (31, 61)
+    assert cells.loc[("Proposal", "0–30 d"), ["closed", "won", "won_in_window"]].tolist() == [3, 2, 1]
+    assert cells.loc[("Proposal", "31–90 d"), ["closed", "won", "won_in_window"]].tolist() == [2, 1, 0]
+    for (period, as_of), model in zip(pairs, (april_model, march_model, february_model, may_model)):
         alone = forecast.learn(dataset, period, as_of)
         pd.testing.assert_frame_equal(model.cells, alone.cells)
         pd.testing.assert_frame_equal(model.stages, alone.stages)
