@@ -20,7 +20,7 @@ from salesnb.data.periods import Period
 from salesnb.data.selection import Selection
 from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import WON, deals
-from salesnb.metrics.forecast import DEFAULT_SEED, DEFAULT_SIMULATIONS, data_start, forecast
+from salesnb.metrics.forecast import DEFAULT_SEED, DEFAULT_SIMULATIONS, data_start, forecast, learn_many
 from salesnb.metrics.scope import metric
 
 DEFAULT_PERIODS = 6
@@ -117,9 +117,15 @@ def backtest(dataset: Dataset, period: Period | None = None, *, where: Selection
     forecast. A period whose forecast is not measured (no history then) has empty forecasts.
     """
     rows = []
-    for earlier in backtest_periods(dataset, period, periods):
-        freeze = earlier.start - dt.timedelta(days=1)
-        frozen = forecast(dataset, earlier, where=where, as_of=freeze, simulations=simulations, seed=seed)
+    chosen = [(earlier, earlier.start - dt.timedelta(days=1))
+              for earlier in backtest_periods(dataset, period, periods)]
+    # Every period's model learned in one query (the same question with other dates); without the
+    # history the forecast says so itself.
+    models = learn_many(dataset, chosen, where=where) if dataset.has("opportunity_history") \
+        else [None] * len(chosen)
+    for (earlier, freeze), model in zip(chosen, models):
+        frozen = forecast(dataset, earlier, where=where, as_of=freeze, simulations=simulations, seed=seed,
+                          model=model)
         quantiles = frozen.quantiles()
         actual, won_deals = actual_won(dataset, earlier, where=where)
         p50, naive = quantiles["p50"], frozen.naive_amount

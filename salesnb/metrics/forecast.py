@@ -34,6 +34,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -54,8 +55,9 @@ TRAINING_MONTHS = 12
 AGE_BANDS = ((0, "0–30 d"), (31, "31–90 d"), (91, "91–180 d"), (181, "over 180 d"))
 # Previous periods of the same length the run rate of new deals is averaged over.
 RUN_RATE_PERIODS = 4
-# At most this many random numbers are held at once (simulations are drawn in blocks).
-BLOCK_SIZE = 4_000_000
+# At most this many random numbers are held at once (simulations are drawn in blocks): 1M is 8 MB
+# a block, a few of them alive at once; no slower than 4M on 100,000 deals x 2,000 simulations.
+BLOCK_SIZE = 1_000_000
 QUANTILES = (0.1, 0.5, 0.9)
 
 declare(
@@ -133,6 +135,8 @@ class Forecast:
       ``probability_basis`` (stage and age band, stage, or playbook);
     - ``model``: the :class:`Model` learned; ``run_rate``: :func:`new_deal_run_rate`'s result;
     - ``won_amount``, ``won_count``: one value per simulation, already won included;
+      ``open_won_amount``: the open deals' part of ``won_amount`` alone (no new deals, not
+      the already won), :func:`simulate` of the open deals with the same seed;
     - ``left_out``: open deals of unknown stage (no probability), not simulated;
     - ``amounts_measured``: False when no deal has an amount (counts only).
 
@@ -155,6 +159,7 @@ class Forecast:
     run_rate: dict = field(default_factory=dict)
     won_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     won_count: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    open_won_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     left_out: int = 0
     amounts_measured: bool = True
 
@@ -236,28 +241,72 @@ def learn(dataset: Dataset, period: Period, as_of: dt.date, *, where: Selection 
     dated on or before ``d`` counts as day 1). A deal open on several month-ends counts once
     per month-end (deals that stay open long weigh more, as they do in any open pipeline).
     """
-    window = _period_window(period, as_of)
-    snapshots = _training_dates(dataset, as_of)
+    return learn_many(dataset, [(period, as_of)], where=where)[0]
+
+
+def learn_many(dataset: Dataset, plans: list[tuple[Period, dt.date]], *,
+               where: Selection | None = None) -> list[Model]:
+    """:func:`learn` for several (period, forecast date) pairs, one :class:`Model` each, in one
+    query: the backtests ask the same question for each past period with other dates, and
+    their training month-ends overlap (a quarter apart, 12 month-ends each), so each date's
+    pipeline is read once and each pair's month-ends are joined to the states at its own
+    forecast date; the counts are those of :func:`learn` on each pair alone."""
+    plans = list(plans)
+    windows = [_period_window(period, as_of) for period, as_of in plans]
+    snapshots = [_training_dates(dataset, as_of) for _, as_of in plans]
+    cells = {}
+    # One query per set of pairs with distinct forecast dates (a pair is told apart by its date).
+    remaining = [index for index in range(len(plans)) if snapshots[index]]
+    while remaining:
+        batch, seen = [], set()
+        for index in remaining:
+            if plans[index][1] not in seen:
+                batch.append(index)
+                seen.add(plans[index][1])
+        remaining = [index for index in remaining if index not in batch]
+        counted = _count_closed(dataset, [(index, plans[index][1], snapshots[index], windows[index])
+                                          for index in batch], where)
+        for index in batch:
+            cells[index] = counted[counted["plan_index"] == index].drop(columns="plan_index").reset_index(drop=True)
     empty = pd.DataFrame(columns=["stage", "age_band", "closed", "won", "won_in_window"])
-    if not snapshots:
-        cells = empty
-    else:
-        # The month-ends' states and the states at ``as_of`` are two reads of the pipeline, joined and
-        # counted in one query: no deal's state is kept between queries (the states of 13 dates were
-        # cached as one table before: 13 rows per deal, a kernel's largest table at scale).
-        states = pipeline_as_of(dataset, snapshots, where=where)
-        at_as_of = pipeline_as_of(dataset, [as_of], where=where)
-        later = at_as_of.select("opportunity_id", outcome_later="outcome", closed_on="close_date")
-        then = states.filter((states.outcome == OPEN) & states.stage.notnull())
-        rows = then.join(later, "opportunity_id")
-        rows = rows.filter(rows.outcome_later != OPEN)
-        days = ibis.greatest(rows.closed_on.delta(rows.as_of_date, unit="day"), 1)
-        won = rows.outcome_later == WON
-        in_window = won & days.between(*window).fill_null(False) if window[1] >= window[0] else ibis.literal(False)
-        rows = rows.mutate(age_band=_age_band(rows.as_of_date.delta(rows.created_at, unit="day")),
-                           is_won=won.cast("int64"), is_won_in_window=in_window.cast("int64"))
-        cells = rows.group_by(["stage", "age_band"]).aggregate(
-            closed=rows.count(), won=rows.is_won.sum(), won_in_window=rows.is_won_in_window.sum()).execute()
+    return [_model(dataset, as_of, windows[index], cells.get(index, empty), snapshots[index])
+            for index, (_, as_of) in enumerate(plans)]
+
+
+def _count_closed(dataset: Dataset, pairs: list, where: Selection | None) -> pd.DataFrame:
+    """closed, won and won_in_window by ``plan_index``, stage and age band, for pairs of
+    (plan_index, forecast date, its month-ends, its window) with distinct forecast dates."""
+    # The month-ends' states and the states at the forecast dates are two reads of the pipeline, joined and
+    # counted in one query: no deal's state is kept between queries (the states of 13 dates were
+    # cached as one table before: 13 rows per deal, a kernel's largest table at scale). The pairs
+    # are literals in the query (no in-memory table), so the same question is the same query.
+    states = pipeline_as_of(dataset, sorted({day for _, _, days, _ in pairs for day in days}), where=where)
+    at_as_of = pipeline_as_of(dataset, sorted(as_of for _, as_of, _, _ in pairs), where=where)
+    later = at_as_of.select(later_id="opportunity_id", later_date="as_of_date", outcome_later="outcome",
+                            closed_on="close_date")
+    then = states.filter((states.outcome == OPEN) & states.stage.notnull())
+    belongs = ibis.or_(*[(later.later_date == as_of) & then.as_of_date.isin(days) for _, as_of, days, _ in pairs])
+    rows = then.join(later, [then.opportunity_id == later.later_id, belongs])
+    rows = rows.filter(rows.outcome_later != OPEN)
+
+    def of_pair(values: list) -> ir.IntegerValue:  # the value of the pair each row belongs to
+        return ibis.cases(*[(rows.later_date == pair[1], value) for pair, value in zip(pairs, values)]).cast("int64")
+
+    days = ibis.greatest(rows.closed_on.delta(rows.as_of_date, unit="day"), 1)
+    won = rows.outcome_later == WON
+    # An empty window (last < first) counts nothing: BETWEEN is false then.
+    in_window = won & days.between(of_pair([window[0] for *_, window in pairs]),
+                                   of_pair([window[1] for *_, window in pairs])).fill_null(False)
+    rows = rows.mutate(plan_index=of_pair([pair[0] for pair in pairs]),
+                       age_band=_age_band(rows.as_of_date.delta(rows.created_at, unit="day")),
+                       is_won=won.cast("int64"), is_won_in_window=in_window.cast("int64"))
+    return rows.group_by(["plan_index", "stage", "age_band"]).aggregate(
+        closed=rows.count(), won=rows.is_won.sum(), won_in_window=rows.is_won_in_window.sum()).execute()
+
+
+def _model(dataset: Dataset, as_of: dt.date, window: tuple[int, int], cells: pd.DataFrame,
+           snapshots: list[dt.date]) -> Model:
+    """The :class:`Model` of the counts by stage and age band."""
     stage_order = {stage: index for index, stage in enumerate(dataset.playbook.open_stages)}
     band_order = {label: index for index, (_, label) in enumerate(AGE_BANDS)}
     cells = cells.assign(stage_index=cells["stage"].map(stage_order), band_index=cells["age_band"].map(band_order))
@@ -355,6 +404,13 @@ def simulate(probabilities, amounts, *, simulations: int = DEFAULT_SIMULATIONS, 
     stream exactly as one draw would: the result does not depend on the block size.
     """
     rng = np.random.default_rng(seed)
+    won_amount, won_count = _open_deal_wins(rng, probabilities, amounts, simulations)
+    return _with_new_deals(rng, won_amount, won_count, new_deals_per_period, new_deal_amounts)
+
+
+def _open_deal_wins(rng: np.random.Generator, probabilities, amounts,
+                    simulations: int) -> tuple[np.ndarray, np.ndarray]:
+    """The open deals' part of :func:`simulate` (drawn first from the stream)."""
     probabilities = np.asarray(probabilities, dtype=float)
     amounts = np.nan_to_num(np.asarray(amounts, dtype=float))
     deals = len(probabilities)
@@ -366,19 +422,50 @@ def simulate(probabilities, amounts, *, simulations: int = DEFAULT_SIMULATIONS, 
         # A sum per row (not a matrix product, whose summation order depends on the block).
         won_amount[first:first + rows] = np.where(won, amounts, 0.0).sum(axis=1)
         won_count[first:first + rows] = won.sum(axis=1)
+    return won_amount, won_count
+
+
+def _with_new_deals(rng: np.random.Generator, won_amount: np.ndarray, won_count: np.ndarray,
+                    new_deals_per_period: float, new_deal_amounts) -> tuple[np.ndarray, np.ndarray]:
+    """The new deals' part of :func:`simulate`, added to the open deals' (in place)."""
+    simulations = len(won_amount)
     new_deal_amounts = np.asarray(new_deal_amounts, dtype=float)
     if new_deals_per_period > 0:
         arrivals = rng.poisson(new_deals_per_period, simulations)
         won_count += arrivals
         if len(new_deal_amounts):
-            drawn = rng.choice(new_deal_amounts, size=int(arrivals.sum()))
-            won_amount += np.bincount(np.repeat(np.arange(simulations), arrivals), weights=drawn, minlength=simulations)
+            won_amount += _new_deal_amounts(rng, new_deal_amounts, arrivals)
     return won_amount, won_count
+
+
+def _new_deal_amounts(rng: np.random.Generator, pool: np.ndarray, arrivals: np.ndarray) -> np.ndarray:
+    """The summed amount of each simulation's new deals, each drawn with replacement from ``pool``.
+
+    Drawn a block of simulations at a time, at most :data:`BLOCK_SIZE` amounts (and as many
+    simulation numbers) at once: at scale the arrivals of all simulations at once are tens of
+    millions (a third of a kernel's peak memory on the large sample). The draws are the same as
+    ``rng.choice(pool, size=arrivals.sum())`` in one call, in the same order: numpy draws each
+    index from the same stream whatever the size asked, and each simulation's amounts are added
+    up in the same order."""
+    simulations = len(arrivals)
+    totals = np.zeros(simulations)
+    ends = np.cumsum(arrivals)
+    first = 0
+    while first < simulations:
+        drawn_before = int(ends[first - 1]) if first else 0
+        # The simulations whose draws fit in a block, at least one (its own draws may exceed it).
+        last = max(int(np.searchsorted(ends, drawn_before + BLOCK_SIZE, side="right")), first + 1)
+        counts = arrivals[first:last]
+        drawn = pool[rng.integers(0, len(pool), size=int(counts.sum()))]
+        totals[first:last] = np.bincount(np.repeat(np.arange(last - first), counts), weights=drawn,
+                                         minlength=last - first)
+        first = last
+    return totals
 
 
 @metric(default_period="fiscal_quarter")
 def forecast(dataset: Dataset, period: Period | None = None, *, where: Selection, as_of: dt.date | None = None,
-             simulations: int = DEFAULT_SIMULATIONS, seed: int = DEFAULT_SEED) -> Forecast:
+             simulations: int = DEFAULT_SIMULATIONS, seed: int = DEFAULT_SEED, model: Model | None = None) -> Forecast:
     """Monte Carlo forecast of the won amount and count of the period, P10 to P90.
 
     ``period`` defaults to the fiscal quarter open at the data's date, ``as_of`` (the
@@ -390,7 +477,9 @@ def forecast(dataset: Dataset, period: Period | None = None, *, where: Selection
     ``naive_amount`` = already won + sum(amount x playbook stage probability) over the deals
     open at ``as_of`` with an expected close date in the period (the weighted pipeline a
     CRM would forecast). Open deals of unknown stage are left out (counted in ``left_out``).
-    Returns a :class:`Forecast` (its fields are documented there).
+    ``model``: what :func:`learn` gives for this period and ``as_of``, when already learned
+    (:func:`learn_many`, the backtests); None learns it. Returns a :class:`Forecast` (its
+    fields are documented there).
     """
     as_of = as_of or dataset.as_of
     result = Forecast(period, as_of, simulations, seed, measured=False)
@@ -424,7 +513,7 @@ def forecast(dataset: Dataset, period: Period | None = None, *, where: Selection
         result.reason = no_history
         return result
 
-    model = learn(dataset, period, as_of, where=where)
+    model = learn(dataset, period, as_of, where=where) if model is None else model
     result.model = model
     if not model.learned:
         result.reason = (f"no deal open on a month-end before {as_of:%d %b %Y} has closed since: there is no "
@@ -432,10 +521,14 @@ def forecast(dataset: Dataset, period: Period | None = None, *, where: Selection
         return result
     result.open_deals = deal_probabilities(model, open_deals, playbook)
     result.run_rate = new_deal_run_rate(dataset, period, as_of, where=where)
-    won_amount, won_count = simulate(
-        result.open_deals["in_period_probability"].to_numpy(), result.open_deals["amount"].to_numpy(dtype=float),
-        simulations=simulations, seed=seed, new_deals_per_period=result.run_rate["deals_per_period"],
-        new_deal_amounts=result.run_rate["amounts"])
+    # simulate() in two steps, to keep the open deals' part: the plan's simulated gap is that part
+    # (it was drawn a second time with the same seed before).
+    rng = np.random.default_rng(seed)
+    won_amount, won_count = _open_deal_wins(rng, result.open_deals["in_period_probability"].to_numpy(),
+                                            result.open_deals["amount"].to_numpy(dtype=float), simulations)
+    result.open_won_amount = won_amount.copy()
+    won_amount, won_count = _with_new_deals(rng, won_amount, won_count, result.run_rate["deals_per_period"],
+                                            result.run_rate["amounts"])
     result.won_amount = won_amount + (result.already_won_amount or 0.0)
     result.won_count = won_count + result.already_won_count
     result.measured = True

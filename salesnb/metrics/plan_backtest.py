@@ -116,11 +116,14 @@ def plan_backtest(dataset: Dataset, period: Period | None = None, *, where: Sele
     if not dataset.has("opportunities") or not dataset.has("opportunity_history"):
         return pd.DataFrame(columns=COLUMNS)
     rows = []
-    for earlier, freeze in backtest_periods(dataset, period, periods):
+    chosen = backtest_periods(dataset, period, periods)
+    # The forecast engine's model of every period learned in one query (the same question with other dates).
+    models = forecast.learn_many(dataset, chosen, where=where)
+    for (earlier, freeze), model in zip(chosen, models):
         actual = planning.booked(dataset, earlier, where=where, repeat_revenue=False)
         target = planning.Target(actual.total, "backtest", "what the period won")
         past = planning.make_plan(dataset, earlier, freeze, target, where=where, repeat_revenue=False,
-                                  simulations=simulations, seed=seed, costs=False)
+                                  simulations=simulations, seed=seed, costs=False, model=model)
         window = Period(freeze + dt.timedelta(days=1), earlier.end)
         funnel = past.funnel
         required = funnel.required_per_day * window.days if funnel and funnel.required_per_day is not None else None

@@ -42,6 +42,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -416,14 +418,14 @@ class Gap:
 
 def plan_gap(dataset: Dataset, period: Period, as_of: dt.date, target: Target, *, where: Selection,
              repeat_revenue: bool = True, simulations: int = forecast.DEFAULT_SIMULATIONS,
-             seed: int = forecast.DEFAULT_SEED) -> Gap:
+             seed: int = forecast.DEFAULT_SEED, model: forecast.Model | None = None) -> Gap:
     """The gap of the plan period at ``as_of`` (a :class:`Gap`; module docstring, step 2).
 
     The open pipeline's part is ``forecast.forecast(dataset, period, where=, as_of=)``:
     ``expected_from_open`` is its :attr:`~salesnb.metrics.forecast.Forecast.expected_from_open`,
     and the simulated gap re-runs :func:`salesnb.metrics.forecast.simulate` on the same open
     deals and seed without new deals (the open deals are drawn first, so each simulation's
-    open part is the forecast's own)."""
+    open part is the forecast's own). ``model``: the forecast engine's, when already learned."""
     so_far = booked(dataset, period, where=where, repeat_revenue=repeat_revenue, until=as_of) \
         if period.start <= as_of else Booked(0.0 if amounts_recorded(dataset) else None, 0,
                                              0.0 if repeat_counted(dataset, where, repeat_revenue)[0] else None)
@@ -431,7 +433,8 @@ def plan_gap(dataset: Dataset, period: Period, as_of: dt.date, target: Target, *
     gap = Gap(target, so_far, None, None, repeat)
     has_deals = dataset.has("opportunities") and amounts_recorded(dataset)
     if has_deals:
-        outlook = forecast.forecast(dataset, period, where=where, as_of=as_of, simulations=simulations, seed=seed)
+        outlook = forecast.forecast(dataset, period, where=where, as_of=as_of, simulations=simulations, seed=seed,
+                                    model=model)
         gap.outlook = outlook
         if outlook.measured:
             gap.expected_from_open = outlook.expected_from_open
@@ -446,10 +449,8 @@ def plan_gap(dataset: Dataset, period: Period, as_of: dt.date, target: Target, *
     already = so_far.total or 0.0
     gap.expected = target.amount - already - (gap.expected_from_open or 0.0) - repeat_amount
     if has_deals:
-        deals_now = gap.outlook.open_deals
-        open_wins, _ = forecast.simulate(deals_now["in_period_probability"].to_numpy(),
-                                         deals_now["amount"].to_numpy(dtype=float), simulations=simulations, seed=seed)
-        gap.simulated = target.amount - already - open_wins - repeat_amount
+        # The forecast's own simulation of its open deals (same deals, simulations and seed), not a second draw.
+        gap.simulated = target.amount - already - gap.outlook.open_won_amount - repeat_amount
     else:
         gap.simulated = np.full(simulations, gap.expected)
     return gap
@@ -558,10 +559,15 @@ class ReverseFunnel:
         return pd.DataFrame(rows, columns=["plan_input", "plan_value", "plan_n"])
 
 
+def _recent_deals_table(dataset: Dataset, as_of: dt.date, where: Selection) -> ir.Table:
+    """The deals created in the last year before ``as_of``, as known then (an Ibis table)."""
+    states = pipeline_as_of(dataset, [as_of], where=where)
+    return states.filter(states.created_at.between(as_of - dt.timedelta(days=RECENT_DAYS - 1), as_of))
+
+
 def _recent_deals(dataset: Dataset, as_of: dt.date, where: Selection) -> pd.DataFrame:
     """The deals created in the last year before ``as_of``, as known then: id, created_at, amount."""
-    states = pipeline_as_of(dataset, [as_of], where=where)
-    recent = states.filter(states.created_at.between(as_of - dt.timedelta(days=RECENT_DAYS - 1), as_of))
+    recent = _recent_deals_table(dataset, as_of, where)
     return recent.select("opportunity_id", "created_at", "amount").order_by("opportunity_id").execute()
 
 
@@ -663,18 +669,32 @@ class LeadPlan:
         return {**dict(zip(self.sources["source"], self.sources["leads_per_month"])), "total": self.total_per_month}
 
 
-def _lead_rows(dataset: Dataset, as_of: dt.date, where: Selection) -> pd.DataFrame:
-    """The leads created in the learning window up to ``as_of``: source, age at ``as_of``, the
-    day they became a deal (NaN if not by ``as_of``) and the deal they are credited with."""
+def _lead_counts(dataset: Dataset, as_of: dt.date, where: Selection, recent: ir.Table) -> pd.DataFrame:
+    """The leads created in the learning window up to ``as_of``, counted in the engine (one row
+    per lead was read into pandas before: at scale the plan's largest frame, once per plan).
+
+    One row per ``source``, ``age`` (days from creation to ``as_of``), ``converted_day`` (the
+    day after creation it became a deal, when that was by ``as_of``; NULL otherwise) and
+    ``undated`` (reached an opportunity on an unknown day), with ``leads`` (how many) and
+    ``credited`` (of those, the leads a deal of ``recent``, the deals created in the last
+    year, is credited to). Everything :func:`lead_plan` reads of the leads is a sum of these."""
     first = as_of - dt.timedelta(days=lead_metrics.LAG_LEARNING_DAYS - 1)
     facts = lead_metrics.created_in(lead_metrics.lead_facts(dataset, where), Period(first, as_of))
-    rows = facts.select("lead_id", "source", "created_date", "reached_opportunity", "days_to_opportunity",
-                        "linked_opportunity_id", "deal_credited").order_by("lead_id").execute()
-    rows["age"] = (pd.Timestamp(as_of) - pd.to_datetime(rows["created_date"])).dt.days
-    reached = rows["reached_opportunity"].fillna(False).astype(bool) & rows["days_to_opportunity"].notna()
-    reached &= rows["days_to_opportunity"] <= rows["age"]
-    rows["converted_day"] = rows["days_to_opportunity"].where(reached)
-    return rows
+    age = ibis.date(as_of.isoformat()).delta(facts.created_date, unit="day")
+    reached = facts.reached_opportunity.fill_null(False)
+    days = facts.days_to_opportunity
+    converted = reached & days.notnull() & (days <= age).fill_null(False)
+    credited = facts.deal_credited.fill_null(False) & facts.linked_opportunity_id.isin(recent.opportunity_id)
+    facts = facts.mutate(age=age, converted_day=ibis.cases((converted, days), else_=ibis.null().cast("float64")),
+                         undated=reached & days.isnull(), is_credited=credited.fill_null(False).cast("int64"))
+    counts = facts.group_by(["source", "age", "converted_day", "undated"]).aggregate(
+        leads=facts.count(), credited=facts.is_credited.sum())
+    return counts.order_by(["source", "age", "converted_day", "undated"]).execute()
+
+
+def _per_lead(counts: pd.DataFrame, column: str) -> np.ndarray:
+    """``column`` of the counted leads, once per lead (what one row per lead gave)."""
+    return np.repeat(counts[column].to_numpy(dtype=float), counts["leads"].to_numpy(dtype=np.int64))
 
 
 def lead_plan(dataset: Dataset, period: Period, as_of: dt.date, gap: Gap, funnel: ReverseFunnel, *,
@@ -698,27 +718,23 @@ def lead_plan(dataset: Dataset, period: Period, as_of: dt.date, gap: Gap, funnel
     if not lead_metrics.measured_steps(dataset)["opportunity"]:
         result.reason = "no lead is linked to a deal or has a conversion date: lead → deal rates cannot be measured"
         return result
-    rows = _lead_rows(dataset, as_of, where)
-    undated = rows["reached_opportunity"].fillna(False).astype(bool) & rows["days_to_opportunity"].isna()
-    result.excluded = [Excluded(int(undated.sum()), len(rows), "leads created in the window",
+    recent_deals = _recent_deals_table(dataset, as_of, where)
+    counts = _lead_counts(dataset, as_of, where, recent_deals)
+    undated = counts["undated"].fillna(False).astype(bool)
+    result.excluded = [Excluded(int(counts.loc[undated, "leads"].sum()), int(counts["leads"].sum()),
+                                "leads created in the window",
                                 "reached an opportunity on an unknown day (no converted_at, no deal creation date)")]
-    rows = rows[~undated]
-    if rows.empty:
+    counts = counts[~undated]
+    if counts.empty:
         result.reason = "no lead was created in the two years before the plan date"
         return result
-    recent = _recent_deals(dataset, as_of, where) if recent is None else recent
-    # As Python objects: pandas' isin on Arrow-backed text makes one Arrow scalar per value
-    # looked for (the recent deals: 15% of 06_plan's time on the large sample); on objects it hashes.
-    recent_ids = recent["opportunity_id"].dropna().astype(object)
-    credited = rows[rows["deal_credited"].fillna(False).astype(bool)
-                    & rows["linked_opportunity_id"].astype(object).isin(recent_ids)]
-    deals_created = len(recent)
-    counts = rows.groupby("source").size()
-    small = sorted(counts[counts < MIN_SOURCE_LEADS].index)
-    rows = rows.assign(planned_source=rows["source"].where(~rows["source"].isin(small), OTHER_SOURCES))
-    credited = credited.assign(planned_source=credited["source"].where(~credited["source"].isin(small), OTHER_SOURCES))
-    from_leads = credited.groupby("planned_source").size()
-    result.from_leads_share = min(len(credited) / deals_created, 1.0) if deals_created else None
+    deals_created = len(_recent_deals(dataset, as_of, where) if recent is None else recent)
+    leads_by_source = counts.groupby("source")["leads"].sum()
+    small = sorted(leads_by_source[leads_by_source < MIN_SOURCE_LEADS].index)
+    counts = counts.assign(planned_source=counts["source"].where(~counts["source"].isin(small), OTHER_SOURCES))
+    from_leads = counts.groupby("planned_source")["credited"].sum()
+    credited = int(counts["credited"].sum())
+    result.from_leads_share = min(credited / deals_created, 1.0) if deals_created else None
     if small:
         result.notes.append(f"{len(small)} source(s) with fewer than {MIN_SOURCE_LEADS} leads in the last two years "
                             f"({', '.join(small)}) are planned together as '{OTHER_SOURCES}'.")
@@ -730,13 +746,14 @@ def lead_plan(dataset: Dataset, period: Period, as_of: dt.date, gap: Gap, funnel
         result.notes.append("Lead costs are not measured: the data has no 'marketing_spend' table (add spend by month "
                             "and source to see what the leads cost).")
     table = []
-    for source, group in rows.groupby("planned_source", sort=True):
-        curve = _share_by_day(group)
+    for source, group in counts.groupby("planned_source", sort=True):
+        curve = share_reached_by_day(_per_lead(group, "age"), _per_lead(group, "converted_day"))
+        curve = curve["share_by_day"].to_numpy(dtype=float)
         rate = float(curve[-1]) if len(curve) else 0.0
         daily = np.diff(np.r_[0.0, curve])
-        share = (from_leads.get(source, 0) / deals_created) if deals_created else 0.0
-        open_rows = group[group["converted_day"].isna()]
-        open_value = _open_lead_value(daily, curve, in_period, open_rows["age"].to_numpy())
+        share = (int(from_leads.get(source, 0)) / deals_created) if deals_created else 0.0
+        open_groups = group[group["converted_day"].isna()]
+        open_value = _open_lead_value(daily, curve, in_period, _per_lead(open_groups, "age"))
         per_lead = _lead_value(daily, in_period)
         leads_per_day = None
         if gap_value is not None and funnel.required_per_day is not None and per_lead.sum() > 0:
@@ -745,10 +762,12 @@ def lead_plan(dataset: Dataset, period: Period, as_of: dt.date, gap: Gap, funnel
         price = cost_per_lead.get(source)
         table.append({
             "source": source, "planned_as": "with the other small sources" if source == OTHER_SOURCES else "on its own",
-            "source_leads": len(group), "lead_to_deal_rate": rate, "median_days_to_deal": _lag_quantile(curve, 0.5),
-            "share_of_new_deals": share, "leads_not_yet_deals": len(open_rows), "expected_from_open_leads": open_value,
-            "leads_per_month": per_month,
-            "current_leads_per_month": int((group["age"] < CURRENT_RATE_DAYS).sum()) / CURRENT_RATE_DAYS * MONTH_DAYS,
+            "source_leads": int(group["leads"].sum()), "lead_to_deal_rate": rate,
+            "median_days_to_deal": _lag_quantile(curve, 0.5),
+            "share_of_new_deals": share, "leads_not_yet_deals": int(open_groups["leads"].sum()),
+            "expected_from_open_leads": open_value, "leads_per_month": per_month,
+            "current_leads_per_month": int(group.loc[group["age"] < CURRENT_RATE_DAYS, "leads"].sum())
+            / CURRENT_RATE_DAYS * MONTH_DAYS,
             "cost_per_lead": price,
             "lead_cost_per_month": None if per_month is None or price is None else per_month * price,
         })
@@ -757,11 +776,6 @@ def lead_plan(dataset: Dataset, period: Period, as_of: dt.date, gap: Gap, funnel
     if days and gap_value is not None and funnel.required_per_day is None:
         result.reason = funnel.reason
     return result
-
-
-def _share_by_day(rows: pd.DataFrame) -> np.ndarray:
-    curve = share_reached_by_day(rows["age"], rows["converted_day"])
-    return curve["share_by_day"].to_numpy(dtype=float)
 
 
 def _lead_value(daily: np.ndarray, in_period: np.ndarray) -> np.ndarray:
@@ -847,11 +861,11 @@ class Plan:
 
 def make_plan(dataset: Dataset, period: Period, as_of: dt.date, target: Target, *, where: Selection,
               repeat_revenue: bool = True, simulations: int = forecast.DEFAULT_SIMULATIONS,
-              seed: int = forecast.DEFAULT_SEED, costs: bool = True) -> Plan:
+              seed: int = forecast.DEFAULT_SEED, costs: bool = True, model: forecast.Model | None = None) -> Plan:
     """The plan of ``period`` made at ``as_of`` for a given :class:`Target` (what :func:`plan`
-    and the backtest share)."""
+    and the backtest share; ``model``: the forecast engine's, when already learned)."""
     gap = plan_gap(dataset, period, as_of, target, where=where, repeat_revenue=repeat_revenue,
-                   simulations=simulations, seed=seed)
+                   simulations=simulations, seed=seed, model=model)
     funnel, recent = None, None
     notes = []
     if dataset.has("opportunities") and recorded(dataset, "created_at"):

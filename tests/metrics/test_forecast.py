@@ -104,6 +104,38 @@ def test_same_seed_same_numbers_whatever_the_block_size(monkeypatch):
     assert not np.array_equal(first[0], other[0])
 
 
+def test_new_deals_drawn_in_blocks_are_the_draws_of_one_call(monkeypatch):
+    # The new deals' amounts are drawn a block of simulations at a time (memory at scale); the
+    # reference draws them as one call: Poisson arrivals, then rng.choice of all amounts at once,
+    # summed per simulation. No open deal, so the stream starts with the arrivals.
+    pool = np.array([100.0, 250.0, 4000.0, 7.5])
+    rng = np.random.default_rng(11)
+    arrivals = rng.poisson(2.0, 50)
+    drawn = rng.choice(pool, size=int(arrivals.sum()))
+    expected = np.bincount(np.repeat(np.arange(50), arrivals), weights=drawn, minlength=50)
+    for block in (forecast.BLOCK_SIZE, 13, 1):  # one block; several simulations a block; one a block
+        monkeypatch.setattr(forecast, "BLOCK_SIZE", block)
+        won_amount, won_count = forecast.simulate([], [], simulations=50, seed=11, new_deals_per_period=2.0,
+                                                  new_deal_amounts=pool)
+        assert np.array_equal(won_count, arrivals) and np.array_equal(won_amount, expected)
+    # A simulation with no new deal wins nothing from them (the reference has some).
+    assert (expected[arrivals == 0] == 0).all() and (arrivals == 0).any()
+
+
+def test_the_forecast_keeps_its_open_deals_part_of_each_simulation(dataset):
+    # The plan's simulated gap reads it instead of drawing the open deals a second time.
+    outlook = forecast.forecast(dataset, APRIL, as_of=T, simulations=300, seed=5)
+    probabilities = outlook.open_deals["in_period_probability"].to_numpy()
+    amounts = outlook.open_deals["amount"].to_numpy(dtype=float)
+    open_only, _ = forecast.simulate(probabilities, amounts, simulations=300, seed=5)
+    assert np.array_equal(outlook.open_won_amount, open_only)
+    whole, _ = forecast.simulate(probabilities, amounts, simulations=300, seed=5,
+                                 new_deals_per_period=outlook.run_rate["deals_per_period"],
+                                 new_deal_amounts=outlook.run_rate["amounts"])
+    assert np.array_equal(outlook.won_amount, whole + outlook.already_won_amount)
+    assert outlook.run_rate["deals_per_period"] > 0 and not np.array_equal(whole, open_only)  # new deals were added
+
+
 # ----------------------------------------------------------------------------- what it learns
 
 
@@ -120,6 +152,34 @@ def test_learned_win_probability_and_timing_by_stage_and_age(dataset):
     stage = model.stages.set_index("stage").loc["Proposal"]
     assert stage[["closed", "won", "won_in_window"]].tolist() == [5, 3, 2]
     assert model.overall_timing == pytest.approx(2 / 3)
+
+def test_several_periods_are_learned_in_one_query_as_each_alone(dataset):
+    # The backtests learn every period's model in one query; each must be the model of its own
+    # pair only. March forecast on 02-28 (a month-end the April pair learns from: the overlap
+    # trap); February forecast on 01-15 has no month-end since the data's first day.
+    march, february = Period(D(2025, 3, 1), D(2025, 3, 31)), Period(D(2025, 2, 1), D(2025, 2, 28))
+    may = Period(D(2025, 5, 1), D(2025, 5, 31))  # forecast on T too: same date, another window (31 to 61 days)
+    pairs = [(APRIL, T), (march, D(2025, 2, 28)), (february, D(2025, 1, 15)), (may, T)]
+    april_model, march_model, february_model, may_model = forecast.learn_many(dataset, pairs)
+    cells = april_model.cells.set_index(["stage", "age_band"])  # the hand-worked model above
+    assert cells.loc[("Proposal", "0–30 d"), ["closed", "won", "won_in_window"]].tolist() == [3, 2, 1]
+    assert cells.loc[("Proposal", "31–90 d"), ["closed", "won", "won_in_window"]].tolist() == [2, 1, 1]
+    # March on 02-28 learns from 01-31 only (F1-F4 open, 29 days old); by 02-28 only F1 has
+    # closed, won 10 days after 01-31: inside the window of 1 to 31 days.
+    assert march_model.snapshots == [D(2025, 1, 31)] and march_model.window == (1, 31)
+    assert march_model.cells[["stage", "age_band", "closed", "won", "won_in_window"]].values.tolist() == [
+        ["Proposal", "0–30 d", 1, 1, 1]]
+    assert february_model.snapshots == [] and not february_model.learned
+    # May on T: F3 (won 48 days after 01-31) is in its window, F1 (10 days) is not; on 02-28
+    # F3 was won 20 days later: before the window.
+    cells = may_model.cells.set_index(["stage", "age_band"])
+    assert may_model.window == (31, 61)
+    assert cells.loc[("Proposal", "0–30 d"), ["closed", "won", "won_in_window"]].tolist() == [3, 2, 1]
+    assert cells.loc[("Proposal", "31–90 d"), ["closed", "won", "won_in_window"]].tolist() == [2, 1, 0]
+    for (period, as_of), model in zip(pairs, (april_model, march_model, february_model, may_model)):
+        alone = forecast.learn(dataset, period, as_of)
+        pd.testing.assert_frame_equal(model.cells, alone.cells)
+        pd.testing.assert_frame_equal(model.stages, alone.stages)
 
 
 def test_each_open_deal_gets_the_most_specific_probability_with_enough_n(dataset):

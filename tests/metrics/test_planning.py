@@ -246,3 +246,55 @@ def test_known_answer_the_creation_rate_you_already_have():
     assert plan.funnel.win_rate == pytest.approx(np.prod(fx.PASS), rel=0.1)
     # And the creation rate it measures now is the one it was generated with.
     assert plan.summary()["current_new_deals_per_month"] == pytest.approx(already)
+
+
+def test_leads_are_counted_in_the_engine_by_source_age_and_day_they_became_a_deal():
+    # The plan of leads reads the leads as counts (one row per source, age at the plan date, day
+    # they became a deal, undated), not one row per lead. Worked out by hand on the hand fixture
+    # at T = 2025-06-30 with four more leads, each a trap:
+    frames = fx.hand_frames()
+    frames["opportunities"] = pd.concat([frames["opportunities"], pd.DataFrame(
+        [("D11", "2024-05-01", "2024-06-01", "Closed Lost", 1000.0, "Website")],
+        columns=frames["opportunities"].columns)], ignore_index=True)
+    frames["leads"] = pd.concat([frames["leads"], pd.DataFrame([
+        # L12 names a deal the data does not have and has no conversion date: an undated deal.
+        ("L12", "2025-02-19 09:00:00", "Website", None, "D99"),
+        # L13 links D1 too, a day after L1: D1 is credited to L1 only; L13 became a deal on day 9.
+        ("L13", "2025-02-20 09:00:00", "Website", "2025-03-01 09:00:00", "D1"),
+        # L14 became D11 on day 10, 435 days before T: D11 was created over a year before T, so
+        # it is not one of the last year's deals and is not credited in the source mix.
+        ("L14", "2024-04-21 09:00:00", "Website", "2024-05-01 09:00:00", "D11"),
+        # L15 was created 731 days before T: outside the two years the plan learns from.
+        ("L15", "2023-06-30 09:00:00", "Website", None, None),
+    ], columns=frames["leads"].columns)], ignore_index=True)
+    dataset = dataset_from_frames(frames)
+    recent = planning._recent_deals_table(dataset, fx.HAND_AS_OF, EVERYTHING)
+    counts = planning._lead_counts(dataset, fx.HAND_AS_OF, EVERYTHING, recent)
+    def key(row):
+        return row[1], row[2] is None, row[2] or 0, row[3]
+
+    found = sorted(((row.source, int(row.age), None if pd.isna(row.converted_day) else int(row.converted_day),
+                     bool(row.undated), int(row.leads), int(row.credited)) for row in counts.itertuples()), key=key)
+    assert found == sorted([
+        ("Website", 0, None, False, 1, 0),     # L11
+        ("Website", 5, None, False, 2, 0),     # L9, L10
+        ("Website", 130, 9, False, 1, 0),      # L13: its deal is credited to L1
+        ("Website", 131, 10, False, 4, 4),     # L1-L4: D1, D2, D6, D7, created in the last year
+        ("Website", 131, None, False, 4, 0),   # L5-L8: never a deal
+        ("Website", 131, None, True, 1, 0),    # L12: undated
+        ("Website", 435, 10, False, 1, 0),     # L14: D11 is older than a year
+    ], key=key)
+    # The plan of leads from these counts, as worked out per lead: 14 in the window, L12 left out (undated), 13
+    # leads; watched 9 days or more: 10 (L1-L8, L13, L14), of which L13 became a deal on day 9 and
+    # L1-L4, L14 on day 10: rate 1/10 + 5/10 = 0.6, half of it by day 10 (the median); 4 of the 10
+    # deals created in the last year came from a lead (D11 is older); 7 open leads, 3 of them
+    # created in the last 91 days.
+    gap = _hand_gap(30_000)
+    funnel = planning.reverse_funnel(dataset, fx.HAND_PERIOD, fx.HAND_AS_OF, gap, where=EVERYTHING)
+    leads = planning.lead_plan(dataset, fx.HAND_PERIOD, fx.HAND_AS_OF, gap, funnel, where=EVERYTHING)
+    assert [(item.count, item.total) for item in leads.excluded] == [(1, 14)]
+    row = leads.sources.set_index("source").loc[planning.OTHER_SOURCES]
+    assert row["source_leads"] == 13 and row["leads_not_yet_deals"] == 7
+    assert row["lead_to_deal_rate"] == pytest.approx(0.6) and row["median_days_to_deal"] == 10
+    assert row["share_of_new_deals"] == pytest.approx(0.4) and leads.from_leads_share == pytest.approx(0.4)
+    assert row["current_leads_per_month"] == pytest.approx(3 / 91 * MONTH)
