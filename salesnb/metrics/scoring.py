@@ -334,7 +334,8 @@ def lead_examples(dataset: Dataset) -> Examples:
         rep_name=table.rep_name.fill_null(table.rep_id), created_at=table.created_at,
         **{name: table[name] for name in kinds},
     )
-    return _examples(Examples("leads", pd.DataFrame(), kinds, "source", ["source", "created_at"], source=source), keys)
+    return _examples(keys, what="leads", kinds=kinds, baseline="source", list_columns=["source", "created_at"],
+                     source=source)
 
 
 def deal_examples(dataset: Dataset) -> Examples:
@@ -391,9 +392,9 @@ def deal_examples(dataset: Dataset) -> Examples:
         **{name: rows[name] for name in kinds},
     )
     probabilities = {stage.name: stage.probability for stage in playbook.stages}
-    return _examples(Examples("deals", pd.DataFrame(), kinds, "stage" if with_history else None,
-                              ["current_stage", "amount", "close_date", "stage_probability"], notes, source=source,
-                              stage_probabilities=probabilities), keys)
+    return _examples(keys, what="deals", kinds=kinds, baseline="stage" if with_history else None,
+                     list_columns=["current_stage", "amount", "close_date", "stage_probability"], notes=notes,
+                     source=source, stage_probabilities=probabilities)
 
 
 def _sorted(frame: pd.DataFrame, what: str) -> pd.DataFrame:
@@ -411,15 +412,13 @@ def _read(examples: Examples, rows: ir.Table) -> pd.DataFrame:
     return _sorted(frame, examples.what)
 
 
-def _examples(examples: Examples, keys: ir.Table) -> Examples:
-    """``examples`` with their rows read: every column of every example when the data is within
-    the caps; beyond them, the keys only (see :class:`Examples`)."""
-    frame = _sorted(keys.execute(), examples.what)
-    closed = int(frame["outcome"].notna().sum())
-    if len(frame) <= GUARD_EXAMPLES and closed <= scoring_models.MAX_TRAINING_EXAMPLES:
+def _examples(keys: ir.Table, **fields) -> Examples:
+    """The :class:`Examples` of ``fields`` (``source`` their query), read: the ``keys`` first,
+    then, when the data is within the caps, every column of every example at once."""
+    examples = Examples(frame=_sorted(keys.execute(), fields["what"]), **fields)
+    closed = int(examples.frame["outcome"].notna().sum())
+    if len(examples.frame) <= GUARD_EXAMPLES and closed <= scoring_models.MAX_TRAINING_EXAMPLES:
         examples.frame, examples.source = _read(examples, examples.source), None
-    else:
-        examples.frame = frame
     return examples
 
 
@@ -542,7 +541,7 @@ def _learn(examples: Examples, where_ids: set | None, use_suspects: tuple, seed:
 
     final = scoring_models.fitted(scoring_models.build_model(evaluation.chosen, numbers, categories, seed),
                                   features_frame, target)
-    scored = rows if keep.all() else rows[keep] if examples.complete else rows.loc[np.flatnonzero(keep)]
+    scored = rows if keep.all() else rows.loc[np.flatnonzero(keep)]
     score = scoring_models.scored(final, scored, numbers, categories, vocabulary)
     out_of_sample = np.zeros(len(frame), dtype=bool)
     oos_score = np.full(len(frame), np.nan)
