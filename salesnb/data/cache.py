@@ -12,9 +12,10 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import xxhash
@@ -174,3 +175,74 @@ def write_date_facts(entry: Path | None, as_of: dt.date | None, later) -> None:
         os.replace(staging, path)
     except OSError:
         pass
+
+
+# ----------------------------------------------------------------------------- derived tables
+#
+# The large tables every report derives the same way from the whole data (one row per lead,
+# the deals with their owners, each deal's states) were built again by every notebook's
+# kernel, and held in its memory: at the large sample one row per lead took 9 s and about
+# 650 MB in each of three kernels. They are kept in the entry's ``derived`` folder instead,
+# named by the query that builds them (its SQL and the engine's version), so a changed
+# definition, playbook or data date builds a new file and never reads an old one.
+
+DERIVED_FOLDER = "derived"
+_EXCLUDE = re.compile(r"EXCLUDE \(([^()]*)\)")
+
+
+def derived_path(entry: Path, name: str, query: str) -> Path:
+    """Where the table ``name`` built by the SQL ``query`` is kept in ``entry``."""
+    import duckdb
+
+    # Ibis lists the columns a query drops (EXCLUDE) from a set, in an order that changes with
+    # each process's string hashing: sorted, the same query has one name in every kernel.
+    query = _EXCLUDE.sub(lambda match: f"EXCLUDE ({', '.join(sorted(match.group(1).split(', ')))})", query)
+    signature = hashlib.sha256(f"duckdb={duckdb.__version__}\n{query}".encode()).hexdigest()[:16]
+    return entry / DERIVED_FOLDER / f"{name}-{signature}.parquet"
+
+
+def keep_derived(path: Path, write) -> bool:
+    """The derived table ``path`` is there, written now by ``write(staging_path)`` if it was
+    not. One process writes it at a time: a kernel that asks while another writes it waits for
+    that one and reads its file, instead of building the same table on the same cores (two
+    kernels start together in a run). False when the cache cannot keep it."""
+    if path.is_file():
+        return True
+    try:
+        path.parent.mkdir(exist_ok=True)
+        lock = open(path.with_name(f".{path.stem}.lock"), "w")
+    except OSError:
+        return False
+    with lock:
+        _exclusive(lock)  # released by the system if the process dies
+        return path.is_file() or write_derived(path, write)
+
+
+def _exclusive(handle) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock, two kernels may both build it (and one publishes it)
+        return
+    fcntl.flock(handle, fcntl.LOCK_EX)
+
+
+def write_derived(path: Path, write) -> bool:
+    """``write(staging_path)``, then published as ``path`` by a hard link, so a parallel
+    kernel reads a whole file or none. When two kernels build it at once the first to finish
+    publishes it and the second keeps its rows to itself: a published file is never replaced
+    under a kernel reading it. False when the cache cannot be written (read-only, full): the
+    caller keeps the table in memory, as before."""
+    import duckdb
+
+    staging = path.with_name(f".{path.stem}.{os.getpid()}.parquet")
+    try:
+        path.parent.mkdir(exist_ok=True)
+        write(staging)
+        with suppress(FileExistsError):
+            os.link(staging, path)
+        return True
+    except (OSError, duckdb.Error):
+        return False
+    finally:
+        with suppress(OSError):
+            staging.unlink(missing_ok=True)

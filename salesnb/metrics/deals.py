@@ -51,7 +51,10 @@ def deals(dataset: Dataset, where: Selection | None = None) -> ir.Table:
     ``region`` is the account's region, else the owner's. Materialized once per selection.
     """
     where = as_selection(where)
-    return dataset.materialized(("deals", where), lambda: restrict(dataset, _deals(dataset), where, rows="deals"))
+    every_deal = dataset.derived("deals", lambda: _deals(dataset))  # kept in the cache for the next report
+    if not where:
+        return every_deal
+    return dataset.materialized(("deals", where), lambda: restrict(dataset, every_deal, where, rows="deals"))
 
 
 def _deals(dataset: Dataset) -> ir.Table:

@@ -273,12 +273,13 @@ def lead_facts(dataset: Dataset, where: Selection | None = None) -> ir.Table:
     count distinct won deals); ``won_amount`` (the won deal's amount on the credited lead only,
     NULL elsewhere: sum it to add up each won deal once).
 
-    The facts of every lead are built (and deals credited) once per dataset; a selection
-    then keeps its leads (:func:`salesnb.metrics.scope.restrict`, on the columns above),
-    materialized once per selection.
+    The facts of every lead are built (and deals credited) once per dataset, and kept in the
+    cache for the next report on the same data (``Dataset.derived``); a selection then keeps
+    its leads (:func:`salesnb.metrics.scope.restrict`, on the columns above), materialized
+    once per selection.
     """
     leads = dataset.table("leads", needed_for="the lead generation analysis")
-    facts = dataset.materialized("lead_facts", lambda: _lead_facts(dataset, leads))
+    facts = dataset.derived("lead_facts", lambda: _lead_facts(dataset, leads))
     where = as_selection(where).without_period()
     if not where:
         return facts

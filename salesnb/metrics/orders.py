@@ -84,10 +84,12 @@ def order_facts(dataset: Dataset, where: Selection | None = None) -> ir.Table:
     ``ordered_at`` (date), ``amount`` (NULL when unknown), ``product``, ``opportunity_id``,
     ``order_number`` (1 = the account's first order of the selection, by date then
     ``order_id``) and ``first_ordered_at`` (the date of that first order). Materialized once
-    per selection.
+    per selection; every order's, kept in the cache for the next report.
     """
     orders = dataset.table("orders", needed_for="the account report")
     where = as_selection(where)
+    if not where:  # every order: kept in the cache for the next report (Dataset.derived)
+        return dataset.derived("order_facts", lambda: _order_facts(dataset, orders, where))
     return dataset.materialized(("order_facts", where), lambda: _order_facts(dataset, orders, where))
 
 

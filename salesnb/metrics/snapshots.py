@@ -60,7 +60,7 @@ def deal_states(dataset: Dataset) -> ir.Table:
     Rows with the same ``changed_at`` are ordered open stages first (in process order), then
     the close, so the same data always gives the same states.
     """
-    return dataset.materialized("deal_states", lambda: _deal_states(dataset))
+    return dataset.derived("deal_states", lambda: _deal_states(dataset))
 
 
 def _deal_states(dataset: Dataset) -> ir.Table:
@@ -145,7 +145,7 @@ def deal_timeline(dataset: Dataset) -> ir.Table:
     - a deal without history: as it is now from creation when still open; when closed,
       unknown from creation to its close date, closed from then on.
     """
-    return dataset.materialized("deal_timeline", lambda: _deal_timeline(dataset))
+    return dataset.derived("deal_timeline", lambda: _deal_timeline(dataset))
 
 
 def _deal_timeline(dataset: Dataset) -> ir.Table:
