@@ -180,6 +180,7 @@ def import_command(
 def main(argv: list[str] | None = None) -> int:
     # Typer bundles its own click: its usage errors are typer._click exceptions, not the
     # installed click's (catching click.ClickException let them through as tracebacks).
+    from duckdb import OutOfMemoryException
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
     try:
@@ -190,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         # Most errors mean "nothing ran, fix this" (2); a few have their own documented
         # code: another run holds the reports folder (75), interrupted (130, 143).
         return getattr(error, "exit_code", 2)
+    except OutOfMemoryException as error:  # a query DuckDB could not spill past SALESNB_MEMORY_LIMIT
+        from salesnb.data.backends import out_of_memory_message
+
+        _say(out_of_memory_message(error), typer.colors.RED, err=True)
+        return 2
     except typer.Exit as exit_:
         return exit_.exit_code
     except (typer.Abort, KeyboardInterrupt):

@@ -116,6 +116,8 @@ def read_raw(connection, name: str, path: Path) -> ir.Table:
             return connection.create_table(f"raw_{name}", _stripped_names(text))
         table = connection.read_parquet(path, table_name=f"raw_{name}")
         return _stripped_names(_local_wall_clock(connection, name, path, table, _parquet_time_zones(path)))
+    except duckdb.OutOfMemoryException:
+        raise  # the machine, not the file: said as such by the command (backends.out_of_memory_message)
     except duckdb.Error as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if path.suffix == ".csv":

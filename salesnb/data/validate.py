@@ -216,12 +216,24 @@ def check_parsing(name: str, raw: ir.Table) -> list[Finding]:
     return findings
 
 
+def id_hash(key: ir.Value) -> ir.IntegerValue:
+    """An integer standing for an ID, equal for equal IDs (different IDs may share one)."""
+    return key.hash()
+
+
 def check_duplicate_ids(name: str, typed: ir.Table) -> list[Finding]:
     spec = TABLES[name]
     if not spec.key:
         return []
     key = typed[spec.key]
-    counted = typed.filter(key.notnull()).group_by(spec.key).aggregate(copies=key.count())
+    # Grouped first by a 64-bit hash of the ID, then only the rows whose hash is shared (the
+    # duplicates, and any two IDs that happen to hash alike) by the ID itself: the count is
+    # exact. Grouping the xlarge sample's 125M activity IDs as text ran DuckDB out of memory
+    # at its 700 MB limit, with or without threads; by the hash it takes 9 s.
+    present = typed.filter(key.notnull()).select(spec.key, key_hash=id_hash(key))
+    shared = present.group_by("key_hash").aggregate(copies=present.count())
+    candidates = present.semi_join(shared.filter(shared.copies > 1), "key_hash")
+    counted = candidates.group_by(spec.key).aggregate(copies=candidates[spec.key].count())
     duplicated = counted.filter(counted.copies > 1)
     total = as_count(duplicated.copies.sum().execute())
     findings = []

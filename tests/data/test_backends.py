@@ -118,3 +118,38 @@ def test_a_setting_duckdb_refuses_is_a_clear_error(monkeypatch):
 def test_counts_from_any_engine():
     # An empty group's SUM: None on DuckDB, NaN on Spark; both mean no rows.
     assert [backends.as_count(value) for value in (None, float("nan"), 3, 3.0)] == [0, 0, 3, 3]
+
+
+@pytest.mark.parametrize("configured, default, during, after", [
+    pytest.param(None, "700MB", "429.1 MiB", "667.5 MiB", id="lowered-to-450MB-while-built"),
+    pytest.param("2GB", "700MB", "1.8 GiB", "1.8 GiB", id="the-users-limit-stays"),
+    pytest.param(None, "300MB", "286.1 MiB", "286.1 MiB", id="a-lower-default-stays"),
+])
+def test_a_cache_entry_is_built_under_a_lower_memory_limit(tmp_path, monkeypatch, configured, default, during, after):
+    """DuckDB's Parquet writer holds memory outside DuckDB's limit: the entry is typed, checked
+    and written at 450 MB (validate at xlarge: 1,197 MB peak with 700, 872 MB with 450), then
+    the limit is put back for the queries that follow."""
+    from salesnb.data import dataset as dataset_module
+
+    monkeypatch.setenv("SALESNB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("SALESNB_MEMORY_LIMIT", raising=False)
+    if configured:
+        monkeypatch.setenv("SALESNB_MEMORY_LIMIT", configured)
+    else:
+        monkeypatch.setattr(backends, "duckdb_memory_limit", lambda: default)
+    seen = []
+    check_and_type = dataset_module._check_and_type
+
+    def recording(connection, *arguments, **options):
+        seen.append(_setting(connection, "memory_limit"))
+        return check_and_type(connection, *arguments, **options)
+
+    monkeypatch.setattr(dataset_module, "_check_and_type", recording)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "opportunities.csv").write_text(
+        "opportunity_id,created_at,close_date,stage,amount\n1,2025-01-05,2025-02-04,Closed Won,100\n")
+    opened = dataset_module.open_dataset(tmp_path / "data")
+    assert seen == [during]
+    assert _setting(opened.connection, "memory_limit") == after
+    dataset_module.open_dataset(tmp_path / "data")  # read from the entry: nothing built, nothing lowered
+    assert seen == [during]

@@ -216,6 +216,19 @@ def test_duplicate_id_message_names_generated_ids():
     assert "import it with 'generate_ids: true' for opportunities in the mapping" in finding.message
 
 
+def test_ids_that_share_a_hash_are_not_duplicates(monkeypatch):
+    """Duplicates are found by a hash of the ID first, then counted by the ID: with a hash
+    every ID of one length shares ("10" and "11", "7" and "8"), only the real copies count."""
+    monkeypatch.setattr(validate, "id_hash", lambda key: key.length().cast("int64"))
+    ids = {"opportunity_id": ["10", "11", "10", "7", "8", "10", "7"],
+           "created_at": ["2024-01-10"] * 7, "close_date": ["2024-02-01"] * 7, "stage": ["Proposal"] * 7,
+           "amount": ["1"] * 7}
+    frame = pd.DataFrame(ids)
+    [finding] = only(dataset_from_frames({"opportunities": frame}, strict=False).findings, "duplicate_id")
+    assert finding.count == 5  # three rows of "10", two of "7"; "11" and "8" are alone
+    assert finding.examples == [{"opportunity_id": "10", "copies": 3}, {"opportunity_id": "7", "copies": 2}]
+
+
 # ----------------------------------------------------------------------------- issue 13
 
 LEADS = pd.DataFrame({

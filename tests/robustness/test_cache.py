@@ -68,3 +68,16 @@ def test_a_full_cache_disk_is_a_clear_message_and_leaves_no_entry(tmp_path, monk
     assert_refused(validate(data), 2, "cache folder", "No space left on device", "Free some disk space",
                    "SALESNB_CACHE_DIR")
     assert cache_entries(tmp_path / "cache") == []  # nothing left that could be read as an entry
+
+
+def test_running_out_of_memory_says_so_and_how_to_raise_the_limit(tmp_path, monkeypatch):
+    """Past its memory limit DuckDB stops a query it cannot spill: the message names the limit
+    and the setting, never a traceback, and never blames the file (it said "cannot be read as a
+    CSV table" before)."""
+    monkeypatch.setenv("SALESNB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SALESNB_MEMORY_LIMIT", "1MB")
+    data = write_dataset(tmp_path / "data")
+    outcome = validate(data)
+    assert_refused(outcome, 2, "DuckDB ran out of memory at this process's limit of 1MB", "SALESNB_MEMORY_LIMIT=2GB",
+                   "--jobs", "docs/scaling.md")
+    assert "cannot be read" not in outcome.text
