@@ -349,9 +349,17 @@ def _lead_facts(dataset: Dataset, leads: ir.Table) -> ir.Table:
     response = _hours_between(facts.first_response_at, facts.created_at)
     # A deal linked from several leads is credited once, to the earliest of them (the same
     # rule as marketing.deals_with_lead_source), so deal counts and amounts are not doubled.
-    earliest = ibis.row_number().over(group_by=facts.linked_opportunity_id,
-                                      order_by=[facts.created_at, facts.lead_id])
-    facts = facts.mutate(deal_credited=facts.linked_opportunity_id.notnull() & (earliest == 0))
+    # Ranked among the linked leads only, on three columns: over every lead the leads without
+    # a deal made one partition with every column (35M rows of the xlarge sample), which
+    # DuckDB could not sort within its 700 MB limit.
+    linked = facts.filter(facts.linked_opportunity_id.notnull()).select("lead_id", "linked_opportunity_id",
+                                                                        "created_at")
+    earliest = ibis.row_number().over(group_by=linked.linked_opportunity_id,
+                                      order_by=[linked.created_at, linked.lead_id])
+    credited = linked.mutate(rank=earliest).filter(lambda t: t["rank"] == 0)
+    credited = credited.select(credited_lead_id="lead_id").distinct()  # one row per lead, even for a repeated ID
+    facts = facts.left_join(credited, facts.lead_id == credited.credited_lead_id)
+    facts = facts.mutate(deal_credited=facts.credited_lead_id.notnull())
     return facts.select(
         "lead_id", "created_at", "created_date", "cohort_month", "source", "campaign", "rep_id", "team", "segment",
         "region", "product", "account_id", "status",
