@@ -153,12 +153,17 @@ def cache_build_memory(connection):
         connection.con.execute("SET memory_limit = ?", [default])
 
 
-def out_of_memory_message(error: Exception) -> str:
-    """What to do when DuckDB stops at its memory limit: a query it could not spill to disk."""
-    reason = str(error).strip().splitlines()[0]
-    return (f"DuckDB ran out of memory at this process's limit of {duckdb_memory_limit()} ({reason}). Raise the "
-            "limit, e.g. SALESNB_MEMORY_LIMIT=2GB, or run fewer notebooks at once (--jobs); see docs/scaling.md. "
-            "Nothing was written into your data folder.")
+OUT_OF_MEMORY = "OutOfMemoryException"  # DuckDB's exception, by name as a notebook's kernel reports it
+
+
+def out_of_memory_message(error, in_this_process: bool = True) -> str:
+    """What to do when DuckDB stops at its memory limit: a query it could not spill to disk.
+    The limit is named when it is this process's; a notebook's kernel reports only its error.
+    DuckDB's own advice (threads, insertion order) is left out: those are not the kit's settings."""
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else OUT_OF_MEMORY
+    where = f"at this process's limit of {duckdb_memory_limit()}" if in_this_process else "at the notebook's memory limit"
+    return (f"DuckDB ran out of memory {where} ({reason}). Raise the limit, e.g. SALESNB_MEMORY_LIMIT=2GB, or run "
+            "fewer notebooks at once (--jobs); see docs/scaling.md. Nothing was written into your data folder.")
 
 
 def duckdb_temp_dir() -> Path:

@@ -228,10 +228,10 @@ def _exclusive(handle) -> None:
 
 def write_derived(path: Path, write) -> bool:
     """``write(staging_path)``, then published as ``path`` by a hard link, so a parallel
-    kernel reads a whole file or none. When two kernels build it at once the first to finish
-    publishes it and the second keeps its rows to itself: a published file is never replaced
-    under a kernel reading it. False when the cache cannot be written (read-only, full): the
-    caller keeps the table in memory, as before."""
+    kernel reads a whole file or none. When two kernels build it at once (no lock, on Windows)
+    the first to finish publishes it and the second drops its own file and reads that one: a
+    published file is never replaced under a kernel reading it. False when the cache cannot be
+    written (read-only, full): the caller keeps the table in memory, as before."""
     import duckdb
 
     staging = path.with_name(f".{path.stem}.{os.getpid()}.parquet")

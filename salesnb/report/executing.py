@@ -281,7 +281,7 @@ class Execution:
             result.status = "ok"
         except PapermillExecutionError as error:
             result.status = "failed"
-            result.error_name, result.error_message = error.ename, str(error.evalue)
+            result.error_name, result.error_message = error.ename, _explained(error.ename, str(error.evalue))
         except Exception as error:  # kernel died, notebook unreadable...: fail this one, run the rest
             fault = write_error_in(error)
             if fault is not None:
@@ -294,6 +294,14 @@ class Execution:
             with self.lock:
                 self.watches.discard(watch)
             remove_spill_folder(watch.pid)  # the kernel has ended (or was killed)
+
+
+def _explained(name: str, message: str) -> str:
+    """A notebook's error as the run reports it: DuckDB running out of memory says which
+    setting to change (as the commands do), the rest as raised."""
+    from salesnb.data.backends import OUT_OF_MEMORY, out_of_memory_message
+
+    return out_of_memory_message(message, in_this_process=False) if name == OUT_OF_MEMORY else message
 
 
 # ----------------------------------------------------------------------------- the pool

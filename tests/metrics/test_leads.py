@@ -226,6 +226,20 @@ def test_deal_linked_from_two_leads_counts_once():
     assert (alone["won_leads"], alone["won_deals_from_leads"], alone["won_amount_from_leads"]) == (1, 0, 0)
 
 
+def test_a_deal_linked_from_two_leads_created_at_the_same_moment_goes_to_the_lower_lead_id():
+    """The credit's tie-break (created_at, then lead_id), and one row per lead: the credit is
+    ranked among the linked leads only and joined back, so no lead may appear twice."""
+    frames = frames_with_shared_deal()
+    leads_frame = frames["leads"]
+    leads_frame.loc[leads_frame["lead_id"] == "L3", "created_at"] = \
+        leads_frame.loc[leads_frame["lead_id"] == "L1", "created_at"].iloc[0]
+    facts = leads.lead_facts(salesnb.dataset_from_frames(frames)).execute()
+    assert sorted(facts["lead_id"]) == sorted(leads_frame["lead_id"])  # 5 leads, 5 rows
+    credited = facts.set_index("lead_id")["deal_credited"]
+    assert credited["L1"] and not credited["L3"]  # same moment: "L1" < "L3"
+    assert facts.loc[facts["linked_opportunity_id"] == "O1", "deal_credited"].sum() == 1
+
+
 # ----------------------------------------------------------------------------- no first-response data
 
 

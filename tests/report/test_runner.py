@@ -703,3 +703,21 @@ def test_notebooks_start_longest_first_by_the_previous_runs_durations(tmp_path, 
     assert [parameters.get("period_label", "01_conversion") for parameters in fake.parameters] == \
         [OPEN_QUARTER[2], "01_conversion"]  # 02_review first
     assert [item.name for item in result.results] == ["01_conversion", "02_review"]  # reported in name order
+
+
+@pytest.mark.notebook
+def test_a_notebook_out_of_memory_says_which_setting_to_change(tmp_path):
+    """DuckDB's own advice (threads, insertion order) names settings the kit does not have:
+    the run reports the kit's, as the commands do."""
+    folder = tmp_path / "notebooks"
+    write_notebook(folder, "01_heavy", RUN_PARAMETERS, (
+        "import duckdb\nraise duckdb.OutOfMemoryException('Out of Memory Error: could not allocate block of size "
+        "256.0 KiB (667.6 MiB/667.5 MiB used)\\n\\nPossible solutions:\\n* Reducing the number of threads')"))
+    result = runner.run_reports(write_dataset(tmp_path / "data"), notebooks_dir=folder, out=tmp_path / "run", jobs=1)
+    failed = result.result("01_heavy")
+    assert failed.status == "failed" and failed.error_name == "OutOfMemoryException"
+    assert failed.error_message == (
+        "DuckDB ran out of memory at the notebook's memory limit (Out of Memory Error: could not allocate block of "
+        "size 256.0 KiB (667.6 MiB/667.5 MiB used)). Raise the limit, e.g. SALESNB_MEMORY_LIMIT=2GB, or run fewer "
+        "notebooks at once (--jobs); see docs/scaling.md. Nothing was written into your data folder.")
+    assert "SALESNB_MEMORY_LIMIT=2GB" in (result.run_dir / "index.html").read_text()
