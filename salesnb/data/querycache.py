@@ -31,6 +31,8 @@ from collections import OrderedDict
 
 import pandas as pd
 
+from salesnb.data.backends import engine_execute
+
 # A report's views are a few hundred rows; per-deal frames at scale are read once: not kept.
 MAX_ROWS = 100_000
 MAX_BYTES = 64 * 1024 * 1024  # what the kept frames take, text included (pandas' deep memory usage)
@@ -95,6 +97,6 @@ def _copy(result):
 def attach(connection) -> QueryCache:
     """A new, empty cache in front of ``connection.execute`` (replacing one attached before)."""
     cache = QueryCache()
-    engine_execute = type(connection).execute.__get__(connection)  # the class's own, never a wrapper
-    connection.execute = functools.partial(cache.execute, engine_execute)
+    # The class's own execute (never a wrapper), on DuckDB read column by column through Arrow.
+    connection.execute = functools.partial(cache.execute, engine_execute(connection))
     return cache

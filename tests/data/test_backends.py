@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
 import pytest
 
 from salesnb.data import backends
@@ -25,6 +26,7 @@ def test_duckdb_memory_limit_and_spill_folder_come_from_the_settings(tmp_path, m
     assert _setting(connection, "threads") == 1
     # Freed memory goes back early (16 MB = 15.2 MiB), so a kernel's resident memory follows DuckDB's.
     assert _setting(connection, "allocator_flush_threshold") == "15.2 MiB"
+    assert _setting(connection, "allocator_bulk_deallocation_flush_threshold") == "15.2 MiB"
 
 
 def test_defaults_are_derived_from_memory_and_a_spill_folder_in_the_cache(monkeypatch, isolated_cache):
@@ -153,3 +155,71 @@ def test_a_cache_entry_is_built_under_a_lower_memory_limit(tmp_path, monkeypatch
     assert _setting(opened.connection, "memory_limit") == after
     dataset_module.open_dataset(tmp_path / "data")  # read from the entry: nothing built, nothing lowered
     assert seen == [during]
+
+
+# Every type a CRM table or a metric's result has, each with an empty value, one row with
+# values only, and the edge values (negative zero, the epoch, empty text).
+EVERY_TYPE = """
+    SELECT * FROM (VALUES
+     (1, 1.5::DOUBLE, 'a', TRUE, DATE '2024-01-02', TIMESTAMP '2024-01-02 03:04:05',
+      TIMESTAMPTZ '2024-01-02 03:04:05+00', 1.25::DECIMAL(10, 2), 3::TINYINT, 2::INT, INTERVAL 3 DAY, [1, 2],
+      {'x': 1}, TIME '01:02:03', 'b'::BLOB, 5::HUGEINT, 7::UBIGINT, 2.5::FLOAT),
+     (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+     (3, -0.0::DOUBLE, '', FALSE, DATE '1970-01-01', TIMESTAMP '1900-01-01 00:00:00',
+      TIMESTAMPTZ '2030-01-01 00:00:00+00', -3.5::DECIMAL(10, 2), -3::TINYINT, -2::INT, INTERVAL 1 HOUR, [],
+      {'x': NULL}, TIME '23:59:59', ''::BLOB, -5::HUGEINT, 0::UBIGINT, NULL)
+    ) AS v(i, f, s, b, d, ts, tstz, dec, ti, i32, iv, arr, st, tm, bl, hi, ub, fl)"""
+
+
+def test_duckdb_results_read_through_arrow_are_those_of_ibis_for_every_type():
+    import ibis
+
+    connection = backends.connect_duckdb()
+    connection.raw_sql(f"CREATE TABLE every_type AS {EVERY_TYPE}")
+    table = connection.table("every_type")
+    ibis_execute = type(connection).execute.__get__(connection)
+    read = backends.engine_execute(connection)
+    assert read is not ibis_execute
+    expressions = {
+        "empty values": table, "no empty value": table.filter(table.i.notnull()),
+        "only empty values": table.filter(table.i.isnull()), "no rows": table.filter(table.i > 100),
+        "a NULL literal": table.select(nothing=ibis.null(), i=table.i), "a column": table.f,
+        "a scalar": table.f.sum(), "an empty scalar": table.filter(table.i > 100).f.sum(),
+    }
+    for name, expression in expressions.items():
+        expected, got = ibis_execute(expression), read(expression)
+        if isinstance(expected, pd.DataFrame):
+            pd.testing.assert_frame_equal(got, expected, obj=name)
+            # Intervals and the like are objects: compared by their text as well as by equality.
+            assert [repr(value) for value in got.astype(object).to_numpy().ravel()] == \
+                [repr(value) for value in expected.astype(object).to_numpy().ravel()], name
+        elif isinstance(expected, pd.Series):
+            pd.testing.assert_series_equal(got, expected, obj=name)
+        else:
+            assert repr(got) == repr(expected), name
+
+
+def test_which_result_columns_go_through_python_objects():
+    import pyarrow as pa
+
+    # Numbers, texts, dates with an empty value: Arrow's own conversion (the point: no Python floats).
+    assert not backends.read_as_python(pa.chunked_array([[1.5, None]]))
+    assert not backends.read_as_python(pa.chunked_array([["a", None]]))
+    assert not backends.read_as_python(pa.chunked_array([[1, None]], type=pa.int64()))
+    assert not backends.read_as_python(pa.chunked_array([[1.5, 2.0]]))
+    # As Ibis: nothing but empty values, nested values, other types with an empty value.
+    assert backends.read_as_python(pa.chunked_array([[None, None]], type=pa.float64()))
+    assert backends.read_as_python(pa.chunked_array([[[1], None]]))
+    assert backends.read_as_python(pa.chunked_array([[b"x", None]]))
+
+
+def test_a_dataset_reads_its_results_through_arrow(sample_dir, monkeypatch, isolated_cache):
+    from salesnb.data.dataset import open_dataset
+
+    seen = []
+    decide = backends.read_as_python
+    monkeypatch.setattr(backends, "read_as_python", lambda column: seen.append(column.type) or decide(column))
+    dataset = open_dataset(sample_dir)
+    deals = dataset.table("opportunities")
+    frame = deals.select(deals.opportunity_id, deals.amount).execute()
+    assert frame["amount"].isna().any() and len(seen) >= 2  # the sample has deals without an amount
