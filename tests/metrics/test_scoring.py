@@ -154,13 +154,16 @@ def test_categories_are_coded_by_their_rank_among_the_learning_values():
     assert coded["amount"].tolist()[0] == 5.0 and coded["amount"].isna().tolist() == [False, True, True, False]
 
 
-def test_records_are_scored_in_chunks_with_the_scores_of_one_pass(monkeypatch):
+def test_records_are_scored_in_chunks_with_the_scores_and_reasons_of_one_pass(monkeypatch):
     from salesnb.metrics import scoring_models
     dataset, _ = lead_dataset()
-    whole = scoring.score_leads(dataset).scores["score"].to_numpy()
+    whole = scoring.score_leads(dataset).scores
     monkeypatch.setattr(scoring_models, "SCORING_CHUNK", 37)  # many chunks, the last one short
-    chunked = scoring.score_leads(dataset).scores["score"].to_numpy()
-    assert np.array_equal(whole, chunked)
+    chunked = scoring.score_leads(dataset).scores
+    assert np.array_equal(whole["score"].to_numpy(), chunked["score"].to_numpy())
+    # The reasons too: worked out chunk by chunk, each open record's are those of one pass.
+    assert (whole["top_reasons"] != "").sum() > 100
+    assert whole["top_reasons"].tolist() == chunked["top_reasons"].tolist()
 
 
 def test_a_training_sample_keeps_whole_records_and_is_the_seeded_sample_of_their_ids(monkeypatch):
@@ -176,6 +179,56 @@ def test_a_training_sample_keeps_whole_records_and_is_the_seeded_sample_of_their
     assert {frame["record_id"][position] for position in chosen} == expected_ids
     kept = frame["record_id"][chosen].tolist()
     assert all(kept.count(record) == (2 if record in {"b", "d"} else 1) for record in expected_ids)
+
+
+@pytest.mark.parametrize("ids", [
+    pd.Series(["a", "a", "b", "c", "c"]),  # text: Arrow strings, compared without Python objects
+    pd.Series(["a", "a", "b", "c", "c"], dtype=object),
+    pd.Series([7, 7, 8, 9, 9]),  # numeric IDs
+])
+def test_record_numbers_count_the_changes_of_sorted_ids_in_any_id_type(ids):
+    # Worked by hand: a, a -> record 0; b -> 1; c, c -> 2.
+    assert scoring._record_numbers(ids).tolist() == [0, 0, 1, 2, 2]
+    assert scoring._record_numbers(ids.iloc[:0]).tolist() == []
+    assert scoring._differ(ids, ids.copy()) is False
+    changed = ids.copy()
+    changed.iloc[3] = changed.iloc[0]
+    assert scoring._differ(ids, changed) is True
+
+
+@pytest.mark.parametrize("ids", [
+    ["b", "a", "é", "z", "B", "", "10", "9", "a", "Ω", "zz", "b"],  # case, accents, digits as text, empty text
+    [10, 9, 2, 10, 1, 2, 300, 9, 1, 5, 4, 3],
+])
+def test_keys_sorted_by_arrow_are_in_the_order_pandas_gives(ids):
+    import ibis
+
+    frame = pd.DataFrame({
+        "record_id": ids,
+        "stage": ["Won", None, "Proposal", "Discovery", "Proposal", "Won", None, "Discovery", "Discovery", "x",
+                  "y", None],
+        "outcome": [1.0, None, 0.0, 1.0, None, 0.0, 1.0, None, 0.0, 1.0, 0.0, None],
+    })
+    keys = ibis.memtable(frame)
+    for what in ("leads", "deals"):  # by ID; by ID and stage (empty stages last)
+        pd.testing.assert_frame_equal(scoring._sorted_keys(keys, what), scoring._sorted(keys.execute(), what))
+
+
+def test_the_open_list_is_highest_score_first_then_by_id_and_holds_only_open_records():
+    scores = pd.DataFrame({
+        "record_id": pd.array(["d", "b", "a", "c", "e", "f", "é", "B"], dtype="str"),
+        "score": [0.2, 0.7, 0.2, 0.7, 0.9, 0.1, 0.2, 0.2],
+        "outcome": [np.nan, np.nan, np.nan, np.nan, 1.0, np.nan, np.nan, np.nan],
+        "stage_probability": [0.5, 0.5, 0.3, 1.0, 0.5, np.nan, 0.2, 0.1],
+    })
+    # Worked by hand: e is closed (not listed); 0.7: b before c; 0.2: B, a, d, é (by their characters).
+    listed = scoring._open_list(scores, "deals")
+    assert listed["record_id"].tolist() == ["b", "c", "B", "a", "d", "é", "f"]
+    # Far below: a score under half its stage's probability: only d (0.2 < 0.25); c (0.7 against
+    # 0.5) and a (0.2 against 0.15) are not; f has no stage probability.
+    assert listed.set_index("record_id")["far_below_stage"].to_dict() == {
+        "b": False, "c": False, "B": False, "a": False, "d": True, "é": False, "f": False}
+    assert "far_below_stage" not in scoring._open_list(scores, "leads")
 
 
 def test_beyond_the_caps_the_guard_checks_a_sample_and_closed_records_outside_the_learning_sample_are_not_scored(

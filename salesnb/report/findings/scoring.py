@@ -38,10 +38,11 @@ def scoring_findings(*results: Scoring) -> list[str]:
             names = ", ".join(left_out["suspect_column"])
             sentences.append(f"The leakage guard left out the {words['noun']}' {names}: filled in or decided with the "
                              "outcome, they would make the score look better than it is.")
-        if result.what == "deals" and "far_below_stage" in result.open_list:
-            flagged = int(result.open_list["far_below_stage"].sum())
+        listed = result.open_list if result.what == "deals" else None  # taken when asked: once
+        if listed is not None and "far_below_stage" in listed:
+            flagged = int(listed["far_below_stage"].sum())
             if flagged:
-                sentences.append(f"{flagged:,} of {len(result.open_list):,} open deals score below half their stage's "
+                sentences.append(f"{flagged:,} of {len(listed):,} open deals score below half their stage's "
                                  "probability: review them in the pipeline meeting.")
     return sentences
 
