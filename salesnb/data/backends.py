@@ -368,7 +368,7 @@ def engine_execute(connection):
 
     Ibis' DuckDB ``execute`` turns every result column that holds a NULL into a Python list
     (``to_pylist``) before typing it: a float with one empty value becomes millions of Python
-    floats. Scoring's 40 million lead keys took 4.3 GB that way at xlarge (docs/scaling.md). This
+    floats (scoring's 40 million lead outcomes at xlarge, the open leads' empty). This
     reads each column with Arrow's own conversion instead, then types it with Ibis' converter,
     as Ibis does. The frame is the same, dtypes and values: tests/data/test_backends.py checks
     every column type against Ibis' own ``execute``. Only numbers, flags, texts, dates and
@@ -381,21 +381,31 @@ def engine_execute(connection):
         return execute
 
     def execute_by_columns(expr, /, *, params=None, limit=None, **kwargs):
-        import pandas as pd
         from ibis.backends.duckdb.converter import DuckDBPandasData
 
         # The same relation Ibis' execute reads (the pinned Ibis 12's own method).
         table = connection._to_duckdb_relation(expr, params=params, limit=limit, **kwargs).to_arrow_table()
-        frame = pd.DataFrame({name: column.to_pylist() if read_as_python(column) else column.to_pandas()
-                              for name, column in zip(table.column_names, table.columns)})
         large = table.nbytes >= LARGE_RESULT_BYTES
+        frame = arrow_frame(table, expr.as_table().schema(), DuckDBPandasData)
         del table
-        result = expr.__pandas_result__(DuckDBPandasData.convert_table(frame, expr.as_table().schema()))
         if large:
             release_arrow_memory()
-        return result
+        return expr.__pandas_result__(frame)
 
     return execute_by_columns
+
+
+def arrow_frame(table, schema, converter=None):
+    """An Arrow table as the frame Ibis' ``execute`` gives for ``schema``: each column by Arrow's
+    own conversion where that gives what Ibis' does (:func:`read_as_python`), then typed by
+    ``converter`` (the engine's Ibis converter; default Ibis' own, for any engine)."""
+    import pandas as pd
+
+    if converter is None:
+        from ibis.formats.pandas import PandasData as converter
+    frame = pd.DataFrame({name: column.to_pylist() if read_as_python(column) else column.to_pandas()
+                          for name, column in zip(table.column_names, table.columns)})
+    return converter.convert_table(frame, schema)
 
 
 # A result this large is followed by release_arrow_memory (a report's views are far smaller).

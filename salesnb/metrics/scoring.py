@@ -442,16 +442,14 @@ def _sorted_keys(keys: ir.Table, what: str) -> pd.DataFrame:
     by its characters), for a third less memory. At xlarge (40 million leads) pandas' sort peaked
     at 4.0 GB, Arrow's at 2.6 GB (benchmarks/README.md)."""
     import pyarrow.compute as pc
-    from ibis.formats.pandas import PandasData
 
     table = keys.to_pyarrow()
     order = pc.sort_indices(table, sort_keys=[(name, "ascending", "at_end") for name in _order(what)])
     table = table.take(order)
     del order
-    frame = pd.DataFrame({name: column.to_pandas() for name, column in zip(table.column_names, table.columns)})
+    frame = backends.arrow_frame(table, keys.schema())
     del table
-    frame = PandasData.convert_table(frame, keys.schema())
-    backends.release_arrow_memory()
+    backends.release_arrow_memory()  # what the sort and the unsorted keys took
     return frame
 
 
@@ -474,15 +472,14 @@ def _examples(keys: ir.Table, **fields) -> Examples:
     return examples
 
 
-def _rows(examples: Examples, positions: np.ndarray, numbers: np.ndarray | None = None) -> pd.DataFrame:
+def _rows(examples: Examples, positions: np.ndarray, numbers: np.ndarray) -> pd.DataFrame:
     """The examples at ``positions`` (and the other examples of their records) with every
     column, indexed by position: ``frame`` itself when complete, else read from the engine
-    (only the records needed: a semi-join to their IDs)."""
+    (only the records needed: a semi-join to their IDs). ``numbers``: the examples' record
+    numbers (:func:`_record_numbers`)."""
     if examples.complete:
         return examples.frame
     keys = examples.frame
-    if numbers is None:
-        numbers = _record_numbers(keys["record_id"])
     wanted_numbers = np.zeros(int(numbers[-1]) + 1 if len(numbers) else 0, dtype=bool)
     wanted_numbers[numbers[positions]] = True
     needed = wanted_numbers[numbers]  # the examples of the records at positions (a record's are adjacent)
@@ -682,18 +679,15 @@ def _guard_positions(records: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(records, GUARD_EXAMPLES, replace=False))
 
 
-def _training_positions(frame: pd.DataFrame, closed: np.ndarray, seed: int,
-                        numbers: np.ndarray | None = None) -> np.ndarray:
+def _training_positions(frame: pd.DataFrame, closed: np.ndarray, seed: int, numbers: np.ndarray) -> np.ndarray:
     """The positions of the closed examples to learn and test on: all, or a seeded sample of
     whole records (a deal's stage rows together) of at most ``MAX_TRAINING_EXAMPLES`` examples.
-    ``numbers``: the examples' record numbers (:func:`_record_numbers`), when already known."""
+    ``numbers``: the examples' record numbers (:func:`_record_numbers`)."""
     positions = np.flatnonzero(closed)
     if len(positions) <= scoring_models.MAX_TRAINING_EXAMPLES:
         return positions
     # The sample is the one the sorted unique IDs of the closed examples would give: a record's
     # number among them is how many times the record changed before it.
-    if numbers is None:
-        numbers = _record_numbers(frame["record_id"])
     of_closed = numbers[positions]
     numbers = np.concatenate([[0], np.cumsum(of_closed[1:] != of_closed[:-1])])
     share = scoring_models.MAX_TRAINING_EXAMPLES / len(positions)

@@ -172,7 +172,7 @@ def test_a_training_sample_keeps_whole_records_and_is_the_seeded_sample_of_their
     # Records a..f sorted by ID; b and d have two example rows (a deal at two stages); e is open.
     frame = pd.DataFrame({"record_id": ["a", "b", "b", "c", "d", "d", "e", "f"]})
     closed = np.array([True, True, True, True, True, True, False, True])
-    chosen = scoring._training_positions(frame, closed, seed=7)
+    chosen = scoring._training_positions(frame, closed, 7, scoring._record_numbers(frame["record_id"]))
     # 7 closed rows of 5 closed records; 6 / 7 of the records -> int(5 * 6 / 7) = 4 records,
     # drawn from the 5 sorted IDs with the seed.
     expected_ids = set(np.random.default_rng(7).choice(np.array(["a", "b", "c", "d", "f"]), 4, replace=False))
