@@ -184,7 +184,8 @@ def test_spark_reads_the_scoring_examples_in_two_passes_as_duckdb_does(spark_dat
     assert not on_spark.complete and not on_duckdb.complete
     pd.testing.assert_frame_equal(on_spark.frame, on_duckdb.frame, check_dtype=False)
     positions = np.arange(0, len(on_duckdb.frame), 7)
-    spark_rows, duckdb_rows = scoring._rows(on_spark, positions), scoring._rows(on_duckdb, positions)
+    spark_rows, duckdb_rows = (scoring._rows(examples, positions, scoring._record_numbers(examples.frame["record_id"]))
+                               for examples in (on_spark, on_duckdb))
     assert list(spark_rows.index) == list(duckdb_rows.index) and len(spark_rows) < len(on_duckdb.frame)
     for column in ("record_id", "stage", "outcome", "rep_id", "activities", "amount", "stage_probability"):
         pd.testing.assert_series_equal(spark_rows[column], duckdb_rows[column], check_dtype=False, rtol=1e-9,
