@@ -117,14 +117,40 @@ def bgnbd_log_likelihood(r, alpha, a, b, x, t_x, T) -> np.ndarray:
     L = B(a, b+x)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+T)^(r+x))
         + [x > 0] * B(a+1, b+x-1)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+t_x)^(r+x))
     """
-    x, t_x, T = (np.asarray(value, dtype=float) for value in (x, t_x, T))
-    common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    still_alive = special.betaln(a, b + x) - special.betaln(a, b) - (r + x) * np.log(alpha + T)
-    repeat = x > 0
-    dropped = np.full_like(x, -np.inf)
-    dropped[repeat] = (special.betaln(a + 1, b + x[repeat] - 1) - special.betaln(a, b)
-                       - (r + x[repeat]) * np.log(alpha + t_x[repeat]))
-    return common + np.logaddexp(still_alive, dropped)
+    return _Histories(x, t_x, T).bgnbd_log_likelihood(r, alpha, a, b)
+
+
+class _Histories:
+    """Customers' (x, t_x, T) prepared once for the many likelihoods an optimiser asks.
+
+    A fit evaluates the likelihood a few hundred times over every customer, and its special
+    functions (log-gamma, log-beta) were most of the accounts report's time at scale (5.3 s
+    of 207,171 customers on the large sample). Customers share few distinct values (31 purchase
+    counts, about 700 days): each term is worked out once per distinct value and spread to the
+    customers by index. Every customer's value is the one the formula gives it directly (the
+    same operations on the same numbers, in the same order), so the sums, the fits and the
+    reports do not change.
+    """
+
+    def __init__(self, x, t_x, T):
+        self.x, self.t_x, self.T = (np.asarray(value, dtype=float) for value in (x, t_x, T))
+        self.repeat = self.x > 0
+        self.x_values, self.x_index = np.unique(self.x, return_inverse=True)
+        self.T_values, self.T_index = np.unique(self.T, return_inverse=True)
+        self.repeat_x_index = self.x_index[self.repeat]
+        self.repeat_x = self.x[self.repeat]
+        self.t_x_values, self.t_x_index = np.unique(self.t_x[self.repeat], return_inverse=True)
+
+    def bgnbd_log_likelihood(self, r, alpha, a, b) -> np.ndarray:
+        """:func:`bgnbd_log_likelihood` of every customer."""
+        x, values = self.x, self.x_values
+        common = (special.gammaln(r + values) - special.gammaln(r) + r * np.log(alpha))[self.x_index]
+        still_alive = ((special.betaln(a, b + values) - special.betaln(a, b))[self.x_index]
+                       - (r + x) * np.log(alpha + self.T_values)[self.T_index])
+        dropped = np.full_like(x, -np.inf)
+        dropped[self.repeat] = ((special.betaln(a + 1, b + values - 1) - special.betaln(a, b))[self.repeat_x_index]
+                                - (r + self.repeat_x) * np.log(alpha + self.t_x_values)[self.t_x_index])
+        return common + np.logaddexp(still_alive, dropped)
 
 
 def fit_bgnbd(x, t_x, T) -> BgNbd:
@@ -135,10 +161,11 @@ def fit_bgnbd(x, t_x, T) -> BgNbd:
     """
     x, t_x, T = (np.asarray(value, dtype=float) for value in (x, t_x, T))
     scale = T.max() / 10.0 if T.max() > 0 else 1.0
+    histories = _Histories(x, t_x / scale, T / scale)
 
     def negative(log_params):
         r, alpha, a, b = np.exp(log_params)
-        total = bgnbd_log_likelihood(r, alpha, a, b, x, t_x / scale, T / scale).sum()
+        total = histories.bgnbd_log_likelihood(r, alpha, a, b).sum()
         return -total if np.isfinite(total) else np.inf
 
     result = _minimise(negative, np.zeros(4))
@@ -178,9 +205,25 @@ def gamma_gamma_log_likelihood(p, q, gamma, x, m) -> np.ndarray:
 
     f(m | x) = G(px+q) / (G(px) G(q)) * gamma^q * m^(px-1) * x^(px) / (gamma + m x)^(px+q)
     """
-    x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
-    return (special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q) + q * np.log(gamma)
-            + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(gamma + m * x))
+    return _RepeatValues(x, m).gamma_gamma_log_likelihood(p, q, gamma)
+
+
+class _RepeatValues:
+    """Customers' (x, m) prepared once for an optimiser's many likelihoods, as :class:`_Histories`:
+    the log-gamma terms once per distinct x, the logarithms of x and m once per fit. Each
+    customer's value is the formula's own (same operations, same order)."""
+
+    def __init__(self, x, m):
+        self.x, self.m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+        self.x_values, self.x_index = np.unique(self.x, return_inverse=True)
+        self.log_x, self.log_m = np.log(self.x), np.log(self.m)
+
+    def gamma_gamma_log_likelihood(self, p, q, gamma) -> np.ndarray:
+        """:func:`gamma_gamma_log_likelihood` of every customer."""
+        values, x = self.x_values, self.x
+        of_x = (special.gammaln(p * values + q) - special.gammaln(p * values) - special.gammaln(q)
+                + q * np.log(gamma))[self.x_index]
+        return of_x + (p * x - 1) * self.log_m + p * x * self.log_x - (p * x + q) * np.log(gamma + self.m * x)
 
 
 def fit_gamma_gamma(x, m) -> GammaGamma:
@@ -188,10 +231,11 @@ def fit_gamma_gamma(x, m) -> GammaGamma:
     (amounts rescaled to a mean of 1 while fitting; gamma is scaled back)."""
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
     scale = m.mean()
+    values = _RepeatValues(x, m / scale)
 
     def negative(log_params):
         p, q, gamma = np.exp(log_params)
-        total = gamma_gamma_log_likelihood(p, q, gamma, x, m / scale).sum()
+        total = values.gamma_gamma_log_likelihood(p, q, gamma).sum()
         return -total if np.isfinite(total) else np.inf
 
     result = _minimise(negative, np.zeros(3))

@@ -23,6 +23,35 @@ def test_bgnbd_likelihood_by_hand():
     assert clv.bgnbd_log_likelihood(1, 1, 1, 1, [1], [1], [2])[0] == pytest.approx(math.log(13 / 72))
 
 
+
+def _bgnbd_each(r, alpha, a, b, x, t_x, T):
+    """The FHL 2005 eq. 6 likelihood written out per customer, with math's functions."""
+    B = lambda u, v: math.lgamma(u) + math.lgamma(v) - math.lgamma(u + v)  # noqa: E731  log beta
+    alive = B(a, b + x) - B(a, b) + math.lgamma(r + x) - math.lgamma(r) + r * math.log(alpha) - (r + x) * math.log(alpha + T)
+    if x == 0:
+        return alive
+    dropped = B(a + 1, b + x - 1) - B(a, b) + math.lgamma(r + x) - math.lgamma(r) + r * math.log(alpha) \
+        - (r + x) * math.log(alpha + t_x)
+    return math.log(math.exp(alive) + math.exp(dropped))
+
+
+def test_likelihoods_over_customers_sharing_values_are_each_customers_own():
+    # The fit works each term out once per distinct x, t_x and T and spreads it by index: every
+    # customer must still get its own value, in its own place (repeated values, x = 0 and x > 0
+    # mixed, unsorted, fractional times).
+    x = np.array([3, 0, 1, 3, 0, 7, 1, 3])
+    t_x = np.array([2.5, 0, 0.5, 2.5, 0, 9.0, 4.0, 1.0])
+    T = np.array([10.0, 4.0, 10.0, 12.0, 4.0, 10.0, 5.0, 10.0])
+    got = clv.bgnbd_log_likelihood(0.8, 3.0, 1.2, 2.5, x, t_x, T)
+    expected = [_bgnbd_each(0.8, 3.0, 1.2, 2.5, *customer) for customer in zip(x, t_x, T)]
+    assert got == pytest.approx(expected, rel=1e-12)
+    # Gamma-Gamma, written out per customer the same way.
+    p, q, gamma, m = 2.0, 3.5, 4.0, np.array([10.0, 3.0, 10.0, 2.0, 7.5, 1.0, 3.0, 4.0])
+    counts = np.where(x > 0, x, 2)
+    expected = [math.lgamma(p * n + q) - math.lgamma(p * n) - math.lgamma(q) + q * math.log(gamma) + (p * n - 1) * math.log(v)
+                + p * n * math.log(n) - (p * n + q) * math.log(gamma + v * n) for n, v in zip(counts, m)]
+    assert clv.gamma_gamma_log_likelihood(p, q, gamma, counts, m) == pytest.approx(expected, rel=1e-12)
+
 def test_expected_purchases_match_the_published_example():
     # FHL 2005: a CDNOW customer with x = 2, t_x = 30.43, T = 38.86 weeks is expected to make
     # 1.226 purchases in the next 39 weeks (the lifetimes library gives 1.2260 too).
