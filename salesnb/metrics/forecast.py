@@ -416,12 +416,17 @@ def _open_deal_wins(rng: np.random.Generator, probabilities, amounts,
     deals = len(probabilities)
     won_amount, won_count = np.zeros(simulations), np.zeros(simulations)
     block = max(1, min(simulations, BLOCK_SIZE // max(deals, 1)))
+    draws, won, won_amounts = np.empty((block, deals)), np.empty((block, deals), dtype=bool), np.empty((block, deals))
     for first in range(0, simulations, block):  # blocks of simulations, never a loop over deals
         rows = min(block, simulations - first)
-        won = rng.random((rows, deals)) < probabilities
+        drawn = rng.random(out=draws[:rows])  # into one buffer: the same numbers as rng.random((rows, deals))
+        np.less(drawn, probabilities, out=won[:rows])
+        # The won amounts as amount x won (1 or 0): three times faster than np.where(won, amount, 0.0),
+        # and the same sums (a lost negative amount gives -0.0, and x + -0.0 == x; numpy's sum of
+        # zeros is 0.0: a test checks both against np.where, bit for bit).
         # A sum per row (not a matrix product, whose summation order depends on the block).
-        won_amount[first:first + rows] = np.where(won, amounts, 0.0).sum(axis=1)
-        won_count[first:first + rows] = won.sum(axis=1)
+        won_amount[first:first + rows] = np.multiply(won[:rows], amounts, out=won_amounts[:rows]).sum(axis=1)
+        won_count[first:first + rows] = np.count_nonzero(won[:rows], axis=1)
     return won_amount, won_count
 
 

@@ -122,6 +122,23 @@ def test_new_deals_drawn_in_blocks_are_the_draws_of_one_call(monkeypatch):
     assert (expected[arrivals == 0] == 0).all() and (arrivals == 0).any()
 
 
+@pytest.mark.parametrize("amounts", [[100.0, float("nan"), 250.0, 0.0, 4000.0],  # amount x won
+                                     [-100.0, -0.0, -250.0, -30.0, -0.0]])  # signs: np.where
+def test_open_deals_drawn_in_blocks_are_the_draws_of_one_call(monkeypatch, amounts):
+    # The reference: every simulation's draws in one call, a deal won when its draw is below its
+    # probability, the won amounts (a missing one as 0) added up per simulation in deal order.
+    probabilities = np.array([0.2, 0.3, 0.1, 0.3, 0.25])  # a quarter of the simulations win nothing
+    draws = np.random.default_rng(7).random((40, 5))
+    won = draws < probabilities
+    expected_amount = np.where(won, np.nan_to_num(np.array(amounts)), 0.0).sum(axis=1)
+    for block in (forecast.BLOCK_SIZE, 13, 1):  # one block; several simulations a block; one a block
+        monkeypatch.setattr(forecast, "BLOCK_SIZE", block)
+        won_amount, won_count = forecast.simulate(probabilities, amounts, simulations=40, seed=7)
+        # Bit for bit, the sign of a simulation that won nothing included (0.0, never -0.0).
+        assert won_amount.tobytes() == expected_amount.tobytes()
+        assert np.array_equal(won_count, won.sum(axis=1))
+
+
 def test_the_forecast_keeps_its_open_deals_part_of_each_simulation(dataset):
     # The plan's simulated gap reads it instead of drawing the open deals a second time.
     outlook = forecast.forecast(dataset, APRIL, as_of=T, simulations=300, seed=5)
