@@ -769,8 +769,10 @@ def score_leads(dataset: Dataset, *, where: Selection, use_suspects=(), seed: in
     no ``by``."""
     if not dataset.has("leads"):
         return Scoring("leads", False, reason="the data has no leads table")
-    result = learn(lead_examples(dataset), where_ids=_selected(dataset, "leads", where), use_suspects=use_suspects,
-                   seed=seed)
+    # The engine gets less memory while the examples, samples and models are held here (backends.memory_lowered).
+    with backends.memory_lowered(dataset.connection):
+        result = learn(lead_examples(dataset), where_ids=_selected(dataset, "leads", where),
+                       use_suspects=use_suspects, seed=seed)
     backends.release_arrow_memory()  # the examples' keys are gone: 40 million leads at xlarge
     return result
 
@@ -784,8 +786,9 @@ def score_deals(dataset: Dataset, *, where: Selection, use_suspects=(), seed: in
         return Scoring("deals", False, reason="the data has no opportunities table")
     if not dataset.playbook.lost_stages:
         return Scoring("deals", False, reason="the process records no lost deals, so won cannot be told from lost")
-    result = learn(deal_examples(dataset), where_ids=_selected(dataset, "deals", where), use_suspects=use_suspects,
-                   seed=seed)
+    with backends.memory_lowered(dataset.connection):  # as score_leads
+        result = learn(deal_examples(dataset), where_ids=_selected(dataset, "deals", where),
+                       use_suspects=use_suspects, seed=seed)
     backends.release_arrow_memory()
     return result
 

@@ -157,6 +157,35 @@ def test_a_cache_entry_is_built_under_a_lower_memory_limit(tmp_path, monkeypatch
     assert seen == [during]
 
 
+def test_memory_lowered_puts_back_the_limit_that_was_in_effect(monkeypatch):
+    # Scoring and the cache build lower DuckDB's limit while the process holds data of its own.
+    monkeypatch.delenv("SALESNB_MEMORY_LIMIT", raising=False)
+    monkeypatch.setattr(backends, "duckdb_memory_limit", lambda: "700MB")
+    connection = backends.connect_duckdb()
+    with backends.memory_lowered(connection):  # 450 MB
+        assert _setting(connection, "memory_limit") == "429.1 MiB"
+        with backends.memory_lowered(connection, 300):
+            assert _setting(connection, "memory_limit") == "286.1 MiB"
+        assert _setting(connection, "memory_limit") == "429.1 MiB"  # the enclosing block's, not the default
+        with backends.memory_lowered(connection, 600):  # never raised
+            assert _setting(connection, "memory_limit") == "429.1 MiB"
+    assert _setting(connection, "memory_limit") == "667.5 MiB"
+    with pytest.raises(ZeroDivisionError), backends.memory_lowered(connection):
+        1 / 0
+    assert _setting(connection, "memory_limit") == "667.5 MiB"  # put back after an error too
+    # A connection the caller made, and a limit the user set, are left as they are.
+    import ibis
+
+    theirs = ibis.duckdb.connect()
+    theirs.con.execute("SET memory_limit = '2GB'")
+    monkeypatch.setenv("SALESNB_MEMORY_LIMIT", "3GB")
+    monkeypatch.setattr(backends, "duckdb_memory_limit", lambda: "3GB")  # what the variable gives
+    configured = backends.connect_duckdb()
+    for connection, limit in ((theirs, "1.8 GiB"), (configured, "2.7 GiB")):
+        with backends.memory_lowered(connection):
+            assert _setting(connection, "memory_limit") == limit
+
+
 # Every type a CRM table or a metric's result has, each with an empty value, one row with
 # values only, and the edge values (negative zero, the epoch, empty text).
 EVERY_TYPE = """

@@ -132,6 +132,27 @@ def test_a_selection_keeps_its_open_records_and_the_model_learns_from_all():
     assert len(one_rep.open_list) == int(((frame["rep_id"] == "R1") & (frame["status"] == "Working")).sum())
 
 
+def test_scoring_learns_with_the_engines_memory_lowered_and_puts_it_back(monkeypatch):
+    # The examples, samples and models stay in the kernel while the engine reads: DuckDB gets
+    # less memory meanwhile (backends.memory_lowered), and its own limit back afterwards.
+    from salesnb.data import backends
+
+    monkeypatch.delenv("SALESNB_MEMORY_LIMIT", raising=False)
+    monkeypatch.setattr(backends, "duckdb_memory_limit", lambda: "700MB")
+    limit = lambda dataset: dataset.connection.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]  # noqa: E731
+    seen, learn = [], scoring.learn
+
+    def learning(examples, **options):
+        seen.append(limit(examples_of[examples.what]))
+        return learn(examples, **options)
+
+    monkeypatch.setattr(scoring, "learn", learning)
+    examples_of = {"leads": lead_dataset(count=400)[0], "deals": deal_dataset(count=400)[0]}
+    assert scoring.score_leads(examples_of["leads"]).measured and scoring.score_deals(examples_of["deals"]).measured
+    assert seen == ["429.1 MiB", "429.1 MiB"]
+    assert [limit(dataset) for dataset in examples_of.values()] == ["667.5 MiB", "667.5 MiB"]
+
+
 def test_export_frame_has_one_row_per_scored_record():
     dataset, frame = lead_dataset(count=600)
     exported = scoring.export_frame(scoring.score_leads(dataset))
