@@ -8,6 +8,7 @@ rewritten with the same size and modification time is still seen as changed.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -74,8 +75,12 @@ def entry_key(files: dict[str, Path], playbook, code_files: list[Path]) -> str:
     from salesnb import __version__
     from salesnb.data.model import MODEL_VERSION
 
+    # The playbook by its content: where its file was read from does not type or check anything
+    # (the kit's own playbook moves with each install, a user's with a copied folder: at xlarge
+    # each move rebuilt a four-minute entry).
+    content = dataclasses.replace(playbook, source_path=None) if dataclasses.is_dataclass(playbook) else playbook
     digest = hashlib.sha256()
-    digest.update(f"model={MODEL_VERSION};kit={__version__};playbook={playbook!r}".encode())
+    digest.update(f"model={MODEL_VERSION};kit={__version__};playbook={content!r}".encode())
     for path in code_files:
         digest.update(Path(path).read_bytes())
     for name, path in sorted(files.items()):

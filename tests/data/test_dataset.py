@@ -53,6 +53,27 @@ def test_cache_is_reused_and_user_files_untouched(folder, tmp_path_factory, monk
     assert len(cache_entries(cache)) == 2
 
 
+def test_the_cache_entry_follows_the_playbooks_content_not_where_it_lies(folder, tmp_path_factory, monkeypatch):
+    # The same playbook copied elsewhere (or the kit installed elsewhere) reuses the entry; a
+    # changed playbook builds its own.
+    from salesnb.data.playbook import DEFAULT_PLAYBOOK_PATH
+
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("SALESNB_CACHE_DIR", str(cache))
+    text = DEFAULT_PLAYBOOK_PATH.read_text()
+    first, second = tmp_path_factory.mktemp("here") / "playbook.yaml", tmp_path_factory.mktemp("there") / "copy.yaml"
+    first.write_text(text)
+    second.write_text(text)
+    open_dataset(folder, config=first)
+    entries = cache_entries(cache)
+    open_dataset(folder, config=second)
+    assert cache_entries(cache) == entries and len(entries) == 1
+    second.write_text(text.replace("stale_deal_days: 30", "stale_deal_days: 31"))
+    assert "stale_deal_days: 31" in second.read_text()
+    open_dataset(folder, config=second)
+    assert len(cache_entries(cache)) == 2
+
+
 def test_unknown_stage_unparsable_date_and_duplicate_id(tmp_path):
     (tmp_path / "opportunities.csv").write_text(
         "opportunity_id,created_at,close_date,stage,amount\n"
