@@ -10,6 +10,7 @@ rep-week", "2 meetings per opportunity", never "282.84", "21.21" or "2.00".
 from __future__ import annotations
 
 import math
+import numbers
 import re
 
 import pandas as pd
@@ -101,6 +102,30 @@ def format_value(value, kind: str, currency: str = "USD", digits: int | None = N
     if kind in FORMATS:
         return FORMATS[kind].format(value)
     return str(value)
+
+
+def compact(value: float, symbol: str = "") -> str:
+    """A number in thousands, millions or billions with one decimal ("$91.1B", "12.5k", "$300"):
+    chart axes and labels, and headline tiles of a billion or more (:func:`tile_value`)."""
+    magnitude = abs(value)
+    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if magnitude >= threshold:
+            return f"{symbol}{value / threshold:,.1f}{suffix}".replace(".0" + suffix, suffix)
+    return f"{symbol}{value:,.0f}"
+
+
+# A headline tile holds about twelve characters of its value at 1280 px and on a phone: an amount
+# of a billion or more ("$91,082,644,525") ran into the next tile, so it is written "$91.1B".
+TILE_COMPACT_FROM = 1e9
+
+
+def tile_value(value, kind: str, currency: str = "USD") -> str:
+    """A headline tile's value: :func:`format_value`, with amounts of :data:`TILE_COMPACT_FROM`
+    or more in billions (:func:`compact`); the tables keep every digit."""
+    if kind == "currency" and isinstance(value, numbers.Real) and not isinstance(value, bool) \
+            and math.isfinite(float(value)) and abs(value) >= TILE_COMPACT_FROM:
+        return ("-" if value < 0 else "") + compact(abs(float(value)), currency_symbol(currency))
+    return format_value(value, kind, currency)
 
 
 def shorten(value, limit: int):

@@ -28,7 +28,7 @@ import pandas as pd
 from IPython.display import HTML
 
 # plural: also for notebooks, as show.plural(count, "finding").
-from salesnb.data.formats import FORMATS, column_decimals, format_value, plural, plurals_written_out, shorten  # noqa: F401
+from salesnb.data.formats import FORMATS, column_decimals, format_value, plural, plurals_written_out, shorten, tile_value  # noqa: F401
 from salesnb.metrics import catalogue, scope
 
 DEFAULT_MAX_ROWS = 25
@@ -322,7 +322,7 @@ def kpi_tiles(tiles: list, currency: str = "USD") -> HTML:
             'break-inside:avoid;">'
             f'<div style="font-size:0.8em;color:#6b7280;">{html.escape(label)}</div>'
             f'<div class="salesnb-tile-value" style="font-size:1.5em;font-weight:600;white-space:nowrap;">'
-            f'{html.escape(format_value(value, kind, currency))}</div>'
+            f'{html.escape(tile_value(value, kind, currency))}</div>'
             f'<div style="font-size:0.75em;color:#6b7280;">{html.escape(change)}</div></div>'
         )
     grid = (f"display:grid;grid-template-columns:repeat(auto-fill,minmax(min({TILE_MIN_WIDTH},calc(50% - 4px)),1fr));"

@@ -47,10 +47,10 @@ def format_kpi(name: str, value, currency: str | None = None) -> str:
 
 def headline_tiles(headline: dict) -> list[tuple[str, str]]:
     """(label, formatted value) of each tile a report recorded with ``kpis.headline``, in its order."""
-    from salesnb.data.formats import format_value
+    from salesnb.data.formats import tile_value
 
     currency = headline.get("currency") or "USD"
-    return [(tile["label"], format_value(tile["value"], tile["kind"], currency)) for tile in headline.get("tiles", [])]
+    return [(tile["label"], tile_value(tile["value"], tile["kind"], currency)) for tile in headline.get("tiles", [])]
 
 
 def headline_kpis(kpis: dict, currency: str | None = None) -> list[tuple[str, str]]:

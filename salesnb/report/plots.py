@@ -24,7 +24,7 @@ import seaborn as sns
 from adjustText import adjust_text
 from matplotlib.patches import FancyArrowPatch
 
-from salesnb.data.formats import currency_symbol, shorten
+from salesnb.data.formats import compact, currency_symbol, shorten
 
 PALETTE = "deep"
 FIGSIZE = (9, 4)
@@ -69,17 +69,9 @@ def apply_style() -> None:
     })
 
 
-def _compact(value: float, symbol: str = "") -> str:
-    magnitude = abs(value)
-    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if magnitude >= threshold:
-            return f"{symbol}{value / threshold:,.1f}{suffix}".replace(".0" + suffix, suffix)
-    return f"{symbol}{value:,.0f}"
-
-
 def currency_axis(ax, currency: str = "USD", axis: str = "y") -> None:
     symbol = currency_symbol(currency)
-    formatter = ticker.FuncFormatter(lambda value, _: _compact(value, symbol))
+    formatter = ticker.FuncFormatter(lambda value, _: compact(value, symbol))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
 
 
@@ -93,7 +85,7 @@ def count_axis(ax, axis: str = "y") -> None:
     """Counts and days: whole-number ticks (a tick at 2.5 would be printed as "2")."""
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_locator(ticker.MaxNLocator(integer=True))
-    target.set_major_formatter(ticker.FuncFormatter(lambda value, _: _compact(value)))
+    target.set_major_formatter(ticker.FuncFormatter(lambda value, _: compact(value)))
 
 
 def new_figure(title: str, xlabel: str, ylabel: str, figsize=FIGSIZE):
@@ -378,7 +370,7 @@ def waterfall_chart(steps: list[str], amounts: list[float], *, title: str, value
         running = amount if total else running + amount
     bars = ax.bar(steps, heights, bottom=bottoms, color=colours)
     symbol = currency_symbol(currency)
-    labels = [("+" if amount > 0 and 0 < index < len(amounts) - 1 else "-" if amount < 0 else "") + _compact(abs(amount), symbol)
+    labels = [("+" if amount > 0 and 0 < index < len(amounts) - 1 else "-" if amount < 0 else "") + compact(abs(amount), symbol)
               for index, amount in enumerate(amounts)]
     ax.bar_label(bars, labels=labels, padding=3, fontsize=9)
     currency_axis(ax, currency)
@@ -396,7 +388,7 @@ def distribution_chart(values, *, title: str, value_label: str, markers: dict[st
             alpha=0.8)
     for index, (label, value) in enumerate(markers.items()):
         ax.axvline(value, color=sns.color_palette(PALETTE)[index + 1], linestyle="--", linewidth=1.5,
-                   label=f"{label}: {_compact(value, currency_symbol(currency))}")
+                   label=f"{label}: {compact(value, currency_symbol(currency))}")
     currency_axis(ax, currency, axis="x")
     percent_axis(ax, limit_to_one=False)
     ax.legend(frameon=False)

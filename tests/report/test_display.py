@@ -115,3 +115,19 @@ def test_acronyms_in_headers_are_written_as_people_write_them():
 def test_notices_write_their_plurals_out():
     html = show.notice("3 order(s) by 1 account(s) were placed on a day <b>").data
     assert "3 orders by 1 account were placed on a day &lt;b&gt;" in html and "(s)" not in html
+
+
+def test_tiles_write_amounts_of_a_billion_or_more_in_billions():
+    # "$91,082,644,525" ran into the next tile at 1280 px; tables keep every digit.
+    import numpy as np
+
+    html = show.kpi_tiles([("revenue", np.int64(91_082_644_525), 50_000_000_000),
+                           ("won_amount", 987_654_321.0), ("pipeline_created", -2.5e9)]).data
+    assert ">$91.1B<" in html and ">$987,654,321<" in html and ">-$2.5B<" in html
+    assert "+82% vs previous period" in html  # the change is worked out on the exact values
+    assert show.table(pd.DataFrame({"revenue": [91_082_644_525.0]})).data.count("$91,082,644,525") == 1
+    # The run's index and summary pages write the tiles the same way.
+    from salesnb.report.pages import headline_tiles
+
+    assert headline_tiles({"currency": "EUR", "tiles": [{"label": "Revenue", "value": 91_082_644_525.0,
+                                                          "kind": "currency"}]}) == [("Revenue", "€91.1B")]
