@@ -163,12 +163,6 @@ def memory_lowered(connection, limit_mb: int = LOWERED_MEMORY_LIMIT_MB):
         setattr(connection, _LIMIT_ATTRIBUTE, in_effect)
 
 
-def cache_build_memory(connection):
-    """DuckDB's memory limit lowered (:func:`memory_lowered`) while a cache entry is typed,
-    checked and written."""
-    return memory_lowered(connection, LOWERED_MEMORY_LIMIT_MB)
-
-
 OUT_OF_MEMORY = "OutOfMemoryException"  # DuckDB's exception, by name as a notebook's kernel reports it
 
 

@@ -479,7 +479,7 @@ def open_dataset(data_dir=None, config: str | Path | Playbook | None = None, *,
     else:
         raw_tables = {name: tablefiles.read_raw(connection, name, path) for name, path in files.items()}
         if use_cache:
-            with cache.building(entry) as staging, backends.cache_build_memory(connection):
+            with cache.building(entry) as staging, backends.memory_lowered(connection):
                 typed, findings = _check_and_type(connection, raw_tables, playbook, typed_dir=staging)
                 attributes.type_tables(connection, raw_tables, typed, typed_dir=staging)
                 cache.write_findings(staging, findings)

@@ -133,13 +133,13 @@ class _Histories:
     """
 
     def __init__(self, x, t_x, T):
-        self.x, self.t_x, self.T = (np.asarray(value, dtype=float) for value in (x, t_x, T))
-        self.repeat = self.x > 0
-        self.x_values, self.x_index = np.unique(self.x, return_inverse=True)
-        self.T_values, self.T_index = np.unique(self.T, return_inverse=True)
+        x, t_x, T = (np.asarray(value, dtype=float) for value in (x, t_x, T))
+        self.x, self.repeat = x, x > 0
+        self.x_values, self.x_index = np.unique(x, return_inverse=True)
+        self.T_values, self.T_index = np.unique(T, return_inverse=True)
         self.repeat_x_index = self.x_index[self.repeat]
-        self.repeat_x = self.x[self.repeat]
-        self.t_x_values, self.t_x_index = np.unique(self.t_x[self.repeat], return_inverse=True)
+        self.repeat_x = x[self.repeat]
+        self.t_x_values, self.t_x_index = np.unique(t_x[self.repeat], return_inverse=True)
 
     def bgnbd_log_likelihood(self, r, alpha, a, b) -> np.ndarray:
         """:func:`bgnbd_log_likelihood` of every customer."""
