@@ -154,10 +154,17 @@ def memory_lowered(connection, limit_mb: int = LOWERED_MEMORY_LIMIT_MB):
     if in_effect is None or int(in_effect.removesuffix("MB")) <= limit_mb:
         yield
         return
+    import duckdb
+
     connection.con.execute("SET memory_limit = ?", [f"{limit_mb}MB"])
     setattr(connection, _LIMIT_ATTRIBUTE, f"{limit_mb}MB")
     try:
         yield
+    except duckdb.OutOfMemoryException as error:
+        # The limit is put back before anyone reports the error: it says which one it hit.
+        if getattr(error, _LIMIT_ATTRIBUTE, None) is None:
+            setattr(error, _LIMIT_ATTRIBUTE, f"{limit_mb}MB")
+        raise
     finally:
         connection.con.execute("SET memory_limit = ?", [in_effect])
         setattr(connection, _LIMIT_ATTRIBUTE, in_effect)
@@ -171,7 +178,10 @@ def out_of_memory_message(error, in_this_process: bool = True) -> str:
     The limit is named when it is this process's; a notebook's kernel reports only its error.
     DuckDB's own advice (threads, insertion order) is left out: those are not the kit's settings."""
     reason = str(error).strip().splitlines()[0] if str(error).strip() else OUT_OF_MEMORY
-    where = f"at this process's limit of {duckdb_memory_limit()}" if in_this_process else "at the notebook's memory limit"
+    lowered = getattr(error, _LIMIT_ATTRIBUTE, None)  # hit inside memory_lowered: that limit, not the default
+    limit = (f"{lowered} (the kit lowers its default of {duckdb_memory_limit()} to that while it builds the "
+             "cache or learns the scores)") if lowered else duckdb_memory_limit()
+    where = f"at this process's limit of {limit}" if in_this_process else "at the notebook's memory limit"
     return (f"DuckDB ran out of memory {where} ({reason}). Raise the limit, e.g. SALESNB_MEMORY_LIMIT=2GB, or run "
             "fewer notebooks at once (--jobs); see docs/scaling.md. Nothing was written into your data folder.")
 

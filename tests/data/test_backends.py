@@ -186,6 +186,27 @@ def test_memory_lowered_puts_back_the_limit_that_was_in_effect(monkeypatch):
             assert _setting(connection, "memory_limit") == limit
 
 
+def test_running_out_of_memory_inside_a_lowered_block_names_the_lowered_limit(monkeypatch):
+    # The limit is put back before the error is reported: the message must still name the
+    # one the query hit, not the default it no longer ran under.
+    import duckdb
+
+    monkeypatch.delenv("SALESNB_MEMORY_LIMIT", raising=False)
+    monkeypatch.setattr(backends, "duckdb_memory_limit", lambda: "700MB")
+    connection = backends.connect_duckdb()
+    with pytest.raises(duckdb.OutOfMemoryException) as caught, backends.memory_lowered(connection, 2):
+        connection.con.execute("SELECT list(range) FROM range(20000000)").fetchall()  # one list: cannot spill
+    message = backends.out_of_memory_message(caught.value)
+    assert message.startswith("DuckDB ran out of memory at this process's limit of 2MB (the kit lowers its default "
+                              "of 700MB to that while it builds the cache or learns the scores) (Out of Memory Error")
+    assert "SALESNB_MEMORY_LIMIT=2GB" in message
+    assert _setting(connection, "memory_limit") == "667.5 MiB"
+    with pytest.raises(duckdb.OutOfMemoryException) as caught:  # outside the block: the default, as before
+        connection.con.execute("SET memory_limit = '2MB'")
+        connection.con.execute("SELECT list(range) FROM range(20000000)").fetchall()
+    assert "at this process's limit of 700MB (Out of Memory Error" in backends.out_of_memory_message(caught.value)
+
+
 # Every type a CRM table or a metric's result has, each with an empty value, one row with
 # values only, and the edge values (negative zero, the epoch, empty text).
 EVERY_TYPE = """
