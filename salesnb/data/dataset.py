@@ -11,6 +11,7 @@ live, and every metric then runs there.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 from functools import cached_property
@@ -208,7 +209,17 @@ class Dataset:
     def first_date(self) -> dt.date:
         """The first dated event of the data, from the same events as :attr:`as_of`, leaving
         out dates far before the rest of their column (``validate.date_fences``: a close
-        date decades early must not stretch a whole-history period by decades)."""
+        date decades early must not stretch a whole-history period by decades). Kept in the
+        cache entry once worked out (``cache.read_fact``): every report of a run asks it."""
+        kept = cache.read_fact(self.cache_entry, "first_date")
+        if isinstance(kept, str):
+            with contextlib.suppress(ValueError):
+                return dt.date.fromisoformat(kept)
+        first = self._first_date()
+        cache.write_fact(self.cache_entry, "first_date", first.isoformat())
+        return first
+
+    def _first_date(self) -> dt.date:
         events = [(name, column) for name, column in self.SNAPSHOT_EVENTS if self.has(name)]
         closed = None
         if self.has("opportunities"):
@@ -236,6 +247,25 @@ class Dataset:
     def span(self) -> Period:
         """The data's own span: :attr:`first_date` .. :attr:`as_of` (what period 'all' means)."""
         return Period(min(self.first_date, self.as_of), self.as_of)
+
+    def category_values(self) -> dict[str, list[str]]:
+        """Every value of each category column (source, team, segment, ...) across the
+        dataset's tables, sorted: what fixes each value's colour for all the charts of a run
+        (``report.plots.set_category_values``). Kept in the cache entry once worked out, as
+        :attr:`first_date` is."""
+        kept = cache.read_fact(self.cache_entry, "category_values")
+        if isinstance(kept, dict) and all(isinstance(values, list) for values in kept.values()):
+            return kept
+        values: dict[str, set] = {}
+        for name in self.table_names:
+            table = self._tables[name]
+            for column in TABLES[name].columns:
+                if column.type == "category" and column.name in table.columns:
+                    found = table.select(column.name).distinct().execute()[column.name]
+                    values.setdefault(column.name, set()).update(value for value in found if isinstance(value, str))
+        result = {column: sorted(found) for column, found in values.items()}
+        cache.write_fact(self.cache_entry, "category_values", result)
+        return result
 
     def pipeline_findings(self) -> list[validate.Finding]:
         """Open-deal hygiene at the data date (``validate.check_open_deal_close_dates``)."""

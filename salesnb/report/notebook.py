@@ -227,15 +227,8 @@ UNDATED_NOTE = ("The data has no dates (no deal, lead, activity or order carries
 
 def category_values(dataset: Dataset) -> dict[str, list[str]]:
     """Every value of each category column (source, team, segment, ...) across the dataset's
-    tables: what fixes each value's colour for all the charts of a run."""
-    values: dict[str, set] = {}
-    for name in dataset.table_names:
-        table = dataset.table(name)
-        for column in TABLES[name].columns:
-            if column.type == "category" and column.name in table.columns:
-                found = table.select(column.name).distinct().execute()[column.name]
-                values.setdefault(column.name, set()).update(value for value in found if isinstance(value, str))
-    return {column: sorted(found) for column, found in values.items()}
+    tables: what fixes each value's colour for all the charts of a run (``Dataset.category_values``)."""
+    return dataset.category_values()
 
 
 def _anything_in(dataset: Dataset, period: Period) -> bool:

@@ -209,6 +209,62 @@ def test_a_second_open_of_unchanged_files_reuses_the_data_date_and_its_checks(fo
     assert [finding.message for finding in second.findings if finding.check == "after_data_date"] == warned
 
 
+def test_a_second_open_reads_the_first_date_and_the_category_values_from_the_cache(folder, tmp_path_factory,
+                                                                                   monkeypatch):
+    monkeypatch.setenv("SALESNB_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    (folder / "reps.csv").write_text("rep_id,rep_name,team\nR1,Ann,East\nR2,Bo,West\n")
+    (folder / "leads.csv").write_text("lead_id,created_at,source\nL1,2024-12-20 09:00:00,Webinar\n"
+                                      "L2,2025-01-02 09:00:00,Referral\nL3,2025-01-03 09:00:00,\n")
+    first = open_dataset(folder)
+    # Worked out by hand from the files: the lead of 2024-12-20 is the first dated event; the
+    # deals' stages, the reps' teams and the leads' sources (the empty one is no value).
+    assert first.first_date.isoformat() == "2024-12-20"
+    values = first.category_values()
+    assert values["stage"] == ["Closed Lost", "Closed Won", "Proposal"]
+    assert values["team"] == ["East", "West"] and values["source"] == ["Referral", "Webinar"]
+
+    from salesnb.data import cache
+    from salesnb.data.dataset import Dataset
+
+    def no_queries(self):
+        raise AssertionError("the first date was worked out again on unchanged files")
+
+    monkeypatch.setattr(Dataset, "_first_date", no_queries)
+    monkeypatch.setattr(Dataset, "table_names", property(lambda self: pytest.fail("category values queried again")))
+    second = open_dataset(folder)
+    assert second.first_date == first.first_date and second.category_values() == values
+    # What is read is the entry's own file: changed there, the next opening reads the change.
+    cache.write_fact(second.cache_entry, "first_date", "2024-12-01")
+    assert open_dataset(folder).first_date.isoformat() == "2024-12-01"
+
+
+def test_an_unreadable_fact_is_worked_out_again(folder, tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("SALESNB_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    entry = open_dataset(folder).cache_entry
+    (entry / "facts").mkdir(exist_ok=True)
+    (entry / "facts" / "first_date.json").write_text('{"value": "not a date"')  # cut short
+    (entry / "facts" / "category_values.json").write_text('{"value": ["a list, not columns"]}')
+    dataset = open_dataset(folder)
+    assert dataset.first_date.isoformat() == "2025-01-05"
+    assert dataset.category_values()["stage"] == ["Closed Lost", "Closed Won", "Proposal"]
+    from salesnb.data import cache
+
+    assert cache.read_fact(entry, "first_date") == "2025-01-05"  # and kept again, whole
+
+
+def test_facts_are_not_kept_without_a_cache_entry_or_where_the_cache_cannot_be_written(tmp_path):
+    from salesnb.data import cache
+
+    assert cache.read_fact(None, "first_date") is None
+    cache.write_fact(None, "first_date", "2025-01-01")  # data from frames or a warehouse: nothing to keep
+    cache.write_fact(tmp_path / "no-such-entry", "first_date", "2025-01-01")
+    assert not (tmp_path / "no-such-entry").exists()
+    (tmp_path / "facts").write_text("a file where the folder should be")  # as a read-only cache fails
+    cache.write_fact(tmp_path, "first_date", "2025-01-01")
+    assert cache.read_fact(tmp_path, "first_date") is None
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["facts"]  # no staging file left behind
+
+
 def _deals(created, closed, stage="Closed Won"):
     import pandas as pd
 
