@@ -207,6 +207,11 @@ def rollup(per_rep: pd.DataFrame, by: str | None, sums: list[str], scope: Scope)
     rep's team is there to compare with.
     """
     check_by(by)
+    # Summed in the order of the rep IDs: the engine returns the reps in an order of its own,
+    # which may change from run to run, and a float sum (rep-weeks, quota) depends on its
+    # order in the last digit. The sample's activities per rep-week differed between two runs
+    # of the same code on the same data.
+    per_rep = per_rep.sort_values("rep_id", kind="stable", ignore_index=True)
     frame = per_rep.assign(team=per_rep["team"].fillna(NO_TEAM), manager_id=per_rep["manager_id"].fillna(""),
                            manager_name=per_rep["manager_name"].fillna(NO_MANAGER))
     if "region" in frame:

@@ -92,3 +92,22 @@ def test_a_manager_who_sells_nothing_has_an_empty_report_not_an_error(dataset):
     assert roster.notes(dataset, select(team="Leadership")) == [roster.nothing_to_show(dataset, select(team="Leadership"))]
     assert roster.nothing_to_show(dataset, select(rep="R1")) is None
     assert roster.nothing_to_show(dataset) is None
+
+
+def test_rollups_sum_in_the_order_of_the_rep_ids_whatever_order_the_engine_returned():
+    # The engine hands the per-rep rows back in an order of its own; float sums depend on
+    # their order (here 1e16 + 1 - 1e16 is 0 or 1 by order), so the roll-up must not.
+    import pandas as pd
+
+    per_rep = pd.DataFrame({
+        "rep_id": ["R1", "R2", "R3", "R4"], "rep_name": ["Al", "Bo", "Cy", "Di"], "team": ["A", "A", "A", None],
+        "manager_id": ["M", "M", "M", None], "manager_name": ["Mia", "Mia", "Mia", None],
+        "rep_weeks": [1e16, 1.0, -1e16, 2.0]})
+    # By hand, in rep order R1, R2, R3: (1e16 + 1.0) rounds to 1e16, minus 1e16 is 0.0; then + 2.0 (R4).
+    expected_all, expected_team = 2.0, 0.0
+    for order in ([0, 1, 2, 3], [2, 0, 1, 3], [1, 2, 0, 3], [3, 2, 1, 0]):
+        shuffled = per_rep.iloc[order]
+        overall = roster.rollup(shuffled, None, ["rep_weeks"], roster.Scope())
+        teams = roster.rollup(shuffled, "team", ["rep_weeks"], roster.Scope()).set_index("team")
+        assert overall["rep_weeks"].iloc[0] == expected_all
+        assert teams.loc["A", "rep_weeks"] == expected_team and teams.loc["A", "reps"] == 3
