@@ -20,6 +20,7 @@ from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import OPEN, WON, deals
 from salesnb.metrics.scope import metric
 from salesnb.metrics.snapshots import deal_states, pipeline_as_of
+from salesnb.metrics.totals import exact_sum
 
 # Closed deals of this many days before a date calibrate the stage probabilities.
 CALIBRATION_WINDOW_DAYS = 365
@@ -115,10 +116,14 @@ def open_pipeline(dataset: Dataset, by: str | None = None, *, where: Selection,
     # Deals without an owner or team stay visible as "(none)".
     table = table.mutate(**{column: table[column].fill_null("(none)") for column in columns
                             if table[column].type().is_string()})
+    # Exact sums: a float sum of the open deals' weighted amounts changed in its last digits
+    # from run to run at scale (totals.exact_sum).
     aggregates = dict(
-        deals=table.count(), amount=table.amount.sum(), open_without_amount=table.amount.isnull().cast("int64").sum(),
-        weighted_playbook=(table.amount * table.p_playbook).sum(), weighted_CRM=(table.amount * table.p_crm).sum(),
-        weighted_calibrated=(table.amount * table.p_calibrated).sum(),
+        deals=table.count(), amount=exact_sum(table.amount),
+        open_without_amount=table.amount.isnull().cast("int64").sum(),
+        weighted_playbook=exact_sum(table.amount * table.p_playbook),
+        weighted_CRM=exact_sum(table.amount * table.p_crm),
+        weighted_calibrated=exact_sum(table.amount * table.p_calibrated),
     )
     result = (table.group_by(columns).aggregate(**aggregates) if columns else table.aggregate(**aggregates)).execute()
     if by == "stage":
