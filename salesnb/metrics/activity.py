@@ -28,6 +28,7 @@ from salesnb.metrics.exclusions import Excluded, count_excluded
 from salesnb.metrics.leads import month_spine
 from salesnb.metrics.scope import metric
 from salesnb.metrics.statistics import poisson_rate_interval
+from salesnb.metrics.totals import exact_sum
 
 # Activity types that are meetings with the buyer (compared case-insensitively).
 MEETING_TYPES = ("meeting", "demo")
@@ -258,7 +259,7 @@ def _deals_by_rep(dataset: Dataset, period: Period, people: roster.Scope) -> pd.
     created = created_in(deals(dataset, chosen), period)
     created = created.filter(created.rep_id.notnull())
     pipeline = created.group_by("rep_id").aggregate(
-        opportunities_created=created.count(), pipeline_created=created.amount.sum()).execute()
+        opportunities_created=created.count(), pipeline_created=exact_sum(created.amount)).execute()
     rates = conversion.win_rates(dataset, period, by="rep", where=chosen)
     rates = rates[rates["rep_id"] != "(none)"][["rep_id", "won", "lost", "closed", "won_amount"]]
     return pipeline.merge(rates, on="rep_id", how="outer")

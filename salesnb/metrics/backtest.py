@@ -22,6 +22,7 @@ from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import WON, deals
 from salesnb.metrics.forecast import DEFAULT_SEED, DEFAULT_SIMULATIONS, data_start, forecast, learn_many
 from salesnb.metrics.scope import metric
+from salesnb.metrics.totals import exact_sum
 
 DEFAULT_PERIODS = 6
 MIN_PERIODS, MAX_PERIODS = 4, 8
@@ -85,7 +86,7 @@ def actual_won(dataset: Dataset, period: Period, *, where: Selection | None = No
     the deals won with a close date in the period (a building block of :func:`backtest`)."""
     table = deals(dataset, where)
     won = table.filter((table.outcome == WON) & table.close_date.between(period.start, period.end))
-    row = won.aggregate(count=won.count(), amount=won.amount.sum()).execute().iloc[0]
+    row = won.aggregate(count=won.count(), amount=exact_sum(won.amount)).execute().iloc[0]
     count = int(row["count"] or 0)
     # Nothing won: 0. Won deals without any amount: the amount is not known (None), not 0.
     return (float(row["amount"]) if pd.notna(row["amount"]) else (0.0 if count == 0 else None)), count

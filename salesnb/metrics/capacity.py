@@ -27,6 +27,7 @@ from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import OPEN, created_in
 from salesnb.metrics.exclusions import Excluded, count_excluded
 from salesnb.metrics.scope import metric
+from salesnb.metrics.totals import exact_sum
 
 OVERLOADED = 1.5
 LIGHT = 0.5
@@ -83,7 +84,7 @@ def rep_capacity(dataset: Dataset, period: Period | None = None, *, where: Selec
     table = table.filter(table.rep_id.notnull())
     open_deals = _open_on(table, end)
     opened = open_deals.group_by("rep_id").aggregate(open_at_end=open_deals.count(),
-                                                     open_amount_at_end=open_deals.amount.sum())
+                                                     open_amount_at_end=exact_sum(open_deals.amount))
     created = created_in(table, period)
     new = created.group_by("rep_id").aggregate(deals_created=created.count())
     per_rep = per_rep.merge(opened.execute(), on="rep_id", how="left").merge(new.execute(), on="rep_id", how="left")

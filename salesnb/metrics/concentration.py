@@ -10,6 +10,7 @@ from salesnb.data.selection import Selection
 from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.orders import for_each, order_facts
 from salesnb.metrics.scope import metric
+from salesnb.metrics.totals import exact_sum
 
 TOP_ACCOUNTS = 10
 PARETO_SHARE = 0.8  # "how many accounts make 80% of revenue"
@@ -47,7 +48,7 @@ def revenue_by_account(dataset: Dataset, period: Period | None = None, by: str |
     facts = order_facts(dataset, where)
     table = facts.filter(facts.ordered_at.between(period.start, period.end) & facts.amount.notnull())
     result = table.group_by(["account_id", "account_name", "segment"]).aggregate(
-        orders=table.count(), revenue=table.amount.sum()).execute()
+        orders=table.count(), revenue=exact_sum(table.amount)).execute()
     result = result.sort_values(["revenue", "account_id"], ascending=[False, True], ignore_index=True)
     total = result["revenue"].sum()
     result.insert(0, "revenue_rank", range(1, len(result) + 1))

@@ -26,6 +26,7 @@ from salesnb.metrics.funnel import with_stage_reached
 from salesnb.metrics.scope import metric
 from salesnb.metrics.snapshots import pipeline_as_of
 from salesnb.metrics.statistics import share_reached_by_day
+from salesnb.metrics.totals import exact_sum
 
 declare(
     Measure("win_rate", "Win rate", "percent", "won ÷ (won + lost) over deals closed in the period; open deals are "
@@ -102,8 +103,8 @@ def win_rates(dataset: Dataset, period: Period | None = None, by: str | None = N
         table, columns,
         won=(table.outcome == WON).cast("int64").sum(),
         lost=(table.outcome == LOST).cast("int64").sum(),
-        won_amount=ibis.cases((table.outcome == WON, table.amount), else_=ibis.null()).sum(),
-        lost_amount=ibis.cases((table.outcome == LOST, table.amount), else_=ibis.null()).sum(),
+        won_amount=exact_sum(table.amount, where=table.outcome == WON),
+        lost_amount=exact_sum(table.amount, where=table.outcome == LOST),
         lost_without_amount=((table.outcome == LOST) & ~has_amount).cast("int64").sum(),
         closed_without_amount=(~has_amount).cast("int64").sum(),
     )
@@ -190,7 +191,7 @@ def open_deal_age(dataset: Dataset, by: str | None = "stage", *, where: Selectio
         open_deals, columns = grouped(open_deals, by, dataset.playbook)
     result = aggregated(
         open_deals, columns,
-        deals=open_deals.count(), amount=open_deals.amount.sum(),
+        deals=open_deals.count(), amount=exact_sum(open_deals.amount),
         median_age_days=open_deals.age_days.median(), p75_age_days=open_deals.age_days.quantile(0.75),
         overdue_deals=(open_deals.close_date < as_of).fill_null(False).cast("int64").sum(),
         without_close_date=open_deals.close_date.isnull().cast("int64").sum(),
@@ -293,7 +294,7 @@ def loss_reasons(dataset: Dataset, period: Period | None = None, by: str | None 
     lost = with_stage_reached(dataset, closed.filter(closed.outcome == LOST))
     lost = lost.mutate(reason=lost.lost_reason.fill_null("(no reason given)"))
     keys = [*columns, "reason", "lost_at_stage"] if by_stage else [*columns, "reason"]
-    result = lost.group_by(keys).aggregate(deals=lost.count(), lost_amount=lost.amount.sum()).execute()
+    result = lost.group_by(keys).aggregate(deals=lost.count(), lost_amount=exact_sum(lost.amount)).execute()
     if result.empty:
         return result.assign(share_of_lost=[], share_of_lost_amount=[])
     result["share_of_lost"] = _shares(result, "deals", columns)

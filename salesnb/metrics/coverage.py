@@ -26,6 +26,7 @@ from salesnb.metrics import conversion
 from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import OPEN, WON, amounts_recorded, deals
 from salesnb.metrics.scope import metric, restrict
+from salesnb.metrics.totals import exact_sum
 
 # The win rate of the rule of thumb: deals closed in this many days up to the data's date.
 WIN_RATE_WINDOW_DAYS = 365
@@ -123,7 +124,8 @@ def coverage(dataset: Dataset, period: Period | None = None, by: str | None = No
     table = table.mutate(due_amount=ibis.cases((due, table.amount), else_=0.0),
                          won_amount=ibis.cases((won, table.amount), else_=0.0), is_due=due.cast("int64"))
     table = table.mutate(**{column: table[column].fill_null("(none)") for column in columns})
-    measures = dict(pipeline_due=table.due_amount.sum(), deals_due=table.is_due.sum(), won_so_far=table.won_amount.sum())
+    measures = dict(pipeline_due=exact_sum(table.due_amount), deals_due=table.is_due.sum(),
+                    won_so_far=exact_sum(table.won_amount))
     if columns:
         result = _merge(table.group_by(columns).aggregate(**measures).execute(), quotas, columns, "outer")
     else:

@@ -46,6 +46,7 @@ from salesnb.metrics.deals import OPEN, WON, amounts_recorded
 from salesnb.metrics.pipeline import stage_probability
 from salesnb.metrics.scope import metric
 from salesnb.metrics.snapshots import deal_states, pipeline_as_of
+from salesnb.metrics.totals import exact_sum
 
 DEFAULT_SIMULATIONS = 2000
 DEFAULT_SEED = 42
@@ -497,7 +498,7 @@ def forecast(dataset: Dataset, period: Period | None = None, *, where: Selection
     result.amounts_measured = amounts_recorded(dataset)
     now = pipeline_as_of(dataset, [as_of], where=where)
     won_so_far = now.filter((now.outcome == WON) & now.close_date.between(period.start, min(period.end, as_of)))
-    already = won_so_far.aggregate(count=won_so_far.count(), amount=won_so_far.amount.sum()).execute().iloc[0]
+    already = won_so_far.aggregate(count=won_so_far.count(), amount=exact_sum(won_so_far.amount)).execute().iloc[0]
     result.already_won_count = int(already["count"] or 0)
     result.already_won_amount = float(already["amount"]) if pd.notna(already["amount"]) else 0.0
     open_now = now.filter(now.outcome == OPEN)
@@ -510,7 +511,7 @@ def forecast(dataset: Dataset, period: Period | None = None, *, where: Selection
     open_deals = open_deals[~unknown].reset_index(drop=True)
     due = open_now.filter(open_now.close_date.between(period.start, period.end))
     probability_of_stage = stage_probability(due.stage, {stage: playbook.probability(stage) for stage in playbook.open_stages})
-    weighted = due.aggregate(weighted=(due.amount * probability_of_stage).sum()).execute().iloc[0]["weighted"]
+    weighted = due.aggregate(weighted=exact_sum(due.amount * probability_of_stage)).execute().iloc[0]["weighted"]
     result.naive_amount = result.already_won_amount + (float(weighted) if pd.notna(weighted) else 0.0)
     if not result.amounts_measured:  # no deal has an amount: counts only, amounts not measured
         result.already_won_amount = result.naive_amount = None

@@ -20,6 +20,7 @@ from salesnb.data.model import TABLE_NAMES, TABLES
 from salesnb.data.selection import Selection, SelectionError
 from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.scope import check_selection, metric, restrict
+from salesnb.metrics.totals import exact_sum
 
 # The date that places a table's rows in time (the first date column otherwise).
 MAIN_DATE_COLUMN = {
@@ -140,8 +141,8 @@ def amounts_by_currency(dataset: Dataset) -> pd.DataFrame:
         table = dataset.table(name)
         table = table.filter(table.amount_original.notnull())
         frame = table.group_by("currency").aggregate(
-            rows_with_amount=table.count(), amount_in_currency=table.amount_original.sum(),
-            converted_amount=table.amount.sum()).execute()
+            rows_with_amount=table.count(), amount_in_currency=exact_sum(table.amount_original),
+            converted_amount=exact_sum(table.amount)).execute()
         frames.append(frame.assign(table=name))
     result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 

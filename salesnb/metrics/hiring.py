@@ -38,6 +38,7 @@ from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import WON, deals
 from salesnb.metrics.planning import MONTH_DAYS, RECENT_DAYS, Plan
 from salesnb.metrics.scope import metric, restrict
+from salesnb.metrics.totals import exact_sum
 
 declare(
     Measure("required_hires", "Hires needed now", "count", "Per team: reps to hire this month (the month after the "
@@ -166,7 +167,7 @@ def _team_split(dataset: Dataset, plan: Plan, teams: list[str], where: Selection
         table = deals(dataset, where)
         start = plan.as_of - dt.timedelta(days=RECENT_DAYS - 1)
         won = table.filter((table.outcome == WON) & table.close_date.between(start, plan.as_of))
-        won = won.group_by("team").aggregate(amount=won.amount.sum()).execute()
+        won = won.group_by("team").aggregate(amount=exact_sum(won.amount)).execute()
         weights = won.assign(team=won["team"].fillna(roster.NO_TEAM)).set_index("team")["amount"]
     weights = weights.reindex(teams).fillna(0.0)
     return weights / weights.sum() if weights.sum() > 0 else pd.Series(1.0 / len(teams), index=teams)

@@ -47,6 +47,7 @@ from salesnb.metrics.deals import amounts_recorded, outcome
 from salesnb.metrics.exclusions import Excluded
 from salesnb.metrics.scope import metric, restrict
 from salesnb.metrics.statistics import MIN_N, share_reached_by_day
+from salesnb.metrics.totals import exact_sum
 
 NO_SOURCE, NO_CAMPAIGN, UNASSIGNED = "(no source)", "(no campaign)", "(unassigned)"
 # A lead whose owner has no team, whose account has no segment or region, or that reached no
@@ -532,7 +533,7 @@ def _conversion_aggregates(facts: ir.Table, steps: dict[str, bool], value_measur
         columns[name] = value.median() if steps[step] else unknown
     # Deals, unlike leads, are counted once each (see lead_facts: deal_credited).
     columns["won_deals_from_leads"] = facts.counts_won_deal.cast("int64").sum() if steps["won"] else unknown
-    columns["won_amount_from_leads"] = facts.won_amount.sum().fill_null(0.0) if value_measured else unknown
+    columns["won_amount_from_leads"] = exact_sum(facts.won_amount).fill_null(0.0) if value_measured else unknown
     return columns
 
 

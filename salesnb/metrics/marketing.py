@@ -43,6 +43,7 @@ from salesnb.metrics import leads as lead_metrics
 from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.scope import metric, restrict
 from salesnb.metrics.statistics import MIN_N
+from salesnb.metrics.totals import exact_sum
 
 NO_SPEND, SPEND_NO_LEADS = "no spend", "spend, no leads"
 NOT_SPLIT = "spend not split by {}"
@@ -174,12 +175,12 @@ def marketing_costs(dataset: Dataset, period: Period | None = None, by: str | No
         leads=facts.count(),
         opportunities_from_leads=facts.counts_opportunity.cast("int64").sum() if steps["opportunity"] else unknown,
         won_deals_from_leads=facts.counts_won_deal.cast("int64").sum() if steps["won"] else unknown,
-        won_amount_from_leads=facts.won_amount.sum().fill_null(0.0) if value_measured else unknown,
+        won_amount_from_leads=exact_sum(facts.won_amount).fill_null(0.0) if value_measured else unknown,
     )
     unsplit = unsplit_dimensions(where)
     spend = spend_in(dataset, period, select(source=where.source))
     spend = spend.mutate(_all=ibis.literal(""))
-    spend = spend.group_by(keys).aggregate(spend=spend.amount.sum())
+    spend = spend.group_by(keys).aggregate(spend=exact_sum(spend.amount))
     if unsplit:
         # Spend cannot be split by the selection: only the leads' side answers (no spend-only rows).
         spend = spend.filter(ibis.literal(False))
@@ -273,9 +274,9 @@ def pipeline_by_source(dataset: Dataset, period: Period | None = None, *, where:
     deals = deals_with_lead_source(dataset, where)
     created = deals.filter(deals.created_at.between(period.start, period.end))
     created = created.group_by("source").aggregate(
-        opportunities_created=created.count(), pipeline_created=created.amount.sum().fill_null(0.0))
+        opportunities_created=created.count(), pipeline_created=exact_sum(created.amount).fill_null(0.0))
     won = deals.filter((deals.outcome == "won") & deals.close_date.between(period.start, period.end))
-    won = won.group_by("source").aggregate(won_deals=won.count(), won_amount=won.amount.sum().fill_null(0.0))
+    won = won.group_by("source").aggregate(won_deals=won.count(), won_amount=exact_sum(won.amount).fill_null(0.0))
     joined = created.outer_join(won, created.source == won.source)
     table = joined.select(
         source=joined.source.fill_null(joined.source_right),
@@ -307,7 +308,7 @@ def pipeline_by_source_month(dataset: Dataset, period: Period | None = None, *, 
     created = deals.filter(deals.created_at.between(period.start, period.end))
     created = created.mutate(month=created.created_at.truncate("M"))
     counts = created.group_by(["month", "source"]).aggregate(
-        opportunities_created=created.count(), pipeline_created=created.amount.sum().fill_null(0.0))
+        opportunities_created=created.count(), pipeline_created=exact_sum(created.amount).fill_null(0.0))
     months = pd.to_datetime(lead_metrics.month_spine(period))
     spine = ibis.memtable(pd.DataFrame({"spine_month": months})).mutate(spine_month=lambda t: t.spine_month.date())
     spine = spine.cross_join(created.select(spine_source=created.source).distinct())

@@ -46,6 +46,7 @@ from salesnb.data.periods import parse_date
 from salesnb.data.selection import DIMENSIONS, Selection, SelectionError, as_selection
 from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.scope import metric, restrict
+from salesnb.metrics.totals import exact_sum
 
 NO_SEGMENT = "(no segment)"
 NO_REGION = "(no region)"
@@ -127,7 +128,7 @@ def purchase_days(dataset: Dataset, where: Selection | None = None) -> ir.Table:
 
 def _purchase_days(facts: ir.Table) -> ir.Table:
     days = facts.group_by(["account_id", "account_name", "segment", "ordered_at"]).aggregate(
-        orders=facts.count(), amount=facts.amount.sum())
+        orders=facts.count(), amount=exact_sum(facts.amount))
     sequence = ibis.window(group_by="account_id", order_by="ordered_at")
     days = days.mutate(day_number=ibis.row_number().over(sequence) + 1,
                        previous_day=days.ordered_at.lag().over(sequence))
@@ -173,8 +174,8 @@ def customer_history(dataset: Dataset, until: dt.date, where: Selection | None =
     with_last = facts.join(last, facts.account_id == last.last_account_id)
     recent = with_last.ordered_at > with_last.last_order_of_account - ibis.interval(days=TRAILING_DAYS)
     per_order = with_last.group_by("account_id").aggregate(
-        orders=with_last.count(), revenue=with_last.amount.sum(),
-        revenue_last_year=with_last.amount.sum(where=recent),
+        orders=with_last.count(), revenue=exact_sum(with_last.amount),
+        revenue_last_year=exact_sum(with_last.amount, where=recent),
     )
     result = per_day.join(per_order, "account_id").execute()
     result = result.sort_values("account_id", ignore_index=True)

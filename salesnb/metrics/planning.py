@@ -62,6 +62,7 @@ from salesnb.metrics.orders import order_facts, purchase_days
 from salesnb.metrics.scope import metric
 from salesnb.metrics.snapshots import pipeline_as_of
 from salesnb.metrics.statistics import MIN_N, share_reached_by_day
+from salesnb.metrics.totals import exact_sum
 
 MONTH_DAYS = 365.25 / 12  # "per month" is per average calendar month
 # The creation rate "you already have": deals created in the last quarter before the plan date.
@@ -204,7 +205,7 @@ def booked(dataset: Dataset, period: Period, *, where: Selection, repeat_revenue
     if dataset.has("opportunities"):
         table = deals(dataset, where)
         table = table.filter((table.outcome == WON) & table.close_date.between(period.start, end))
-        row = table.aggregate(count=table.count(), amount=table.amount.sum()).execute().iloc[0]
+        row = table.aggregate(count=table.count(), amount=exact_sum(table.amount)).execute().iloc[0]
         won = int(row["count"] or 0)
         if amounts_recorded(dataset):
             won_amount = float(row["amount"]) if pd.notna(row["amount"]) else 0.0
@@ -214,7 +215,7 @@ def booked(dataset: Dataset, period: Period, *, where: Selection, repeat_revenue
         facts = facts.filter(facts.ordered_at.between(period.start, end))
         if dataset.has("opportunities"):
             facts = facts.filter(facts.opportunity_id.isnull() & (facts.order_number > 1))
-        value = facts.amount.sum().execute()
+        value = exact_sum(facts.amount).execute()
         repeat = float(value) if value is not None and pd.notna(value) else 0.0
     return Booked(won_amount, won, repeat)
 
@@ -327,8 +328,8 @@ def _without_deal_share(dataset: Dataset, as_of: dt.date, where: Selection) -> f
     facts = order_facts(dataset, where)
     recent = facts.filter(facts.ordered_at.between(as_of - dt.timedelta(days=RECENT_DAYS - 1), as_of)
                           & (facts.order_number > 1) & facts.amount.notnull())
-    row = recent.aggregate(total=recent.amount.sum(),
-                           without=recent.amount.sum(where=recent.opportunity_id.isnull())).execute().iloc[0]
+    row = recent.aggregate(total=exact_sum(recent.amount),
+                           without=exact_sum(recent.amount, where=recent.opportunity_id.isnull())).execute().iloc[0]
     total = row["total"]
     if total is None or pd.isna(total) or total <= 0:
         return None

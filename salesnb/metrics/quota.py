@@ -29,6 +29,7 @@ from salesnb.metrics.deals import WON, amounts_recorded, closed_in
 from salesnb.metrics.exclusions import Excluded, count_excluded
 from salesnb.metrics.scope import metric
 from salesnb.metrics.statistics import total_to_target_interval
+from salesnb.metrics.totals import exact_sum
 
 AT_QUOTA = 1.0  # attainment at or above this is "at quota" (100%)
 SUMS = ["quota_amount", "won_against_quota", "won_deals_against_quota", "won_against_quota_squares", "quota_periods"]
@@ -123,8 +124,8 @@ def _by_quota_period(dataset: Dataset, period: Period, people: roster.Scope) -> 
     joined = quotas.left_join(won, [quotas.rep_id == won.won_rep, won.close_date >= quotas.period_start,
                                     won.close_date <= quotas.period_end])
     rows = joined.group_by(["quota_row", "rep_id", "period_start", "period_end", "amount"]).aggregate(
-        won_against_quota=joined.deal_amount.sum(), won_deals_against_quota=joined.deal_amount.count(),
-        won_against_quota_squares=(joined.deal_amount * joined.deal_amount).sum(),
+        won_against_quota=exact_sum(joined.deal_amount), won_deals_against_quota=joined.deal_amount.count(),
+        won_against_quota_squares=exact_sum(joined.deal_amount * joined.deal_amount),
     ).execute()
     rows = rows.rename(columns={"period_start": "quota_start", "period_end": "quota_end", "amount": "quota_amount"})
     rows[["won_against_quota", "won_against_quota_squares"]] = \

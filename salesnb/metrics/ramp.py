@@ -42,6 +42,7 @@ from salesnb.metrics.exclusions import Excluded
 from salesnb.metrics.leads import column_has_data
 from salesnb.metrics.scope import metric
 from salesnb.metrics.statistics import kaplan_meier_median
+from salesnb.metrics.totals import exact_sum
 
 TENURED_MONTHS = 12
 BENCHMARK_MONTHS = 12
@@ -138,7 +139,7 @@ def _tenured_benchmark(dataset: Dataset, period: Period, rows: Selection) -> pd.
     tenured = reps.filter(reps.hire_date <= cutoff).execute()
     won = closed_in(deals(dataset, rows), window)
     won = won.filter((won.outcome == WON) & won.rep_id.notnull() & won.amount.notnull())
-    booked = won.group_by("rep_id").aggregate(won_amount=won.amount.sum()).execute()
+    booked = won.group_by("rep_id").aggregate(won_amount=exact_sum(won.amount)).execute()
     months = max((window.end - window.start).days + 1, 0) / roster.MONTH_DAYS
     tenured = tenured.merge(booked, on="rep_id", how="left").fillna({"won_amount": 0.0})
     tenured["monthly_won"] = tenured["won_amount"] / months if months > 0 else np.nan
@@ -237,7 +238,7 @@ def _monthly_won(dataset: Dataset, end: dt.date, rows: Selection = EVERYTHING) -
     won = table.filter((table.outcome == WON) & table.rep_id.notnull() & table.amount.notnull()
                        & (table.close_date <= end))
     return won.group_by(["rep_id", _month_number(won.close_date).name("month_number")]).aggregate(
-        won_amount=won.amount.sum()).execute()
+        won_amount=exact_sum(won.amount)).execute()
 
 
 def _rep_ramp(hires: pd.DataFrame, monthly: pd.DataFrame, benchmark: pd.DataFrame, ramp_share: float,

@@ -22,6 +22,7 @@ from salesnb.errors import SalesnbError
 from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.orders import customers, for_each, order_facts, purchase_days
 from salesnb.metrics.scope import metric
+from salesnb.metrics.totals import exact_sum
 
 HORIZONS = (90, 180, 365)  # days after the first order within which a second order counts
 GRAINS = ("month", "quarter")
@@ -150,7 +151,7 @@ def new_and_repeat_by_month(dataset: Dataset, period: Period | None = None, by: 
         orders=table.count(), customers=table.account_id.nunique(),
         new_customers=table.account_id.nunique(where=is_new),
         repeat_customers=table.account_id.nunique(where=~is_new),
-        revenue=table.amount.sum(),
+        revenue=exact_sum(table.amount),
         new_customer_revenue=table.amount.sum(where=is_new),
         repeat_customer_revenue=table.amount.sum(where=~is_new),
         repeat_order_revenue=table.amount.sum(where=table.order_number > 1),
@@ -199,7 +200,7 @@ def summary(dataset: Dataset, period: Period | None = None, by: str | None = Non
         orders=table.count(), customers=table.account_id.nunique(),
         repeat_customers=table.account_id.nunique(where=table.repeat_account.notnull()),
         new_customers=table.account_id.nunique(where=table.first_ordered_at >= period.start),
-        revenue=table.amount.sum(), repeat_order_revenue=table.amount.sum(where=table.order_number > 1),
+        revenue=exact_sum(table.amount), repeat_order_revenue=table.amount.sum(where=table.order_number > 1),
         orders_without_amount=table.amount.isnull().cast("int64").sum(),
     ).execute().iloc[0]
     days = purchase_days(dataset, where)

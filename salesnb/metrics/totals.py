@@ -23,13 +23,16 @@ EXACT_BOUND = 1e15
 _DECIMAL = dt.Decimal(38, EXACT_SCALE)
 
 
-def exact_sum(values: ir.NumericColumn) -> ir.FloatingScalar:
+def exact_sum(values: ir.NumericColumn, where: ir.BooleanValue | None = None) -> ir.FloatingScalar:
     """Σ ``values`` as a float, added exactly: each value converted to a decimal of
     ``EXACT_SCALE`` places and summed as a decimal, so the total does not depend on the order
     of the rows.
     Empty values are left out (none at all: empty, as SQL's ``SUM``). When any value is NaN,
-    infinite or at least ``EXACT_BOUND`` in size, the plain float sum instead (NaN stays NaN)."""
+    infinite or at least ``EXACT_BOUND`` in size, the plain float sum instead (NaN stays NaN).
+    ``where``: only the rows where it holds, as ``sum(where=...)``."""
     values = values.cast("float64")
+    if where is not None:
+        values = ibis.cases((where, values), else_=ibis.null("float64"))
     outside = values.isnan() | values.isinf() | (values.abs() >= EXACT_BOUND)
     exact = ibis.ifelse(outside, 0.0, values).cast(_DECIMAL).sum().cast("float64")
     return ibis.ifelse(outside.any(), values.sum(), exact)

@@ -49,3 +49,33 @@ def test_empty_nan_infinite_and_huge_values(connection):
     huge = f"SELECT * FROM (VALUES ({EXACT_BOUND * 10}), (1.0), ({-EXACT_BOUND * 10})) AS t(v)"
     assert total(huge) == (EXACT_BOUND * 10 + 1.0) - EXACT_BOUND * 10
     assert total("SELECT 3::BIGINT AS v UNION ALL SELECT 4") == 7.0  # whole numbers too
+
+
+def test_a_metrics_money_sums_do_not_depend_on_the_order_of_the_rows():
+    # Real exports carry cents: 0.1 + 0.2 + 0.3 is 0.6000000000000001 added in that order as
+    # floats and 0.6 in the reverse one. Won value, lost value and the open pipeline's amount
+    # must be the same whatever order the engine reads the deals in.
+    import datetime as dt
+
+    from salesnb import dataset_from_frames
+    from salesnb.data.periods import Period
+    from salesnb.metrics import conversion, pipeline
+
+    def dataset(order):
+        rows = [("W1", "Closed Won", 0.1), ("W2", "Closed Won", 0.2), ("W3", "Closed Won", 0.3),
+                ("L1", "Closed Lost", 0.1), ("L2", "Closed Lost", 0.2), ("L3", "Closed Lost", 0.3),
+                ("P1", "Proposal", 0.1), ("P2", "Proposal", 0.2), ("P3", "Proposal", 0.3)]
+        rows = [rows[index] for index in order]
+        return dataset_from_frames({"opportunities": pd.DataFrame({
+            "opportunity_id": [row[0] for row in rows], "stage": [row[1] for row in rows],
+            "amount": [row[2] for row in rows], "created_at": ["2025-01-02"] * len(rows),
+            "close_date": ["2025-02-01" if row[1] != "Proposal" else "2025-06-30" for row in rows]})})
+
+    period = Period(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+    results = []
+    for order in (range(9), reversed(range(9)), (2, 0, 1, 5, 3, 4, 8, 6, 7)):
+        data = dataset(list(order))
+        rates = conversion.win_rates(data, period).iloc[0]
+        results.append((rates["won_amount"], rates["lost_amount"], pipeline.open_pipeline(data)["amount"].iloc[0]))
+    assert len(set(results)) == 1
+    assert results[0] == (0.6, 0.6, 0.6)  # by hand: the nearest float to 0.1 + 0.2 + 0.3
