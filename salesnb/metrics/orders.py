@@ -167,7 +167,7 @@ def customer_history(dataset: Dataset, until: dt.date, where: Selection | None =
     per_day = days.group_by(["account_id", "account_name", "segment"]).aggregate(
         first_order=days.ordered_at.min(), last_order=days.ordered_at.max(), order_days=days.count(),
         median_gap_days=days.gap_days.median(),
-        repeat_day_revenue=days.amount.sum(where=days.day_number > 1),
+        repeat_day_revenue=exact_sum(days.amount, where=days.day_number > 1),
         repeat_days_with_amount=days.amount.count(where=days.day_number > 1),
     )
     last = per_day.select(last_account_id="account_id", last_order_of_account="last_order")

@@ -152,9 +152,9 @@ def new_and_repeat_by_month(dataset: Dataset, period: Period | None = None, by: 
         new_customers=table.account_id.nunique(where=is_new),
         repeat_customers=table.account_id.nunique(where=~is_new),
         revenue=exact_sum(table.amount),
-        new_customer_revenue=table.amount.sum(where=is_new),
-        repeat_customer_revenue=table.amount.sum(where=~is_new),
-        repeat_order_revenue=table.amount.sum(where=table.order_number > 1),
+        new_customer_revenue=exact_sum(table.amount, where=is_new),
+        repeat_customer_revenue=exact_sum(table.amount, where=~is_new),
+        repeat_order_revenue=exact_sum(table.amount, where=table.order_number > 1),
     ).execute()
     months = pd.date_range(pd.Timestamp(period.start).replace(day=1), pd.Timestamp(period.end), freq="MS")
     result["month"] = pd.to_datetime(result["month"])
@@ -200,7 +200,7 @@ def summary(dataset: Dataset, period: Period | None = None, by: str | None = Non
         orders=table.count(), customers=table.account_id.nunique(),
         repeat_customers=table.account_id.nunique(where=table.repeat_account.notnull()),
         new_customers=table.account_id.nunique(where=table.first_ordered_at >= period.start),
-        revenue=exact_sum(table.amount), repeat_order_revenue=table.amount.sum(where=table.order_number > 1),
+        revenue=exact_sum(table.amount), repeat_order_revenue=exact_sum(table.amount, where=table.order_number > 1),
         orders_without_amount=table.amount.isnull().cast("int64").sum(),
     ).execute().iloc[0]
     days = purchase_days(dataset, where)

@@ -22,6 +22,7 @@ from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.orders import customers, for_each, order_facts
 from salesnb.metrics.repeat import check_grain, cohort_end, cohort_expression, cohort_of, months_between
 from salesnb.metrics.scope import metric
+from salesnb.metrics.totals import exact_sum
 
 declare(
     Measure("periods_since_first_order", "Periods since the first order", "count", "Calendar months (or quarters) "
@@ -100,7 +101,7 @@ def cohort_retention(dataset: Dataset, period: Period | None = None, by: str | N
     step = 1 if grain == "month" else 3
     facts = facts.mutate(offset=months_between(facts.unit, facts.cohort) // step)
     cells = facts.group_by(["cohort", "offset"]).aggregate(
-        active_customers=facts.account_id.nunique(), revenue=facts.amount.sum()).execute()
+        active_customers=facts.account_id.nunique(), revenue=exact_sum(facts.amount)).execute()
     firsts = customers(dataset, where)
     firsts = firsts.filter(firsts.first_order <= period.end)
     firsts = firsts.mutate(cohort=cohort_expression(firsts.first_order, grain, playbook))
@@ -155,8 +156,8 @@ def revenue_retention(dataset: Dataset, period: Period | None = None, by: str | 
     facts = order_facts(dataset, where)
     facts = facts.filter(facts.amount.notnull())
     per_account = facts.group_by(["account_id", "segment"]).aggregate(
-        before=facts.amount.sum(where=facts.ordered_at.between(previous.start, previous.end)),
-        now=facts.amount.sum(where=facts.ordered_at.between(period.start, period.end)),
+        before=exact_sum(facts.amount, where=facts.ordered_at.between(previous.start, previous.end)),
+        now=exact_sum(facts.amount, where=facts.ordered_at.between(period.start, period.end)),
     )
     base = per_account.filter(per_account.before > 0)
     x, y = base.before, base.now.fill_null(0)
@@ -164,12 +165,12 @@ def revenue_retention(dataset: Dataset, period: Period | None = None, by: str | 
     base = base.mutate(x=x, y=y, kept=kept)
     aggregates = dict(
         customers=base.count(), retained_customers=(base.y > 0).cast("int64").sum(),
-        start_revenue=base.x.sum(), end_revenue=base.y.sum(), kept_revenue=base.kept.sum(),
-        expansion=ibis.greatest(base.y - base.x, 0).sum(),
-        contraction=(base.x - base.y).sum(where=(base.y > 0) & (base.y < base.x)),
-        churned_revenue=base.x.sum(where=base.y == 0),
-        xx=(base.x * base.x).sum(), yy=(base.y * base.y).sum(), xy=(base.x * base.y).sum(),
-        kk=(base.kept * base.kept).sum(), xk=(base.x * base.kept).sum(),
+        start_revenue=exact_sum(base.x), end_revenue=exact_sum(base.y), kept_revenue=exact_sum(base.kept),
+        expansion=exact_sum(ibis.greatest(base.y - base.x, 0)),
+        contraction=exact_sum(base.x - base.y, where=(base.y > 0) & (base.y < base.x)),
+        churned_revenue=exact_sum(base.x, where=base.y == 0),
+        xx=exact_sum(base.x * base.x), yy=exact_sum(base.y * base.y), xy=exact_sum(base.x * base.y),
+        kk=exact_sum(base.kept * base.kept), xk=exact_sum(base.x * base.kept),
     )
     result = base.aggregate(**aggregates).execute()
     money = ["start_revenue", "end_revenue", "kept_revenue", "expansion", "contraction", "churned_revenue"]
@@ -207,7 +208,7 @@ def churned_accounts(dataset: Dataset, period: Period | None = None, by: str | N
     facts = facts.filter(facts.ordered_at <= period.end)
     before = facts.ordered_at.between(previous.start, previous.end)
     per_account = facts.group_by(["account_id", "account_name", "segment"]).aggregate(
-        revenue_before=facts.amount.sum(where=before), orders_before=before.cast("int64").sum(),
+        revenue_before=exact_sum(facts.amount, where=before), orders_before=before.cast("int64").sum(),
         orders_now=facts.ordered_at.between(period.start, period.end).cast("int64").sum(),
         orders_to_date=(facts.ordered_at <= previous.end).cast("int64").sum(),
         last_order=facts.ordered_at.max(where=facts.ordered_at <= previous.end),

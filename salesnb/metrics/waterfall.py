@@ -27,6 +27,7 @@ from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import LOST, OPEN, WON, amounts_recorded
 from salesnb.metrics.scope import metric
 from salesnb.metrics.snapshots import pipeline_as_of
+from salesnb.metrics.totals import exact_sum
 
 # The bars, in the order of the equation; the sign each adds to the start.
 BUCKETS = {"start": 1, "new": 1, "pulled_in": 1, "pushed_out": -1, "won": -1, "lost": -1, "amount_change": 1, "end": 1}
@@ -270,7 +271,7 @@ def _check(states, period: Period, start_date, end_date, totals: dict, buckets: 
     unknown = states.filter(~states.state_known).select("opportunity_id").distinct()
     due = states.filter((states.outcome == OPEN) & states.close_date.between(period.start, period.end))
     due = due.anti_join(unknown, "opportunity_id")
-    sums = due.group_by("as_of_date").aggregate(amount=due.amount.sum()).execute()
+    sums = due.group_by("as_of_date").aggregate(amount=exact_sum(due.amount)).execute()
     by_date = {pd.Timestamp(date).date(): float(amount or 0) for date, amount in zip(sums["as_of_date"], sums["amount"])}
     pipeline_start, pipeline_end = by_date.get(start_date, 0.0), by_date.get(end_date, 0.0)
     computed_end = sum(totals[name] * sign for name, sign in buckets.items() if name != "end")
