@@ -73,7 +73,7 @@ def quota_in_period(dataset: Dataset, period: Period, *, where: Selection | None
     overlap_days = overlap_end.delta(overlap_start, unit="day") + 1
     length = quotas.period_end.delta(quotas.period_start, unit="day") + 1
     quotas = quotas.filter(overlap_days > 0).mutate(share=quotas.amount * overlap_days / length)
-    per_rep = quotas.group_by("rep_id").aggregate(quota=quotas.share.sum())
+    per_rep = quotas.group_by("rep_id").aggregate(quota=exact_sum(quotas.share))
     return per_rep.join(_rep_names(dataset), "rep_id")
 
 
@@ -159,7 +159,7 @@ def _quotas(dataset: Dataset, period: Period, columns: list[str], where: Selecti
                              "quota": pd.Series([] if columns else [float("nan")], dtype="float64")})
     quota = quota_in_period(dataset, period, where=where)
     quota = quota.mutate(**{column: quota[column].fill_null("(none)") for column in columns})
-    return (quota.group_by(columns) if columns else quota).aggregate(quota=quota.quota.sum()).execute()
+    return (quota.group_by(columns) if columns else quota).aggregate(quota=exact_sum(quota.quota)).execute()
 
 
 def _merge(left: pd.DataFrame, right: pd.DataFrame, on: list[str], how: str) -> pd.DataFrame:

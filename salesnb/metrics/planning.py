@@ -243,7 +243,7 @@ def _quotas(dataset: Dataset, period: Period, where: Selection) -> float | None:
     if not dataset.has("quotas"):
         return None
     try:
-        value = coverage.quota_in_period(dataset, period, where=where).quota.sum().execute()
+        value = exact_sum(coverage.quota_in_period(dataset, period, where=where).quota).execute()
     except SalesnbError:  # quotas are per rep: a segment, source or product cannot select them
         return None
     return float(value) if value is not None and pd.notna(value) and value > 0 else None
