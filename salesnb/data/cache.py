@@ -59,13 +59,13 @@ def cache_write_error(folder: Path, error: Exception) -> CacheError:
 # ----------------------------------------------------------------------------- cache entries
 #
 # An entry is a folder named by :func:`entry_key`: one typed Parquet file per table,
-# ``findings.json`` (the checks' findings) and, once a report has asked, ``data_date.json``
-# (the data date and the checks that need it), ``facts/`` (small facts of the data, below) and
-# ``derived/`` (tables many reports start from, below). Entries are built in a staging folder and
+# ``findings.json`` (the checks' findings) and, once a report has asked, ``facts/`` (small
+# facts of the data: the data date and the checks that need it, the first date, the category
+# values; below) and ``derived/`` (tables many reports start from, below). Entries are built in a staging folder and
 # published by one rename, so a parallel reader sees a whole entry or none.
 
 FINDINGS_FILE = "findings.json"
-DATE_FACTS_FILE = "data_date.json"
+DATE_FACTS = "data_date"  # the fact (facts/data_date.json) of the data date and its checks
 
 
 def entry_key(files: dict[str, Path], playbook, code_files: list[Path]) -> str:
@@ -152,42 +152,32 @@ def write_findings(staging: Path, findings) -> None:
 
 
 def read_date_facts(entry: Path | None):
-    """(data date, later findings) kept in an entry, or None (absent or unreadable: computed again).
-    The data date is None for data without dates."""
+    """(data date, later findings) kept in an entry (:func:`read_fact`), or None (absent or
+    unreadable: computed again). The data date is None for data without dates."""
     from salesnb.data.validate import Finding
 
-    path = None if entry is None else entry / DATE_FACTS_FILE
-    if path is None or not path.is_file():
+    facts = read_fact(entry, DATE_FACTS)
+    if facts is None:
         return None
     try:
-        facts = json.loads(path.read_text())
         as_of = None if facts["as_of"] is None else dt.date.fromisoformat(facts["as_of"])  # None: no dates
         return as_of, [Finding(**item) for item in facts["later"]]
-    except (OSError, ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError):
         return None
 
 
 def write_date_facts(entry: Path | None, as_of: dt.date | None, later) -> None:
-    """Keep the data date and the checks that need it beside the entry, so a second opening
-    of unchanged files runs none of them again. A read-only or full cache is not an error:
-    the next opening computes them again."""
-    if entry is None:
-        return
-    path = entry / DATE_FACTS_FILE
-    staging = path.with_name(f".{path.name}.{os.getpid()}")
-    try:
-        staging.write_text(json.dumps({"as_of": as_of and as_of.isoformat(), "later": [finding.to_dict() for finding in later]},
-                                      default=str))
-        os.replace(staging, path)
-    except OSError:
-        pass
+    """Keep the data date and the checks that need it beside the entry (:func:`write_fact`), so
+    a second opening of unchanged files runs none of them again."""
+    write_fact(entry, DATE_FACTS, {"as_of": as_of and as_of.isoformat(),
+                                   "later": [finding.to_dict() for finding in later]})
 
 
 # ----------------------------------------------------------------------------- facts
 #
-# Small facts of the whole data that every report asks again when it starts (the first dated
-# event, each category column's values): kept in the entry's ``facts`` folder, one JSON file
-# per fact, by the first process that works one out. The entry's key holds the files, the
+# Small facts of the whole data that every report asks again when it starts (the data date and
+# the checks that need it, the first dated event, each category column's values): kept in the
+# entry's ``facts`` folder, one JSON file per fact, by the first process that works one out. The entry's key holds the files, the
 # playbook and the code that computes them (``dataset.CODE_FILES``), so a fact never outlives
 # the data or the definition it was computed from. On the large sample they were about 0.45 s
 # of queries in each of a run's nine processes.
@@ -217,7 +207,7 @@ def write_fact(entry: Path | None, name: str, value) -> None:
     staging = folder / f".{name}.{os.getpid()}"
     try:
         folder.mkdir(exist_ok=True)
-        staging.write_text(json.dumps({"value": value}))
+        staging.write_text(json.dumps({"value": value}, default=str))  # a finding's example dates as text
         os.replace(staging, folder / f"{name}.json")
     except OSError:
         with suppress(OSError):

@@ -140,7 +140,7 @@ def start(title: str, data_dir, config_path=None, period_start=None, period_end=
     converted = currency.conversion_note(dataset)
     if converted:  # several currencies: say that amounts were converted, and with which rates
         display(show.kit_html(f"<p style='color:#4b5563'>{show.text(converted)}</p>"))
-    plots.set_category_values(category_values(dataset))
+    plots.set_category_values(dataset.category_values())
     for finding in warnings(dataset.findings):
         display(show.notice(f"Data quality: {readable_message(finding, dataset.playbook)}", "warning"))
     if not dataset.dated:
@@ -223,12 +223,6 @@ UNDATED_NOTE = ("The data has no dates (no deal, lead, activity or order carries
                 "row: win rates and loss reasons are over all closed deals, scores and conversion by source or "
                 "attribute over all leads and deals. What places rows in time (trends, comparisons with an earlier "
                 "period, the sales cycle, deal age, the forecast) needs dates, and each such section says so.")
-
-
-def category_values(dataset: Dataset) -> dict[str, list[str]]:
-    """Every value of each category column (source, team, segment, ...) across the dataset's
-    tables: what fixes each value's colour for all the charts of a run (``Dataset.category_values``)."""
-    return dataset.category_values()
 
 
 def _anything_in(dataset: Dataset, period: Period) -> bool:
