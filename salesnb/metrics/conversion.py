@@ -26,7 +26,7 @@ from salesnb.metrics.funnel import with_stage_reached
 from salesnb.metrics.scope import metric
 from salesnb.metrics.snapshots import pipeline_as_of
 from salesnb.metrics.statistics import share_reached_by_day
-from salesnb.metrics.totals import exact_sum
+from salesnb.metrics.totals import exact_mean, exact_sum
 
 declare(
     Measure("win_rate", "Win rate", "percent", "won ÷ (won + lost) over deals closed in the period; open deals are "
@@ -247,7 +247,7 @@ def sales_velocity(dataset: Dataset, period: Period | None = None, *, where: Sel
         won=(closed.outcome == WON).cast("int64").sum(), closed=closed.count(),
     ).execute().iloc[0]
     # Means over the won deals that have the value (an amount; a creation date).
-    won_stats = won.aggregate(average_won_amount=won.amount.mean(),
+    won_stats = won.aggregate(average_won_amount=exact_mean(won.amount),
                               average_cycle_days=_cycle_days(won).mean()).execute().iloc[0]
     won_count, closed_count = as_count(stats["won"]), as_count(stats["closed"])
     win_rate = won_count / closed_count if closed_count and dataset.playbook.lost_stages else None
@@ -294,7 +294,8 @@ def loss_reasons(dataset: Dataset, period: Period | None = None, by: str | None 
     lost = with_stage_reached(dataset, closed.filter(closed.outcome == LOST))
     lost = lost.mutate(reason=lost.lost_reason.fill_null("(no reason given)"))
     keys = [*columns, "reason", "lost_at_stage"] if by_stage else [*columns, "reason"]
-    result = lost.group_by(keys).aggregate(deals=lost.count(), lost_amount=exact_sum(lost.amount)).execute()
+    # In key order: the shares below add up each group's amounts in pandas, in the order of the rows.
+    result = lost.group_by(keys).aggregate(deals=lost.count(), lost_amount=exact_sum(lost.amount)).order_by(keys).execute()
     if result.empty:
         return result.assign(share_of_lost=[], share_of_lost_amount=[])
     result["share_of_lost"] = _shares(result, "deals", columns)

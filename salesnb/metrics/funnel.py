@@ -23,6 +23,7 @@ from salesnb.data.selection import Selection
 from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import LOST, aggregated, created_in, deals, every_stage, grouped
 from salesnb.metrics.scope import metric
+from salesnb.metrics.snapshots import history_order
 
 UNKNOWN_STAGE = "(unknown: no stage history)"
 FUNNEL_COLUMNS = ["stage", "reached", "advanced", "next_step_rate", "win_rate_from_stage", "open_now", "lost_here"]
@@ -168,7 +169,7 @@ def time_in_stage(dataset: Dataset, period: Period | None = None, by: str | None
     history = dataset.table("opportunity_history", needed_for="time in stage")
     history = history.join(selected.select("opportunity_id", *columns), "opportunity_id") if columns \
         else history.semi_join(selected.select("opportunity_id"), "opportunity_id")
-    ordered = ibis.window(group_by="opportunity_id", order_by=["changed_at"])
+    ordered = ibis.window(group_by="opportunity_id", order_by=history_order(history, playbook))
     marked = history.mutate(previous_stage=history.stage.lag().over(ordered))
     entries = marked.filter(marked.previous_stage.isnull() | (marked.previous_stage != marked.stage))
     entries = entries.mutate(exited_at=entries.changed_at.lead().over(ordered))

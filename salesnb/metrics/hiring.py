@@ -161,8 +161,9 @@ def _team_split(dataset: Dataset, plan: Plan, teams: list[str], where: Selection
     """How the target splits across teams: their quotas in the period when the target is the
     quotas, else what each won in the 12 months up to the plan date."""
     if plan.target.basis == "quotas":
-        quotas = coverage.quota_in_period(dataset, plan.period, where=where).execute()
-        weights = quotas.assign(team=quotas["team"].fillna(roster.NO_TEAM)).groupby("team")["quota"].sum()
+        quotas = coverage.quota_in_period(dataset, plan.period, where=where)
+        quotas = quotas.group_by(team=quotas.team.fill_null(roster.NO_TEAM)).aggregate(quota=exact_sum(quotas.quota))
+        weights = quotas.execute().set_index("team")["quota"]
     else:
         table = deals(dataset, where)
         start = plan.as_of - dt.timedelta(days=RECENT_DAYS - 1)

@@ -285,7 +285,8 @@ def pipeline_by_source(dataset: Dataset, period: Period | None = None, *, where:
         won_deals=joined.won_deals.fill_null(0),
         won_amount=joined.won_amount.fill_null(0.0),
     )
-    frame = table.execute()
+    # In a fixed order: the shares below divide by a float total, which depends on the order it adds the rows in.
+    frame = table.order_by(list(table.columns)).execute()
     if not deal_metrics.amounts_recorded(dataset):
         frame[["pipeline_created", "won_amount"]] = float("nan")
     for column in ("opportunities_created", "pipeline_created", "won_deals", "won_amount"):

@@ -20,7 +20,7 @@ from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.deals import OPEN, WON, deals
 from salesnb.metrics.scope import metric
 from salesnb.metrics.snapshots import deal_states, pipeline_as_of
-from salesnb.metrics.totals import exact_sum
+from salesnb.metrics.totals import exact_mean, exact_sum
 
 # Closed deals of this many days before a date calibrate the stage probabilities.
 CALIBRATION_WINDOW_DAYS = 365
@@ -198,7 +198,7 @@ def stage_calibration(dataset: Dataset, *, where: Selection, as_of_date: dt.date
     current = current.filter(current.outcome == OPEN)
     playbook_probability = stage_probability(current.stage, dict(zip(frame["stage"], frame["playbook_probability"])))
     crm = current.group_by("stage").aggregate(
-        open_deals=current.count(), CRM_probability=current.probability.fill_null(playbook_probability).mean()).execute()
+        open_deals=current.count(), CRM_probability=exact_mean(current.probability.fill_null(playbook_probability))).execute()
     frame = frame.merge(crm.astype({"stage": object}), on="stage", how="left")
     frame["open_deals"] = frame["open_deals"].fillna(0).astype("int64")
     return frame[["stage", "playbook_probability", "CRM_probability", "open_deals", "calibrated_probability",

@@ -62,7 +62,7 @@ from salesnb.metrics.orders import order_facts, purchase_days
 from salesnb.metrics.scope import metric
 from salesnb.metrics.snapshots import pipeline_as_of
 from salesnb.metrics.statistics import MIN_N, share_reached_by_day
-from salesnb.metrics.totals import exact_sum
+from salesnb.metrics.totals import exact_mean, exact_sum
 
 MONTH_DAYS = 365.25 / 12  # "per month" is per average calendar month
 # The creation rate "you already have": deals created in the last quarter before the plan date.
@@ -341,7 +341,7 @@ def _mean_repeat_purchase(dataset: Dataset, as_of: dt.date, where: Selection) ->
     days = purchase_days(dataset, where)
     recent = days.filter(days.ordered_at.between(as_of - dt.timedelta(days=RECENT_DAYS - 1), as_of)
                          & (days.day_number > 1) & days.amount.notnull())
-    value = recent.amount.mean().execute()
+    value = exact_mean(recent.amount).execute()
     return float(value) if value is not None and pd.notna(value) else None
 
 

@@ -136,7 +136,8 @@ def _by_quota_period(dataset: Dataset, period: Period, people: roster.Scope) -> 
     rows["attainment"] = rows["won_against_quota"] / rows["quota_amount"]
     for column in ("quota_start", "quota_end"):
         rows[column] = pd.to_datetime(rows[column])
-    return rows.sort_values(["team", "rep_name", "rep_id", "quota_start", "quota_end"]).reset_index(drop=True)
+    # Every column a row's numbers come from, so that rows repeated in the data still come in one order.
+    return rows.sort_values(["team", "rep_name", "rep_id", "quota_start", "quota_end", "quota_amount"]).reset_index(drop=True)
 
 
 @metric

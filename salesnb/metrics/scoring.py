@@ -50,6 +50,7 @@ from salesnb.metrics.catalogue import Measure, declare
 from salesnb.metrics.leakage import CATEGORY, NUMBER
 from salesnb.metrics.scoring_models import DECILES
 from salesnb.metrics.scope import metric
+from salesnb.metrics.snapshots import history_order
 
 SEED = 42
 # Beyond this many examples the leakage guard checks a seeded sample (see _guard_positions).
@@ -381,7 +382,7 @@ def deal_examples(dataset: Dataset) -> Examples:
     notes = []
     if with_history:
         history = dataset.table("opportunity_history")
-        window = ibis.window(group_by=history.opportunity_id, order_by=[history.changed_at])
+        window = ibis.window(group_by=history.opportunity_id, order_by=history_order(history, playbook))
         visits = history.mutate(left_at=history.changed_at.lead().over(window))
         visits = visits.filter(visits.stage.isin(playbook.open_stages))
         visits = visits.group_by(visit_deal="opportunity_id", visit_stage="stage").aggregate(

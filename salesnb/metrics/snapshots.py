@@ -45,6 +45,15 @@ def _stage_order(stage: ir.StringValue, playbook) -> ir.IntegerValue:
     return ibis.cases(*[(stage == name, index) for index, name in enumerate(names)], else_=len(names)).cast("int64")
 
 
+def history_order(history: ir.Table, playbook) -> list[ir.Value]:
+    """The order of a deal's history rows, for every window over them: by ``changed_at``, and
+    rows with the same ``changed_at`` open stages first in process order, then the close, then
+    by expected close date and amount. The engine returns tied rows in any order (it differs
+    from run to run, and with the order of the rows in the files), so without the tie-breakers
+    the same data could give another stage sequence."""
+    return [history.changed_at, _stage_order(history.stage, playbook), history.close_date, history.amount]
+
+
 def deal_states(dataset: Dataset) -> ir.Table:
     """Every ``opportunity_history`` row, ordered within its deal, with:
 
@@ -66,13 +75,13 @@ def deal_states(dataset: Dataset) -> ir.Table:
 def _deal_states(dataset: Dataset) -> ir.Table:
     history = dataset.table("opportunity_history", needed_for="the pipeline on a past date")
     history = history.filter(history.changed_at.notnull() & history.opportunity_id.notnull())
-    history = history.mutate(stage_order=_stage_order(history.stage, dataset.playbook), day=history.changed_at.date())
-    ordered = ibis.window(group_by="opportunity_id", order_by=["changed_at", "stage_order", "close_date", "amount"])
+    history = history.mutate(day=history.changed_at.date())
+    ordered = ibis.window(group_by="opportunity_id", order_by=history_order(history, dataset.playbook))
     history = history.mutate(next_day=history.day.lead().over(ordered), previous_stage=history.stage.lag().over(ordered),
                              previous_close_date=history.close_date.lag().over(ordered))
     pushed = history.stage.isin(dataset.playbook.open_stages) & (history.close_date > history.previous_close_date)
     stage_changed = history.previous_stage.isnull() | (history.stage != history.previous_stage)
-    return history.mutate(pushed=pushed.fill_null(False), stage_changed=stage_changed).drop("stage_order", "previous_stage")
+    return history.mutate(pushed=pushed.fill_null(False), stage_changed=stage_changed).drop("previous_stage")
 
 
 def pipeline_as_of(dataset: Dataset, dates, *, where: Selection | None = None) -> ir.Table:

@@ -1,4 +1,4 @@
-"""Sums of money that come out the same in every run and on every engine.
+"""Sums and means that come out the same in every run and on every engine.
 
 A sum of floating-point values depends on the order it adds them in, in the last digits: an
 engine that splits a table among threads combines their partial sums in whatever order the
@@ -36,3 +36,10 @@ def exact_sum(values: ir.NumericColumn, where: ir.BooleanValue | None = None) ->
     outside = values.isnan() | values.isinf() | (values.abs() >= EXACT_BOUND)
     exact = ibis.ifelse(outside, 0.0, values).cast(_DECIMAL).sum().cast("float64")
     return ibis.ifelse(outside.any(), values.sum(), exact)
+
+
+def exact_mean(values: ir.NumericColumn, where: ir.BooleanValue | None = None) -> ir.FloatingScalar:
+    """The mean of the filled ``values`` (``where``: of the rows where it holds), as
+    :func:`exact_sum` ÷ their count: the same in any row order, where an engine's ``AVG`` of
+    floats is not. Empty when no value is filled, NaN when any is NaN."""
+    return exact_sum(values, where) / values.count(where=where)

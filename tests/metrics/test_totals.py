@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from salesnb.data import backends
-from salesnb.metrics.totals import EXACT_BOUND, exact_sum
+from salesnb.metrics.totals import EXACT_BOUND, exact_mean, exact_sum
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +79,26 @@ def test_a_metrics_money_sums_do_not_depend_on_the_order_of_the_rows():
         results.append((rates["won_amount"], rates["lost_amount"], pipeline.open_pipeline(data)["amount"].iloc[0]))
     assert len(set(results)) == 1
     assert results[0] == (0.6, 0.6, 0.6)  # by hand: the nearest float to 0.1 + 0.2 + 0.3
+
+
+def test_exact_mean_does_not_depend_on_the_order_of_the_rows(connection):
+    values = [1e8 + 0.7, 0.1, 0.2, 0.3, -1e8, 12345.678, 0.0001, 3.3]
+    means = set()
+    for position, ordered in enumerate([values, values[::-1], sorted(values)]):
+        table = connection.create_table(f"mean_ordered_{position}", pd.DataFrame({"amount": ordered + [None]}))
+        means.add(connection.execute(exact_mean(table.amount)))
+        # Only the rows where the condition holds: the first three values in this order.
+        assert connection.execute(exact_mean(table.amount, where=table.amount.isin(ordered[:3]))) == \
+            pytest.approx(_by_hand(ordered[:3]) / 3)
+    assert len(means) == 1
+    assert means.pop() == pytest.approx(_by_hand(values) / len(values), abs=1e-8)  # the empty value left out
+
+
+def test_exact_mean_of_nothing_is_empty_and_of_nan_is_nan(connection):
+    def mean(sql: str):
+        return connection.execute(exact_mean(connection.sql(sql).v))
+
+    assert pd.isna(mean("SELECT NULL::DOUBLE AS v"))  # nothing filled: not measured, not 0
+    assert pd.isna(mean("SELECT 1.0::DOUBLE AS v WHERE false"))
+    assert math.isnan(mean("SELECT 1.5::DOUBLE AS v UNION ALL SELECT 'nan'::DOUBLE"))
+    assert mean("SELECT 1::BIGINT AS v UNION ALL SELECT 2") == 1.5
