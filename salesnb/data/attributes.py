@@ -97,7 +97,7 @@ def type_tables(connection, raw_tables: dict[str, ir.Table], typed_tables: dict[
 
             path = Path(typed_dir) / f"{name}{SUFFIX}"
             try:
-                expression.to_parquet(path)
+                backends.write_parquet(connection, expression, path)
             except duckdb.Error as error:  # a full disk or a read-only cache, as DuckDB reports it
                 raise cache.cache_write_error(Path(typed_dir).parent, error) from None
             found[name] = connection.read_parquet(path, table_name=f"attributes_{name}")

@@ -170,6 +170,30 @@ def memory_lowered(connection, limit_mb: int = LOWERED_MEMORY_LIMIT_MB):
         setattr(connection, _LIMIT_ATTRIBUTE, in_effect)
 
 
+def write_parquet(connection, expression: ir.Table, path) -> None:
+    """``expression`` (a table of ``connection``) written to the Parquet file ``path``, its rows
+    in whatever order the engine's threads finish them.
+
+    On DuckDB, ``preserve_insertion_order`` is off for the write only (then put back): keeping
+    the source files' row order makes DuckDB funnel every thread's rows through one ordered
+    stream. Measured on the large sample's first validate, the cache's Parquet writes took
+    19.6 s in order and 9.4 s without, and the whole validate 31 s and 21 s, its peak 849 and
+    721 MB (benchmarks/README.md, round 8). Nothing reads an order from the kit's files: every
+    metric orders what it reads by a key, or adds up in an order-independent way (the exact
+    sums of :mod:`salesnb.metrics.totals`), so the same data gives the same numbers whatever
+    order the rows were written in."""
+    raw = getattr(connection, "con", None)
+    if getattr(connection, "name", None) != "duckdb" or raw is None:
+        expression.to_parquet(path)
+        return
+    previous = raw.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    raw.execute("SET preserve_insertion_order = false")
+    try:
+        expression.to_parquet(path)
+    finally:
+        raw.execute("SET preserve_insertion_order = ?", [previous])
+
+
 OUT_OF_MEMORY = "OutOfMemoryException"  # DuckDB's exception, by name as a notebook's kernel reports it
 
 

@@ -388,7 +388,7 @@ class Dataset:
         if operation.find(ops.InMemoryTable) or not sources <= set(self._entry_views()):
             return None
         path = cache.derived_path(self.cache_entry, name, str(ibis.to_sql(expression, dialect="duckdb")))
-        if not cache.keep_derived(path, expression.to_parquet):
+        if not cache.keep_derived(path, lambda staging: backends.write_parquet(self.connection, expression, staging)):
             return None
         view = f"derived_{path.stem.replace('-', '_')}"
         try:
@@ -444,7 +444,7 @@ def _check_and_type(connection, raw_tables: dict[str, ir.Table], playbook: Playb
 
             path = typed_dir / f"{name}.parquet"
             try:
-                _typed_table(name, raw).to_parquet(path)
+                backends.write_parquet(connection, _typed_table(name, raw), path)
             except duckdb.Error as error:  # a full disk or a read-only cache, as DuckDB reports it
                 raise cache.cache_write_error(typed_dir.parent, error) from None
             table = connection.read_parquet(path, table_name=f"typed_{name}")

@@ -273,3 +273,39 @@ def test_a_dataset_reads_its_results_through_arrow(sample_dir, monkeypatch, isol
     deals = dataset.table("opportunities")
     frame = deals.select(deals.opportunity_id, deals.amount).execute()
     assert frame["amount"].isna().any() and len(seen) >= 2  # the sample has deals without an amount
+
+
+def test_parquet_is_written_without_keeping_the_row_order_then_the_setting_is_put_back(tmp_path):
+    connection = backends.connect_duckdb()
+
+    def insertion_order():
+        return connection.con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+
+    table = connection.create_table("rows", pd.DataFrame({"id": range(1000), "amount": [0.25] * 1000}))
+    backends.write_parquet(connection, table, tmp_path / "rows.parquet")
+    written = pd.read_parquet(tmp_path / "rows.parquet")
+    assert sorted(written["id"]) == list(range(1000)) and written["amount"].eq(0.25).all()  # every row, once
+    assert insertion_order() is True  # DuckDB's default, put back
+
+    class Failing:  # records the setting during the write, then fails as a full disk would
+        def to_parquet(self, path):
+            seen.append(insertion_order())
+            raise OSError("disk full")
+
+    seen = []
+    with pytest.raises(OSError):
+        backends.write_parquet(connection, Failing(), tmp_path / "failed.parquet")
+    assert seen == [False] and insertion_order() is True  # off for the write only, back after a failure too
+    connection.con.execute("SET preserve_insertion_order = false")  # the user's own setting is kept
+    backends.write_parquet(connection, table, tmp_path / "again.parquet")
+    assert insertion_order() is False
+
+
+def test_parquet_from_another_engine_is_written_as_it_is(tmp_path):
+    class Written:
+        def to_parquet(self, path):
+            self.path = path
+
+    expression, path = Written(), tmp_path / "spark.parquet"
+    backends.write_parquet(object(), expression, path)  # no DuckDB connection: no setting to change
+    assert expression.path == path
