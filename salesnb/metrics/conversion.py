@@ -26,7 +26,7 @@ from salesnb.metrics.funnel import with_stage_reached
 from salesnb.metrics.scope import metric
 from salesnb.metrics.snapshots import pipeline_as_of
 from salesnb.metrics.statistics import share_reached_by_day
-from salesnb.metrics.totals import exact_mean, exact_sum
+from salesnb.metrics.totals import exact_mean, exact_std, exact_sum
 
 declare(
     Measure("win_rate", "Win rate", "percent", "won ÷ (won + lost) over deals closed in the period; open deals are "
@@ -163,7 +163,7 @@ def sales_cycle(dataset: Dataset, period: Period | None = None, by: str | None =
         won, columns,
         won_with_cycle=won.count(), median_sales_cycle_days=won.cycle_days.median(),
         p75_sales_cycle_days=won.cycle_days.quantile(0.75), mean_sales_cycle_days=won.cycle_days.mean(),
-        std_sales_cycle_days=won.cycle_days.std(how="sample"),
+        std_sales_cycle_days=exact_std(won.cycle_days),
     )
     return in_group_order(result, columns, by, "won_with_cycle")
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from salesnb.data import backends
-from salesnb.metrics.totals import EXACT_BOUND, exact_mean, exact_sum
+from salesnb.metrics.totals import EXACT_BOUND, exact_mean, exact_std, exact_sum
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +102,17 @@ def test_exact_mean_of_nothing_is_empty_and_of_nan_is_nan(connection):
     assert pd.isna(mean("SELECT 1.0::DOUBLE AS v WHERE false"))
     assert math.isnan(mean("SELECT 1.5::DOUBLE AS v UNION ALL SELECT 'nan'::DOUBLE"))
     assert mean("SELECT 1::BIGINT AS v UNION ALL SELECT 2") == 1.5
+
+
+def test_exact_std_does_not_depend_on_the_order_of_the_rows(connection):
+    import statistics
+
+    days = [10, 31, 10, 20, 21, 19, 90, 5, 1_000, 3]
+    spreads = set()
+    for position, ordered in enumerate([days, days[::-1], sorted(days)]):
+        table = connection.create_table(f"days_{position}", pd.DataFrame({"days": ordered + [None]}))
+        spreads.add(connection.execute(exact_std(table.days)))
+    assert len(spreads) == 1
+    assert spreads.pop() == pytest.approx(statistics.stdev(days), rel=1e-12)  # the empty value left out
+    one = connection.create_table("one_day", pd.DataFrame({"days": [4, None]}))
+    assert pd.isna(connection.execute(exact_std(one.days)))  # one value has no sample spread: empty, not 0
