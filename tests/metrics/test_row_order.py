@@ -61,11 +61,6 @@ def engine_row_order(order: str):
         yield calls
 
 
-def _in_orders(rows: list, order: tuple) -> list:
-    """``rows`` (three of them, or three groups of them) in ``order``."""
-    return [rows[index] for index in order]
-
-
 def _same_in_every_order(results: list[pd.DataFrame]) -> pd.DataFrame:
     for result in results[1:]:
         pd.testing.assert_frame_equal(result, results[0], check_exact=True)
@@ -132,7 +127,7 @@ def test_time_in_stage_with_rows_at_the_same_time_does_not_depend_on_the_row_ord
                ("O1", "2025-01-15 09:00:00", "Proposal")]
 
     def dataset(order):
-        rows = _in_orders(history, order) + history[2:]  # the two rows at the same time in the order given
+        rows = [history[index] for index in order] + history[2:]  # the two tied rows in the order given
         return dataset_from_frames({
             "opportunities": pd.DataFrame({"opportunity_id": ["O1"], "stage": ["Proposal"], "amount": [100.0],
                                            "created_at": ["2025-01-05"], "close_date": ["2025-04-30"]}),
