@@ -17,9 +17,11 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 EXACT_SCALE = 10
-# Values this large (or NaN, infinite) are summed as floats, as before: the decimal total of
-# millions of rows must stay within the 38 digits an engine's decimal sum keeps.
-EXACT_BOUND = 1e15
+# Values this large (or NaN, infinite) are summed as floats, as before: the decimal total must
+# stay within the 28 whole digits of DECIMAL(38, 10), which ten billion rows below the bound do.
+# Squares of amounts reach it (retention's and attainment's intervals add squares of revenue
+# and deal amounts): at 1e15 an account of $32M already fell back to the float sum.
+EXACT_BOUND = 1e18
 _DECIMAL = dt.Decimal(38, EXACT_SCALE)
 
 

@@ -116,3 +116,16 @@ def test_exact_std_does_not_depend_on_the_order_of_the_rows(connection):
     assert spreads.pop() == pytest.approx(statistics.stdev(days), rel=1e-12)  # the empty value left out
     one = connection.create_table("one_day", pd.DataFrame({"days": [4, None]}))
     assert pd.isna(connection.execute(exact_std(one.days)))  # one value has no sample spread: empty, not 0
+
+
+def test_squares_of_large_amounts_are_added_exactly_too(connection):
+    # The interval of a retention rate adds squares of each account's revenue: an account of
+    # $50M has a square of 2.5e15, whose float sum with cents depends on the order.
+    values = [2.5e15, 0.3, 0.3, 0.3, -2.5e15, 12345.67]
+    plain, exact = set(), set()
+    for position, ordered in enumerate([values, values[::-1], sorted(values)]):
+        table = connection.create_table(f"squares_{position}", pd.DataFrame({"square": ordered}))
+        plain.add(connection.execute(table.square.sum()))
+        exact.add(connection.execute(exact_sum(table.square)))
+    assert len(plain) > 1  # the float sums do differ by order here: the check below can fail
+    assert len(exact) == 1 and exact.pop() == pytest.approx(12346.57, abs=1e-6)
