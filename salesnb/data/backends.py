@@ -182,10 +182,10 @@ def write_parquet(connection, expression: ir.Table, path) -> None:
     metric orders what it reads by a key, or adds up in an order-independent way (the exact
     sums of :mod:`salesnb.metrics.totals`), so the same data gives the same numbers whatever
     order the rows were written in."""
-    raw = getattr(connection, "con", None)
-    if getattr(connection, "name", None) != "duckdb" or raw is None:
+    if not is_duckdb(connection):
         expression.to_parquet(path)
         return
+    raw = connection.con
     previous = raw.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     raw.execute("SET preserve_insertion_order = false")
     try:
