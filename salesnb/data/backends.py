@@ -409,7 +409,7 @@ def is_duckdb(connection) -> bool:
     return getattr(connection, "name", None) == "duckdb"
 
 
-def engine_execute(connection):
+def engine_execute(connection, compiled=None):
     """``connection.execute`` (the class's own), for DuckDB without a detour through Python objects.
 
     Ibis' DuckDB ``execute`` turns every result column that holds a NULL into a Python list
@@ -421,6 +421,9 @@ def engine_execute(connection):
     timestamps take Arrow's route, and only when at least one value is there (with none, Ibis
     gives Python ``None`` and Arrow ``NaN``); other types keep Ibis'. Other engines: their own
     ``execute``.
+
+    ``compiled`` (a :class:`salesnb.data.compiled.CompiledQueries`) gives the SQL of plain
+    executions, kept from an earlier compilation of the same expression.
     """
     execute = type(connection).execute.__get__(connection)
     if not is_duckdb(connection):
@@ -429,8 +432,16 @@ def engine_execute(connection):
     def execute_by_columns(expr, /, *, params=None, limit=None, **kwargs):
         from ibis.backends.duckdb.converter import DuckDBPandasData
 
-        # The same relation Ibis' execute reads (the pinned Ibis 12's own method).
-        table = connection._to_duckdb_relation(expr, params=params, limit=limit, **kwargs).to_arrow_table()
+        if limit == "default":
+            limit = ibis.options.sql.default_limit
+        if compiled is not None and not params and limit is None and not kwargs:
+            # What the pinned Ibis 12's _to_duckdb_relation does, with the SQL kept.
+            connection._run_pre_execute_hooks(expr)
+            relation = connection.con.sql(compiled.sql(connection, expr.as_table()))
+        else:
+            # The same relation Ibis' execute reads (the pinned Ibis 12's own method).
+            relation = connection._to_duckdb_relation(expr, params=params, limit=limit, **kwargs)
+        table = relation.to_arrow_table()
         large = table.nbytes >= LARGE_RESULT_BYTES
         frame = arrow_frame(table, expr.as_table().schema(), DuckDBPandasData)
         del table

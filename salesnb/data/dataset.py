@@ -87,11 +87,21 @@ class Dataset:
         self.findings = findings
         self.source = source
         self._memo: dict = {}
-        # The cache entry the tables were read from (open_dataset), where derived() keeps its tables.
-        self.cache_entry: Path | None = None
         self._derived_views: set[str] = set()
         # An expression a report executes twice is compiled and run once (salesnb.data.querycache).
         self.query_cache = querycache.attach(connection)
+        self.cache_entry = None
+
+    @property
+    def cache_entry(self) -> Path | None:
+        """The cache entry the tables were read from (open_dataset): where derived() keeps its
+        tables, facts are kept and the compiled SQL of its queries (salesnb.data.compiled)."""
+        return self._cache_entry
+
+    @cache_entry.setter
+    def cache_entry(self, entry: Path | None) -> None:
+        self._cache_entry = entry
+        self.query_cache.compiled.keep_in(entry)
 
     def has(self, name: str) -> bool:
         return name in self._tables
@@ -387,7 +397,7 @@ class Dataset:
         sources = {table.name for table in operation.find(ops.DatabaseTable)}
         if operation.find(ops.InMemoryTable) or not sources <= set(self._entry_views()):
             return None
-        path = cache.derived_path(self.cache_entry, name, str(ibis.to_sql(expression, dialect="duckdb")))
+        path = cache.derived_path(self.cache_entry, name, self.query_cache.compiled.sql(self.connection, expression))
         if not cache.keep_derived(path, lambda staging: backends.write_parquet(self.connection, expression, staging)):
             return None
         view = f"derived_{path.stem.replace('-', '_')}"

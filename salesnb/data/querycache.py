@@ -32,6 +32,7 @@ from collections import OrderedDict
 import pandas as pd
 
 from salesnb.data.backends import engine_execute
+from salesnb.data.compiled import CompiledQueries
 
 # A report's views are a few hundred rows; per-deal frames at scale are read once: not kept.
 MAX_ROWS = 100_000
@@ -47,6 +48,7 @@ class QueryCache:
         self.entries: OrderedDict = OrderedDict()
         self.sizes: dict = {}
         self.hits = self.misses = 0
+        self.compiled = CompiledQueries()
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -95,8 +97,10 @@ def _copy(result):
 
 
 def attach(connection) -> QueryCache:
-    """A new, empty cache in front of ``connection.execute`` (replacing one attached before)."""
+    """A new, empty cache in front of ``connection.execute`` (replacing one attached before),
+    with the SQL of what it sends to the engine kept in ``cache.compiled``
+    (:mod:`salesnb.data.compiled`; in memory until the dataset names its cache entry)."""
     cache = QueryCache()
     # The class's own execute (never a wrapper), on DuckDB read column by column through Arrow.
-    connection.execute = functools.partial(cache.execute, engine_execute(connection))
+    connection.execute = functools.partial(cache.execute, engine_execute(connection, cache.compiled))
     return cache
