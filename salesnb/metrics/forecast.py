@@ -381,12 +381,13 @@ def new_deal_run_rate(dataset: Dataset, period: Period, as_of: dt.date, *, where
         return result
     states = pipeline_as_of(dataset, [as_of], where=where)
     won = states.filter((states.outcome == WON) & states.created_at.notnull() & states.close_date.notnull())
-    stretches = ibis.memtable({"window": list(range(len(windows))), "first_day": [first for _, first in windows],
-                               "last_day": [earlier.end for earlier, _ in windows]})
-    rows = won.cross_join(stretches)
-    rows = rows.filter(rows.created_at.between(rows.first_day, rows.last_day) & (rows.close_date <= rows.last_day)
-                       & (rows.close_date >= rows.created_at))
-    rows = rows.select("window", "opportunity_id", "amount").order_by(["window", "opportunity_id"]).execute()
+    # One selection per window, stacked: literals only (no in-memory table), so the query's
+    # SQL is compiled once and kept (salesnb.data.compiled).
+    stretches = [won.filter(won.created_at.between(first, earlier.end) & (won.close_date <= earlier.end)
+                            & (won.close_date >= won.created_at))
+                 .select(window=ibis.literal(index, type="int64"), opportunity_id=won.opportunity_id, amount=won.amount)
+                 for index, (earlier, first) in enumerate(windows)]
+    rows = ibis.union(*stretches, distinct=False).order_by(["window", "opportunity_id"]).execute()
     counts = [int((rows["window"] == index).sum()) for index in range(len(windows))]
     amounts = rows["amount"].dropna().to_numpy(dtype=float)
     return {"deals_per_period": float(np.mean(counts)), "amounts": amounts,
