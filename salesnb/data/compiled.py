@@ -2,7 +2,7 @@
 
 Ibis compiles every expression a report executes to SQL: 40 to 100 ms each, for the 30 to 100
 queries of each report, in every notebook's own kernel, and again in the next run on the
-same data. On the small sample it was about a third of the kit's own work in a run
+same data. On the small sample it was a fifth of the kit's own work in a run
 (benchmarks/README.md, round 9). What a query compiles to depends on the expression alone
 (its operations, column names, types and literal values) and on the compiler's version,
 never on the rows. So the SQL is kept in the dataset's cache entry, in a file named by a
