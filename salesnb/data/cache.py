@@ -61,10 +61,12 @@ def cache_write_error(folder: Path, error: Exception) -> CacheError:
 # An entry is a folder named by :func:`entry_key`: one typed Parquet file per table,
 # ``findings.json`` (the checks' findings) and, once a report has asked, ``facts/`` (small
 # facts of the data: the data date and the checks that need it, the first date, the category
-# values; below) and ``derived/`` (tables many reports start from, below). Entries are built in a staging folder and
-# published by one rename, so a parallel reader sees a whole entry or none.
+# values; below), ``derived/`` (tables many reports start from, below) and ``queries/`` (the
+# SQL the reports' queries compiled to: salesnb.data.compiled). Entries are built in a staging
+# folder and published by one rename, so a parallel reader sees a whole entry or none.
 
 FINDINGS_FILE = "findings.json"
+QUERIES_FOLDER = "queries"
 DATE_FACTS = "data_date"  # the fact (facts/data_date.json) of the data date and its checks
 
 
@@ -203,15 +205,24 @@ def write_fact(entry: Path | None, name: str, value) -> None:
     an error: the next process works the fact out again."""
     if entry is None or not entry.is_dir():
         return
-    folder = entry / FACTS_FOLDER
-    staging = folder / f".{name}.{os.getpid()}"
+    # A finding's example dates as text.
+    write_whole(entry / FACTS_FOLDER / f"{name}.json", json.dumps({"value": value}, default=str))
+
+
+def write_whole(path: Path, text: str) -> bool:
+    """``text`` written to ``path`` (its folder created) whole or not at all: a parallel
+    process reads the old file or the new one, never half of one. False when the cache cannot
+    be written (read-only, full, a file in the way): not an error, the caller works it out again."""
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
     try:
-        folder.mkdir(exist_ok=True)
-        staging.write_text(json.dumps({"value": value}, default=str))  # a finding's example dates as text
-        os.replace(staging, folder / f"{name}.json")
+        path.parent.mkdir(exist_ok=True)
+        staging.write_text(text, encoding="utf-8")
+        os.replace(staging, path)
+        return True
     except OSError:
         with suppress(OSError):
             staging.unlink()
+        return False
 
 
 # ----------------------------------------------------------------------------- derived tables
@@ -231,11 +242,15 @@ def derived_path(entry: Path, name: str, query: str) -> Path:
     """Where the table ``name`` built by the SQL ``query`` is kept in ``entry``."""
     import duckdb
 
-    # Ibis lists the columns a query drops (EXCLUDE) from a set, in an order that changes with
-    # each process's string hashing: sorted, the same query has one name in every kernel.
-    query = _EXCLUDE.sub(lambda match: f"EXCLUDE ({', '.join(sorted(match.group(1).split(', ')))})", query)
-    signature = hashlib.sha256(f"duckdb={duckdb.__version__}\n{query}".encode()).hexdigest()[:16]
+    signature = hashlib.sha256(f"duckdb={duckdb.__version__}\n{canonical_sql(query)}".encode()).hexdigest()[:16]
     return entry / DERIVED_FOLDER / f"{name}-{signature}.parquet"
+
+
+def canonical_sql(query: str) -> str:
+    """``query`` as every process writes it. Ibis lists the columns a query drops (EXCLUDE)
+    from a set, in an order that changes with each process's string hashing: sorted, the same
+    query has one text in every kernel."""
+    return _EXCLUDE.sub(lambda match: f"EXCLUDE ({', '.join(sorted(match.group(1).split(', ')))})", query)
 
 
 def keep_derived(path: Path, write) -> bool:

@@ -19,8 +19,9 @@ expression:
   the SQL dialect, and the fingerprint holds Ibis' SQL options.
 - **Per dataset**: the files live in the entry's ``queries`` folder, so they go with the entry.
   A dataset without an entry (a connection the caller passed in) keeps its SQL in memory only.
-- **Safe to share**: a file is written whole or not at all (a parallel kernel reads the old
-  file or the new one); one that cannot be read or written is compiled again, never an error.
+- **Safe to share**: a file is written whole or not at all (``cache.write_whole``: a parallel
+  kernel reads the old file or the new one); one that cannot be read or written is compiled
+  again, never an error.
 
 Only plain executions are kept: with ``params=``, a row limit or other options the query is
 compiled as Ibis does.
@@ -32,9 +33,7 @@ import datetime as dt
 import decimal
 import enum
 import hashlib
-import os
 import uuid
-from contextlib import suppress
 from pathlib import Path
 
 import ibis
@@ -42,7 +41,7 @@ import ibis.expr.operations as ops
 import sqlglot
 from ibis.common.grounds import Concrete
 
-QUERIES_FOLDER = "queries"
+from salesnb.data.cache import QUERIES_FOLDER, write_whole
 
 # Leaf values written out by their type and repr: exact for every one of these types.
 _EXACT_VALUES = (str, int, float, bool, type(None), bytes, dt.date, dt.time, dt.timedelta, decimal.Decimal, uuid.UUID)
@@ -173,11 +172,4 @@ class CompiledQueries:
         path = self._path(key)
         if path is None:
             return
-        staging = path.with_name(f".{key}.{os.getpid()}")
-        try:
-            path.parent.mkdir(exist_ok=True)
-            staging.write_text(f"{key}\n{sql}", encoding="utf-8")
-            os.replace(staging, path)
-        except OSError:
-            with suppress(OSError):
-                staging.unlink()
+        write_whole(path, f"{key}\n{sql}")
