@@ -7,5 +7,7 @@ from pathlib import Path
 
 def cache_entries(cache: Path) -> list[Path]:
     """The cache's dataset entries: not hidden files, not DuckDB's spill folder (the default
-    ``SALESNB_TEMP_DIR`` is ``<cache>/duckdb-spill``, created when a connection opens)."""
-    return sorted(path for path in cache.iterdir() if not path.name.startswith(".") and path.name != "duckdb-spill")
+    ``SALESNB_TEMP_DIR`` is ``<cache>/duckdb-spill``, created when a connection opens), not the
+    folder of imports (``salesnb import``'s datasets)."""
+    return sorted(path for path in cache.iterdir()
+                  if not path.name.startswith(".") and path.name not in ("duckdb-spill", "imports"))

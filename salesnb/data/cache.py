@@ -3,7 +3,9 @@
 The cache lives outside the user's folders (the kit never writes there):
 ``$SALESNB_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/salesnb``, else ``~/.cache/salesnb``.
 Entries are keyed on the CONTENT of the user's files (:func:`content_digest`): a file
-rewritten with the same size and modification time is still seen as changed.
+rewritten with the same size and modification time is still seen as changed. How much of it
+is kept (``SALESNB_CACHE_LIMIT``, least recently used entries removed first) is
+:mod:`salesnb.data.cachelimit`.
 """
 
 from __future__ import annotations

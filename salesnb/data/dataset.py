@@ -22,7 +22,7 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pandas as pd
 
-from salesnb.data import attributes, backends, cache, currency, model, querycache, tablefiles, validate
+from salesnb.data import attributes, backends, cache, cachelimit, currency, model, querycache, tablefiles, validate
 from salesnb.data.importing import import_findings
 from salesnb.data.model import TABLE_NAMES, TABLES, convert, ibis_type
 from salesnb.data.backends import as_count
@@ -513,16 +513,21 @@ def open_dataset(data_dir=None, config: str | Path | Playbook | None = None, *,
     connection = connect()
     entry = cache.cache_root() / cache.entry_key(files, playbook, CODE_FILES) if use_cache else None
     cached = cache.read_entry(connection, entry, files) if use_cache else None
+    if use_cache and folder.resolve().parent == (cache.cache_root() / cachelimit.IMPORTS_FOLDER).resolve():
+        cachelimit.mark_used(folder)  # an import the runner made: in use as long as its entry
     if cached is not None:
         findings, tables = cached
+        cachelimit.mark_used(entry)
         extra = attributes.read_cached(connection, entry)
     else:
         raw_tables = {name: tablefiles.read_raw(connection, name, path) for name, path in files.items()}
         if use_cache:
+            limit = cachelimit.cache_limit()  # a mistyped SALESNB_CACHE_LIMIT stops before the build
             with cache.building(entry) as staging, backends.memory_lowered(connection):
                 typed, findings = _check_and_type(connection, raw_tables, playbook, typed_dir=staging)
                 attributes.type_tables(connection, raw_tables, typed, typed_dir=staging)
                 cache.write_findings(staging, findings)
+            cachelimit.prune(limit, keep=entry)
             tables = {name: connection.read_parquet(entry / f"{name}.parquet", table_name=name) for name in typed}
             extra = attributes.read_cached(connection, entry)
         else:

@@ -24,6 +24,7 @@ import pandas as pd
 import yaml
 
 from salesnb.data.cache import cache_root, content_digest
+from salesnb.data.cachelimit import IMPORTS_FOLDER, cache_limit, mark_used, prune
 from salesnb.data.importing.errors import ImportFailedError, MappingError, SourceError, ValueProblemsError
 from salesnb.data.importing.mapping import NAME_COLUMNS, Mapping, TableMapping, convert_table
 from salesnb.data.importing.presets import load_preset, preset_names, resolve_mapping
@@ -330,10 +331,13 @@ def import_to_cache(source, mapping=None, preset: str | None = None) -> Path:
     digest = hashlib.sha256(
         f"importer={IMPORTER_VERSION};kit={__version__}\n{resolved.text}\n{fingerprint}".encode()
     ).hexdigest()[:24]
-    folder = cache_root() / "imports" / digest
+    folder = cache_root() / IMPORTS_FOLDER / digest
     if reusable and (folder / REPORT_FILE).is_file():
+        mark_used(folder)
         return folder
+    limit = cache_limit()  # a mistyped SALESNB_CACHE_LIMIT stops before the import
     import_dataset(source, folder, mapping=resolved)
+    prune(limit, keep=folder)
     return folder
 
 
