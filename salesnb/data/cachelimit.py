@@ -14,7 +14,8 @@ The rule, applied each time a process adds an entry or an import:
   run, a scheduled report or an analyst's notebook may still be reading it. A cache whose
   recent entries alone are over the limit stays over it until they age.
 - "Used" is the folder's modification time, which :func:`mark_used` sets each time a process
-  opens the entry (or reuses the import); a new file in it (a kept table) counts too.
+  opens the entry (or reuses the import) and, at most every ten minutes, while a dataset
+  queries it (:mod:`salesnb.data.querycache`).
 - Only folders the kit names (24 hexadecimal characters) are ever removed; the DuckDB spill
   folder and anything else a user put there are left alone. Half-built entries left by a killed
   process (an entry's or an import's staging folder) are removed once they are a day old.

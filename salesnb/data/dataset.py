@@ -102,6 +102,7 @@ class Dataset:
     def cache_entry(self, entry: Path | None) -> None:
         self._cache_entry = entry
         self.query_cache.compiled.keep_in(entry)
+        self.query_cache.entry = entry  # queries mark it used, so a long session keeps it
 
     def has(self, name: str) -> bool:
         return name in self._tables

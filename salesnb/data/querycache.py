@@ -27,16 +27,22 @@ Backend-neutral: it wraps whatever connection the dataset has (DuckDB, Spark, a 
 from __future__ import annotations
 
 import functools
+import time
 from collections import OrderedDict
+from pathlib import Path
 
 import pandas as pd
 
 from salesnb.data.backends import engine_execute
+from salesnb.data.cachelimit import mark_used
 from salesnb.data.compiled import CompiledQueries
 
 # A report's views are a few hundred rows; per-deal frames at scale are read once: not kept.
 MAX_ROWS = 100_000
 MAX_BYTES = 64 * 1024 * 1024  # what the kept frames take, text included (pandas' deep memory usage)
+# How often a dataset that keeps querying marks its cache entry used (salesnb.data.cachelimit):
+# a notebook open for hours keeps its entry, at one file-time update per ten minutes at most.
+MARK_USED_EVERY_SECONDS = 600
 
 
 class QueryCache:
@@ -49,6 +55,8 @@ class QueryCache:
         self.sizes: dict = {}
         self.hits = self.misses = 0
         self.compiled = CompiledQueries()
+        self.entry: Path | None = None  # the cache entry the dataset reads (Dataset.cache_entry)
+        self._marked_at: float | None = None
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -63,6 +71,7 @@ class QueryCache:
 
     def execute(self, engine_execute, expr, /, *, params=None, limit=None, **kwargs):
         """``engine_execute(expr, ...)``, or a copy of what it returned for an equal expression."""
+        self._note_use()
         if params or kwargs or limit not in (None, "default"):
             return engine_execute(expr, params=params, limit=limit, **kwargs)
         key = (type(expr), expr.op())
@@ -74,6 +83,14 @@ class QueryCache:
         result = engine_execute(expr, params=params, limit=limit)
         self._keep(key, result)
         return result
+
+    def _note_use(self) -> None:
+        """Mark the cache entry used, at most every :data:`MARK_USED_EVERY_SECONDS`: an entry
+        in use is never removed to bound the cache's size."""
+        now = time.monotonic()
+        if self.entry is not None and (self._marked_at is None or now - self._marked_at >= MARK_USED_EVERY_SECONDS):
+            self._marked_at = now
+            mark_used(self.entry)
 
     def _keep(self, key, result) -> None:
         if isinstance(result, (pd.DataFrame, pd.Series)):

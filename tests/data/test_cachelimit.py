@@ -221,3 +221,25 @@ def test_imports_are_marked_used_and_a_new_one_removes_one_unused_for_days(tmp_p
     dump.write_bytes(dump.read_bytes().replace(b"12.500,00", b"13.500,00"))  # the next export
     second = import_to_cache(source, mapping=mapping)
     assert second != first and second.is_dir() and not first.exists()
+
+
+def test_a_session_that_keeps_querying_keeps_its_entry_marked_used(tmp_path, cache, monkeypatch):
+    # A notebook opened yesterday and still in use: its queries mark the entry, at most every ten
+    # minutes (one file-time update, not one per query).
+    from salesnb.data import querycache
+
+    clock = [1000.0]
+    monkeypatch.setattr(querycache.time, "monotonic", lambda: clock[0])
+    dataset = open_dataset(write_dataset(tmp_path / "data"))
+    [entry] = cache_entries(cache)
+    backdate(entry, 2)
+    clock[0] += querycache.MARK_USED_EVERY_SECONDS  # opening marked it; ten minutes later:
+    dataset.table("opportunities").count().execute()
+    assert time.time() - entry.stat().st_mtime < 3600
+    backdate(entry, 2)
+    clock[0] += querycache.MARK_USED_EVERY_SECONDS - 1
+    dataset.table("reps").count().execute()  # within ten minutes of the last mark: not again
+    assert time.time() - entry.stat().st_mtime > DAY
+    clock[0] += 1
+    dataset.table("quotas").count().execute()
+    assert time.time() - entry.stat().st_mtime < 3600
