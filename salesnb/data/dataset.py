@@ -512,6 +512,7 @@ def open_dataset(data_dir=None, config: str | Path | Playbook | None = None, *,
             "docs/data-model.md, or import a CRM export with 'salesnb import'."
         )
     connection = connect()
+    limit = cachelimit.cache_limit() if use_cache else None  # a mistyped SALESNB_CACHE_LIMIT stops here
     entry = cache.cache_root() / cache.entry_key(files, playbook, CODE_FILES) if use_cache else None
     cached = cache.read_entry(connection, entry, files) if use_cache else None
     if use_cache and folder.resolve().parent == (cache.cache_root() / cachelimit.IMPORTS_FOLDER).resolve():
@@ -523,7 +524,6 @@ def open_dataset(data_dir=None, config: str | Path | Playbook | None = None, *,
     else:
         raw_tables = {name: tablefiles.read_raw(connection, name, path) for name, path in files.items()}
         if use_cache:
-            limit = cachelimit.cache_limit()  # a mistyped SALESNB_CACHE_LIMIT stops before the build
             with cache.building(entry) as staging, backends.memory_lowered(connection):
                 typed, findings = _check_and_type(connection, raw_tables, playbook, typed_dir=staging)
                 attributes.type_tables(connection, raw_tables, typed, typed_dir=staging)

@@ -189,12 +189,18 @@ def test_opening_an_entry_marks_it_used(tmp_path, cache, monkeypatch):
     assert entry.is_dir()  # used today: a new entry does not remove it, over the limit or not
 
 
-def test_a_mistyped_limit_stops_validate_before_the_build(tmp_path, cache, monkeypatch):
+def test_a_mistyped_limit_stops_validate_before_the_build_and_with_a_cache_entry_too(tmp_path, cache, monkeypatch):
+    data = write_dataset(tmp_path / "data")
     monkeypatch.setenv("SALESNB_CACHE_LIMIT", "10 gigs")
-    outcome = validate(write_dataset(tmp_path / "data"))
-    assert outcome.code != 0 and "Traceback" not in outcome.text
+    outcome = validate(data)
+    assert outcome.code == 2 and "Traceback" not in outcome.text
     assert "SALESNB_CACHE_LIMIT must be a size such as 10GB" in outcome.text, outcome.text
     assert cache_entries(cache) == []
+    monkeypatch.setenv("SALESNB_CACHE_LIMIT", "10GB")
+    assert validate(data).code == 0
+    monkeypatch.setenv("SALESNB_CACHE_LIMIT", "10 gigs")  # the entry is there now: said all the same
+    outcome = validate(data)
+    assert outcome.code == 2 and "SALESNB_CACHE_LIMIT must be a size such as 10GB" in outcome.text, outcome.text
 
 
 def test_imports_are_marked_used_and_a_new_one_removes_one_unused_for_days(tmp_path, cache, monkeypatch):
