@@ -20,6 +20,9 @@ same way share one entry, and an entry never serves another connection's tables.
   past :data:`MAX_BYTES`.
 - Only plain executions are kept: with ``params=``, a row limit or other options the call
   goes straight to the engine.
+- **In use**: executions mark the dataset's cache entry used, at most every ten minutes, so
+  bounding the cache's size never removes an entry a notebook is still querying
+  (:mod:`salesnb.data.cachelimit`).
 
 Backend-neutral: it wraps whatever connection the dataset has (DuckDB, Spark, a warehouse).
 """
