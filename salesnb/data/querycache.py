@@ -39,6 +39,7 @@ import pandas as pd
 from salesnb.data.backends import engine_execute
 from salesnb.data.cachelimit import mark_used
 from salesnb.data.compiled import CompiledQueries
+from salesnb.errors import CacheError
 
 # A report's views are a few hundred rows; per-deal frames at scale are read once: not kept.
 MAX_ROWS = 100_000
@@ -76,16 +77,30 @@ class QueryCache:
         """``engine_execute(expr, ...)``, or a copy of what it returned for an equal expression."""
         self._note_use()
         if params or kwargs or limit not in (None, "default"):
-            return engine_execute(expr, params=params, limit=limit, **kwargs)
+            return self._run(engine_execute, expr, params=params, limit=limit, **kwargs)
         key = (type(expr), expr.op())
         if key in self.entries:
             self.hits += 1
             self.entries.move_to_end(key)
             return _copy(self.entries[key])
         self.misses += 1
-        result = engine_execute(expr, params=params, limit=limit)
+        result = self._run(engine_execute, expr, params=params, limit=limit)
         self._keep(key, result)
         return result
+
+    def _run(self, engine_execute, expr, **options):
+        try:
+            return engine_execute(expr, **options)
+        except Exception as error:
+            # The entry's files removed under a dataset left open (a day unused, then the cache
+            # bounded by another build, or deleted by hand): say so, not DuckDB's "No files found".
+            if self.entry is not None and type(error).__name__ == "IOException" and not self.entry.exists():
+                raise CacheError(
+                    f"The cache entry this dataset was reading ({self.entry}) is gone: removed to keep the cache under "
+                    "SALESNB_CACHE_LIMIT after a day unused, or deleted by hand. Open the data again (in a notebook, "
+                    "run it again from the top): the entry is rebuilt from your files, which were not changed."
+                ) from None
+            raise
 
     def _note_use(self) -> None:
         """Mark the cache entry used, at most every :data:`MARK_USED_EVERY_SECONDS`: an entry

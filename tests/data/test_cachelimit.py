@@ -249,3 +249,18 @@ def test_a_session_that_keeps_querying_keeps_its_entry_marked_used(tmp_path, cac
     clock[0] += 1
     dataset.table("quotas").count().execute()
     assert time.time() - entry.stat().st_mtime < 3600
+
+
+def test_an_entry_removed_under_an_open_dataset_is_said_as_such(tmp_path, cache):
+    import shutil
+
+    from salesnb.errors import CacheError
+
+    dataset = open_dataset(write_dataset(tmp_path / "data"))
+    assert dataset.table("opportunities").count().execute() == 5
+    shutil.rmtree(dataset.cache_entry)  # removed while the notebook was left open
+    with pytest.raises(CacheError) as raised:
+        dataset.table("leads").count().execute()
+    message = str(raised.value)
+    assert str(dataset.cache_entry) in message and "SALESNB_CACHE_LIMIT" in message and "Open the data again" in message
+    assert open_dataset(tmp_path / "data").table("leads").count().execute() == 4  # opened again: rebuilt
