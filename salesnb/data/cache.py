@@ -68,6 +68,9 @@ def cache_write_error(folder: Path, error: Exception) -> CacheError:
 # folder and published by one rename, so a parallel reader sees a whole entry or none.
 
 FINDINGS_FILE = "findings.json"
+# Hexadecimal characters in the name of an entry (and of an import): what salesnb.data.cachelimit
+# recognises as the kit's own folders.
+NAME_LENGTH = 24
 QUERIES_FOLDER = "queries"
 DATE_FACTS = "data_date"  # the fact (facts/data_date.json) of the data date and its checks
 
@@ -90,7 +93,7 @@ def entry_key(files: dict[str, Path], playbook, code_files: list[Path]) -> str:
         digest.update(Path(path).read_bytes())
     for name, path in sorted(files.items()):
         digest.update(f"|{name}|{path.suffix}|{content_digest(path)}".encode())
-    return digest.hexdigest()[:24]
+    return digest.hexdigest()[:NAME_LENGTH]
 
 
 def read_entry(connection, entry: Path, files: dict[str, Path]):

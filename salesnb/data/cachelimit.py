@@ -16,7 +16,7 @@ The rule, applied each time a process adds an entry or an import:
 - "Used" is the folder's modification time, which :func:`mark_used` sets each time a process
   opens the entry (or reuses the import) and, at most every ten minutes, while a dataset
   queries it (:mod:`salesnb.data.querycache`).
-- Only folders the kit names (24 hexadecimal characters) are ever removed; the DuckDB spill
+- Only folders the kit names (``cache.NAME_LENGTH`` hexadecimal characters) are ever removed; the DuckDB spill
   folder and anything else a user put there are left alone. Half-built entries left by a killed
   process (an entry's or an import's staging folder) are removed once they are a day old.
 
@@ -34,7 +34,7 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
-from salesnb.data.cache import cache_root, discard
+from salesnb.data.cache import NAME_LENGTH, cache_root, discard
 from salesnb.errors import ConfigError
 
 LIMIT_VARIABLE = "SALESNB_CACHE_LIMIT"
@@ -44,10 +44,10 @@ DEFAULT_LIMIT = "10GB"
 IN_USE_HOURS = 24
 IMPORTS_FOLDER = "imports"  # salesnb.data.importing.import_to_cache writes there
 
-_KIT_NAME = re.compile(r"[0-9a-f]{24}")
+_KIT_NAME = re.compile(f"[0-9a-f]{{{NAME_LENGTH}}}")
 # Folders a killed process left: an entry's staging (.building-), a broken entry moved aside
 # (.broken-), an import's staging or the import it replaced (.<name>.importing-, .<name>.old-).
-_LEFTOVER = re.compile(r"\.(building-|broken-|[0-9a-f]{24}\.(importing|old)-)")
+_LEFTOVER = re.compile(rf"\.(building-|broken-|[0-9a-f]{{{NAME_LENGTH}}}\.(importing|old)-)")
 # Decimal units as DuckDB's memory limit reads them (SALESNB_MEMORY_LIMIT), and binary ones.
 _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}

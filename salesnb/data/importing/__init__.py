@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from salesnb.data.cache import cache_root, content_digest
+from salesnb.data.cache import NAME_LENGTH, cache_root, content_digest
 from salesnb.data.cachelimit import IMPORTS_FOLDER, cache_limit, mark_used, prune
 from salesnb.data.importing.errors import ImportFailedError, MappingError, SourceError, ValueProblemsError
 from salesnb.data.importing.mapping import NAME_COLUMNS, Mapping, TableMapping, convert_table
@@ -330,7 +330,7 @@ def import_to_cache(source, mapping=None, preset: str | None = None) -> Path:
     fingerprint, reusable = _fingerprint(source)
     digest = hashlib.sha256(
         f"importer={IMPORTER_VERSION};kit={__version__}\n{resolved.text}\n{fingerprint}".encode()
-    ).hexdigest()[:24]
+    ).hexdigest()[:NAME_LENGTH]
     folder = cache_root() / IMPORTS_FOLDER / digest
     if reusable and (folder / REPORT_FILE).is_file():
         mark_used(folder)
