@@ -16,6 +16,8 @@ labels 11 pt in a 9-inch figure: about 10 px on the phone).
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import matplotlib.ticker as ticker
 import numpy as np
@@ -23,12 +25,16 @@ import pandas as pd
 import seaborn as sns
 from adjustText import adjust_text
 from matplotlib.patches import FancyArrowPatch
+from matplotlib.text import Text
 
 from salesnb.data.formats import compact, currency_symbol, shorten
 
 PALETTE = "deep"
 FIGSIZE = (9, 4)
 MAX_LABEL_LENGTH = 40
+# Room kept between a wrapped title or axis label and the figure's edge, in inches.
+EDGE_MARGIN_INCHES = 0.1
+MAX_FIT_PASSES = 4
 
 # column (e.g. "source") -> value -> colour, fixed from the data by set_category_values.
 _category_colours: dict[str, dict[str, tuple]] = {}
@@ -99,10 +105,67 @@ def new_figure(title: str, xlabel: str, ylabel: str, figsize=FIGSIZE):
 
 
 def finish(figure) -> None:
-    """Lay out and show the figure, then close it so it is not drawn twice."""
+    """Lay out and show the figure, then close it so it is not drawn twice.
+
+    A title or axis label too long for the figure is wrapped onto lines that fit, and the
+    layout done again (:func:`fit_texts`)."""
     figure.tight_layout()
+    # Again until nothing more needs wrapping: a title on more lines leaves shorter axes, whose
+    # y label may then need wrapping, which moves the axes (and a title set at their left) right.
+    # Each pass only wraps further, so a few passes settle it.
+    for _ in range(MAX_FIT_PASSES):
+        if not fit_texts(figure):
+            break
+        figure.tight_layout()
     plt.show()
     plt.close(figure)
+
+
+def fit_texts(figure) -> bool:
+    """Wrap each title and axis label that reaches past the figure's edge onto lines that fit
+    (at spaces, ``EDGE_MARGIN_INCHES`` from the edge); returns whether any was wrapped.
+
+    Why: ``tight_layout`` moves the axes to make room for the texts around them, but cannot
+    shorten a text longer than the figure: a long title (06_plan's "Simulated gap, 01 Apr 2026
+    – 30 Jun 2026 (2,000 simulations of the open pipeline)"), or a y-axis label taller than
+    a short chart's axes. Such a chart was cut off at the edge or, saved with the inline
+    backend's tight bounding box, wider than the others and so shown smaller in the report.
+    """
+    renderer = figure.canvas.get_renderer()
+    wrapped = False
+    for ax in figure.axes:
+        titles = {ax.get_title(loc) for loc in ("left", "center", "right")} - {""}
+        texts = [child for child in ax.get_children() if isinstance(child, Text) and child.get_text() in titles]
+        for text in [*texts, ax.xaxis.label, ax.yaxis.label]:
+            wrapped = _wrap_to_fit(text, figure, renderer) or wrapped
+    return wrapped
+
+
+def _wrap_to_fit(text: Text, figure, renderer) -> bool:
+    """Wrap ``text`` at spaces until it lies inside the figure along its reading direction
+    (across for a title, up for a rotated y label); a single word is left as it is."""
+    vertical = round(text.get_rotation()) % 180 == 90
+    margin = EDGE_MARGIN_INCHES * figure.dpi
+    low, high = margin, (figure.bbox.height if vertical else figure.bbox.width) - margin
+
+    def inside() -> bool:
+        box = text.get_window_extent(renderer)
+        start, end = (box.y0, box.y1) if vertical else (box.x0, box.x1)
+        return low <= start and end <= high
+
+    original = " ".join(text.get_text().split())
+    if not text.get_text() or inside():
+        return False
+    box = text.get_window_extent(renderer)
+    length = (box.height if vertical else box.width) or 1
+    # Fewer characters per line until the text fits (or its longest word sets the width),
+    # from about the share of its characters that fit on one line.
+    first = min(len(original) - 1, int(len(original) * (high - low) / length) + 2)
+    for width in range(first, max(map(len, original.split())) - 1, -1):
+        text.set_text(textwrap.fill(original, width, break_long_words=False, break_on_hyphens=False))
+        if inside():
+            break
+    return True
 
 
 def _format_axis(ax, kind: str, currency: str, axis: str) -> None:

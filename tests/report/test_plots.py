@@ -1,11 +1,15 @@
 """Charts: the scatter's point names never overlap (issue 23: Camille Novak, Yuki Moreau and
-Priya Lefèvre were printed over each other)."""
+Priya Lefèvre were printed over each other); every chart lies inside its figure, however long
+its title and axis labels (issue 22: three charts of the sample run reached past theirs)."""
 
 from __future__ import annotations
 
 import itertools
 
+import matplotlib
+import numpy as np
 import pandas as pd
+import pytest
 
 from salesnb.report import plots
 
@@ -40,3 +44,102 @@ def test_names_that_cannot_be_placed_apart_are_left_out():
     figure = plots.scatter_figure(frame, "x", "y", "rep_name", title="t", xlabel="x", ylabel="y")
     boxes = list(_boxes(figure).values())
     assert boxes and not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Figures that plots.finish would show, kept for inspection."""
+    matplotlib.use("Agg", force=True)
+    figures, close = [], plots.plt.close
+    monkeypatch.setattr(plots.plt, "show", lambda: figures.append(plots.plt.gcf()))
+    monkeypatch.setattr(plots.plt, "close", lambda figure=None: None)
+    yield figures
+    for figure in figures:
+        close(figure)
+
+
+def _outside(figure) -> dict[str, float]:
+    """How far (pixels) everything drawn reaches past each edge of the figure; 0 inside."""
+    box = figure.get_tightbbox(figure.canvas.get_renderer()).transformed(figure.dpi_scale_trans)
+    return {"left": max(0.0, -box.x0), "bottom": max(0.0, -box.y0), "right": max(0.0, box.x1 - figure.bbox.width),
+            "top": max(0.0, box.y1 - figure.bbox.height)}
+
+
+# 06_plan's two titles that reached 0.32 and 0.42 in past the right edge, and 01's y-axis label,
+# which reached 0.26 in past the top of its four-inch chart.
+LONG_TITLE = "Simulated gap, 01 Apr 2026 – 30 Jun 2026 (2,000 simulations of the open pipeline)"
+LONGER_TITLE = "What each month's new deals win inside Apr–Jun 2026 (label: share of their value) " * 2
+LONG_LABEL = "Share of leads reaching an opportunity (%)"
+
+MONTHS = pd.date_range("2026-01-01", periods=6, freq="MS")
+CHARTS = {
+    "bar, vertical": lambda title, label: plots.bar_chart(
+        pd.DataFrame({"bucket": ["< 1 h", "1–4 h", "4–24 h", "1–3 d", "> 3 d", "never answered"],
+                      "rate": [0.23, 0.17, 0.2, 0.08, 0.11, 0.0]}), "bucket", "rate", title=title,
+        category_label="First response", value_label=label, kind="percent", horizontal=False,
+        labels=["23% (n=1,322)", "17% (n=1,270)", "20% (n=1,089)", "8% (n=300)", "11% (n=217)", "0% (n=473)"]),
+    "bar, horizontal": lambda title, label: plots.bar_chart(
+        pd.DataFrame({"rep": ["Ana", "Bo"], "open": [13, 2]}), "rep", "open", title=title, category_label=label,
+        value_label="Open deals", labels=["13 open, team median 2.5 (overloaded)", "2 open"]),
+    "line": lambda title, label: plots.line_chart(
+        pd.DataFrame({"month": MONTHS, "won": [1, 3, 2, 5, 4, 6]}), "month", "won", title=title, xlabel="Month",
+        ylabel=label),
+    "interval": lambda title, label: plots.interval_chart(
+        pd.DataFrame({"rep": ["Ana", "Bo"], "rate": [0.3, 0.2], "low": [0.2, 0.1], "high": [0.4, 0.3],
+                      "team": [0.25, 0.25]}), "rep", "rate", "low", "high", title=title, category_label=label,
+        value_label="Win rate (%)", reference="team", reference_label="Team rate"),
+    "stacked": lambda title, label: plots.stacked_bar_chart(
+        pd.DataFrame({"month": list(MONTHS) * 2, "source": ["Webinar"] * 6 + ["Referral"] * 6,
+                      "leads": range(12)}), "month", "source", "leads", title=title, xlabel="Month", ylabel=label),
+    "grouped": lambda title, label: plots.grouped_bar_chart(
+        pd.DataFrame({"stage": ["Qualify", "Propose"], "a": [1, 2], "b": [2, 1]}), "stage", ["a", "b"], title=title,
+        category_label="Stage", value_label=label),
+    "waterfall": lambda title, label: plots.waterfall_chart(
+        ["Start", "New", "Lost", "End"], [100.0, 40.0, -30.0, 110.0], title=title, value_label=label),
+    "distribution": lambda title, label: plots.distribution_chart(
+        np.linspace(-5e5, 5e5, 200), title=title, value_label=label, markers={"P10": -4e5, "P50": 0.0, "P90": 4e5}),
+    "band": lambda title, label: plots.band_chart(
+        pd.DataFrame({"period": ["Q1", "Q2"], "p10": [1.0, 2.0], "p50": [2.0, 3.0], "p90": [3.0, 4.0],
+                      "actual": [2.5, 2.0]}), "period", "p10", "p50", "p90", points={"actual": "Actual"}, title=title,
+        xlabel="Period", value_label=label, band_label="P10–P90"),
+    "share curve": lambda title, label: plots.share_curve(
+        pd.DataFrame({"x": [0.2, 0.5, 1.0], "y": [0.6, 0.9, 1.0]}), "x", "y", title=title, xlabel="Customers (%)",
+        ylabel=label),
+    "scatter": lambda title, label: plots.scatter_chart(
+        pd.DataFrame({"rep": ["Ana", "Bo", "Cy"], "x": [1.0, 5.0, 9.0], "y": [0.1, 0.3, 0.2]}), "x", "y", "rep",
+        title=title, xlabel="Activities per week", ylabel=label),
+}
+
+
+@pytest.mark.parametrize("chart", CHARTS)
+@pytest.mark.parametrize("title", [LONG_TITLE, LONGER_TITLE])
+def test_every_chart_lies_inside_its_figure(drawn, chart, title):
+    CHARTS[chart](title, LONG_LABEL)
+    figure = drawn[-1]
+    # Within a pixel: what reaches past the edge is cut off in a saved image.
+    assert max(_outside(figure).values()) < 1.0, _outside(figure)
+    # Wrapped at spaces, no word lost or cut.
+    assert " ".join(figure.axes[0].get_title(loc="left").split()) == " ".join(title.split())
+
+
+def test_a_title_and_a_label_too_long_are_wrapped_at_spaces(drawn):
+    CHARTS["bar, vertical"](LONG_TITLE, LONG_LABEL)
+    ax = drawn[-1].axes[0]
+    title, label = ax.get_title(loc="left"), ax.get_ylabel()
+    assert title.count("\n") == 1 and label.count("\n") == 1
+    assert title.replace("\n", " ") == LONG_TITLE and label.replace("\n", " ") == LONG_LABEL
+
+
+def test_texts_that_fit_are_left_as_written(drawn):
+    CHARTS["bar, vertical"]("Opportunity rate", "Leads (%)")
+    ax = drawn[-1].axes[0]
+    assert (ax.get_title(loc="left"), ax.get_ylabel(), ax.get_xlabel()) == ("Opportunity rate", "Leads (%)",
+                                                                              "First response")
+
+
+@pytest.mark.filterwarnings("ignore:Tight layout not applied")
+def test_a_single_word_too_long_is_left_whole(drawn):
+    word = "x" * 200
+    CHARTS["line"](word, "Won deals")
+    assert drawn[-1].axes[0].get_title(loc="left") == word
+
