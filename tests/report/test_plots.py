@@ -143,3 +143,29 @@ def test_a_single_word_too_long_is_left_whole(drawn):
     CHARTS["line"](word, "Won deals")
     assert drawn[-1].axes[0].get_title(loc="left") == word
 
+
+def _tick_labels(axis) -> list[str]:
+    axis.figure.canvas.draw()
+    low, high = sorted(axis.get_view_interval())
+    return [label.get_text() for label, value in zip(axis.get_ticklabels(), axis.get_ticklocs())
+            if low - 1e-12 <= value <= high + 1e-12]
+
+
+def test_percent_ticks_are_never_rounded_to_another_value(drawn):
+    # 06_plan's simulated-gap chart: a 0 to 16% axis was ticked every 2.5% and labelled
+    # "0%, 2%, 5%, 8%, 10%, 12%, 15%": three of its seven labels were wrong.
+    figure, ax = plots.new_figure("t", "x", "y")
+    ax.plot([0, 1], [0, 0.165])
+    plots.percent_axis(ax, limit_to_one=False)
+    assert _tick_labels(ax.yaxis) == ["0%", "5%", "10%", "15%"]
+    # Ticks that are not whole percents keep the decimals they need.
+    ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator([0, 0.025, 0.05, 0.125]))
+    assert _tick_labels(ax.yaxis) == ["0.0%", "2.5%", "5.0%", "12.5%"]
+    ax.set_ylim(0, 0.004)
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=4, steps=[1, 2, 5, 10]))
+    assert _tick_labels(ax.yaxis) == ["0.0%", "0.1%", "0.2%", "0.3%", "0.4%"]
+    # Shares to 1: the usual 20% steps.
+    figure, ax = plots.new_figure("t", "x", "y")
+    ax.plot([0, 1], [0, 1])
+    plots.percent_axis(ax)
+    assert _tick_labels(ax.yaxis) == ["0%", "20%", "40%", "60%", "80%", "100%"]
