@@ -385,13 +385,15 @@ def _rep_months(reps: pd.DataFrame, months: list[pd.Period]) -> pd.DataFrame:
     None without a hire date)."""
     if reps.empty or not months:
         return pd.DataFrame(columns=["rep_id", "team", "month_number", "month_since_hire"])
-    grid = reps[["rep_id", "team", "hire_date", "left_on"]].merge(
-        pd.DataFrame({"month": months}), how="cross")
-    starts = grid["month"].map(lambda month: month.start_time)
-    ends = grid["month"].map(lambda month: month.end_time.normalize())
-    employed = (grid["hire_date"].isna() | (grid["hire_date"] <= ends)) & (grid["left_on"].isna() | (grid["left_on"] >= starts))
+    # Each month's dates worked out once, not per rep-month: a Period's start_time is slow
+    # (1.6 s for 1,800 reps over twelve months, mapped per row).
+    calendar = pd.DataFrame({"month_start": [month.start_time for month in months],
+                             "month_end": [month.end_time.normalize() for month in months],
+                             "month_number": [month.year * 12 + month.month for month in months]})
+    grid = reps[["rep_id", "team", "hire_date", "left_on"]].merge(calendar, how="cross")
+    employed = ((grid["hire_date"].isna() | (grid["hire_date"] <= grid["month_end"]))
+                & (grid["left_on"].isna() | (grid["left_on"] >= grid["month_start"])))
     grid = grid[employed].copy()
-    grid["month_number"] = grid["month"].map(lambda month: month.year * 12 + month.month)
     hire_month = grid["hire_date"].dt.year * 12 + grid["hire_date"].dt.month
     grid["month_since_hire"] = grid["month_number"] - hire_month
     return grid[["rep_id", "team", "month_number", "month_since_hire"]].reset_index(drop=True)

@@ -72,6 +72,19 @@ def test_ramped_productivity_is_a_ratio_of_sums_over_ramped_rep_months(dataset):
     assert frame.iloc[-1]["team"] == ramp.COMPANY_PRODUCTIVITY
 
 
+def test_a_rep_month_counts_from_the_hire_to_the_leaving_day_inclusive():
+    # R3 leaving on 1 Apr 2025 instead of 31 Mar: employed on April's first day, so April is a
+    # ramped rep-month (with nothing won): 12 + 10 + 12. R2 hired on 31 Mar instead of 1 Apr:
+    # March is then its month 0 (employed by the month's end), and June its month 3.
+    frames = _frames()
+    frames["reps"].loc[frames["reps"]["rep_id"] == "R3", "left_on"] = "2025-04-01"
+    team = ramp.ramped_productivity(dataset_from_frames(frames), Period(D(2024, 7, 1), T)).set_index("team").loc["A"]
+    assert (team["ramped_reps"], team["ramped_rep_months"], team["won_amount"]) == (3, 34, 6000 * 33)
+    frames["reps"].loc[frames["reps"]["rep_id"] == "R2", "hire_date"] = "2025-03-31"
+    curve = ramp.ramp_curve(dataset_from_frames(frames), Period(D(2024, 7, 1), T))
+    assert curve["month_since_hire"].tolist() == [0, 1, 2, 3]
+
+
 def test_ramp_curve_by_month_since_hire(dataset):
     curve = ramp.ramp_curve(dataset, Period(D(2024, 7, 1), T))
     assert curve["month_since_hire"].tolist() == [0, 1, 2] and curve["hires_observed"].tolist() == [1, 1, 1]
