@@ -280,18 +280,30 @@ def _with_peers(frame: pd.DataFrame) -> pd.DataFrame:
     :data:`MIN_PEERS` of the cohort are known at m. ``behind_peers`` when at least
     MIN_PEERS peers are known and more than half of them had ramped by m."""
     frame = frame.assign(peer_group=None, peers_reached=np.nan, peers_known=np.nan)
-    for index, row in frame[frame["ramp_status"] == STILL_RAMPING].iterrows():  # one row per ramping rep
-        others = frame[frame["rep_id"] != row["rep_id"]]
-        month = row["months_observed"]
-        for group, peers in ((f"hired in {row['hire_cohort']}", others[others["hire_cohort"] == row["hire_cohort"]]),
+    # In arrays, not frames: a frame filtered per ramping rep took 1.8 s at large (1,800 reps).
+    ids = frame["rep_id"].to_numpy(dtype=object)
+    cohort_codes = pd.factorize(frame["hire_cohort"])[0]  # an empty cohort (-1) is nobody's cohort
+    ramp_months = frame["ramp_months"].to_numpy(dtype="float64")
+    observed = frame["months_observed"].to_numpy(dtype="float64")
+    ramping = np.flatnonzero((frame["ramp_status"] == STILL_RAMPING).to_numpy())  # one row per ramping rep
+    groups, counts = [], []
+    for position in ramping:
+        others = ids != ids[position]
+        month = observed[position]
+        code = cohort_codes[position]
+        same_cohort = others & (cohort_codes == code) & (code >= 0)
+        for group, peers in ((f"hired in {frame['hire_cohort'].iat[position]}", same_cohort),
                              ("hired during the data", others)):
-            reached = int((peers["ramp_months"] <= month).sum())
-            known = reached + int(((peers["ramp_months"].isna() | (peers["ramp_months"] > month))
-                                   & (peers["months_observed"] >= month)).sum())
+            reached = int((peers & (ramp_months <= month)).sum())
+            known = reached + int((peers & (np.isnan(ramp_months) | (ramp_months > month)) & (observed >= month)).sum())
             if known >= MIN_PEERS:
                 break
-        frame.loc[index, "peer_group"] = group
-        frame.loc[index, ["peers_reached", "peers_known"]] = [reached, known]
+        groups.append(group)
+        counts.append([reached, known])
+    if len(ramping):
+        rows = frame.index[ramping]
+        frame.loc[rows, "peer_group"] = groups
+        frame.loc[rows, ["peers_reached", "peers_known"]] = counts
     frame["behind_peers"] = (frame["peers_known"] >= MIN_PEERS) & (frame["peers_reached"] > frame["peers_known"] / 2)
     return frame
 

@@ -62,7 +62,10 @@ def test_a_ramping_rep_behind_their_peers(ramped):
     # Nox, month 4: no other hire in FY2025 Q3, so all hires are the peers; Nia (2) and Ned (4)
     # had ramped by month 4, Noa is only observed for 1 month (unknown): 2 of 2 -> behind.
     assert (reps["N4"]["peers_reached"], reps["N4"]["peers_known"]) == (2, 2)
+    assert reps["N4"]["peer_group"] == "hired during the data"
     assert bool(reps["N4"]["behind_peers"])
+    # Reps who are not ramping have no peers counted.
+    assert reps["N1"]["peer_group"] is None and pd.isna(reps["N1"]["peers_known"])
     # Noa, month 1: none of the 3 others had ramped by month 1: not behind.
     assert (reps["N3"]["peers_reached"], reps["N3"]["peers_known"]) == (0, 3)
     assert not reps["N3"]["behind_peers"]
