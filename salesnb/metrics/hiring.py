@@ -217,8 +217,7 @@ def staffing(dataset: Dataset, plan: Plan, *, where: Selection) -> Staffing:
         members = reps[reps["team"] == team]
         rate = rates.get(team, company)
         rate = company if pd.isna(rate) else rate
-        capacity = sum(_rep_capacity(member, months, rate, curve, monthly_attrition, plan.as_of)
-                       for member in members.itertuples())
+        capacity = sum(_rep_capacities(members, months, rate, curve, monthly_attrition, plan.as_of))
         share = float(split.get(team, 0.0))
         team_bookings = bookings * share
         shortfall = max(team_bookings - capacity, 0.0)
@@ -247,19 +246,30 @@ def staffing(dataset: Dataset, plan: Plan, *, where: Selection) -> Staffing:
     return result
 
 
-def _rep_capacity(rep, months: pd.DataFrame, rate: float, curve: pd.DataFrame, monthly_attrition: float,
-                  as_of: dt.date) -> float:
-    """What one rep employed at the plan date books in the period (module docstring)."""
-    hire = rep.hire_date
-    since = months["month_number"] - (hire.year * 12 + hire.month) if pd.notna(hire) else np.full(len(months), np.nan)
-    ahead = months["month_number"] - (as_of.year * 12 + as_of.month)
-    staying = (1 - monthly_attrition) ** ahead.clip(lower=0)
-    if pd.notna(rep.left_on):  # a known leaving date: there until that day, no other attrition
-        starts = months["month"].map(lambda month: month.start_time)
-        ends = months["month"].map(lambda month: month.end_time.normalize())
-        present = (ends.where(ends <= rep.left_on, rep.left_on) - starts).dt.days + 1
-        staying = (present.clip(lower=0) / months["days"]).clip(upper=1)
-    return float((rate * months["days"] / MONTH_DAYS * _share_at(curve, since) * staying).sum())
+def _rep_capacities(reps: pd.DataFrame, months: pd.DataFrame, rate: float, curve: pd.DataFrame,
+                    monthly_attrition: float, as_of: dt.date) -> list[float]:
+    """What each rep employed at the plan date books in the period (module docstring), in the
+    reps' order: Σ over the months of rate × days ÷ MONTH_DAYS × ramp share × share staying.
+
+    One array of reps × months, not a frame per rep (2 s at large for 1,800 reps); each rep's
+    months are added up alone, in order, as a column of one rep was: the same sums."""
+    month_numbers = months["month_number"].to_numpy(dtype="int64")
+    days = months["days"].to_numpy(dtype="int64")
+    hires = pd.to_datetime(reps["hire_date"])
+    hire_numbers = (hires.dt.year * 12 + hires.dt.month).to_numpy(dtype="float64")  # NaN: no hire date
+    since = month_numbers[None, :] - hire_numbers[:, None]
+    ahead = month_numbers - (as_of.year * 12 + as_of.month)
+    staying = np.broadcast_to((1 - monthly_attrition) ** ahead.clip(min=0), since.shape).copy()
+    leaving = pd.to_datetime(reps["left_on"])
+    known = leaving.notna().to_numpy()
+    if known.any():  # a known leaving date: there until that day, no other attrition
+        starts = np.array([month.start_time for month in months["month"]], dtype="datetime64[ns]")
+        ends = np.array([month.end_time.normalize() for month in months["month"]], dtype="datetime64[ns]")
+        left = leaving[known].to_numpy(dtype="datetime64[ns]")[:, None]
+        present = (np.where(ends <= left, ends, left) - starts).astype("timedelta64[D]").astype("int64") + 1
+        staying[known] = np.minimum(present.clip(min=0) / days, 1)
+    amounts = rate * days / MONTH_DAYS * _share_at(curve, since) * staying
+    return [float(row.sum()) for row in amounts]
 
 
 def _hire_capacity(hire_number: int, months: pd.DataFrame, rate: float, curve: pd.DataFrame,
