@@ -266,7 +266,7 @@ def _rep_capacities(reps: pd.DataFrame, months: pd.DataFrame, rate: float, curve
         starts = np.array([month.start_time for month in months["month"]], dtype="datetime64[ns]")
         ends = np.array([month.end_time.normalize() for month in months["month"]], dtype="datetime64[ns]")
         left = leaving[known].to_numpy(dtype="datetime64[ns]")[:, None]
-        present = (np.where(ends <= left, ends, left) - starts).astype("timedelta64[D]").astype("int64") + 1
+        present = (np.where(ends <= left, ends, left) - starts) // np.timedelta64(1, "D") + 1  # whole days, floored
         staying[known] = np.minimum(present.clip(min=0) / days, 1)
     amounts = rate * days / MONTH_DAYS * _share_at(curve, since) * staying
     return [float(row.sum()) for row in amounts]

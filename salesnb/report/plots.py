@@ -141,7 +141,7 @@ def finish(figure) -> None:
 
 def fit_texts(figure) -> bool:
     """Wrap each title and axis label that reaches past the figure's edge onto lines that fit
-    (at spaces, ``EDGE_MARGIN_INCHES`` from the edge); returns whether any was wrapped.
+    (at spaces, ``EDGE_MARGIN_INCHES`` from the edge); returns whether any text changed.
 
     Why: ``tight_layout`` moves the axes to make room for the texts around them, but cannot
     shorten a text longer than the figure: a long title (06_plan's "Simulated gap, 01 Apr 2026
@@ -171,8 +171,9 @@ def _wrap_to_fit(text: Text, figure, renderer) -> bool:
         start, end = (box.y0, box.y1) if vertical else (box.x0, box.x1)
         return low <= start and end <= high
 
-    original = " ".join(text.get_text().split())
-    if not text.get_text() or inside():
+    before = text.get_text()
+    original = " ".join(before.split())
+    if not before or inside():
         return False
     box = text.get_window_extent(renderer)
     length = (box.height if vertical else box.width) or 1
@@ -183,7 +184,7 @@ def _wrap_to_fit(text: Text, figure, renderer) -> bool:
         text.set_text(textwrap.fill(original, width, break_long_words=False, break_on_hyphens=False))
         if inside():
             break
-    return True
+    return text.get_text() != before  # a single word, or already as narrow as it goes: nothing to redo
 
 
 def _format_axis(ax, kind: str, currency: str, axis: str) -> None:
