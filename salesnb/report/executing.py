@@ -38,6 +38,13 @@ KERNEL_NAME = "python3"
 TIMED_OUT = "TimeoutError"
 # The kernel's working folder stays off its import path (IPython's InteractiveShellApp.ignore_cwd).
 KERNEL_ARGUMENTS = ["--IPKernelApp.ignore_cwd=True"]
+# A kernel that died before answering its first message is started again, once: jupyter_client
+# picks free ports, closes them and hands them to the kernel, and a process starting at the same
+# moment (another kernel of the run) can take one first; the kernel then exits with "Address
+# already in use" (jupyter/jupyter_client#154, nteract/papermill#511). No cell has run, so a
+# second start with fresh ports is the same notebook run. Seen once in about 1,400 test kernels.
+KERNEL_DIED_AT_START = "Kernel died before replying to kernel_info"
+KERNEL_START_ATTEMPTS = 2
 
 
 class RunInterrupted(SalesnbError):
@@ -242,11 +249,17 @@ class Execution:
             result.status, result.error_name = "failed", "not run: the run was stopped"
             return result
         self.progress.started(job)
-        watch = KernelWatch(job.path.parent)
         began = time.monotonic()
-        self._execute(job, result, watch)
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            watch = KernelWatch(job.path.parent)
+            self._execute(job, result, watch)
+            messages = watch.kernel_messages()
+            if not _died_at_start(result) or attempt == KERNEL_START_ATTEMPTS or watch.stopped or self.abort.is_set():
+                break
+            self.progress.say(f"{job.label}: its kernel died as it started; starting it again")
+            result.status, result.error_name, result.error_message = "pending", None, None
         result.duration = time.monotonic() - began
-        result.kernel_messages = watch.kernel_messages()
+        result.kernel_messages = messages
         if watch.stopped:
             return result  # the run is being stopped: no page to render
         if watch.expired:
@@ -294,6 +307,12 @@ class Execution:
             with self.lock:
                 self.watches.discard(watch)
             remove_spill_folder(watch.pid)  # the kernel has ended (or was killed)
+
+
+def _died_at_start(result: NotebookResult) -> bool:
+    """Whether the notebook failed because its kernel died before running anything."""
+    return result.status == "failed" and result.error_name == "RuntimeError" and \
+        KERNEL_DIED_AT_START in (result.error_message or "")
 
 
 def _explained(name: str, message: str) -> str:

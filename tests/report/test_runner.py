@@ -406,6 +406,34 @@ def test_each_team_runs_the_declaring_notebooks_once_per_team_into_safe_folders(
     assert status["state"] == "finished" and status["ok"] and status["latest"]
 
 
+@pytest.mark.parametrize(("error", "deaths", "calls", "ok"), [
+    ("Kernel died before replying to kernel_info", 1, 2, True),  # the port race: started again, runs
+    ("Kernel died before replying to kernel_info", 2, 2, False),  # dies again: failed, no third start
+    ("Kernel didn't respond in 60 seconds", 1, 1, False),  # another failure: never run twice
+])
+def test_a_kernel_that_dies_as_it_starts_is_started_once_more(tmp_path, monkeypatch, capsys, error, deaths, calls,
+                                                              ok):
+    import papermill
+
+    data = write_dataset(tmp_path / "data", DEALS)
+    fake, seen = FakePapermill(tmp_path / "reports"), []
+
+    def dying(input_path, output_path, **options):
+        seen.append(Path(input_path).name)
+        if len(seen) <= deaths:
+            raise RuntimeError(error)
+        return fake(input_path, output_path, **options)
+
+    monkeypatch.setattr(papermill, "execute_notebook", dying)
+    result = runner.run_reports(data, only=["00_summary"], notebooks_dir=FIXTURE_NOTEBOOKS, out=tmp_path / "run")
+    assert seen == ["00_summary.ipynb"] * calls
+    assert result.ok is ok
+    if not ok:
+        assert result.results[0].error == f"RuntimeError: {error}"
+    restarted = "00_summary: its kernel died as it started; starting it again" in capsys.readouterr().err
+    assert restarted is (calls == 2)
+
+
 def test_a_backend_run_passes_the_url_to_the_notebooks_and_reads_no_folder(tmp_path, monkeypatch):
     import duckdb
     import papermill
