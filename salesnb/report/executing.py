@@ -42,7 +42,7 @@ KERNEL_ARGUMENTS = ["--IPKernelApp.ignore_cwd=True"]
 # picks free ports, closes them and hands them to the kernel, and a process starting at the same
 # moment (another kernel of the run) can take one first; the kernel then exits with "Address
 # already in use" (jupyter/jupyter_client#154, nteract/papermill#511). No cell has run, so a
-# second start with fresh ports is the same notebook run. Seen once in about 1,400 test kernels.
+# second start with fresh ports is the same notebook run. Seen once in a whole test run.
 KERNEL_DIED_AT_START = "Kernel died before replying to kernel_info"
 KERNEL_START_ATTEMPTS = 2
 
