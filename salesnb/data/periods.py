@@ -366,6 +366,14 @@ _YEAR = re.compile(r"^(\d{4})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 
 
+def month_bounds(months) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """The first day and the last day (at midnight) of each calendar month of ``months``
+    (``pd.Period`` values, monthly), worked out once for the whole list: a ``Period``'s
+    ``start_time`` asked per row of a rep x month grid took 1.6 s at large."""
+    index = pd.PeriodIndex(list(months), freq="M")
+    return index.start_time, index.end_time.normalize()
+
+
 def _month_end(year: int, month: int) -> dt.date:
     return (pd.Timestamp(year, month, 1) + pd.offsets.MonthEnd(0)).date()
 

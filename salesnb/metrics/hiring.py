@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from salesnb.data.dataset import Dataset
-from salesnb.data.periods import Period
+from salesnb.data.periods import Period, month_bounds
 from salesnb.data.selection import Selection
 from salesnb.metrics import coverage, planning, ramp, roster
 from salesnb.metrics.catalogue import Measure, declare
@@ -263,8 +263,7 @@ def _rep_capacities(reps: pd.DataFrame, months: pd.DataFrame, rate: float, curve
     leaving = pd.to_datetime(reps["left_on"])
     known = leaving.notna().to_numpy()
     if known.any():  # a known leaving date: there until that day, no other attrition
-        starts = np.array([month.start_time for month in months["month"]], dtype="datetime64[ns]")
-        ends = np.array([month.end_time.normalize() for month in months["month"]], dtype="datetime64[ns]")
+        starts, ends = (bounds.to_numpy(dtype="datetime64[ns]") for bounds in month_bounds(months["month"]))
         left = leaving[known].to_numpy(dtype="datetime64[ns]")[:, None]
         present = (np.where(ends <= left, ends, left) - starts) // np.timedelta64(1, "D") + 1  # whole days, floored
         staying[known] = np.minimum(present.clip(min=0) / days, 1)

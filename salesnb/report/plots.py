@@ -148,6 +148,9 @@ def fit_texts(figure) -> bool:
     – 30 Jun 2026 (2,000 simulations of the open pipeline)"), or a y-axis label taller than
     a short chart's axes. Such a chart was cut off at the edge or, saved with the inline
     backend's tight bounding box, wider than the others and so shown smaller in the report.
+    Not matplotlib's own ``wrap=True``: it wraps only as it draws, after the layout and the
+    inline backend's tight bounding box have measured the text unwrapped (its documentation
+    says so), so the chart would keep its room for one long line.
     """
     renderer = figure.canvas.get_renderer()
     wrapped = False
@@ -166,17 +169,20 @@ def _wrap_to_fit(text: Text, figure, renderer) -> bool:
     margin = EDGE_MARGIN_INCHES * figure.dpi
     low, high = margin, (figure.bbox.height if vertical else figure.bbox.width) - margin
 
-    def inside() -> bool:
+    def extent() -> tuple[float, float]:
         box = text.get_window_extent(renderer)
-        start, end = (box.y0, box.y1) if vertical else (box.x0, box.x1)
+        return (box.y0, box.y1) if vertical else (box.x0, box.x1)
+
+    def inside() -> bool:
+        start, end = extent()
         return low <= start and end <= high
 
     before = text.get_text()
     original = " ".join(before.split())
     if not before or inside():
         return False
-    box = text.get_window_extent(renderer)
-    length = (box.height if vertical else box.width) or 1
+    start, end = extent()
+    length = (end - start) or 1
     # Fewer characters per line until the text fits (or its longest word sets the width),
     # from about the share of its characters that fit on one line.
     first = min(len(original) - 1, int(len(original) * (high - low) / length) + 2)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from salesnb.data.periods import (Period, fiscal_quarter_label, fiscal_quarter_start, is_coming, parse_period,
@@ -166,3 +167,11 @@ def test_a_coming_period_starts_after_the_data_date_and_within_a_year():
     assert is_coming(Period(dt.date(2026, 12, 31), dt.date(2027, 12, 30)), as_of)  # 365 days on: still coming
     assert not is_coming(Period(dt.date(2025, 10, 1), dt.date(2025, 12, 31)), as_of)  # open at the data date
     assert not is_coming(Period(dt.date(2028, 1, 1), dt.date(2028, 12, 31)), as_of)  # two years on: a typo
+
+
+def test_month_bounds_are_each_months_first_and_last_day():
+    from salesnb.data.periods import month_bounds
+
+    starts, ends = month_bounds([pd.Period("2024-02", "M"), pd.Period("2025-12", "M")])
+    assert list(starts) == [pd.Timestamp("2024-02-01"), pd.Timestamp("2025-12-01")]
+    assert list(ends) == [pd.Timestamp("2024-02-29"), pd.Timestamp("2025-12-31")]  # leap year; midnight

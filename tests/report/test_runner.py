@@ -407,8 +407,8 @@ def test_each_team_runs_the_declaring_notebooks_once_per_team_into_safe_folders(
 
 
 @pytest.mark.parametrize(("error", "deaths", "calls", "ok"), [
-    ("Kernel died before replying to kernel_info", 1, 2, True),  # the port race: started again, runs
-    ("Kernel died before replying to kernel_info", 2, 2, False),  # dies again: failed, no third start
+    ("Kernel died before replying to kernel_info", 1, 2, True),  # the port race: started again
+    ("Kernel died before replying to kernel_info", 2, 2, False),  # dies again: failed, no third try
     ("Kernel didn't respond in 60 seconds", 1, 1, False),  # another failure: never run twice
 ])
 def test_a_kernel_that_dies_as_it_starts_is_started_once_more(tmp_path, monkeypatch, capsys, error, deaths, calls,
