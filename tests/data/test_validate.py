@@ -216,6 +216,27 @@ def test_duplicate_id_message_names_generated_ids():
     assert "import it with 'generate_ids: true' for opportunities in the mapping" in finding.message
 
 
+def test_duplicates_and_missing_ids_counted_apart():
+    # "1" twice: 2 rows share an ID; None and a blank cell ("  " strips to nothing): 2 rows have
+    # no ID, and two missing IDs are not duplicates of each other.
+    found = findings({"opportunity_id": ["1", None, "1", "  "]} | {column: values + [values[0]] for column, values
+                                                                   in CLEAN.items() if column != "opportunity_id"})
+    assert [(finding.count, finding.examples) for finding in only(found, "duplicate_id")] == \
+        [(2, [{"opportunity_id": "1", "copies": 2}])]
+    assert [finding.count for finding in only(found, "missing_id")] == [2]
+
+
+def test_distinct_ids_skip_the_search_for_copies(monkeypatch):
+    """As many distinct hashes as IDs proves no ID repeats: the search for copies (a second and
+    third pass over the IDs) does not run."""
+    def search(*_):
+        raise AssertionError("searched for copies of distinct IDs")
+
+    monkeypatch.setattr(validate, "_duplicated_ids", search)
+    assert only(findings({"opportunity_id": ["1", "2", None]}), "duplicate_id") == []
+    assert [finding.count for finding in only(findings({"opportunity_id": ["1", "2", None]}), "missing_id")] == [1]
+
+
 def test_ids_that_share_a_hash_are_not_duplicates(monkeypatch):
     """Duplicates are found by a hash of the ID first, then counted by the ID: with a hash
     every ID of one length shares ("10" and "11", "7" and "8"), only the real copies count."""
