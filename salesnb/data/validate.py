@@ -229,7 +229,7 @@ def check_duplicate_ids(name: str, typed: ir.Table) -> list[Finding]:
     # One pass first counts the rows, the IDs and the IDs' distinct 64-bit hashes. Equal IDs hash
     # alike, so as many distinct hashes as IDs means that no ID repeats, exactly, and the search
     # for the copies is skipped: the usual case, and the dearest check of a large export (xlarge,
-    # 125M activity IDs: 50 s -> 15 s; benchmarks/README.md, round 12).
+    # 125M activity IDs: 50 s -> 20 s; benchmarks/README.md, round 12).
     tally = typed.aggregate(rows=typed.count(), ids=key.count(),
                             hashes=id_hash(key).nunique(where=key.notnull())).execute()
     rows, ids, hashes = (as_count(tally[column].iloc[0]) for column in ("rows", "ids", "hashes"))

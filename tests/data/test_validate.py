@@ -219,8 +219,8 @@ def test_duplicate_id_message_names_generated_ids():
 def test_duplicates_and_missing_ids_counted_apart():
     # "1" twice: 2 rows share an ID; None and a blank cell ("  " strips to nothing): 2 rows have
     # no ID, and two missing IDs are not duplicates of each other.
-    found = findings({"opportunity_id": ["1", None, "1", "  "]} | {column: values + [values[0]] for column, values
-                                                                   in CLEAN.items() if column != "opportunity_id"})
+    fourth_row = {column: values + values[:1] for column, values in CLEAN.items()}  # CLEAN has three rows
+    found = findings(fourth_row | {"opportunity_id": ["1", None, "1", "  "]})
     assert [(finding.count, finding.examples) for finding in only(found, "duplicate_id")] == \
         [(2, [{"opportunity_id": "1", "copies": 2}])]
     assert [finding.count for finding in only(found, "missing_id")] == [2]
@@ -233,8 +233,9 @@ def test_distinct_ids_skip_the_search_for_copies(monkeypatch):
         raise AssertionError("searched for copies of distinct IDs")
 
     monkeypatch.setattr(validate, "_duplicated_ids", search)
-    assert only(findings({"opportunity_id": ["1", "2", None]}), "duplicate_id") == []
-    assert [finding.count for finding in only(findings({"opportunity_id": ["1", "2", None]}), "missing_id")] == [1]
+    found = findings({"opportunity_id": ["1", "2", None]})
+    assert only(found, "duplicate_id") == []
+    assert [finding.count for finding in only(found, "missing_id")] == [1]
 
 
 def test_ids_that_share_a_hash_are_not_duplicates(monkeypatch):
