@@ -2,7 +2,7 @@
 notebooks reduced to their imports (kernel start, imports, papermill, HTML export; no data
 work). The ratio is what the kit's own work costs on top of what any notebook run pays.
 
-    python benchmarks/bench_run.py [--scale small] [--repeat 3] [--jobs N]
+    python benchmarks/bench_run.py [--scale small] [--repeat 3] [--jobs N] [--no-warm-up]
 
 Each run is its own process; the two kinds alternate so load changes hit both alike.
 Prints one JSON line per figure and a summary.
@@ -60,6 +60,9 @@ def main() -> None:
     parser.add_argument("--scale", default="small")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=None, help="default: the runner's default")
+    parser.add_argument("--no-warm-up", action="store_true",
+                        help="the cache ($SALESNB_CACHE_DIR) is warm already: no first run to fill it "
+                             "(run_all.py has just run every notebook on it)")
     args = parser.parse_args()
     data = sample_folder(args.scale)
     print(f"# {machine_note()}", flush=True)
@@ -69,7 +72,8 @@ def main() -> None:
         floor_dir.mkdir()
         for path in sorted(NOTEBOOKS.glob("*.ipynb")):
             imports_only(path, floor_dir / path.name)
-        run_once(data, scratch, None, args.jobs, "warm-up")  # fills the Parquet cache once
+        if not args.no_warm_up:
+            run_once(data, scratch, None, args.jobs, "warm-up")  # fills the cache entry and its kept tables once
         rows = []
         for _ in range(args.repeat):
             rows.append(run_once(data, scratch, None, args.jobs, "run"))
