@@ -282,17 +282,23 @@ def execute(jobs: list[NotebookJob], run: StartedRun, progress: executing.Progre
         after=lambda result, job: rendering.render_result(result, job, run_note=f"run {run.folder.name}",
                                                            run_dir=run.folder))
     workers = run.prepared.configuration.workers
-    previous = trends.previous_run(_folder_of_runs(run), run.status, run.folder)
+    # The notebooks' times in the last run of this series, else of any run in the folder: a
+    # scheduler that puts each day's export in a folder of its own starts a new series every
+    # day, and the notebooks' relative times barely move with the data (06_plan and 07_scoring
+    # are the longest on every sample), so name order (those two last) is the last resort.
+    folder = _folder_of_runs(run)
+    timed = (trends.previous_run(folder, run.status, run.folder)
+             or trends.previous_run(folder, run.status, run.folder, any_series=True))
     # Each kernel sizes its DuckDB memory limit for the kernels running beside it (docs/scaling.md).
     with backends.kernels_at_once(min(workers, len(jobs))):
-        return executing.execute_all(jobs, execution, workers, start_order=longest_first(jobs, previous))
+        return executing.execute_all(jobs, execution, workers, start_order=longest_first(jobs, timed))
 
 
 def longest_first(jobs: list[NotebookJob], previous: dict | None) -> list[int]:
     """The order to start the jobs in (their positions): the longest first, by their durations in
-    the previous finished run of the same series (``previous``, its status); jobs it did not time
-    first of all (they may be long), and ties in the jobs' order. Without a previous run, the
-    jobs' order. Why: with several notebooks at once the run ends with its last notebook, and a
+    an earlier finished run (``previous``, its status: the last of the same series, else the last
+    in the folder); jobs it did not time first of all (they may be long), and ties in the jobs'
+    order. Without an earlier run, the jobs' order. Why: with several notebooks at once the run ends with its last notebook, and a
     long one started last keeps the run going alone (on the large sample, 06_plan and 07_scoring
     are the longest and come last by name)."""
     durations = {(item.get("name"), item.get("pack")): item.get("duration_seconds")

@@ -37,12 +37,13 @@ NOTABLE_RATIO = 1.5
 NOTABLE_STANDARD_ERRORS = 2.0
 
 
-def previous_run(folder: Path, status: dict, current: Path) -> dict | None:
-    """The status of the newest finished run of the same series in ``folder``, other than ``current``."""
+def previous_run(folder: Path, status: dict, current: Path, *, any_series: bool = False) -> dict | None:
+    """The status of the newest finished run of the same series in ``folder``, other than
+    ``current``; with ``any_series``, of any series (other data, other notebooks)."""
     current = Path(current).resolve()
     candidates = [run for run in runs.list_runs(folder)
                   if run.state == runs.FINISHED and run.path.resolve() != current
-                  and run.status.get("series") == status.get("series")]
+                  and (any_series or run.status.get("series") == status.get("series"))]
     if not candidates:
         return None
     found = dict(candidates[-1].status)

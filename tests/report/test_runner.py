@@ -733,6 +733,28 @@ def test_notebooks_start_longest_first_by_the_previous_runs_durations(tmp_path, 
     assert [item.name for item in result.results] == ["01_conversion", "02_review"]  # reported in name order
 
 
+def test_a_new_series_starts_by_the_times_of_the_last_run_in_its_folder(tmp_path, monkeypatch, two_reports):
+    """A scheduler that writes each day's export into a folder of its own starts a new series
+    each day: its notebooks start by the last run's times in the folder, not by name."""
+    first, _ = fake_run(tmp_path, monkeypatch, two_reports, out=tmp_path / "runs" / "monday", jobs=1,
+                        data=write_dataset(tmp_path / "export-monday", DEALS))
+    status = json.loads(first.status_path.read_text())
+    for item in status["notebooks"]:
+        item["duration_seconds"] = {"01_conversion": 1.0, "02_review": 50.0}[item["name"]]
+    first.status_path.write_text(json.dumps(status))
+
+    result, fake = fake_run(tmp_path, monkeypatch, two_reports, out=tmp_path / "runs" / "tuesday", jobs=1,
+                            data=write_dataset(tmp_path / "export-tuesday", DEALS))
+    assert json.loads(result.status_path.read_text())["series"] != status["series"]  # another series
+    assert [parameters.get("period_label", "01_conversion") for parameters in fake.parameters] == \
+        [OPEN_QUARTER[2], "01_conversion"]  # 02_review first, by Monday's times
+
+    # With no earlier run in the folder at all: the notebooks' order.
+    alone, fake = fake_run(tmp_path, monkeypatch, two_reports, out=tmp_path / "elsewhere" / "first", jobs=1)
+    assert [parameters.get("period_label", "01_conversion") for parameters in fake.parameters] == \
+        ["01_conversion", OPEN_QUARTER[2]]
+
+
 @pytest.mark.notebook
 def test_a_notebook_out_of_memory_says_which_setting_to_change(tmp_path):
     """DuckDB's own advice (threads, insertion order) names settings the kit does not have:
