@@ -284,8 +284,8 @@ def execute(jobs: list[NotebookJob], run: StartedRun, progress: executing.Progre
     workers = run.prepared.configuration.workers
     # The notebooks' times in the last run of this series, else of any run in the folder: a
     # scheduler that puts each day's export in a folder of its own starts a new series every
-    # day, and the notebooks' relative times barely move with the data (06_plan and 07_scoring
-    # are the longest on every sample), so name order (those two last) is the last resort.
+    # day, and from one day's export to the next the notebooks' relative times barely move; name
+    # order (at `large` and `xlarge` the two longest, 06_plan and 07_scoring, last) is the last resort.
     folder = _folder_of_runs(run)
     timed = (trends.previous_run(folder, run.status, run.folder)
              or trends.previous_run(folder, run.status, run.folder, any_series=True))
