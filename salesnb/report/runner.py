@@ -287,20 +287,20 @@ def execute(jobs: list[NotebookJob], run: StartedRun, progress: executing.Progre
     # day, and from one day's export to the next the notebooks' relative times barely move; name
     # order (at `large` and `xlarge` the two longest, 06_plan and 07_scoring, last) is the last resort.
     folder = _folder_of_runs(run)
-    timed = (trends.previous_run(folder, run.status, run.folder)
-             or trends.previous_run(folder, run.status, run.folder, any_series=True))
+    earlier = (trends.previous_run(folder, run.status, run.folder)
+               or trends.previous_run(folder, run.status, run.folder, any_series=True))
     # Each kernel sizes its DuckDB memory limit for the kernels running beside it (docs/scaling.md).
     with backends.kernels_at_once(min(workers, len(jobs))):
-        return executing.execute_all(jobs, execution, workers, start_order=longest_first(jobs, timed))
+        return executing.execute_all(jobs, execution, workers, start_order=longest_first(jobs, earlier))
 
 
 def longest_first(jobs: list[NotebookJob], previous: dict | None) -> list[int]:
     """The order to start the jobs in (their positions): the longest first, by their durations in
     an earlier finished run (``previous``, its status: the last of the same series, else the last
     in the folder); jobs it did not time first of all (they may be long), and ties in the jobs'
-    order. Without an earlier run, the jobs' order. Why: with several notebooks at once the run ends with its last notebook, and a
-    long one started last keeps the run going alone (on the large sample, 06_plan and 07_scoring
-    are the longest and come last by name)."""
+    order. Without an earlier run, the jobs' order. Why: with several notebooks at once the run
+    ends with its last notebook, and a long one started last keeps the run going alone (on the
+    large sample, 06_plan and 07_scoring are the longest and come last by name)."""
     durations = {(item.get("name"), item.get("pack")): item.get("duration_seconds")
                  for item in (previous or {}).get("notebooks", [])}
 

@@ -750,7 +750,7 @@ def test_a_new_series_starts_by_the_times_of_the_last_run_in_its_folder(tmp_path
         [OPEN_QUARTER[2], "01_conversion"]  # 02_review first, by Monday's times
 
     # With no earlier run in the folder at all: the notebooks' order.
-    alone, fake = fake_run(tmp_path, monkeypatch, two_reports, out=tmp_path / "elsewhere" / "first", jobs=1)
+    _, fake = fake_run(tmp_path, monkeypatch, two_reports, out=tmp_path / "elsewhere" / "first", jobs=1)
     assert [parameters.get("period_label", "01_conversion") for parameters in fake.parameters] == \
         ["01_conversion", OPEN_QUARTER[2]]
 
