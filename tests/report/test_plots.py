@@ -46,6 +46,45 @@ def test_names_that_cannot_be_placed_apart_are_left_out():
     assert boxes and not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
 
 
+def _points_kept_clear_of(monkeypatch, frame: pd.DataFrame) -> set[tuple[float, float]]:
+    """The (x, y) points scatter_figure asks adjustText to keep the names clear of."""
+    seen = {}
+
+    def record(texts, x=None, y=None, **options):
+        seen["points"] = set(zip(np.asarray(x).tolist(), np.asarray(y).tolist()))
+
+    monkeypatch.setattr(plots, "adjust_text", record)
+    plots.scatter_figure(frame, "x", "y", "rep_name", title="t", xlabel="x", ylabel="y", x_kind="number")
+    plots.plt.close("all")
+    return seen["points"]
+
+
+def test_names_keep_clear_of_every_point_of_a_team(monkeypatch):
+    rng, reps = np.random.default_rng(7), plots.MAX_LABEL_OBSTACLES
+    frame = pd.DataFrame({"rep_name": [f"Rep {index}" for index in range(reps)],
+                          "x": rng.gamma(5, 4, reps), "y": rng.beta(3, 7, reps)})
+    assert _points_kept_clear_of(monkeypatch, frame) == set(zip(frame["x"], frame["y"]))
+
+
+def test_names_of_a_large_sales_force_keep_clear_of_the_outlying_points_only(monkeypatch):
+    # 1,000 reps in a dense middle (10 to 20 activities a week, 20 to 40% won) and 30 far out,
+    # on a ring around it. Naming 1,800 reps' chart took 20 s when the names were kept clear of
+    # every point; the names sit at the outlying points, so those are the ones kept clear of.
+    rng = np.random.default_rng(7)
+    middle = pd.DataFrame({"x": rng.uniform(10, 20, 1000), "y": rng.uniform(0.2, 0.4, 1000)})
+    angles = np.linspace(0, 2 * np.pi, 30, endpoint=False)
+    ring = pd.DataFrame({"x": 15 + 12 * np.cos(angles), "y": 0.3 + 0.25 * np.sin(angles)})
+    frame = pd.concat([middle, ring], ignore_index=True)
+    frame["rep_name"] = [f"Rep {index}" for index in range(len(frame))]
+    kept_clear_of = _points_kept_clear_of(monkeypatch, frame)
+    assert len(kept_clear_of) == plots.MAX_LABEL_OBSTACLES
+    assert set(zip(ring["x"], ring["y"])) <= kept_clear_of  # every outlying point, named or not
+    # The others are the middle's points furthest from its centre, never one near it.
+    middle_kept = [(x, y) for x, y in kept_clear_of if 10 <= x <= 20 and 0.2 <= y <= 0.4]
+    assert len(middle_kept) == plots.MAX_LABEL_OBSTACLES - 30
+    assert not [(x, y) for x, y in middle_kept if abs(x - 15) < 1 and abs(y - 0.3) < 0.02]
+
+
 @pytest.fixture
 def drawn(monkeypatch):
     """Figures that plots.finish would show, kept for inspection."""
